@@ -1,0 +1,32 @@
+"""Conversion of accepted inputs to polars, done once at the public boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from c360.exceptions import ConfigError
+
+
+def to_lazy(data: Any, *, what: str = "data") -> pl.LazyFrame:
+    """Convert a polars/pyarrow/pandas frame to a ``pl.LazyFrame``.
+
+    Example:
+        >>> to_lazy(pa.table({"a": [1]})).collect().height
+        1
+    """
+    if isinstance(data, pl.LazyFrame):
+        return data
+    if isinstance(data, pl.DataFrame):
+        return data.lazy()
+    if isinstance(data, pa.Table | pa.RecordBatch):
+        return pl.from_arrow(data).lazy()  # type: ignore[union-attr]
+    mod = type(data).__module__
+    if mod.startswith("pandas"):
+        return pl.from_pandas(data).lazy()
+    raise ConfigError(
+        f"{what} must be a polars LazyFrame/DataFrame, a pyarrow Table or a pandas DataFrame; "
+        f"got {type(data).__name__}"
+    )
