@@ -46,3 +46,19 @@ ATTRIBUTES: Final = tuple(c for c in CANONICAL_SCHEMA if c not in ("source", "re
 # Internal bookkeeping columns, never part of public outputs.
 RID: Final = "_rid"  # dense 0..n-1 integer surrogate key, assigned after contracts
 ROW: Final = "_row"  # 0-based row number inside the source as read
+
+#: Columns of the public quarantine table (DESIGN.md "Outputs").
+QUARANTINE_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "source": pl.String(),
+    "record_id": pl.String(),  # null when unknown
+    "row_number": pl.Int64(),  # 0-based data row inside the source as read (header excluded)
+    "reason": pl.String(),  # names the column and the check, e.g. "email: not an email address"
+    "raw": pl.String(),  # the raw row as a JSON object of the source's own columns
+}
+
+ISSUES: Final = "_issues"  # list[str] of per-row notes (e.g. a value nulled by a contract)
+
+
+def empty_quarantine() -> pl.DataFrame:
+    """An empty quarantine frame with the public schema."""
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
