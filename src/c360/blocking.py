@@ -1,0 +1,348 @@
+"""Blocking: which record pairs are worth comparing.
+
+A blocking rule is a tuple of (derived) key columns; two records form a
+candidate pair under a rule when all its keys are equal and non-null. The
+candidate set is the union over rules, without duplicates: a pair found by rule
+``k`` is dropped when an earlier rule already produced it, which is checked on
+the pair itself, so no global de-duplication (and no pair set in memory) is
+needed.
+
+Pairs are counted per rule *before* any is generated (``sum(c * (c - 1) / 2)``
+over key groups); a rule over the ceiling raises :class:`~c360.exceptions.BlockingError`
+with the count. Generation streams chunks of at most ``chunk_pairs`` pairs on
+integer record keys.
+
+Example:
+    >>> import polars as pl
+    >>> from c360.blocking import BlockingConfig, block_on, generate_pairs
+    >>> recs = pl.DataFrame({
+    ...     "source": ["a", "a", "b", "b"],
+    ...     "last_name": ["lee", "lee", "lee", "kim"],
+    ...     "postcode": ["1", "2", "1", "1"],
+    ... })
+    >>> cfg = BlockingConfig(rules=(block_on("last_name"), block_on("postcode")))
+    >>> pairs = pl.concat(generate_pairs(recs, cfg))
+    >>> sorted(zip(pairs["_rid_l"], pairs["_rid_r"]))
+    [(0, 1), (0, 2), (0, 3), (1, 2), (2, 3)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from c360._progress import progress
+from c360._typing import LinkType
+from c360.exceptions import BlockingError, ConfigError
+
+__all__ = [
+    "BlockingConfig",
+    "BlockingRule",
+    "block_on",
+    "count_pairs",
+    "generate_pairs",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    """Records pair up when all ``keys`` are equal and non-null.
+
+    Example:
+        >>> block_on("last_name", "postcode").name
+        'last_name+postcode'
+    """
+
+    keys: tuple[str, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise ConfigError("a blocking rule needs at least one key column")
+        if not self.name:
+            object.__setattr__(self, "name", "+".join(self.keys))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/TOML-able form."""
+        return {"keys": list(self.keys), "name": self.name}
+
+
+def block_on(*keys: str, name: str | None = None) -> BlockingRule:
+    """A blocking rule on the given key columns.
+
+    Example:
+        >>> block_on("email")
+        BlockingRule(keys=('email',), name='email')
+    """
+    return BlockingRule(tuple(keys), name or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlockingConfig:
+    """How candidate pairs are generated.
+
+    Attributes:
+        rules: blocking rules; a pair qualifies if any rule matches it.
+        link_type: ``dedupe_and_link`` (all pairs), ``link`` (only pairs from
+            different sources) or ``dedupe`` (only pairs within a source).
+        max_pairs_per_rule: ceiling; a rule that would produce more raises
+            :class:`BlockingError` before generating anything.
+        max_block_size: key groups larger than this are skipped (and reported)
+            rather than paired; ``None`` keeps every group.
+        chunk_pairs: upper bound on pairs generated per chunk (memory bound).
+    """
+
+    rules: tuple[BlockingRule, ...]
+    link_type: LinkType = "dedupe_and_link"
+    max_pairs_per_rule: int = 250_000_000
+    max_block_size: int | None = 5_000
+    chunk_pairs: int = 4_000_000
+
+    def __post_init__(self) -> None:
+        if not self.rules:
+            raise ConfigError("BlockingConfig needs at least one rule")
+        if self.link_type not in ("dedupe", "link", "dedupe_and_link"):
+            raise ConfigError(f"unknown link_type {self.link_type!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/TOML-able form."""
+        return {
+            "rules": [r.to_dict() for r in self.rules],
+            "link_type": self.link_type,
+            "max_pairs_per_rule": self.max_pairs_per_rule,
+            "max_block_size": self.max_block_size,
+            "chunk_pairs": self.chunk_pairs,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlockingConfig:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(data)
+        rules = tuple(
+            BlockingRule(tuple(r["keys"]), r.get("name", "")) if isinstance(r, Mapping)
+            else BlockingRule(tuple(r))
+            for r in d.pop("rules")
+        )
+        return cls(rules=rules, **d)
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleKeys:
+    """Per record: the rule's key group (-1 when a key is null) and group sizes."""
+
+    group: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+    skipped: pl.DataFrame = field(repr=False)
+
+
+def _rule_keys(records: pl.DataFrame, rule: BlockingRule, max_block_size: int | None) -> _RuleKeys:
+    missing = [k for k in rule.keys if k not in records.columns]
+    if missing:
+        raise ConfigError(
+            f"blocking rule {rule.name!r} uses columns not in the records: {missing}",
+            column=missing[0],
+            hint=f"available: {', '.join(records.columns)}",
+        )
+    keys = list(rule.keys)
+    frame = records.select(
+        pl.when(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
+        .then(pl.struct(keys).rank("dense"))
+        .alias("g")
+    )
+    g = frame.get_column("g")
+    group = (g.fill_null(0).cast(pl.Int64) - 1).to_numpy()
+    n_groups = int(group.max()) + 1 if group.size else 0
+    sizes = np.bincount(group[group >= 0], minlength=n_groups).astype(np.int64)
+    skipped = pl.DataFrame(schema={"rule": pl.String, "key": pl.String, "records": pl.Int64})
+    if max_block_size is not None and (sizes > max_block_size).any():
+        big = np.flatnonzero(sizes > max_block_size)
+        first_row = np.full(n_groups, -1, dtype=np.int64)
+        valid = np.flatnonzero(group >= 0)
+        first_row[group[valid][::-1]] = valid[::-1]
+        rows = first_row[big]
+        shown = records[rows.tolist()].select(
+            pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|").alias("key")
+        )
+        skipped = pl.DataFrame(
+            {"rule": [rule.name] * big.size, "key": shown["key"], "records": sizes[big]}
+        )
+        drop = np.zeros(n_groups, dtype=bool)
+        drop[big] = True
+        group = np.where((group >= 0) & drop[np.maximum(group, 0)], -1, group)
+        sizes = np.where(drop, 0, sizes)
+    return _RuleKeys(group, sizes, skipped)
+
+
+def _source_codes(records: pl.DataFrame) -> npt.NDArray[np.int64]:
+    if "source" not in records.columns:
+        return np.zeros(records.height, dtype=np.int64)
+    return (records.get_column("source").cast(pl.String).rank("dense").cast(pl.Int64) - 1).to_numpy()
+
+
+def count_pairs(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFrame:
+    """Count the pairs each rule would produce, before generating any.
+
+    The count for a rule is the number of pairs it finds on its own (pairs
+    shared with earlier rules are counted again); ``link``/``dedupe`` link types
+    are counted exactly.
+
+    Returns:
+        A frame with ``rule``, ``pairs``, ``largest_block`` and ``skipped_blocks``.
+
+    Example:
+        >>> recs = pl.DataFrame({"source": ["a"] * 3, "city": ["x", "x", "x"]})
+        >>> count_pairs(recs, BlockingConfig(rules=(block_on("city"),)))["pairs"].to_list()
+        [3]
+    """
+    rows = []
+    src = _source_codes(records)
+    for rule in config.rules:
+        rk = _rule_keys(records, rule, config.max_block_size)
+        total = int((rk.sizes * (rk.sizes - 1) // 2).sum())
+        if config.link_type != "dedupe_and_link" and rk.sizes.size:
+            valid = rk.group >= 0
+            within = (
+                pl.DataFrame({"g": rk.group[valid], "s": src[valid]})
+                .group_by("g", "s")
+                .len()
+                .select((pl.col("len") * (pl.col("len") - 1) // 2).sum())
+                .item()
+            )
+            within = int(within or 0)
+            total = total - within if config.link_type == "link" else within
+        rows.append(
+            {
+                "rule": rule.name,
+                "pairs": total,
+                "largest_block": int(rk.sizes.max()) if rk.sizes.size else 0,
+                "skipped_blocks": rk.skipped.height,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={"rule": pl.String, "pairs": pl.Int64, "largest_block": pl.Int64,
+                "skipped_blocks": pl.Int64},
+    )
+
+
+def skipped_blocks(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFrame:
+    """Key groups larger than ``max_block_size``, which blocking skips (rule, key, records)."""
+    frames = [_rule_keys(records, r, config.max_block_size).skipped for r in config.rules]
+    return pl.concat(frames)
+
+
+def _pairs_in_groups(
+    order: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """All pairs (i < j by position) inside each group, vectorised.
+
+    ``order`` lists record keys sorted by group; group ``g`` occupies
+    ``order[starts[g] : starts[g] + sizes[g]]``.
+    """
+    per = sizes * (sizes - 1) // 2
+    total = int(per.sum())
+    if total == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    # for each record position p inside a group of size c at offset i, it pairs with
+    # the c - i - 1 records after it.
+    c = np.repeat(sizes, sizes)
+    base = np.repeat(starts, sizes)
+    pos = np.arange(c.size, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    after = c - pos - 1
+    left_pos = np.repeat(base + pos, after)
+    # offset of each pair inside its run of partners
+    run_start = np.repeat(np.cumsum(after) - after, after)
+    k = np.arange(total, dtype=np.int64) - run_start
+    right_pos = left_pos + 1 + k
+    return order[left_pos], order[right_pos]
+
+
+def generate_pairs(
+    records: pl.DataFrame,
+    config: BlockingConfig,
+    *,
+    progress_enabled: bool | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Generate candidate pairs in chunks.
+
+    Args:
+        records: matching frame, row ``i`` being record ``_rid == i``.
+        config: the blocking rules and limits.
+        progress_enabled: show a progress bar (default: as the caller set up).
+
+    Yields:
+        Frames with ``_rid_l < _rid_r`` (Int64) and ``_rule`` (Int16, index of
+        the first rule that found the pair), each with at most about
+        ``config.chunk_pairs`` rows.
+
+    Raises:
+        BlockingError: a rule would exceed ``max_pairs_per_rule``.
+    """
+    counts = count_pairs(records, config)
+    for row in counts.iter_rows(named=True):
+        if row["pairs"] > config.max_pairs_per_rule:
+            raise BlockingError(
+                f"blocking rule {row['rule']!r} would generate {row['pairs']:,} pairs, over the "
+                f"ceiling of {config.max_pairs_per_rule:,} (largest block: "
+                f"{row['largest_block']:,} records)",
+                hint="add a key to the rule, or raise BlockingConfig.max_pairs_per_rule",
+            )
+    src = _source_codes(records)
+    keys = [_rule_keys(records, r, config.max_block_size) for r in config.rules]
+    total = int(counts["pairs"].sum())
+    with progress("Generating pairs", total=total, enabled=progress_enabled) as bar:
+        for ri, rk in enumerate(keys):
+            yield from _rule_chunks(ri, rk, keys[:ri], src, config, bar)
+
+
+def _rule_chunks(
+    ri: int,
+    rk: _RuleKeys,
+    earlier: Sequence[_RuleKeys],
+    src: npt.NDArray[np.int64],
+    config: BlockingConfig,
+    bar: Any,
+) -> Iterator[pl.DataFrame]:
+    valid = np.flatnonzero(rk.group >= 0)
+    if valid.size == 0:
+        return
+    order = valid[np.argsort(rk.group[valid], kind="stable")]
+    n_groups = rk.sizes.size
+    starts = np.cumsum(rk.sizes) - rk.sizes
+    per = rk.sizes * (rk.sizes - 1) // 2
+    # cut the groups into chunks of about chunk_pairs pairs
+    cum = np.cumsum(per)
+    bounds = np.searchsorted(cum, np.arange(config.chunk_pairs, int(cum[-1]) + 1, config.chunk_pairs))
+    cuts = np.unique(np.concatenate([[0], bounds + 1, [n_groups]]))
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        sl = slice(int(a), int(b))
+        left, right = _pairs_in_groups(order, starts[sl], rk.sizes[sl])
+        bar.advance(left.size)
+        if left.size == 0:
+            continue
+        lo = np.minimum(left, right)
+        hi = np.maximum(left, right)
+        keep = np.ones(lo.size, dtype=bool)
+        if config.link_type == "link":
+            keep &= src[lo] != src[hi]
+        elif config.link_type == "dedupe":
+            keep &= src[lo] == src[hi]
+        for prev in earlier:
+            gl = prev.group[lo]
+            keep &= ~((gl >= 0) & (gl == prev.group[hi]))
+        if not keep.all():
+            lo, hi = lo[keep], hi[keep]
+        if lo.size:
+            yield pl.DataFrame(
+                {
+                    "_rid_l": lo,
+                    "_rid_r": hi,
+                    "_rule": np.full(lo.size, ri, dtype=np.int16),
+                }
+            )

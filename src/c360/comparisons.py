@@ -1,0 +1,569 @@
+"""Comparisons: how similar two records are on one field, as discrete levels.
+
+Every comparison turns a column of candidate pairs into an ``int8`` level per
+pair: ``-1`` when either side is null (a missing value is neither agreement nor
+disagreement), ``0`` for "else" (disagreement) and higher levels for closer
+agreement, the highest being an exact match. Level labels are given by
+:meth:`Comparison.labels`.
+
+The work is vectorised: each column is dictionary-encoded once, exact
+agreement is an integer comparison, and string metrics are computed with one
+:func:`rapidfuzz.process.cpdist` call over the *distinct* value pairs only.
+
+Example:
+    >>> import polars as pl
+    >>> from c360.comparisons import JaroWinklerAtThresholds, compare
+    >>> records = pl.DataFrame({"first_name": ["martha", "marhta", "john", None]})
+    >>> pairs = pl.DataFrame({"_rid_l": [0, 0, 2], "_rid_r": [1, 2, 3]})
+    >>> out = compare(pairs, records, [JaroWinklerAtThresholds("first_name")])
+    >>> out["gamma_first_name"].to_list()
+    [2, 0, -1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from c360._encode import Encoded, distinct_pairs, encode
+from c360.exceptions import ConfigError
+
+__all__ = [
+    "Comparison",
+    "DateComparison",
+    "EmailComparison",
+    "ExactMatch",
+    "JaroWinklerAtThresholds",
+    "LevenshteinAtThresholds",
+    "NameComparison",
+    "PairData",
+    "PhoneComparison",
+    "TokenSetAtThresholds",
+    "compare",
+    "comparison_from_dict",
+]
+
+Int8Array = npt.NDArray[np.int8]
+IntArray = npt.NDArray[np.int32]
+#: Columns whose values share one dictionary, so that names can be compared across columns.
+NAME_VOCABULARY = ("first_name", "middle_name", "last_name", "first_name_nick")
+
+
+class PairData:
+    """Encoded record columns and the candidate pairs being compared.
+
+    Columns are encoded on first use and cached, so several comparisons that
+    read the same column pay for it once.
+
+    Args:
+        records: the matching frame, row ``i`` being the record with ``_rid == i``.
+        rid_l: left record keys of the pairs.
+        rid_r: right record keys of the pairs.
+        encodings: already-computed encodings to reuse (e.g. across chunks).
+    """
+
+    def __init__(
+        self,
+        records: pl.DataFrame,
+        rid_l: npt.NDArray[np.integer[Any]],
+        rid_r: npt.NDArray[np.integer[Any]],
+        encodings: dict[str, Encoded] | None = None,
+    ) -> None:
+        self.records = records
+        self.rid_l = rid_l
+        self.rid_r = rid_r
+        self.encodings: dict[str, Encoded] = encodings if encodings is not None else {}
+
+    def __len__(self) -> int:
+        return int(self.rid_l.shape[0])
+
+    def encoded(self, column: str) -> Encoded:
+        """The encoding of ``column`` (computed once)."""
+        enc = self.encodings.get(column)
+        if enc is None:
+            if column not in self.records.columns:
+                raise ConfigError(
+                    f"comparison needs column {column!r}, which the records do not have",
+                    column=column,
+                    hint=f"available: {', '.join(self.records.columns)}",
+                )
+            if column in NAME_VOCABULARY:
+                self._encode_vocabulary(NAME_VOCABULARY)
+                enc = self.encodings[column]
+            else:
+                series = self.records.get_column(column)
+                if series.dtype != pl.String:
+                    series = series.cast(pl.String)
+                enc = encode(series)
+                self.encodings[column] = enc
+        return enc
+
+    def _encode_vocabulary(self, columns: Sequence[str]) -> None:
+        present = [c for c in columns if c in self.records.columns]
+        stacked = pl.concat([self.records.get_column(c).cast(pl.String) for c in present])
+        enc = encode(stacked)
+        n = self.records.height
+        for i, c in enumerate(present):
+            codes = enc.codes[i * n : (i + 1) * n]
+            counts = np.bincount(codes[codes >= 0], minlength=enc.values.len()).astype(np.int64)
+            self.encodings[c] = Encoded(codes, enc.values, counts)
+
+    def codes(self, column: str) -> tuple[IntArray, IntArray]:
+        """Codes of ``column`` for the left and right side of every pair."""
+        enc = self.encoded(column)
+        return enc.codes[self.rid_l], enc.codes[self.rid_r]
+
+    def numeric(self, column: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """A numeric or date column (dates as days) for both sides, NaN for null."""
+        s = self.records.get_column(column)
+        if s.dtype == pl.Date:
+            s = s.cast(pl.Int32)
+        arr = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return arr[self.rid_l], arr[self.rid_r]
+
+
+def _similarity(
+    enc: Encoded,
+    cl: IntArray,
+    cr: IntArray,
+    mask: npt.NDArray[np.bool_],
+    scorer: Callable[..., Any],
+    dtype: Any = np.float32,
+    **kwargs: Any,
+) -> npt.NDArray[Any]:
+    """Score the pairs selected by ``mask``, once per distinct value pair."""
+    out = np.zeros(int(mask.sum()), dtype=dtype)
+    if out.shape[0] == 0:
+        return out
+    a, b, inv = distinct_pairs(cl[mask], cr[mask])
+    values = enc.values.to_numpy()
+    scores = process.cpdist(values[a], values[b], scorer=scorer, dtype=dtype, workers=-1, **kwargs)
+    return np.asarray(scores)[inv]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Base of all comparisons. Subclasses define levels and how to compute them.
+
+    Attributes:
+        column: the record column compared.
+        name: the comparison's name (defaults to ``column``); its levels appear
+            as ``gamma_<name>`` in the links table.
+        tf_adjust: adjust the exact-match weight by how common the value is.
+    """
+
+    column: str
+    name: str = field(default="", kw_only=True)
+    tf_adjust: bool = field(default=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.column)
+
+    @property
+    def output(self) -> str:
+        """Name of the level column in the links table."""
+        return f"gamma_{self.name}"
+
+    def labels(self) -> tuple[str, ...]:
+        """Label of each level, index = level (0 is "else"; the last is exact)."""
+        raise NotImplementedError
+
+    def columns(self) -> tuple[str, ...]:
+        """Record columns this comparison reads."""
+        return (self.column,)
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Level of every pair in ``data``: -1 null, 0 else, ... exact."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON/TOML-able description of this comparison."""
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    # helpers for subclasses -------------------------------------------------
+    def _start(self, data: PairData, column: str | None = None) -> tuple[
+        Encoded, IntArray, IntArray, Int8Array, npt.NDArray[np.bool_]
+    ]:
+        col = column or self.column
+        enc = data.encoded(col)
+        cl, cr = data.codes(col)
+        lv = np.zeros(len(data), dtype=np.int8)
+        null = (cl < 0) | (cr < 0)
+        lv[null] = -1
+        return enc, cl, cr, lv, null
+
+
+@dataclass(frozen=True, slots=True)
+class ExactMatch(Comparison):
+    """Exact agreement or not.
+
+    Example:
+        >>> ExactMatch("email").labels()
+        ('else', 'exact')
+    """
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels: else, exact."""
+        return ("else", "exact")
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        _, cl, cr, lv, null = self._start(data)
+        lv[(cl == cr) & ~null] = 1
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class JaroWinklerAtThresholds(Comparison):
+    """Exact, then Jaro-Winkler similarity at descending thresholds, else.
+
+    Example:
+        >>> JaroWinklerAtThresholds("city", (0.92, 0.8)).labels()
+        ('else', 'jaro_winkler>=0.8', 'jaro_winkler>=0.92', 'exact')
+    """
+
+    thresholds: tuple[float, ...] = (0.92, 0.8)
+
+    def __post_init__(self) -> None:
+        Comparison.__post_init__(self)
+        if list(self.thresholds) != sorted(self.thresholds, reverse=True) or not all(
+            0 < t <= 1 for t in self.thresholds
+        ):
+            raise ConfigError(
+                f"thresholds must be in (0, 1] and descending, got {self.thresholds}",
+                column=self.column,
+            )
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels: else, jw>=lowest ... jw>=highest, exact."""
+        return (
+            "else",
+            *(f"jaro_winkler>={t:g}" for t in reversed(self.thresholds)),
+            "exact",
+        )
+
+    def _fuzzy(self, enc: Encoded, cl: IntArray, cr: IntArray, lv: Int8Array, todo: Any) -> None:
+        sims = _similarity(enc, cl, cr, todo, JaroWinkler.normalized_similarity)
+        sub = np.zeros(sims.shape[0], dtype=np.int8)
+        for i, t in enumerate(reversed(self.thresholds)):
+            sub[sims >= t - 1e-6] = i + 1
+        lv[todo] = sub
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        enc, cl, cr, lv, null = self._start(data)
+        exact = (cl == cr) & ~null
+        self._fuzzy(enc, cl, cr, lv, ~null & ~exact)
+        lv[exact] = len(self.thresholds) + 1
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class NameComparison(JaroWinklerAtThresholds):
+    """A person-name comparison: exact, nickname, swapped, initial, Jaro-Winkler, else.
+
+    Args:
+        column: the cleaned name column.
+        thresholds: Jaro-Winkler thresholds, descending.
+        nickname_column: column holding the canonical nickname form; equal
+            canonical forms (Bill/William) form their own level.
+        swap_column: the other name part; ``first_l == last_r`` and
+            ``last_l == first_r`` form the "swapped" level.
+
+    Example:
+        >>> NameComparison("first_name", nickname_column="first_name_nick").labels()
+        ('else', 'initial', 'jaro_winkler>=0.8', 'jaro_winkler>=0.92', 'swapped', 'nickname', 'exact')
+    """
+
+    nickname_column: str | None = field(default=None, kw_only=True)
+    swap_column: str | None = field(default=None, kw_only=True)
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels in order of agreement."""
+        mid = [f"jaro_winkler>={t:g}" for t in reversed(self.thresholds)]
+        extra = []
+        if self.swap_column:
+            extra.append("swapped")
+        if self.nickname_column:
+            extra.append("nickname")
+        return ("else", "initial", *mid, *extra, "exact")
+
+    def columns(self) -> tuple[str, ...]:
+        """Columns read."""
+        return tuple(c for c in (self.column, self.nickname_column, self.swap_column) if c)
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        enc, cl, cr, lv, null = self._start(data)
+        labels = self.labels()
+        exact = (cl == cr) & ~null
+        rest = ~null & ~exact
+        # initial: one side is a single letter equal to the other's first letter
+        values = enc.values
+        first = values.str.slice(0, 1).to_numpy()
+        single = (values.str.len_chars() == 1).to_numpy()
+        if values.len():
+            cl0 = np.where(cl < 0, 0, cl)
+            cr0 = np.where(cr < 0, 0, cr)
+            initial = rest & (single[cl0] | single[cr0]) & (first[cl0] == first[cr0])
+        else:
+            initial = np.zeros_like(rest)
+        sims = _similarity(enc, cl, cr, rest, JaroWinkler.normalized_similarity)
+        sub = np.zeros(sims.shape[0], dtype=np.int8)
+        for i, t in enumerate(reversed(self.thresholds)):
+            sub[sims >= t - 1e-6] = i + 2
+        lv[rest] = sub
+        lv[initial & (lv < 2)] = 1
+        if self.swap_column and self.swap_column in data.records.columns:
+            sl, sr = data.codes(self.swap_column)
+            swapped = rest & (cl == sr) & (sl == cr) & (sl >= 0)
+            lv[swapped] = labels.index("swapped")
+        if self.nickname_column and self.nickname_column in data.records.columns:
+            nl, nr = data.codes(self.nickname_column)
+            nick = rest & (nl == nr) & (nl >= 0)
+            lv[nick] = np.maximum(lv[nick], labels.index("nickname"))
+        lv[exact] = len(labels) - 1
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class LevenshteinAtThresholds(Comparison):
+    """Exact, then Damerau-Levenshtein distance at ascending thresholds, else.
+
+    Example:
+        >>> LevenshteinAtThresholds("postcode", (1, 2)).labels()
+        ('else', 'damerau<=2', 'damerau<=1', 'exact')
+    """
+
+    thresholds: tuple[int, ...] = (1, 2)
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels: else, largest distance ... smallest distance, exact."""
+        return ("else", *(f"damerau<={t}" for t in reversed(self.thresholds)), "exact")
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        enc, cl, cr, lv, null = self._start(data)
+        exact = (cl == cr) & ~null
+        rest = ~null & ~exact
+        cutoff = max(self.thresholds)
+        dist = _similarity(
+            enc, cl, cr, rest, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=cutoff + 1
+        )
+        sub = np.zeros(dist.shape[0], dtype=np.int8)
+        for i, t in enumerate(sorted(self.thresholds, reverse=True)):
+            sub[dist <= t] = i + 1
+        lv[rest] = sub
+        lv[exact] = len(self.thresholds) + 1
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSetAtThresholds(Comparison):
+    """Exact, then RapidFuzz token-set ratio at descending thresholds, else.
+
+    For full names and addresses, where words move around.
+
+    Example:
+        >>> TokenSetAtThresholds("address_line1").labels()
+        ('else', 'token_set>=0.7', 'token_set>=0.9', 'exact')
+    """
+
+    thresholds: tuple[float, ...] = (0.9, 0.7)
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels in order of agreement."""
+        return ("else", *(f"token_set>={t:g}" for t in reversed(self.thresholds)), "exact")
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        enc, cl, cr, lv, null = self._start(data)
+        exact = (cl == cr) & ~null
+        rest = ~null & ~exact
+        sims = _similarity(enc, cl, cr, rest, fuzz.token_set_ratio) / 100.0
+        sub = np.zeros(sims.shape[0], dtype=np.int8)
+        for i, t in enumerate(reversed(self.thresholds)):
+            sub[sims >= t - 1e-6] = i + 1
+        lv[rest] = sub
+        lv[exact] = len(self.thresholds) + 1
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class DateComparison(Comparison):
+    """Dates: exact, one typo or day/month transposed, within a year, else.
+
+    Example:
+        >>> DateComparison("date_of_birth").labels()
+        ('else', 'within_1y', 'typo_or_transposed', 'exact')
+    """
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels in order of agreement."""
+        return ("else", "within_1y", "typo_or_transposed", "exact")
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        enc, cl, cr, lv, null = self._start(data)
+        exact = (cl == cr) & ~null
+        rest = ~null & ~exact
+        dl, dr = data.numeric(self.column)
+        within = rest & (np.abs(dl - dr) <= 365)
+        lv[within] = 1
+        # enc.values are ISO strings (cast from Date): YYYY-MM-DD
+        dist = _similarity(
+            enc, cl, cr, rest, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=2
+        )
+        typo = np.zeros(len(data), dtype=bool)
+        typo[rest] = dist <= 1
+        vals = enc.values
+        if vals.len():
+            parsed = vals.str.to_date("%Y-%m-%d", strict=False)
+            ymd = pl.DataFrame({"y": parsed.dt.year(), "m": parsed.dt.month(), "d": parsed.dt.day()})
+            y, m, d = (ymd[c].fill_null(-1).to_numpy() for c in ("y", "m", "d"))
+            a = np.where(cl < 0, 0, cl)
+            b = np.where(cr < 0, 0, cr)
+            transposed = rest & (y[a] == y[b]) & (m[a] == d[b]) & (d[a] == m[b])
+            typo |= transposed
+        lv[typo] = 2
+        lv[exact] = 3
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class EmailComparison(Comparison):
+    """Email: exact, same user part, similar user part, else.
+
+    Example:
+        >>> EmailComparison("email").labels()
+        ('else', 'user_jaro_winkler>=0.88', 'user_exact', 'exact')
+    """
+
+    user_column: str = field(default="email_user", kw_only=True)
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels in order of agreement."""
+        return ("else", "user_jaro_winkler>=0.88", "user_exact", "exact")
+
+    def columns(self) -> tuple[str, ...]:
+        """Columns read."""
+        return (self.column, self.user_column)
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        _, cl, cr, lv, null = self._start(data)
+        exact = (cl == cr) & ~null
+        rest = ~null & ~exact
+        if self.user_column in data.records.columns:
+            uenc = data.encoded(self.user_column)
+            ul, ur = data.codes(self.user_column)
+            ok = rest & (ul >= 0) & (ur >= 0)
+            uexact = ok & (ul == ur)
+            fuzzy = ok & ~uexact
+            sims = _similarity(uenc, ul, ur, fuzzy, JaroWinkler.normalized_similarity)
+            sub = np.zeros(sims.shape[0], dtype=np.int8)
+            sub[sims >= 0.88] = 1
+            lv[fuzzy] = sub
+            lv[uexact] = 2
+        lv[exact] = 3
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneComparison(Comparison):
+    """Phone numbers (E.164): exact, one digit typo or transposition, else.
+
+    Example:
+        >>> PhoneComparison("phone").labels()
+        ('else', 'damerau<=1', 'exact')
+    """
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels in order of agreement."""
+        return ("else", "damerau<=1", "exact")
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        enc, cl, cr, lv, null = self._start(data)
+        exact = (cl == cr) & ~null
+        rest = ~null & ~exact
+        dist = _similarity(
+            enc, cl, cr, rest, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=2
+        )
+        sub = np.zeros(dist.shape[0], dtype=np.int8)
+        sub[dist <= 1] = 1
+        lv[rest] = sub
+        lv[exact] = 2
+        return lv
+
+
+_TYPES: dict[str, type[Comparison]] = {
+    c.__name__: c
+    for c in (
+        ExactMatch,
+        JaroWinklerAtThresholds,
+        NameComparison,
+        LevenshteinAtThresholds,
+        TokenSetAtThresholds,
+        DateComparison,
+        EmailComparison,
+        PhoneComparison,
+    )
+}
+
+
+def comparison_from_dict(spec: Mapping[str, Any]) -> Comparison:
+    """Rebuild a comparison from :meth:`Comparison.to_dict` output.
+
+    Example:
+        >>> c = JaroWinklerAtThresholds("city", (0.9,))
+        >>> comparison_from_dict(c.to_dict()) == c
+        True
+    """
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    cls = _TYPES.get(str(kind))
+    if cls is None:
+        raise ConfigError(
+            f"unknown comparison type {kind!r}", hint=f"one of: {', '.join(sorted(_TYPES))}"
+        )
+    column = spec.pop("column")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+    return cls(column, **kwargs)
+
+
+def compare(
+    pairs: pl.DataFrame,
+    records: pl.DataFrame,
+    comparisons: Sequence[Comparison],
+    *,
+    encodings: dict[str, Encoded] | None = None,
+) -> pl.DataFrame:
+    """Compute the level of every comparison for every pair.
+
+    Args:
+        pairs: frame with integer ``_rid_l`` and ``_rid_r`` columns.
+        records: matching frame whose row ``i`` is the record with ``_rid == i``.
+        comparisons: the comparisons to compute.
+        encodings: a cache of column encodings shared across calls.
+
+    Returns:
+        ``pairs`` with one ``gamma_<name>`` Int8 column per comparison.
+    """
+    rid_l = pairs.get_column("_rid_l").to_numpy()
+    rid_r = pairs.get_column("_rid_r").to_numpy()
+    data = PairData(records, rid_l, rid_r, encodings)
+    cols = [pl.Series(c.output, c.levels(data), dtype=pl.Int8) for c in comparisons]
+    return pairs.with_columns(cols)
