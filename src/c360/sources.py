@@ -1,0 +1,790 @@
+"""Sources: where customer records come from, and reading them into canonical columns.
+
+A :class:`Source` declares one system of record: where its data is (a file,
+glob, directory, SQL URI or an in-memory frame), who owns it, how fresh it must
+be, and how its own column names map onto the canonical record
+(:data:`c360._canonical.CANONICAL_SCHEMA`).
+
+* :meth:`Source.scan` gives the raw data as a ``pl.LazyFrame``.
+* :meth:`Source.read` gives it in canonical column names, plus ``source``,
+  ``record_id`` (text) and ``_row`` (0-based data row number).
+* :func:`load` reads and validates against a contract, splitting valid rows
+  from quarantine rows.
+
+Whole-source failures (missing file, bad encoding, unreachable database) raise
+:class:`~c360.exceptions.SourceReadError` or
+:class:`~c360.exceptions.EmptySourceError`, naming the source and its file;
+bad rows go to quarantine.
+
+Example:
+    >>> import polars as pl
+    >>> crm = Source(
+    ...     name="crm",
+    ...     data=pl.DataFrame({"id": [1, 2], "mail": ["a@x.org", "b@y.org"]}),
+    ...     record_id="id",
+    ...     event_time=None,
+    ...     columns={"mail": "email"},
+    ... )
+    >>> crm.read().collect().to_dicts()[0]
+    {'source': 'crm', 'record_id': '1', 'email': 'a@x.org', '_row': 0}
+
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from os import PathLike, fspath
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import polars as pl
+
+from c360 import _readers
+from c360._canonical import ATTRIBUTES, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
+from c360._frames import to_lazy
+from c360._readers import FORMATS, SourceFormat
+from c360._typing import OnSchemaChange
+from c360.exceptions import ColumnNotFoundError, ConfigError, SourceReadError
+
+if TYPE_CHECKING:
+    from c360.contracts import Contract
+
+__all__ = [
+    "Loaded",
+    "Source",
+    "SourceFormat",
+    "collect_source",
+    "format_duration",
+    "load",
+    "parse_duration",
+    "source_context",
+]
+
+_NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
+_DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)", re.IGNORECASE)
+_UNIT_SECONDS: Final = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0,
+                        "ms": 0.001}
+_RESERVED_TARGETS: Final = frozenset({SOURCE, RECORD_ID, "updated_at"})
+_DEFAULT_EVENT_TIME: Final = "updated_at"
+
+#: Internal column carrying the row number through ``read``; dropped by contracts.
+ROW_COLUMN: Final = ROW
+
+
+def parse_duration(value: timedelta | str, *, what: str = "duration") -> timedelta:
+    """Parse ``"24h"``, ``"2d"``, ``"30m"``, ``"1d12h"``, ``"90s"``, ``"1w"`` into a timedelta.
+
+    Args:
+        value: a ``timedelta`` (returned as is) or a string of number-unit parts,
+            units ``w``, ``d``, ``h``, ``m`` (minutes), ``s``, ``ms``.
+        what: what the value is, for the error message.
+
+    Raises:
+        ConfigError: the string is not a duration.
+
+    Example:
+        >>> parse_duration("1d12h")
+        datetime.timedelta(days=1, seconds=43200)
+
+    """
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"{what} must be a timedelta or a string like '24h'; got {type(value).__name__} "
+            f"{value!r}",
+            hint="units: w, d, h, m (minutes), s, ms — for example '2d' or '1h30m'",
+        )
+    text = value.strip()
+    pos = 0
+    seconds = 0.0
+    for m in _DURATION_RE.finditer(text):
+        if text[pos : m.start()].strip():
+            break
+        seconds += float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+        pos = m.end()
+    if not text or pos == 0 or text[pos:].strip():
+        raise ConfigError(
+            f"{what} {value!r} is not a duration",
+            hint="units: w, d, h, m (minutes), s, ms — for example '24h', '2d' or '1h30m'",
+        )
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """Write a duration compactly, as :func:`parse_duration` reads it back.
+
+    Example:
+        >>> format_duration(timedelta(hours=36)), format_duration(timedelta(seconds=90))
+        ('1d12h', '1m30s')
+
+    """
+    total = value.total_seconds()
+    if total == 0:
+        return "0s"
+    sign = "-" if total < 0 else ""
+    whole, frac = divmod(abs(value), timedelta(seconds=1))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        n, whole = divmod(whole, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    if frac:
+        ms = frac.total_seconds() * 1000
+        parts.append(f"{ms:g}ms")
+    return sign + "".join(parts)
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """One system of record and how to read it.
+
+    Args:
+        name: short name of the system (``[A-Za-z0-9_.-]+``); becomes the ``source`` column.
+        location: file, glob (``crm/*.csv``), directory, or SQL URI
+            (``sqlite:///crm.db``, ``postgresql://user@host:5432/db``).
+        data: an in-memory polars, pandas or pyarrow frame instead of a location
+            (never serialised).
+        format: ``"auto"`` (from the suffix or URI) or one of ``csv``, ``parquet``,
+            ``ndjson``, ``json``, ``arrow``, ``sql``, ``frame``.
+        table: table to read from a SQL source (``schema.table`` allowed).
+        query: SQL query to run instead of reading a whole table.
+        owner: team or person answerable for the data.
+        description: what the source holds and why it is used.
+        freshness_sla: how old the newest record may be: a ``timedelta`` or a string
+            such as ``"24h"``, ``"2d"``, ``"30m"``.
+        record_id: the source's own id column (unique per source).
+        event_time: the column giving each record's last change (becomes
+            ``updated_at``), or ``None``. The default ``"updated_at"`` is used when
+            present and otherwise ignored; any other name must exist.
+        columns: the source's own column names mapped to canonical names. Columns
+            already named canonically are mapped as they are. A target that is not
+            canonical (for example ``user_id``) is kept under that name so that
+            sources can share it.
+        keep: extra source columns kept under their own names.
+        contract: path of a contract file, or ``None`` for the canonical contract.
+        read_options: keyword arguments for the reader (CSV ``separator``,
+            ``encoding`` such as ``"latin-1"``, ``null_values``, ...).
+
+    Raises:
+        ConfigError: the declaration is invalid; the message names the source and field.
+
+    Example:
+        >>> s = Source(name="billing", location="billing/*.parquet", freshness_sla="24h",
+        ...            columns={"cust_no": "user_id", "mail": "email"})
+        >>> s.resolved_format, s.freshness_sla
+        ('parquet', datetime.timedelta(days=1))
+        >>> Source.from_dict(s.to_dict()) == s
+        True
+
+    """
+
+    name: str
+    location: str | None = None
+    data: Any = field(default=None, compare=False, repr=False)
+    format: SourceFormat = "auto"
+    table: str | None = None
+    query: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    freshness_sla: timedelta | None = None
+    record_id: str = RECORD_ID
+    event_time: str | None = _DEFAULT_EVENT_TIME
+    columns: Mapping[str, str] = field(default_factory=dict)
+    keep: tuple[str, ...] = ()
+    contract: str | None = None
+    read_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ConfigError(
+                f"invalid source name {name!r}: use letters, digits, '_', '.' or '-'",
+                source=name if isinstance(name, str) else None, column="name",
+            )
+        set_ = object.__setattr__
+        if isinstance(self.location, PathLike):
+            set_(self, "location", fspath(self.location))
+        if self.location is not None and not isinstance(self.location, str):
+            self._bad("location",
+                      f"must be a path or URI string; got {type(self.location).__name__}")
+        if self.format not in FORMATS:
+            self._bad("format", f"must be one of {', '.join(FORMATS)}; got {self.format!r}")
+        if (self.location is None) == (self.data is None):
+            self._bad("location", "give exactly one of location= (file, glob, directory, SQL URI) "
+                      "or data= (an in-memory frame)")
+        if self.data is not None and self.format not in ("auto", "frame"):
+            self._bad("format",
+                      f"data= is an in-memory frame; format {self.format!r} does not apply")
+        if self.location is not None and self.format == "frame":
+            self._bad("format", "format 'frame' needs data=, not location=")
+        fmt = self._infer_format()
+        if fmt == "sql":
+            if self.location is None or not _readers.is_sql_uri(self.location):
+                self._bad("location", "a SQL source needs a URI such as sqlite:///crm.db or "
+                          "postgresql://user@host:5432/db")
+            if (self.table is None) == (self.query is None):
+                self._bad("table", "a SQL source needs exactly one of table= or query=")
+        elif self.table is not None or self.query is not None:
+            self._bad("table" if self.table is not None else "query",
+                      f"table= and query= apply to SQL sources only (this one is {fmt})")
+        for fld in ("table", "query", "owner", "description", "contract"):
+            value = getattr(self, fld)
+            if value is not None and not isinstance(value, str):
+                self._bad(fld, f"must be a string; got {type(value).__name__}")
+        if isinstance(self.contract, PathLike):
+            set_(self, "contract", fspath(self.contract))
+        if self.freshness_sla is not None:
+            try:
+                sla = parse_duration(self.freshness_sla, what="freshness_sla")
+            except ConfigError as err:
+                raise ConfigError(err.reason, source=name, column="freshness_sla",
+                                  hint=err.hint) from None
+            if sla <= timedelta(0):
+                self._bad("freshness_sla", f"must be positive; got {self.freshness_sla!r}")
+            set_(self, "freshness_sla", sla)
+        if not isinstance(self.record_id, str) or not self.record_id:
+            self._bad("record_id", "must name the source's id column")
+        if self.event_time is not None and (not isinstance(self.event_time, str)
+                                            or not self.event_time):
+            self._bad("event_time", "must name a column or be None")
+        self._check_columns()
+        if not isinstance(self.read_options, Mapping):
+            self._bad("read_options", f"must be a mapping; got {type(self.read_options).__name__}")
+        set_(self, "read_options", _frozen_mapping(self.read_options))
+        if fmt == "sql" and self.read_options:
+            self._bad("read_options", "SQL sources take no read options")
+
+    # ------------------------------------------------------------------ validation
+
+    def _bad(self, fld: str, message: str, hint: str | None = None) -> None:
+        raise ConfigError(f"source {self.name!r}: {fld} {message}", source=self.name,
+                          column=fld, hint=hint)
+
+    def _check_columns(self) -> None:
+        set_ = object.__setattr__
+        columns = self.columns
+        if not isinstance(columns, Mapping):
+            self._bad("columns", f"must map source column names to canonical names; got "
+                      f"{type(columns).__name__}")
+        targets: dict[str, str] = {}
+        for src, tgt in columns.items():
+            if not isinstance(src, str) or not isinstance(tgt, str) or not src or not tgt:
+                self._bad("columns", f"entries must be non-empty strings; got {src!r}: {tgt!r}")
+            if tgt == RECORD_ID:
+                self._bad("columns", f"maps {src!r} to 'record_id'",
+                          hint=f"name the id column with record_id={src!r}")
+            if tgt == "updated_at":
+                self._bad("columns", f"maps {src!r} to 'updated_at'",
+                          hint=f"name the event-time column with event_time={src!r}")
+            if tgt == SOURCE or tgt.startswith("_"):
+                self._bad("columns", f"target {tgt!r} is reserved")
+            if tgt not in CANONICAL_SCHEMA:
+                close = difflib.get_close_matches(tgt, ATTRIBUTES, n=1, cutoff=0.8)
+                if close:
+                    self._bad("columns", f"target {tgt!r} (for {src!r}) is not a canonical column",
+                              hint=f"did you mean {close[0]!r}?")
+            if tgt in targets:
+                self._bad("columns", f"maps both {targets[tgt]!r} and {src!r} to {tgt!r}")
+            targets[tgt] = src
+        set_(self, "columns", _frozen_mapping(columns))
+        keep = self.keep
+        if isinstance(keep, str) or not isinstance(keep, Sequence | set | frozenset):
+            self._bad("keep", f"must be a list of column names; got {keep!r}")
+        keep_t = tuple(keep)
+        for k in keep_t:
+            if not isinstance(k, str) or not k:
+                self._bad("keep", f"entries must be column names; got {k!r}")
+            if k in CANONICAL_SCHEMA or k in targets or k.startswith("_"):
+                self._bad("keep", f"column {k!r} clashes with a canonical or mapped column",
+                          hint="canonical names are mapped automatically; rename it with columns=")
+        if len(set(keep_t)) != len(keep_t):
+            self._bad("keep", "lists a column twice")
+        set_(self, "keep", keep_t)
+
+    def _infer_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        if self.data is not None:
+            return "frame"
+        assert self.location is not None
+        fmt = _readers.infer_format(self.location)
+        if fmt is not None:
+            return fmt
+        suffix = Path(self.location).suffix
+        if suffix and not Path(self.location).is_dir():
+            self._bad("format", f"cannot tell the format of {self.location!r} from {suffix!r}",
+                      hint="set format= to one of csv, parquet, ndjson, json, arrow")
+        return "auto"
+
+    @property
+    def resolved_format(self) -> str:
+        """The format after ``auto`` is resolved from the data, suffix, URI or directory."""
+        fmt = self._infer_format()
+        if fmt == "auto" and self.location is not None and Path(self.location).is_dir():
+            found = _readers.directory_format(self.location)
+            if found is None:
+                raise SourceReadError(
+                    "cannot tell the format of the files in the directory (none or several kinds)",
+                    source=self.name, path=self.location, hint="set format=",
+                )
+            return found
+        if fmt == "auto":
+            raise SourceReadError(
+                "no such file or directory", source=self.name, path=self.location,
+            )
+        return fmt
+
+    @property
+    def where(self) -> str:
+        """Where the data is, for messages: the location (password masked) or ``<frame>``."""
+        if self.location is None:
+            return f"<{type(self.data).__name__}>"
+        return _readers.mask_uri(self.location)
+
+    # ------------------------------------------------------------------ (de)serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the declaration as a TOML/JSON-able dict (no ``data``, no ``None`` values).
+
+        Example:
+            >>> Source(name="crm", location="crm.csv", freshness_sla="2d").to_dict()
+            {'name': 'crm', 'location': 'crm.csv', 'freshness_sla': '2d'}
+
+        """
+        out: dict[str, Any] = {"name": self.name}
+        defaults = _DEFAULTS
+        for fld in _FIELDS:
+            if fld in ("name", "data"):
+                continue
+            value = getattr(self, fld)
+            if value is None and defaults[fld] is None:
+                continue
+            if fld == "event_time" and value is None:
+                out[fld] = ""  # TOML has no null: "" means "no event time"
+                continue
+            if value == defaults[fld]:
+                continue
+            if isinstance(value, timedelta):
+                value = format_duration(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[fld] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any], *, data: Any = None) -> Source:
+        """Build a source from :meth:`to_dict` output (or a TOML ``[[sources]]`` table).
+
+        Raises:
+            ConfigError: unknown keys (with a did-you-mean hint) or invalid values.
+
+        Example:
+            >>> Source.from_dict({"name": "crm", "location": "crm.csv", "keep": ["tier"]}).keep
+            ('tier',)
+
+        """
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"a source spec must be a table/dict; got {type(spec).__name__}")
+        name = spec.get("name")
+        allowed = set(_FIELDS) - {"data"}
+        unknown = [k for k in spec if k not in allowed]
+        if unknown:
+            hints = []
+            for k in unknown:
+                close = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+                if close:
+                    hints.append(f"did you mean {close[0]!r} for {k!r}?")
+            raise ConfigError(
+                f"unknown source field{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(map(repr, unknown))}",
+                source=name if isinstance(name, str) else None,
+                column=str(unknown[0]),
+                hint=" ".join(hints) or f"known fields: {', '.join(sorted(allowed))}",
+            )
+        kwargs = dict(spec)
+        if kwargs.get("event_time") == "":
+            kwargs["event_time"] = None
+        if "keep" in kwargs and isinstance(kwargs["keep"], list):
+            kwargs["keep"] = tuple(kwargs["keep"])
+        if name is None:
+            raise ConfigError("a source spec needs a name", column="name")
+        return cls(data=data, **kwargs)
+
+    # ------------------------------------------------------------------ reading
+
+    def scan(self) -> pl.LazyFrame:
+        """Return the raw source in its own column names, lazily where the format allows.
+
+        CSV columns are all ``String``; other formats keep their types. SQL runs
+        the query through ADBC at this call and holds the Arrow result.
+
+        Raises:
+            SourceReadError: missing file, glob matching nothing, unreadable data,
+                bad SQL URI, missing table or database down.
+            EmptySourceError: an empty CSV file (no header).
+
+        Example:
+            >>> Source(name="s", data=pl.DataFrame({"record_id": ["a"]})).scan().collect().height
+            1
+
+        """
+        with self.context():
+            lf = self._scan()
+            # Checks the header/metadata now (not the rows), so that a missing or
+            # empty file fails here, attributed to this source.
+            lf.collect_schema()
+            return lf
+
+    def _scan(self) -> pl.LazyFrame:
+        fmt = self.resolved_format
+        if fmt == "frame":
+            return to_lazy(self.data, what=f"source {self.name!r} data")
+        assert self.location is not None
+        if fmt == "sql":
+            tbl = _readers.read_sql(self.location, table=self.table, query=self.query,
+                                    source=self.name)
+            frame = pl.from_arrow(tbl)
+            assert isinstance(frame, pl.DataFrame)
+            return frame.lazy()
+        file_fmt = cast("_readers.FileFormat", fmt)
+        paths = _readers.expand_paths(self.location, file_fmt, source=self.name)
+        try:
+            return _readers.scan_files(file_fmt, self.location, paths, self.read_options)
+        except TypeError as err:  # an unknown read option
+            raise ConfigError(
+                f"source {self.name!r}: read_options not accepted by the {fmt} reader: {err}",
+                source=self.name, column="read_options",
+            ) from None
+
+    def read(self) -> pl.LazyFrame:
+        """Return the source in canonical columns, plus ``source``, ``record_id`` and ``_row``.
+
+        Mapped columns get their canonical names, ``event_time`` becomes
+        ``updated_at``, ``keep`` columns stay under their own names and every
+        other column is dropped. Values keep the source's types (CSV: text); the
+        contract casts them. ``_row`` is the 0-based data row number in the source
+        (header excluded, over all files of a glob in sorted order).
+
+        CSV rows whose number of fields differs from the header's are read with
+        missing fields null and extra fields dropped; :func:`load` sends them to
+        quarantine.
+
+        Raises:
+            ColumnNotFoundError: the id column, a mapped, kept or event-time column is
+                missing (names source, file, missing and available columns).
+            SourceReadError: see :meth:`scan`.
+
+        Example:
+            >>> df = pl.DataFrame({"id": [7], "First": ["Ann"], "tier": ["gold"], "x": [0]})
+            >>> Source(name="crm", data=df, record_id="id", columns={"First": "first_name"},
+            ...        keep=["tier"]).read().collect().columns
+            ['source', 'record_id', 'first_name', 'tier', '_row']
+
+        """
+        with self.context():
+            lf = self.scan()
+            return self._canonicalise(lf, lf.collect_schema().names())
+
+    def output_columns(self, available: Sequence[str]) -> list[tuple[str, str]]:
+        """``(source column, output column)`` pairs for a source holding ``available``.
+
+        The id column comes first (as ``record_id``), then canonical columns in
+        canonical order (explicitly mapped, or already named canonically), then
+        other mapped targets, then ``keep`` columns. One source column may feed
+        two outputs (``record_id="email"`` also gives ``email``).
+
+        Raises:
+            ColumnNotFoundError: a declared column is missing.
+
+        Example:
+            >>> Source(name="s", location="s.csv", record_id="id",
+            ...        columns={"mail": "email"}).output_columns(["id", "mail", "city", "x"])
+            [('id', 'record_id'), ('mail', 'email'), ('city', 'city')]
+
+        """
+        have = set(available)
+        needed = [self.record_id, *self.columns, *self.keep]
+        use_event_time = self.event_time is not None and (
+            self.event_time != _DEFAULT_EVENT_TIME or self.event_time in have
+        )
+        if use_event_time:
+            needed.append(cast("str", self.event_time))
+        missing = [c for c in dict.fromkeys(needed) if c not in have]
+        if missing:
+            raise ColumnNotFoundError(missing, list(available), source=self.name,
+                                      path=self.where, what="column")
+        mapping = dict(self.columns)
+        taken = set(mapping.values())
+        for col in available:
+            if col in ATTRIBUTES and col not in taken and col not in mapping:
+                mapping[col] = col
+                taken.add(col)
+        pairs = list(mapping.items())
+        if use_event_time:
+            pairs.append((cast("str", self.event_time), "updated_at"))
+        order = {c: i for i, c in enumerate(CANONICAL_SCHEMA)}
+        canonical = sorted((p for p in pairs if p[1] in order), key=lambda p: order[p[1]])
+        extra = [p for p in pairs if p[1] not in order]
+        return [(self.record_id, RECORD_ID), *canonical, *extra, *((k, k) for k in self.keep)]
+
+    def _canonicalise(self, lf: pl.LazyFrame, available: Sequence[str]) -> pl.LazyFrame:
+        exprs: list[pl.Expr] = [pl.lit(self.name, pl.String).alias(SOURCE)]
+        for src, out in self.output_columns(available):
+            col = pl.col(src).cast(pl.String) if out == RECORD_ID else pl.col(src)
+            exprs.append(col.alias(out))
+        exprs.append(pl.col(ROW))
+        if ROW in available:
+            lf = lf.drop(ROW)
+        return lf.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64)).select(exprs)
+
+    @contextlib.contextmanager
+    def context(self) -> Iterator[None]:
+        """Attach this source's name and location to any error raised inside.
+
+        Example:
+            >>> s = Source(name="crm", location="crm.csv")
+            >>> try:
+            ...     with s.context():
+            ...         raise ValueError("boom")
+            ... except SourceReadError as err:
+            ...     print(err.source, err.path)
+            crm crm.csv
+
+        """
+        with _readers.source_context(self.name, self.where if self.location else None):
+            yield
+
+
+
+
+_FIELDS: Final = tuple(f for f in Source.__dataclass_fields__)
+_DEFAULTS: Final[dict[str, Any]] = {
+    "location": None, "data": None, "format": "auto", "table": None, "query": None,
+    "owner": None, "description": None, "freshness_sla": None, "record_id": RECORD_ID,
+    "event_time": _DEFAULT_EVENT_TIME, "columns": {}, "keep": (), "contract": None,
+    "read_options": {},
+}
+
+
+@contextlib.contextmanager
+def source_context(source: Source | str, path: str | None = None) -> Iterator[None]:
+    """Attach a source's name and file to any error raised inside; wrap foreign errors.
+
+    Polars, pyarrow, ADBC and OS errors become :class:`SourceReadError` naming the
+    source and file (the original error is chained); c360 errors get the missing
+    source/path filled in. Use it around code that collects a source's frame.
+
+    Example:
+        >>> try:
+        ...     with source_context("crm", "crm.csv"):
+        ...         pl.LazyFrame({"a": ["x"]}).select(pl.col("a").cast(pl.Int64)).collect()
+        ... except SourceReadError as err:
+        ...     print(err.source, err.path, type(err.__cause__).__name__)
+        crm crm.csv InvalidOperationError
+
+    """
+    if isinstance(source, Source):
+        with source.context():
+            yield
+        return
+    with _readers.source_context(source, path):
+        yield
+
+
+def collect_source(source: Source) -> pl.DataFrame:
+    """``source.read().collect()``, with errors raised while collecting attributed to it.
+
+    polars reads lazily, so bad bytes in the middle of a file surface only when
+    the rows are collected; this names the source and file in that error.
+
+    Raises:
+        SourceReadError: the data cannot be read (names source, file, and the byte or
+            line where cheap to find).
+        ColumnNotFoundError: a declared column is missing.
+
+    Example:
+        >>> collect_source(Source(name="s", data=pl.DataFrame({"record_id": [1]})))["record_id"]
+        shape: (1,)
+        Series: 'record_id' [str]
+        [
+            "1"
+        ]
+
+    """
+    with source.context():
+        return source.read().collect()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Loaded:
+    """A source read and checked against its contract.
+
+    Attributes:
+        source: the source.
+        valid: rows that passed, in canonical types, with ``_row`` (and ``_issues``).
+        quarantine: rows that did not, with the public quarantine columns
+            (``source, record_id, row_number, reason, raw``).
+        notices: schema drift and reading notes (skipped empty lines, ...).
+        rows_read: data rows read (empty CSV lines are not rows).
+        seconds: wall time of read plus validation.
+        validated: the contract's full result object.
+
+    """
+
+    source: Source
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+    notices: tuple[Any, ...] = ()
+    rows_read: int = 0
+    seconds: float = 0.0
+    validated: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def rows_valid(self) -> int:
+        """Number of valid rows."""
+        return self.valid.height
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Number of quarantined rows."""
+        return self.quarantine.height
+
+
+def load(
+    source: Source,
+    *,
+    contract: Contract | str | PathLike[str] | None = None,
+    on_schema_change: OnSchemaChange = "warn",
+) -> Loaded:
+    """Read a source and validate it against its contract.
+
+    The contract is ``contract`` if given (an object or a file path), else the
+    file named by ``source.contract``, else the canonical contract. Rows the
+    contract rejects (wrong types, bad values, duplicate ids, missing ids) go to
+    quarantine; so do CSV lines whose number of fields differs from the header's
+    (truncated or ragged lines). Empty CSV lines are skipped with a notice. Every
+    row read ends in exactly one of ``valid`` or ``quarantine``.
+
+    Raises:
+        SourceReadError, EmptySourceError: the source as a whole cannot be read.
+        ColumnNotFoundError: a declared column is missing.
+        SchemaChangeError: a breaking schema change with ``on_schema_change="fail"``.
+
+    Example:
+        >>> df = pl.DataFrame({"record_id": ["a", "b"], "email": ["a@x.org", "b@x.org"]})
+        >>> loaded = load(Source(name="crm", data=df))
+        >>> loaded.rows_valid, loaded.rows_quarantined
+        (2, 0)
+
+    """
+    from c360 import contracts as _contracts
+
+    if not isinstance(source, Source):
+        raise ConfigError(f"load() takes a Source; got {type(source).__name__}")
+    start = time.perf_counter()
+    notices: list[Any] = []
+    with source.context():
+        lf = source.scan()
+        names = lf.collect_schema().names()
+        pairs = source.output_columns(names)
+        frame = source._canonicalise(lf, names).collect()
+        ragged_q, frame, extra_notes = _csv_row_problems(source, frame, pairs)
+    notices.extend(extra_notes)
+    rows_read = frame.height + ragged_q.height
+
+    if contract is None:
+        resolved = (
+            _contracts.Contract.load(source.contract)
+            if source.contract is not None
+            else _contracts.canonical_contract()
+        )
+    elif isinstance(contract, str | PathLike):
+        resolved = _contracts.Contract.load(contract)
+    else:
+        resolved = contract
+    with _readers.source_context(source.name, source.where if source.location else None,
+                                 wrap=False):
+        validated = _contracts.validate(
+            frame.lazy(), resolved, source=source.name, on_schema_change=on_schema_change
+        )
+    quarantine = validated.quarantine
+    if ragged_q.height:
+        quarantine = pl.concat([ragged_q, quarantine.select(list(QUARANTINE_SCHEMA))],
+                               how="vertical_relaxed")
+    notices.extend(getattr(validated, "notices", ()) or ())
+    return Loaded(
+        source=source,
+        valid=validated.valid,
+        quarantine=quarantine,
+        notices=tuple(notices),
+        rows_read=rows_read,
+        seconds=time.perf_counter() - start,
+        validated=validated,
+    )
+
+
+def _csv_row_problems(
+    source: Source, frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """Split ragged CSV lines (to quarantine) and empty lines (dropped) from ``frame``."""
+    empty_q = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    if source.location is None or source.resolved_format != "csv":
+        return empty_q, frame, []
+    if not _readers.csv_alignment_safe(source.read_options):
+        odd = sorted(set(source.read_options) - _readers._ALIGNMENT_SAFE_CSV_OPTIONS)
+        return empty_q, frame, [
+            f"source {source.name!r}: field counts per line not checked because of "
+            f"read_options {', '.join(odd)}"
+        ]
+    paths = _readers.expand_paths(source.location, "csv", source=source.name)
+    inputs = _readers.file_inputs(paths, source.read_options)
+    check = _readers.check_csv_fields(inputs, source.read_options)
+    if check.records != frame.height:
+        return empty_q, frame, [
+            f"source {source.name!r}: field counts per line not checked: counted "
+            f"{check.records} records but read {frame.height} rows"
+        ]
+    notes: list[str] = []
+    if check.blank.len():
+        frame = frame.filter(~pl.col(ROW).is_in(check.blank.implode()))
+        notes.append(f"source {source.name!r}: skipped {check.blank.len()} empty line(s)")
+    if check.rows.height == 0:
+        return empty_q, frame, notes
+    bad = frame.join(check.rows, on=ROW, how="inner").sort(ROW)
+    frame = frame.join(check.rows.select(ROW), on=ROW, how="anti")
+    seen: set[str] = set()
+    raw_fields = []
+    for src, out in pairs:
+        if src not in seen:
+            seen.add(src)
+            raw_fields.append(pl.col(out).alias(src))
+    quarantine = bad.select(
+        pl.col(SOURCE),
+        pl.col(RECORD_ID),
+        pl.col(ROW).alias("row_number"),
+        pl.format(
+            "ragged line: {} line {} has {} field(s) where the header has {}",
+            pl.col("file"), pl.col("line"), pl.col("fields"), pl.col("expected"),
+        ).alias("reason"),
+        pl.struct(raw_fields).struct.json_encode().alias("raw"),
+    )
+    notes.append(
+        f"source {source.name!r}: {quarantine.height} line(s) with the wrong number of fields "
+        "sent to quarantine"
+    )
+    return quarantine.cast(QUARANTINE_SCHEMA), frame, notes  # type: ignore[arg-type]
+
