@@ -1,0 +1,178 @@
+"""Automatic configuration: comparisons and blocking chosen from the data.
+
+Given only canonical columns, c360 picks:
+
+* **comparisons** for every canonical field that is present (non-null on at
+  least ``min_coverage`` of records and with two or more distinct values);
+  when first and last names exist, ``full_name`` is not compared again (it
+  would count the same evidence twice);
+* **blocking rules** from a pool ordered from the most to the least
+  selective evidence. A rule is kept when the pairs it would produce (counted
+  before generation) fit a budget that grows with the data
+  (``max(pair_budget_floor, pairs_per_record * n)``); a rule whose keys include
+  an already kept rule's keys is skipped (its pairs are a subset). On small
+  data single fields (date of birth, postcode, surname) fit the budget and
+  give very high recall; on millions of records only compound keys do.
+
+The chosen spec is printed by the CLI and can be saved, edited and passed
+back as configuration.
+
+Example:
+    >>> import polars as pl
+    >>> recs = pl.DataFrame({"source": ["a"] * 4, "email": ["x@y.z", "x@y.z", "p@q.r", None],
+    ...                      "email_user": ["x", "x", "p", None]})
+    >>> [c.name for c in auto_comparisons(recs)]
+    ['email']
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from c360._typing import LinkType
+from c360.blocking import BlockingConfig, BlockingRule, block_on, count_pairs
+from c360.comparisons import (
+    Comparison,
+    DateComparison,
+    EmailComparison,
+    JaroWinklerAtThresholds,
+    LevenshteinAtThresholds,
+    NameComparison,
+    PhoneComparison,
+    TokenSetAtThresholds,
+)
+
+__all__ = ["auto_blocking", "auto_comparisons", "present_columns"]
+
+#: Blocking rule pool, most selective evidence first.
+RULE_POOL: tuple[tuple[str, ...], ...] = (
+    ("national_id",),
+    ("email",),
+    ("phone",),
+    ("date_of_birth",),
+    ("postcode",),
+    ("last_name",),
+    ("first_name",),
+    ("address_line1",),
+    ("city",),
+    ("email_user",),
+    ("first_name_nick", "last_name"),
+    ("first_name_metaphone", "last_name_metaphone"),
+    ("last_name_metaphone", "date_of_birth"),
+    ("first_name_nick", "date_of_birth"),
+    ("date_of_birth", "postcode"),
+    ("last_name", "postcode"),
+    ("first_name_nick", "postcode"),
+    ("address_number", "postcode"),
+    ("last_name", "city"),
+    ("first_name_nick", "city"),
+    ("last_name_metaphone", "dob_year"),
+    ("first_name_metaphone", "address_number"),
+    ("last_name_soundex", "first_name_nick"),
+)
+
+
+def present_columns(records: pl.DataFrame, *, min_coverage: float = 0.01) -> set[str]:
+    """Columns with non-null values on at least ``min_coverage`` of records and 2+ distinct values."""
+    if records.height == 0:
+        return set()
+    stats = records.select(
+        *(pl.col(c).is_not_null().mean().alias(f"{c}\x00cov") for c in records.columns),
+        *(pl.col(c).n_unique().alias(f"{c}\x00n") for c in records.columns),
+    ).row(0, named=True)
+    return {
+        c
+        for c in records.columns
+        if (stats[f"{c}\x00cov"] or 0) >= min_coverage and stats[f"{c}\x00n"] >= 3
+    }
+
+
+def auto_comparisons(records: pl.DataFrame, *, min_coverage: float = 0.01) -> tuple[Comparison, ...]:
+    """Comparisons for the canonical fields present in ``records``."""
+    have = present_columns(records, min_coverage=min_coverage)
+    out: list[Comparison] = []
+    names = {"first_name", "last_name"} <= have
+    if "first_name" in have:
+        out.append(
+            NameComparison(
+                "first_name",
+                nickname_column="first_name_nick" if "first_name_nick" in records.columns else None,
+                swap_column="last_name" if "last_name" in have else None,
+                tf_adjust=True,
+            )
+        )
+    if "middle_name" in have:
+        out.append(NameComparison("middle_name", (0.9,)))
+    if "last_name" in have:
+        out.append(
+            NameComparison(
+                "last_name", swap_column="first_name" if "first_name" in have else None,
+                tf_adjust=True,
+            )
+        )
+    if "full_name" in have and not names:
+        out.append(TokenSetAtThresholds("full_name", (0.9, 0.75), tf_adjust=True))
+    if "date_of_birth" in have:
+        out.append(DateComparison("date_of_birth"))
+    if "email" in have:
+        out.append(EmailComparison("email", user_column="email_user"))
+    if "phone" in have:
+        out.append(PhoneComparison("phone"))
+    if "national_id" in have:
+        out.append(LevenshteinAtThresholds("national_id", (1,)))
+    if "address_line1" in have:
+        out.append(TokenSetAtThresholds("address_line1", (0.9, 0.7)))
+    if "address_line2" in have:
+        out.append(JaroWinklerAtThresholds("address_line2", (0.9,)))
+    if "city" in have:
+        out.append(JaroWinklerAtThresholds("city", (0.9,), tf_adjust=True))
+    if "postcode" in have:
+        out.append(LevenshteinAtThresholds("postcode", (1,)))
+    if "state" in have:
+        out.append(JaroWinklerAtThresholds("state", (0.9,)))
+    if "company" in have:
+        out.append(TokenSetAtThresholds("company", (0.9,)))
+    return tuple(out)
+
+
+def auto_blocking(
+    records: pl.DataFrame,
+    *,
+    link_type: LinkType = "dedupe_and_link",
+    pairs_per_record: float = 20.0,
+    pair_budget_floor: int = 50_000,
+    min_coverage: float = 0.01,
+    max_block_size: int | None = 5_000,
+) -> BlockingConfig:
+    """Blocking rules that fit a pair budget, chosen from :data:`RULE_POOL`."""
+    have = present_columns(records, min_coverage=min_coverage)
+    budget = max(pair_budget_floor, int(pairs_per_record * records.height))
+    chosen: list[BlockingRule] = []
+    for keys in RULE_POOL:
+        if not set(keys) <= have:
+            continue
+        if any(set(r.keys) <= set(keys) for r in chosen):
+            continue
+        rule = block_on(*keys)
+        probe = BlockingConfig(rules=(rule,), link_type=link_type, max_block_size=max_block_size)
+        pairs = int(count_pairs(records, probe)["pairs"][0])
+        if pairs <= budget:
+            chosen.append(rule)
+    if not chosen:
+        # nothing fits: fall back on the most selective rule available
+        for keys in RULE_POOL:
+            if set(keys) <= have:
+                chosen.append(block_on(*keys))
+                break
+    if not chosen:
+        usable = sorted(have - {"source", "record_id", "_rid", "_row", "updated_at"})
+        if usable:
+            chosen.append(block_on(usable[0]))
+        else:
+            chosen.append(block_on("record_id"))
+    return BlockingConfig(
+        rules=tuple(chosen),
+        link_type=link_type,
+        max_block_size=max_block_size,
+        max_pairs_per_rule=max(250_000_000, budget * 4),
+    )

@@ -1,0 +1,161 @@
+"""The resolution configuration, and its TOML/JSON round-trip.
+
+Everything is optional: ``ResolveConfig()`` lets c360 choose blocking rules and
+comparisons from the data. What c360 chose is returned in
+``Resolution.config`` (an effective, complete configuration) which can be saved
+with :meth:`ResolveConfig.save` and edited.
+
+Example:
+    >>> cfg = ResolveConfig(link_type="link")
+    >>> ResolveConfig.from_dict(cfg.to_dict()) == cfg
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from c360._typing import LinkType, OnSchemaChange
+from c360.blocking import BlockingConfig
+from c360.cluster import ClusterConfig
+from c360.comparisons import Comparison, comparison_from_dict
+from c360.exceptions import ConfigError
+from c360.model import ModelConfig
+from c360.rules import JunkConfig
+
+__all__ = ["ResolveConfig"]
+
+
+def _standardize_config() -> Any:
+    from c360.standardize import StandardizeConfig
+
+    return StandardizeConfig()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveConfig:
+    """How records are resolved into customers. ``None`` fields are chosen from the data.
+
+    Attributes:
+        link_type: ``dedupe_and_link`` (default), ``link`` or ``dedupe``.
+        standardize: standardisation options (``c360.standardize.StandardizeConfig``).
+        blocking: blocking rules; ``None`` chooses them from the data.
+        comparisons: comparisons; ``None`` chooses them from the fields present.
+        deterministic: columns whose exact agreement links records outright
+            (unless contradicted); ``None`` uses the strong identifiers present
+            (email, phone, national_id).
+        model: training options.
+        cluster: clustering options and threshold.
+        junk: junk-value detection.
+        on_schema_change: what a schema change in a source does.
+    """
+
+    link_type: LinkType = "dedupe_and_link"
+    standardize: Any = field(default_factory=_standardize_config)
+    blocking: BlockingConfig | None = None
+    comparisons: tuple[Comparison, ...] | None = None
+    deterministic: tuple[str, ...] | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    junk: JunkConfig = field(default_factory=JunkConfig)
+    on_schema_change: OnSchemaChange = "warn"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A TOML/JSON-able form (``None`` entries are left out)."""
+        out: dict[str, Any] = {
+            "link_type": self.link_type,
+            "on_schema_change": self.on_schema_change,
+            "standardize": self.standardize.to_dict(),
+            "model": self.model.to_dict(),
+            "cluster": self.cluster.to_dict(),
+            "junk": self.junk.to_dict(),
+        }
+        if self.blocking is not None:
+            out["blocking"] = self.blocking.to_dict()
+        if self.comparisons is not None:
+            out["comparisons"] = [c.to_dict() for c in self.comparisons]
+        if self.deterministic is not None:
+            out["deterministic"] = list(self.deterministic)
+        return _drop_none(out)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResolveConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        from c360.standardize import StandardizeConfig
+
+        d = dict(data)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known - {"sources"})
+        if unknown:
+            raise ConfigError(
+                f"unknown configuration keys: {unknown}", hint=f"known keys: {sorted(known)}"
+            )
+        d.pop("sources", None)
+        try:
+            kwargs: dict[str, Any] = {}
+            for key in ("link_type", "on_schema_change"):
+                if key in d:
+                    kwargs[key] = d[key]
+            if "standardize" in d:
+                kwargs["standardize"] = StandardizeConfig.from_dict(d["standardize"])
+            if "blocking" in d:
+                kwargs["blocking"] = BlockingConfig.from_dict(d["blocking"])
+            if "comparisons" in d:
+                kwargs["comparisons"] = tuple(comparison_from_dict(c) for c in d["comparisons"])
+            if "deterministic" in d:
+                kwargs["deterministic"] = tuple(d["deterministic"])
+            if "model" in d:
+                kwargs["model"] = ModelConfig(**d["model"])
+            if "cluster" in d:
+                kwargs["cluster"] = ClusterConfig.from_dict(d["cluster"])
+            if "junk" in d:
+                kwargs["junk"] = JunkConfig.from_dict(d["junk"])
+        except TypeError as exc:
+            raise ConfigError(f"invalid configuration: {exc}") from exc
+        return cls(**kwargs)
+
+    def with_choices(
+        self, *, blocking: BlockingConfig, comparisons: tuple[Comparison, ...],
+        deterministic: tuple[str, ...],
+    ) -> ResolveConfig:
+        """A copy with the data-driven choices filled in."""
+        return replace(self, blocking=blocking, comparisons=comparisons, deterministic=deterministic)
+
+    def to_toml(self) -> str:
+        """The configuration as TOML text."""
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> None:
+        """Write as TOML (``.toml``) or JSON (any other suffix)."""
+        p = Path(path)
+        text = self.to_toml() if p.suffix == ".toml" else json.dumps(self.to_dict(), indent=2)
+        p.write_text(text, encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ResolveConfig:
+        """Read a TOML or JSON configuration file."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read configuration: {exc}", path=str(p)) from exc
+        try:
+            return cls.from_dict(data.get("resolve", data))
+        except ConfigError as exc:
+            raise exc.with_context(path=str(p)) from None
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value

@@ -1,0 +1,398 @@
+"""``c360.resolve``: the stages wired together.
+
+The pipeline owns no logic of its own: it loads and validates each source,
+gives every accepted record an integer key, standardises, detects junk values,
+chooses blocking and comparisons when not configured, generates and compares
+pairs in chunks, trains the model, scores, clusters and assigns customer IDs.
+Each stage reports rows in and out and its duration in ``Resolution.metrics``.
+
+Example:
+    >>> import polars as pl
+    >>> import c360
+    >>> crm = pl.DataFrame({"record_id": ["1", "2"], "first_name": ["Ann", "Bob"],
+    ...                     "last_name": ["Lee", "Ray"], "email": ["ann@x.io", "bob@y.io"]})
+    >>> shop = pl.DataFrame({"record_id": ["a"], "first_name": ["Anne"],
+    ...                      "last_name": ["Lee"], "email": ["ANN@x.io"]})
+    >>> res = c360.resolve({"crm": crm, "shop": shop})
+    >>> res.unified_ids.num_rows, res.customers
+    (3, 2)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+
+from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
+from c360._encode import Encoded
+from c360._progress import progress, resolve_progress
+from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
+from c360.blocking import generate_pairs, skipped_blocks
+from c360.cluster import cluster_links
+from c360.comparisons import Comparison, PairData, compare
+from c360.config import ResolveConfig
+from c360.exceptions import ConfigError
+from c360.ids import assign_customer_ids
+from c360.model import FellegiSunterModel, train
+from c360.rules import detect_junk, null_junk
+from c360.sources import Loaded, Source, load
+
+__all__ = ["Resolution", "resolve"]
+
+#: Derived columns to clear when their base value is junk.
+_DERIVED = {
+    "email": ("email_user", "email_domain"),
+    "address_line1": ("address_number",),
+    "phone": (),
+    "national_id": (),
+    "postcode": (),
+}
+
+
+@dataclass(slots=True, kw_only=True)
+class Resolution:
+    """The result of :func:`resolve`. Tables are ``pyarrow.Table``.
+
+    Attributes:
+        unified_ids: ``source, record_id, customer_id``, one row per accepted record.
+        links: accepted links with weight, probability, rule and comparison levels.
+        quarantine: rejected input rows with reasons.
+        config: the effective configuration (data-driven choices filled in).
+        model: the trained model.
+        junk: junk values found and ignored for matching.
+        refused_links: links the clustering guard refused, with reasons.
+        metrics: per-stage figures (rows in/out, seconds).
+        notices: schema-change notices from the contracts.
+    """
+
+    unified_ids: pa.Table
+    links: pa.Table
+    quarantine: pa.Table
+    config: ResolveConfig
+    model: FellegiSunterModel
+    junk: pa.Table
+    refused_links: pa.Table
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Any] = field(default_factory=list)
+    candidate_pairs: int = 0
+
+    @property
+    def customers(self) -> int:
+        """Number of distinct customers."""
+        return len(set(self.unified_ids.column("customer_id").to_pylist()))
+
+    def cluster_sizes(self) -> pl.DataFrame:
+        """Number of customers per cluster size."""
+        ids = pl.from_arrow(self.unified_ids)
+        assert isinstance(ids, pl.DataFrame)
+        return ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
+
+    def summary(self) -> str:
+        """A short plain-text summary."""
+        n = self.unified_ids.num_rows
+        q = self.quarantine.num_rows
+        lines = [
+            f"records in:        {n + q:,}",
+            f"accepted:          {n:,}",
+            f"quarantined:       {q:,}",
+            f"customers:         {self.customers:,}",
+            f"duplicates merged: {n - self.customers:,}",
+            f"candidate pairs:   {self.candidate_pairs:,}",
+            f"links accepted:    {self.links.num_rows:,}",
+        ]
+        if self.junk.num_rows:
+            lines.append(f"junk values:       {self.junk.num_rows:,} (ignored for matching)")
+        for w in self.model.warnings:
+            lines.append(f"model warning:     {w}")
+        return "\n".join(lines)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write the tables as Parquet and the model as JSON into ``out_dir``."""
+        import pyarrow.parquet as pq
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in ("unified_ids", "links", "quarantine"):
+            path = out / f"{name}.parquet"
+            pq.write_table(getattr(self, name), path)
+            written.append(path)
+        model_path = out / "model.json"
+        self.model.save(model_path)
+        written.append(model_path)
+        cfg_path = out / "config.toml"
+        self.config.save(cfg_path)
+        written.append(cfg_path)
+        return written
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    @contextmanager
+    def stage(self, name: str, rows_in: int) -> Iterator[dict[str, Any]]:
+        entry: dict[str, Any] = {"stage": name, "rows_in": rows_in, "rows_out": None}
+        start = time.perf_counter()
+        try:
+            yield entry
+        finally:
+            entry["seconds"] = round(time.perf_counter() - start, 4)
+            self.rows.append(entry)
+
+
+def _as_sources(inputs: Any) -> list[Source]:
+    if isinstance(inputs, Source):
+        return [inputs]
+    if isinstance(inputs, Mapping):
+        return [
+            v if isinstance(v, Source) else Source(name=str(k), data=v)
+            for k, v in inputs.items()
+        ]
+    if isinstance(inputs, str | Path):
+        return [Source(name=Path(inputs).stem, location=str(inputs))]
+    if not isinstance(inputs, Sequence):
+        inputs = [inputs]
+    out: list[Source] = []
+    for i, item in enumerate(inputs):
+        if isinstance(item, Source):
+            out.append(item)
+        elif isinstance(item, str | Path):
+            out.append(Source(name=Path(item).stem, location=str(item)))
+        else:
+            out.append(Source(name=f"input{i}", data=item))
+    return out
+
+
+def _load_all(sources: Sequence[Source], cfg: ResolveConfig) -> list[Loaded]:
+    names = [s.name for s in sources]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"source names must be unique; repeated: {dup}")
+    return [load(s, on_schema_change=cfg.on_schema_change) for s in sources]
+
+
+def _matching_frame(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
+    from c360.standardize import standardize
+
+    return standardize(valid.lazy(), cfg.standardize).collect()
+
+
+def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...]:
+    if cfg.deterministic is not None:
+        return cfg.deterministic
+    return tuple(c for c in ("national_id", "email", "phone") if c in have)
+
+
+def _contradicted(
+    gamma: npt.NDArray[np.int8], comparisons: Sequence[Comparison]
+) -> npt.NDArray[np.bool_]:
+    """Pairs with hard contradicting evidence: clearly different name, birth date or national id."""
+    out = np.zeros(gamma.shape[0], dtype=bool)
+    for k, c in enumerate(comparisons):
+        if c.column in ("first_name", "date_of_birth", "national_id"):
+            out |= gamma[:, k] == 0
+    return out
+
+
+def resolve(
+    inputs: Any,
+    *,
+    config: ResolveConfig | None = None,
+    progress: bool | str | None = None,  # noqa: A002 - mirrors the CLI flag
+) -> Resolution:
+    """Resolve records from one or more sources into unified customers.
+
+    Args:
+        inputs: a :class:`~c360.sources.Source`, a frame (polars, pyarrow or
+            pandas) in canonical columns, a path, a list of these, or a mapping
+            of source name to frame or Source.
+        config: options; by default everything is chosen from the data.
+        progress: show progress bars (``None``: on from the CLI or a notebook).
+
+    Returns:
+        A :class:`Resolution` with ``unified_ids``, ``links`` and ``quarantine``.
+    """
+    cfg = config or ResolveConfig()
+    show = resolve_progress(progress)
+    metrics = _Metrics()
+    sources = _as_sources(inputs)
+
+    with metrics.stage("load", 0) as m:
+        loaded = _load_all(sources, cfg)
+        m["rows_in"] = sum(x.rows_read for x in loaded)
+        frames = [x.valid for x in loaded if x.valid.height]
+        quarantine = pl.concat(
+            [empty_quarantine(), *(x.quarantine.select(list(QUARANTINE_SCHEMA)) for x in loaded)],
+            how="vertical_relaxed",
+        )
+        m["rows_out"] = sum(f.height for f in frames)
+        m["quarantined"] = quarantine.height
+    notices = [n for x in loaded for n in x.notices]
+
+    if frames:
+        valid = pl.concat(frames, how="diagonal_relaxed")
+    else:
+        valid = pl.DataFrame(schema={"source": pl.String, "record_id": pl.String})
+    valid = valid.sort("source", "record_id").with_row_index(RID)
+    n = valid.height
+
+    with metrics.stage("standardize", n) as m:
+        records = _matching_frame(valid, cfg)
+        m["rows_out"] = records.height
+
+    with metrics.stage("junk", n) as m:
+        junk = detect_junk(records, cfg.junk)
+        records = null_junk(records, junk)
+        for col in junk["column"].unique().to_list():
+            derived = [d for d in _DERIVED.get(col, ()) if d in records.columns]
+            if derived:
+                records = records.with_columns(
+                    pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
+                    for d in derived
+                )
+        m["rows_out"] = junk.height
+
+    have = present_columns(records)
+    comparisons = cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records)
+    blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type)
+    deterministic = _deterministic_columns(cfg, have)
+    effective = cfg.with_choices(
+        blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
+    )
+
+    encodings: dict[str, Encoded] = {}
+    rid_l_parts: list[npt.NDArray[np.int64]] = []
+    rid_r_parts: list[npt.NDArray[np.int64]] = []
+    gamma_parts: list[npt.NDArray[np.int8]] = []
+    with metrics.stage("block_and_compare", n) as m:
+        if n >= 2 and comparisons:
+            with progress_bar("Comparing pairs", show) as bar:
+                for chunk in generate_pairs(records, blocking, progress_enabled=show):
+                    cmp = compare(chunk, records, comparisons, encodings=encodings)
+                    rid_l_parts.append(chunk["_rid_l"].to_numpy())
+                    rid_r_parts.append(chunk["_rid_r"].to_numpy())
+                    gamma_parts.append(
+                        cmp.select([c.output for c in comparisons]).to_numpy().astype(np.int8)
+                    )
+                    bar.advance(chunk.height)
+        rid_l = np.concatenate(rid_l_parts) if rid_l_parts else np.zeros(0, dtype=np.int64)
+        rid_r = np.concatenate(rid_r_parts) if rid_r_parts else np.zeros(0, dtype=np.int64)
+        gamma = (
+            np.concatenate(gamma_parts)
+            if gamma_parts
+            else np.zeros((0, len(comparisons)), dtype=np.int8)
+        )
+        m["rows_out"] = int(rid_l.shape[0])
+        m["skipped_blocks"] = skipped_blocks(records, blocking).height if n else 0
+
+    with metrics.stage("train", int(rid_l.shape[0])) as m:
+        model = train(
+            records, comparisons, gamma, config=cfg.model, link_type=cfg.link_type,
+            encodings=encodings, progress_enabled=show,
+        )
+        m["iterations"] = model.iterations
+        m["converged"] = model.converged
+        m["rows_out"] = len(model.m)
+
+    with metrics.stage("score", int(rid_l.shape[0])) as m:
+        data = PairData(records, rid_l, rid_r, encodings)
+        weight, prob = model.score_levels(gamma, data)
+        rule = np.full(rid_l.shape[0], "", dtype=object)
+        if deterministic:
+            contradicted = _contradicted(gamma, comparisons)
+            for col in reversed(deterministic):
+                if col not in records.columns:
+                    continue
+                cl, cr = data.codes(col)
+                hit = (cl >= 0) & (cl == cr) & ~contradicted
+                rule[hit] = f"exact:{col}"
+        by_rule = rule != ""
+        by_model = prob >= cfg.cluster.threshold
+        rule[by_model & ~by_rule] = "model"
+        accepted = by_rule | by_model
+        m["rows_out"] = int(accepted.sum())
+
+    with metrics.stage("cluster", n) as m:
+        # deterministic links count as certain for clustering
+        eff_prob = np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob)
+        clusters = cluster_links(
+            n, rid_l[accepted], rid_r[accepted], eff_prob[accepted],
+            config=cfg.cluster, records=records,
+        )
+        m["rows_out"] = int(np.unique(clusters.labels).shape[0]) if n else 0
+        m["refused_links"] = clusters.refused.height
+
+    with metrics.stage("ids", n) as m:
+        customer_id = assign_customer_ids(valid, clusters.labels)
+        unified = valid.select("source", "record_id").with_columns(customer_id=customer_id)
+        m["rows_out"] = unified.height
+
+    keys = valid.select("source", "record_id")
+    links = _links_table(keys, rid_l[accepted], rid_r[accepted], weight[accepted],
+                         prob[accepted], rule[accepted], gamma[accepted], comparisons)
+    refused = clusters.refused
+    if refused.height:
+        refused = _attach_keys(refused, keys)
+    return Resolution(
+        unified_ids=unified.to_arrow(),
+        links=links.to_arrow(),
+        quarantine=quarantine.to_arrow(),
+        config=effective,
+        model=model,
+        junk=junk.to_arrow(),
+        refused_links=refused.to_arrow(),
+        metrics=metrics.rows,
+        notices=notices,
+        candidate_pairs=int(rid_l.shape[0]),
+    )
+
+
+@contextmanager
+def progress_bar(description: str, enabled: bool) -> Iterator[Any]:
+    """A progress bar shown only when ``enabled``."""
+    with progress(description, enabled=enabled) as bar:
+        yield bar
+
+
+def _attach_keys(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    left = keys[frame["_rid_l"].to_numpy()]
+    right = keys[frame["_rid_r"].to_numpy()]
+    return pl.DataFrame(
+        {
+            "source_l": left["source"],
+            "record_id_l": left["record_id"],
+            "source_r": right["source"],
+            "record_id_r": right["record_id"],
+        }
+    ).hstack(frame.drop("_rid_l", "_rid_r"))
+
+
+def _links_table(
+    keys: pl.DataFrame,
+    rid_l: npt.NDArray[np.int64],
+    rid_r: npt.NDArray[np.int64],
+    weight: npt.NDArray[np.float64],
+    prob: npt.NDArray[np.float64],
+    rule: npt.NDArray[Any],
+    gamma: npt.NDArray[np.int8],
+    comparisons: Sequence[Comparison],
+) -> pl.DataFrame:
+    base = pl.DataFrame({"_rid_l": rid_l, "_rid_r": rid_r})
+    frame = _attach_keys(base, keys).with_columns(
+        match_weight=pl.Series(weight, dtype=pl.Float64),
+        match_probability=pl.Series(prob, dtype=pl.Float64),
+        rule=pl.Series(rule.astype(str), dtype=pl.String),
+        **{c.output: pl.Series(gamma[:, k], dtype=pl.Int8) for k, c in enumerate(comparisons)},
+    )
+    return frame.sort("source_l", "record_id_l", "source_r", "record_id_r")
+

@@ -1,0 +1,176 @@
+"""Deterministic rules on strong identifiers, and junk-value detection.
+
+Junk values (an email like ``test@test.com`` on hundreds of records, a phone
+``0000000000``, a postcode held by most records) make blocking explode and
+matching merge strangers. :func:`detect_junk` finds them from the data:
+
+* on identifier columns (email, phone, national id), a value held by more
+  records than one person plausibly has (``max_records_per_identifier``), or
+  one that looks like a placeholder (all one digit, ``1234567890``, local part
+  ``test``/``none``/``noemail``, domains such as ``example.com``);
+* on location columns (postcode, address line), a value held by a large share
+  of all records (``constant_share``) and far more than any typical value.
+
+Junk values are nulled in the matching frame (not in the output profiles) and
+reported, so they count neither as agreement nor in blocking.
+
+A deterministic rule links two records that agree exactly on a strong
+identifier (normalised email, phone, national id, or a configured key such as
+``user_id``), unless the pair carries hard contradicting evidence (clearly
+different first names, dates of birth or national ids): a shared family email
+must not merge a household.
+
+Example:
+    >>> import polars as pl
+    >>> recs = pl.DataFrame({"email": ["test@test.com"] * 30 + ["a@b.io", "a@b.io"]})
+    >>> detect_junk(recs)["value"].to_list()
+    ['test@test.com']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+__all__ = ["JunkConfig", "detect_junk", "null_junk"]
+
+_PLACEHOLDER_EMAIL_USERS = (
+    "test", "none", "noemail", "no-email", "no_email", "na", "n/a", "null", "unknown", "noreply",
+    "no-reply", "donotreply", "email", "nobody", "xxx", "abc", "asdf",
+)
+_PLACEHOLDER_DOMAINS = ("example.com", "example.org", "test.com", "email.com", "none.com", "domain.com")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JunkConfig:
+    """How junk values are detected.
+
+    Attributes:
+        identifier_columns: columns expected to be (nearly) unique per person.
+        max_records_per_identifier: an identifier value on more records than
+            this is junk.
+        location_columns: columns many people share legitimately.
+        constant_share: a location value on more than this share of records
+            (and at least ``constant_min_records``) is junk.
+        constant_min_records: floor for the constant rule.
+        placeholders: also flag placeholder-looking values.
+    """
+
+    identifier_columns: tuple[str, ...] = ("email", "phone", "national_id")
+    max_records_per_identifier: int = 25
+    location_columns: tuple[str, ...] = ("postcode", "address_line1")
+    constant_share: float = 0.05
+    constant_min_records: int = 50
+    placeholders: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/TOML-able form."""
+        return {
+            "identifier_columns": list(self.identifier_columns),
+            "max_records_per_identifier": self.max_records_per_identifier,
+            "location_columns": list(self.location_columns),
+            "constant_share": self.constant_share,
+            "constant_min_records": self.constant_min_records,
+            "placeholders": self.placeholders,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JunkConfig:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(data)
+        for k in ("identifier_columns", "location_columns"):
+            if k in d:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+
+def _placeholder(column: str) -> pl.Expr:
+    v = pl.col("value")
+    if column == "email":
+        user = v.str.split("@").list.first()
+        domain = v.str.split("@").list.last()
+        return user.is_in(list(_PLACEHOLDER_EMAIL_USERS)) | domain.is_in(list(_PLACEHOLDER_DOMAINS))
+    if column in ("phone", "national_id"):
+        digits = v.str.replace_all(r"\D", "")
+        return (
+            (digits.str.len_chars() >= 5)
+            & (
+                digits.str.contains(r"^(\d)\1+$")
+                | digits.str.contains("1234567890|0123456789|123456789")
+            )
+        )
+    if column == "postcode":
+        return v.str.contains(r"^(0+|9+|x+|X+)$")
+    return pl.lit(value=False)
+
+
+def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.DataFrame:
+    """Find junk values in identifier and location columns.
+
+    Returns:
+        ``column``, ``value``, ``records`` (how many hold it) and ``reason``.
+    """
+    cfg = config or JunkConfig()
+    n = records.height
+    frames = []
+    for col in (*cfg.identifier_columns, *cfg.location_columns):
+        if col not in records.columns:
+            continue
+        counts = (
+            records.select(pl.col(col).cast(pl.String).alias("value"))
+            .drop_nulls()
+            .group_by("value")
+            .len("records")
+        )
+        if counts.height == 0:
+            continue
+        if col in cfg.identifier_columns:
+            too_many = pl.col("records") > cfg.max_records_per_identifier
+            why = pl.format(
+                "{} records share this value (more than {} for one person)",
+                pl.col("records"), pl.lit(cfg.max_records_per_identifier),
+            )
+        else:
+            limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
+            too_many = pl.col("records") > limit
+            why = pl.format("{} records ({}% of all) share this value", pl.col("records"),
+                            (pl.col("records") * 100 / max(n, 1)).round(1))
+        placeholder = _placeholder(col) if cfg.placeholders else pl.lit(value=False)
+        found = counts.filter(too_many | placeholder).select(
+            pl.lit(col).alias("column"),
+            "value",
+            "records",
+            pl.when(too_many).then(why).otherwise(pl.lit("placeholder-looking value")).alias("reason"),
+        )
+        frames.append(found)
+    if not frames:
+        return pl.DataFrame(
+            schema={"column": pl.String, "value": pl.String, "records": pl.UInt32, "reason": pl.String}
+        )
+    return pl.concat(frames).with_columns(pl.col("records").cast(pl.UInt32)).sort(
+        "column", "records", "value", descending=[False, True, False]
+    )
+
+
+def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
+    """Replace junk values by null in the columns where they were found.
+
+    Example:
+        >>> recs = pl.DataFrame({"email": ["x@y.z", "test@test.com"]})
+        >>> null_junk(recs, detect_junk(recs))["email"].to_list()
+        ['x@y.z', None]
+    """
+    if junk.height == 0:
+        return records
+    exprs = []
+    for col, group in junk.group_by("column", maintain_order=True):
+        name = str(col[0])
+        values = group["value"].to_list()
+        exprs.append(
+            pl.when(pl.col(name).cast(pl.String).is_in(values)).then(None)
+            .otherwise(pl.col(name)).alias(name)
+        )
+    return records.with_columns(exprs)
