@@ -221,7 +221,8 @@ def source_context(
     try:
         yield
     except C360Error as err:
-        raise err.with_context(source=source, path=shown) from None
+        err.with_context(source=source, path=shown)
+        raise
     except Exception as exc:
         if not wrap:
             raise
@@ -246,6 +247,19 @@ def translate_error(
         )
     if "invalid utf-8" in text.lower() or "invalid utf8" in text.lower():
         return bad_utf8_error(source=source, path=path)
+    if path is not None and infer_format(path) == "ndjson" and isinstance(
+        exc, pl.exceptions.ComputeError
+    ):
+        located = describe_failure("ndjson", _existing_files(path), exc)
+        if located is not None:
+            return SourceReadError(f"invalid NDJSON: {located}", source=source, path=shown)
+    if "csv malformed" in text.lower() or (
+        path is not None
+        and infer_format(path) == "csv"
+        and isinstance(exc, pl.exceptions.ComputeError)
+        and any(locate_unclosed_quote(p) for p in _existing_files(path))
+    ):
+        return malformed_csv_error(source=source, path=path)
     if isinstance(exc, FileNotFoundError):
         return SourceReadError(f"no such file: {first}", source=source, path=shown)
     if isinstance(exc, pl.exceptions.PolarsError | pa.ArrowException | OSError | ValueError):
@@ -258,18 +272,64 @@ def translate_error(
     return None
 
 
+def _existing_files(path: str) -> list[Path]:
+    if has_glob(path):
+        return sorted(Path(p) for p in globlib.glob(path, recursive=True) if Path(p).is_file())
+    if Path(path).is_dir():
+        return sorted(p for p in Path(path).rglob("*") if p.is_file())
+    return [Path(path)] if Path(path).is_file() else []
+
+
+def malformed_csv_error(*, source: str | None, path: str | None) -> SourceReadError:
+    """Build the error for a CSV file polars cannot split into rows (an unclosed quote)."""
+    where = ""
+    for candidate in _existing_files(path) if path is not None else []:
+        line = locate_unclosed_quote(candidate)
+        if line is not None:
+            where = f": the quoted value opened on line {line} of {candidate} is never closed"
+            break
+    return SourceReadError(
+        f"malformed CSV{where} (a truncated file, or a stray quote character inside a value)",
+        source=source, path=path,
+        hint="if the file does not quote values, declare read_options={'quote_char': None}",
+    )
+
+
+def locate_unclosed_quote(path: Path, quote: str = '"') -> int | None:
+    r"""Return the 1-based line where a quote is opened and never closed, if any.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = Path(d) / "x.csv"
+        ...     _ = p.write_text('id,name\n1,a\n2,"Ann\n')
+        ...     locate_unclosed_quote(p)
+        3
+
+    """
+    lines = (
+        pl.scan_lines(str(path), name="text")
+        .with_row_index("lineno")
+        .with_columns(n=pl.col("text").str.count_matches(quote, literal=True))
+        .with_columns(open_after=pl.col("n").cum_sum() % 2 == 1)
+        .with_columns(open_before=pl.col("open_after").shift(1, fill_value=False))
+        .select(
+            pl.col("open_after").last().alias("open"),
+            pl.col("lineno").filter(~pl.col("open_before")).last().alias("start"),
+        )
+        .collect()
+    )
+    if lines.height == 0 or not lines["open"][0]:
+        return None
+    return int(lines["start"][0]) + 1
+
+
 def bad_utf8_error(*, source: str | None, path: str | None) -> SourceReadError:
     """Build the error for a file that is not valid UTF-8, naming the byte and line."""
     where = ""
     located = None
     if path is not None:
-        candidates: list[Path] = []
-        if has_glob(path):
-            candidates = sorted(Path(p) for p in globlib.glob(path, recursive=True))
-        elif Path(path).is_dir():
-            candidates = sorted(p for p in Path(path).rglob("*") if p.is_file())
-        elif Path(path).is_file():
-            candidates = [Path(path)]
+        candidates = _existing_files(path)
         for candidate in candidates:
             located = locate_bad_utf8(candidate)
             if located is not None:
@@ -617,21 +677,48 @@ def read_sql(uri: str, *, table: str | None, query: str | None, source: str) -> 
                 hint="sqlite:///relative/path.db is relative to the working directory "
                 f"({os.getcwd()}); use four slashes for an absolute path",
             )
-        conn = dbapi.connect(f"file:{path.resolve().as_posix()}?mode=ro")
+        target = f"file:{path.resolve().as_posix()}?mode=ro"
     else:
         dbapi = import_optional("adbc_driver_postgresql.dbapi")
-        conn = dbapi.connect("postgresql://" + uri.split("://", 1)[1])
+        target = "postgresql://" + uri.split("://", 1)[1]
+    shown = mask_uri(uri)
+    try:
+        conn = dbapi.connect(target)
+    except dbapi.Error as err:
+        raise SourceReadError(
+            f"cannot connect to the database: {_first_line(err)}", source=source, path=shown,
+            hint="is the server running and reachable? check host, port, user and database",
+        ) from err
     try:
         cur = conn.cursor()
         try:
             cur.execute(sql)
-            reader = cur.fetch_record_batch()
-            tbl = reader.read_all()
+            tbl = cur.fetch_record_batch().read_all()
+        except dbapi.Error as err:
+            text = str(err)
+            if table is not None and _looks_like_missing_table(text):
+                raise SourceReadError(
+                    f"table {table!r} not found: {_first_line(err)}", source=source,
+                    path=shown, hint="check the table name and schema (schema.table)",
+                ) from err
+            raise SourceReadError(
+                f"the query failed: {_first_line(err)}", source=source, path=shown,
+            ) from err
         finally:
             cur.close()
     finally:
         conn.close()
     return strip_extension_types(tbl)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _looks_like_missing_table(text: str) -> bool:
+    low = text.lower()
+    return "no such table" in low or ("relation" in low and "does not exist" in low)
 
 
 def strip_extension_types(tbl: pa.Table) -> pa.Table:

@@ -617,12 +617,8 @@ def collect_source(source: Source) -> pl.DataFrame:
         ColumnNotFoundError: a declared column is missing.
 
     Example:
-        >>> collect_source(Source(name="s", data=pl.DataFrame({"record_id": [1]})))["record_id"]
-        shape: (1,)
-        Series: 'record_id' [str]
-        [
-            "1"
-        ]
+        >>> collect_source(Source(name="s", data=pl.DataFrame({"record_id": [1]}))).rows()
+        [('s', '1', 0)]
 
     """
     with source.context():

@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole test suite. Keep this file small and generic."""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+import pytest
+
+POSTGRES_ENV = "C360_TEST_POSTGRES_URI"
+
+
+@pytest.fixture(scope="session")
+def postgres_uri() -> str:
+    """URI of the test PostgreSQL server (``scripts/postgres.sh start`` prints one).
+
+    Skips locally when ``C360_TEST_POSTGRES_URI`` is unset, but fails under CI
+    (``CI`` set) so that a green CI run always includes the PostgreSQL tests.
+    """
+    uri = os.environ.get(POSTGRES_ENV, "").strip()
+    if not uri:
+        message = (
+            f"{POSTGRES_ENV} is not set; start a server with "
+            f"`bash scripts/postgres.sh start` and export the URI it prints"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL tests cannot be skipped under CI: {message}")
+        pytest.skip(message)
+    return uri
+
+
+@pytest.fixture
+def people() -> pl.DataFrame:
+    """A few customer rows in the source's own (non-canonical) column names."""
+    return pl.DataFrame(
+        {
+            "cust_id": [101, 102, 103],
+            "First": ["Ann", "Bob", "Cy"],
+            "Last": ["Lee", "Ng", "Oh"],
+            "mail": ["ann@x.org", "bob@y.org", None],
+            "dob": ["1980-01-02", "1975-12-31", "2001-07-04"],
+            "modified": ["2024-01-01T10:00:00", "2024-02-01T11:30:00", "2024-03-01T09:15:00"],
+            "tier": ["gold", "silver", "bronze"],
+            "internal_note": ["x", "y", "z"],
+        }
+    )
