@@ -444,7 +444,7 @@ def _sanity(
         warnings.append(
             f"EM did not converge in {em.iterations} iterations; parameters may be imprecise"
         )
-    if not (1e-7 < em.lam < 0.95):
+    if not (1e-5 < em.lam < 0.95):
         warnings.append(f"estimated share of matches among candidate pairs is implausible ({em.lam:.3g})")
     m_out = []
     for c, m, u in zip(comparisons, em.m, em.u, strict=True):

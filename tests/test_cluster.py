@@ -1,0 +1,63 @@
+import networkx as nx
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from c360.cluster import ClusterConfig, cluster_links, components
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 40).flatmap(
+    lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))
+))
+def test_components_agree_with_networkx(case):
+    n, edges = case
+    left = np.array([a for a, _ in edges], dtype=np.int64)
+    right = np.array([b for _, b in edges], dtype=np.int64)
+    labels = components(n, left, right)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(edges)
+    expected = np.empty(n, dtype=np.int64)
+    for comp in nx.connected_components(g):
+        expected[list(comp)] = min(comp)
+    assert labels.tolist() == expected.tolist()
+
+
+def test_weak_bridge_between_two_groups_is_refused():
+    # two solid pairs (0,1) and (2,3), joined only by one weak link 1-2
+    left = np.array([0, 2, 1])
+    right = np.array([1, 3, 2])
+    prob = np.array([0.999, 0.999, 0.6])
+    res = cluster_links(4, left, right, prob, config=ClusterConfig(bridge_probability=0.9))
+    assert res.labels.tolist() == [0, 0, 2, 2]
+    assert res.refused.height == 1 and "weak bridge" in res.refused["reason"][0]
+    # two independent weak links between the same groups are accepted
+    res2 = cluster_links(4, np.array([0, 2, 1, 0]), np.array([1, 3, 2, 3]),
+                         np.array([0.999, 0.999, 0.6, 0.7]))
+    assert res2.labels.tolist() == [0, 0, 0, 0]
+
+
+def test_must_differ_national_ids_split_a_chain():
+    records = pl.DataFrame({"national_id": ["111111", None, "999999", "111112"]})
+    # 0-1-2 chain, with 0 and 2 holding different national ids; 3 is 0's id with a typo
+    left, right = np.array([0, 1, 0]), np.array([1, 2, 3])
+    prob = np.array([0.99, 0.95, 0.97])
+    res = cluster_links(4, left, right, prob, records=records)
+    assert res.labels[0] == res.labels[1] == res.labels[3]
+    assert res.labels[2] != res.labels[0]
+    assert "national_id" in res.refused["reason"][0]
+
+
+def test_distinct_source_records_never_share_a_cluster():
+    records = pl.DataFrame({"source": ["billing", "billing", "crm"]})
+    res = cluster_links(3, np.array([0, 1]), np.array([2, 2]), np.array([0.99, 0.98]),
+                        config=ClusterConfig(distinct_sources=("billing",)), records=records)
+    assert res.labels[0] != res.labels[1]
+
+
+def test_threshold_and_sizes():
+    res = cluster_links(5, np.array([0, 2]), np.array([1, 3]), np.array([0.9, 0.2]))
+    assert res.labels.tolist() == [0, 0, 2, 3, 4]
+    assert res.sizes().to_dicts() == [{"size": 1, "clusters": 3}, {"size": 2, "clusters": 1}]

@@ -1,0 +1,166 @@
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import DamerauLevenshtein as DL
+
+from c360.comparisons import (
+    DateComparison,
+    EmailComparison,
+    ExactMatch,
+    JaroWinklerAtThresholds,
+    LevenshteinAtThresholds,
+    NameComparison,
+    PhoneComparison,
+    TokenSetAtThresholds,
+    compare,
+    comparison_from_dict,
+)
+from c360.exceptions import ConfigError
+
+
+def jaro_winkler_naive(s1: str, s2: str, p: float = 0.1) -> float:
+    """Textbook Jaro-Winkler, one pair at a time: the slow reference."""
+    if s1 == s2:
+        return 1.0
+    l1, l2 = len(s1), len(s2)
+    if not l1 or not l2:
+        return 0.0
+    window = max(max(l1, l2) // 2 - 1, 0)
+    m1, m2 = [False] * l1, [False] * l2
+    matches = 0
+    for i, c in enumerate(s1):
+        for j in range(max(0, i - window), min(l2, i + window + 1)):
+            if not m2[j] and s2[j] == c:
+                m1[i] = m2[j] = True
+                matches += 1
+                break
+    if not matches:
+        return 0.0
+    t, k = 0, 0
+    for i in range(l1):
+        if m1[i]:
+            while not m2[k]:
+                k += 1
+            if s1[i] != s2[k]:
+                t += 1
+            k += 1
+    t //= 2
+    jaro = (matches / l1 + matches / l2 + (matches - t) / matches) / 3
+    prefix = 0
+    for a, b in zip(s1[:4], s2[:4]):
+        if a != b:
+            break
+        prefix += 1
+    return jaro + prefix * p * (1 - jaro)
+
+
+def pairs_for(values_l, values_r):
+    n = len(values_l)
+    records = pl.DataFrame({"v": list(values_l) + list(values_r)}, schema={"v": pl.String})
+    pairs = pl.DataFrame({"_rid_l": np.arange(n), "_rid_r": np.arange(n, 2 * n)})
+    return records, pairs
+
+
+words = st.text(alphabet=st.sampled_from(list("abcdeéxyz ")), min_size=0, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), words), st.one_of(st.none(), words)), min_size=1, max_size=40))
+def test_jaro_winkler_levels_match_naive_reference(pairs):
+    left, right = zip(*pairs)
+    records, p = pairs_for(left, right)
+    cmp = JaroWinklerAtThresholds("v", (0.92, 0.8))
+    got = compare(p, records, [cmp])["gamma_v"].to_list()
+    for (a, b), lv in zip(pairs, got):
+        if a is None or b is None:
+            assert lv == -1
+        elif a == b:
+            assert lv == 3
+        else:
+            s = jaro_winkler_naive(a, b)
+            expected = 2 if s >= 0.92 else 1 if s >= 0.8 else 0
+            # tolerate float rounding exactly at a threshold
+            if abs(s - 0.92) > 1e-4 and abs(s - 0.8) > 1e-4:
+                assert lv == expected, (a, b, s)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(words, words), min_size=1, max_size=40))
+def test_levenshtein_levels_match_naive_distance(pairs):
+    left, right = zip(*pairs)
+    records, p = pairs_for(left, right)
+    got = compare(p, records, [LevenshteinAtThresholds("v", (1, 2))])["gamma_v"].to_list()
+    for (a, b), lv in zip(pairs, got):
+        d = DL.distance(a, b)
+        assert lv == (3 if a == b else 2 if d <= 1 else 1 if d <= 2 else 0)
+
+
+def test_missing_is_its_own_level_never_agreement():
+    records, p = pairs_for([None, "x", None], ["x", None, None])
+    for c in (ExactMatch("v"), JaroWinklerAtThresholds("v"), TokenSetAtThresholds("v")):
+        assert compare(p, records, [c])[c.output].to_list() == [-1, -1, -1]
+
+
+def test_name_comparison_levels():
+    records = pl.DataFrame({
+        "first_name": ["william", "bill", "j", "john", "doe", "anna", "anna"],
+        "first_name_nick": ["william", "william", "j", "john", "doe", "anna", "anna"],
+        "last_name": ["jones", "jones", "doe", "doe", "john", "lee", "lee"],
+    })
+    c = NameComparison("first_name", nickname_column="first_name_nick", swap_column="last_name")
+    labels = c.labels()
+    pairs = pl.DataFrame({"_rid_l": [0, 2, 3, 5, 0], "_rid_r": [1, 3, 4, 6, 3]})
+    got = [labels[i] for i in compare(pairs, records, [c])[c.output].to_list()]
+    assert got == ["nickname", "initial", "swapped", "exact", "else"]
+
+
+def test_date_comparison_levels():
+    import datetime as dt
+
+    d = dt.date
+    records = pl.DataFrame({"dob": [d(1980, 3, 4), d(1980, 3, 4), d(1980, 4, 3), d(1980, 3, 5),
+                                    d(1980, 9, 1), d(1975, 1, 1)]})
+    c = DateComparison("dob")
+    pairs = pl.DataFrame({"_rid_l": [0, 0, 0, 0, 0], "_rid_r": [1, 2, 3, 4, 5]})
+    got = [c.labels()[i] for i in compare(pairs, records, [c])[c.output].to_list()]
+    assert got == ["exact", "typo_or_transposed", "typo_or_transposed", "within_1y", "else"]
+
+
+def test_email_and_phone_levels():
+    records = pl.DataFrame({
+        "email": ["ann@x.io", "ann@x.io", "ann@y.io", "anne@y.io", "zed@q.io"],
+        "email_user": ["ann", "ann", "ann", "anne", "zed"],
+        "phone": ["+15550001111", "+15550001111", "+15550001112", "+15550001121", "+19990000000"],
+    })
+    pairs = pl.DataFrame({"_rid_l": [0, 0, 0, 0], "_rid_r": [1, 2, 3, 4]})
+    e, p = EmailComparison("email"), PhoneComparison("phone")
+    out = compare(pairs, records, [e, p])
+    assert [e.labels()[i] for i in out[e.output]] == ["exact", "user_exact", "user_jaro_winkler>=0.88", "else"]
+    assert [p.labels()[i] for i in out[p.output]] == ["exact", "damerau<=1", "damerau<=1", "else"]
+
+
+def test_round_trip_and_bad_specs():
+    for c in (NameComparison("first_name", nickname_column="first_name_nick", tf_adjust=True),
+              DateComparison("date_of_birth"), TokenSetAtThresholds("address_line1", (0.95, 0.6))):
+        assert comparison_from_dict(c.to_dict()) == c
+    with pytest.raises(ConfigError, match="unknown comparison type"):
+        comparison_from_dict({"type": "Nope", "column": "x"})
+    with pytest.raises(ConfigError, match="descending"):
+        JaroWinklerAtThresholds("x", (0.5, 0.9))
+
+
+def test_missing_column_is_a_clear_error():
+    records, p = pairs_for(["a"], ["b"])
+    with pytest.raises(ConfigError, match="needs column 'nope'"):
+        compare(p, records, [ExactMatch("nope")])
+
+
+def test_very_long_and_unicode_strings():
+    long = "x" * 20_000
+    records, p = pairs_for([long, "東京", "\u0000\ud7ff"], [long + "y", "東京都", "\u0000"])
+    out = compare(p, records, [JaroWinklerAtThresholds("v", name="jw"), TokenSetAtThresholds("v", name="ts")])
+    # JW: 0.99997, 0.911 and 0.85 (one of two characters matched, shared prefix)
+    assert out["gamma_jw"].to_list() == [2, 1, 1]
+    assert out["gamma_ts"].null_count() == 0

@@ -1,0 +1,94 @@
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from c360.comparisons import ExactMatch, JaroWinklerAtThresholds
+from c360.exceptions import ModelError
+from c360.model import FellegiSunterModel, fit_em, train
+
+
+def simulate(n_match, n_non, m, u, rng):
+    def draw(p, n):
+        return rng.choice(len(p), size=n, p=p)
+    g_m = np.column_stack([draw(p, n_match) for p in m])
+    g_u = np.column_stack([draw(p, n_non) for p in u])
+    return np.vstack([g_m, g_u]).astype(np.int8)
+
+
+def test_em_recovers_known_parameters_and_prior_without_exact_agreement():
+    rng = np.random.default_rng(1)
+    # every match has one strongly corrupted field: exact agreement on *all* fields is rare
+    m = [np.array([0.3, 0.2, 0.5]), np.array([0.3, 0.2, 0.5]), np.array([0.3, 0.1, 0.6])]
+    u = [np.array([0.95, 0.04, 0.01]), np.array([0.9, 0.08, 0.02]), np.array([0.97, 0.02, 0.01])]
+    gamma = simulate(5_000, 95_000, m, u, rng)
+    res = fit_em(gamma, [3, 3, 3], u_init=[np.array([0.9, 0.05, 0.05])] * 3)
+    assert res.converged
+    assert abs(res.lam - 0.05) < 0.01
+    for est, true in zip(res.m, m):
+        assert np.abs(est - true).max() < 0.05
+
+
+def test_em_on_patterns_equals_em_on_pairs():
+    rng = np.random.default_rng(2)
+    gamma = simulate(300, 3000, [np.array([0.1, 0.9])] * 2, [np.array([0.9, 0.1])] * 2, rng)
+    gamma[::7, 1] = -1  # some nulls
+    a = fit_em(gamma, [2, 2], u_init=[np.array([0.8, 0.2])] * 2)
+    uniq, counts = np.unique(gamma, axis=0, return_counts=True)
+    b = fit_em(uniq, [2, 2], u_init=[np.array([0.8, 0.2])] * 2, counts=counts.astype(float))
+    assert math.isclose(a.lam, b.lam, rel_tol=1e-9)
+
+
+def _toy():
+    names = ["ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal"]
+    recs = pl.DataFrame({"first_name": names * 2, "city": ["x", "y"] * 8})
+    pairs_l = np.arange(8)
+    pairs_r = np.arange(8, 16)
+    return recs, pairs_l, pairs_r
+
+
+def test_train_never_produces_nan_and_saves_round_trip(tmp_path):
+    recs, _, _ = _toy()
+    comps = [JaroWinklerAtThresholds("first_name", tf_adjust=True), ExactMatch("city")]
+    gamma = np.array([[3, 1]] * 8 + [[0, 0]] * 8 + [[0, 1]] * 8, dtype=np.int8)
+    model = train(recs, comps, gamma)
+    w, p = model.score_levels(gamma)
+    assert np.isfinite(w).all() and np.isfinite(p).all()
+    path = tmp_path / "model.json"
+    model.save(path)
+    again = FellegiSunterModel.load(path)
+    w2, _ = again.score_levels(gamma)
+    assert np.allclose(w, w2)
+    assert again.comparisons == model.comparisons
+
+
+def test_empty_candidates_fall_back_safely():
+    recs, _, _ = _toy()
+    model = train(recs, [ExactMatch("city")], np.zeros((0, 1), dtype=np.int8))
+    assert model.warnings and "no candidate pairs" in model.warnings[0]
+    w, p = model.score_levels(np.array([[1]], dtype=np.int8))
+    assert np.isfinite(w).all() and (p < 0.5).all()
+
+
+def test_useless_comparison_gets_no_weight():
+    rng = np.random.default_rng(3)
+    recs = pl.DataFrame({c: [f"v{i % 5}" for i in range(40)] for c in ("a", "b", "c", "city")})
+    informative_m, informative_u = np.array([0.1, 0.9]), np.array([0.9, 0.1])
+    useless = np.array([0.5, 0.5])
+    gamma = simulate(1_000, 9_000, [informative_m] * 3 + [useless], [informative_u] * 3 + [useless], rng)
+    model = train(recs, [ExactMatch(c) for c in ("a", "b", "c", "city")], gamma)
+    weights = model.level_weights()
+    assert abs(weights[3][1]) < 0.3
+    assert all(w[1] > 2.5 for w in weights[:3])
+    assert abs(model.lam - 0.1) < 0.02
+
+
+def test_bad_model_file_is_a_clear_error(tmp_path):
+    p = tmp_path / "m.json"
+    p.write_text("{not json")
+    with pytest.raises(ModelError, match="cannot read model file"):
+        FellegiSunterModel.load(p)
+    p.write_text('{"comparisons": []}')
+    with pytest.raises(ModelError, match="invalid model"):
+        FellegiSunterModel.load(p)
