@@ -1,0 +1,136 @@
+"""E-mail addresses as polars expressions."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+#: A pragmatic address syntax: dot-atom local part (no quoted strings), host names of
+#: letter/digit/hyphen labels, an alphabetic or punycode top-level domain.
+EMAIL_PATTERN: Final = (
+    rf"^{_ATOM}(?:\.{_ATOM})*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+"
+    r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+)
+_STRIP: Final = " \t\r\n\x0b\x0c\u00a0"
+
+#: Domains whose mailboxes ignore a ``+tag`` after the user name (RFC 5233 sub-addressing).
+PLUS_TAG_DOMAINS: Final = (
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.fr",
+    "hotmail.de",
+    "hotmail.it",
+    "hotmail.es",
+    "live.com",
+    "live.co.uk",
+    "live.fr",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "fastmail.com",
+    "fastmail.fm",
+    "protonmail.com",
+    "protonmail.ch",
+    "proton.me",
+    "pm.me",
+    "yandex.ru",
+    "yandex.com",
+)
+#: Domains that are aliases of another one for every mailbox.
+DOMAIN_ALIASES: Final = {"googlemail.com": "gmail.com"}
+#: Domains whose mailboxes ignore dots in the user name.
+DOTLESS_DOMAINS: Final = ("gmail.com",)
+
+
+def clean_email(expr: pl.Expr) -> pl.Expr:
+    """Trim surrounding whitespace, lower-case, drop a ``mailto:`` prefix; empty → null.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["  John.Smith@Example.COM ", "mailto:a@b.org", " ", None]})
+        >>> df.select(clean_email(pl.col("x"))).to_series().to_list()
+        ['john.smith@example.com', 'a@b.org', None, None]
+
+    """
+    e = expr.cast(pl.String).str.strip_chars(_STRIP).str.to_lowercase()
+    e = e.str.strip_prefix("mailto:").str.strip_chars(_STRIP)
+    return pl.when(e.str.len_bytes() > 0).then(e)
+
+
+def _is_valid_clean(e: pl.Expr) -> pl.Expr:
+    local_len = e.str.find("@", literal=True)
+    return e.str.contains(EMAIL_PATTERN) & (e.str.len_bytes() <= 254) & (local_len <= 64)
+
+
+def email_is_valid(expr: pl.Expr) -> pl.Expr:
+    """Whether a value, after :func:`clean_email`, is a syntactically valid address.
+
+    ASCII only: a dot-atom user name of at most 64 characters (no quoted forms), a
+    host name of at least two labels with an alphabetic (or ``xn--``) top-level
+    domain, 254 characters at most. Null in → null out.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["A@b.co", "a@b", "a..b@c.com", "no at", None]})
+        >>> df.select(email_is_valid(pl.col("x"))).to_series().to_list()
+        [True, False, False, False, None]
+
+    """
+    return _is_valid_clean(clean_email(expr))
+
+
+def canonical_email(expr: pl.Expr, *, provider_rules: bool = True) -> pl.Expr:
+    """Return the canonical form of an address: cleaned, invalid → null, provider rules applied.
+
+    Provider rules (``provider_rules=True``):
+
+    * ``googlemail.com`` → ``gmail.com``; dots in a Gmail user name are removed.
+    * A ``+tag`` is removed for providers that deliver ``user+tag`` to ``user``
+      (:data:`PLUS_TAG_DOMAINS`: Gmail, Outlook.com/Hotmail/Live/MSN, iCloud,
+      Fastmail, Proton, Yandex).
+    * Yahoo's ``-`` addresses are *not* folded: they need a separately chosen base
+      name, so ``base-keyword`` cannot be told from a user name with a hyphen.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["J.Smith+news@GoogleMail.com", "a.b+x@outlook.com",
+        ...                          "a.b-x@yahoo.com", "+x@gmail.com", "bad@", None]})
+        >>> df.select(canonical_email(pl.col("x"))).to_series().to_list()
+        ['jsmith@gmail.com', 'a.b@outlook.com', 'a.b-x@yahoo.com', None, None, None]
+
+    """
+    e = clean_email(expr)
+    valid = _is_valid_clean(e)
+    if not provider_rules:
+        return pl.when(valid).then(e)
+    local = e.str.extract(r"^(.*)@", 1)
+    domain = e.str.extract(r"@([^@]*)$", 1).replace(DOMAIN_ALIASES)
+    local = (
+        pl.when(domain.is_in(PLUS_TAG_DOMAINS))
+        .then(local.str.replace(r"\+.*$", ""))
+        .otherwise(local)
+    )
+    local = (
+        pl.when(domain.is_in(DOTLESS_DOMAINS))
+        .then(local.str.replace_all(".", "", literal=True))
+        .otherwise(local)
+    )
+    return pl.when(valid & (local.str.len_bytes() > 0)).then(
+        pl.concat_str([local, domain], separator="@")
+    )
+
+
+def email_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """``(user, domain)`` of an already canonical address (nulls stay null).
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["ann@example.com", None]})
+        >>> user, domain = email_parts(pl.col("x"))
+        >>> df.select(user.alias("u"), domain.alias("d")).rows()
+        [('ann', 'example.com'), (None, None)]
+
+    """
+    return expr.str.extract(r"^(.*)@", 1), expr.str.extract(r"@([^@]*)$", 1)

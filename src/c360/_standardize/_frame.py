@@ -1,0 +1,235 @@
+"""``StandardizeConfig`` and ``standardize``: clean every canonical column of a frame."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from c360._canonical import ISSUES
+from c360._standardize import _email, _phone, _phonetic, _text
+from c360._standardize._dates import DEFAULT_DATE_FORMATS, parse_date
+from c360._standardize._phone import PHONE_VALIDATIONS, PhoneValidation
+from c360.exceptions import ConfigError
+
+_NAME_PARTS = ("first_name", "middle_name", "last_name")
+_TEXT = ("city", "state", "country")
+_ADDRESS = ("address_line1", "address_line2")
+_RAW = "__c360_raw_"
+_SPLIT = "__c360_full_name_parts"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StandardizeConfig:
+    """Options of the standardisation stage.
+
+    Attributes:
+        default_region: ISO 3166-1 alpha-2 region for phone numbers written
+            without a country code.
+        phone_validation: ``"valid"`` (assigned number ranges) or ``"possible"``
+            (plausible length) — numbers that fail are nulled.
+        date_formats: ``strftime`` formats tried, in order, after ISO 8601 when
+            ``date_of_birth`` is text.
+        email_provider_rules: apply provider rules (Gmail dots, ``+tag``) in the
+            canonical e-mail.
+        nicknames: add ``first_name_nick`` (canonical form of the first name).
+        phonetic: add phonetic keys of first and last names.
+
+    Example:
+        >>> cfg = StandardizeConfig(default_region="GB")
+        >>> StandardizeConfig.from_dict(cfg.to_dict()) == cfg
+        True
+
+    """
+
+    default_region: str = "US"
+    phone_validation: PhoneValidation = "valid"
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    email_provider_rules: bool = True
+    nicknames: bool = True
+    phonetic: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.default_region, str):
+            raise ConfigError(f"default_region must be a string; got {self.default_region!r}")
+        _phone.check_region(self.default_region)
+        if self.phone_validation not in PHONE_VALIDATIONS:
+            raise ConfigError(
+                f"phone_validation must be one of {PHONE_VALIDATIONS}; "
+                f"got {self.phone_validation!r}"
+            )
+        if isinstance(self.date_formats, str) or not all(
+            isinstance(f, str) and f for f in self.date_formats
+        ):
+            raise ConfigError(
+                f"date_formats must be a sequence of strftime formats; got {self.date_formats!r}",
+                hint='for example ("%d/%m/%Y", "%Y%m%d")',
+            )
+        object.__setattr__(self, "date_formats", tuple(self.date_formats))
+        for name in ("email_provider_rules", "nicknames", "phonetic"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, TOML/JSON-ready form (tuples become lists)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["date_formats"] = list(self.date_formats)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StandardizeConfig:
+        """Build from :meth:`to_dict` output; unknown keys raise :class:`ConfigError`."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in data if k not in known]
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, known, n=1)
+                if close:
+                    hints.append(f"did you mean {close[0]!r} for {key!r}?")
+            raise ConfigError(
+                f"unknown standardize option(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(known)}",
+                hint=" ".join(hints) or None,
+            )
+        kwargs = dict(data)
+        if "date_formats" in kwargs and isinstance(kwargs["date_formats"], list):
+            kwargs["date_formats"] = tuple(kwargs["date_formats"])
+        return cls(**kwargs)
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    """Keep a value that holds something other than whitespace, else null."""
+    text = expr.cast(pl.String)
+    return pl.when(text.str.contains(r"\S")).then(text)
+
+
+def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl.LazyFrame:
+    """Replace the canonical columns present in ``lf`` by their standardized forms.
+
+    Columns that are not canonical pass through untouched; missing canonical
+    columns are not created, except the name parts and ``full_name``, which are
+    filled from one another. Derived columns are added only for fields present:
+    ``first_name_nick``, ``first_name_metaphone``, ``last_name_metaphone``,
+    ``last_name_nysiis``, ``last_name_soundex``, ``email_user``, ``email_domain``,
+    ``address_number``, ``dob_year``. A value that held something but was nulled
+    as invalid adds ``"<column>: invalid, nulled"`` to the ``_issues`` list
+    column (created when absent). Stays lazy: nothing is computed here.
+
+    Example:
+        >>> lf = pl.LazyFrame({"record_id": ["1"], "full_name": ["Dr. Bill O'Neil Jr."],
+        ...                    "email": ["Bill.ONeil+shop@GMAIL.com"], "phone": ["nope"],
+        ...                    "loyalty_tier": ["Gold"]})
+        >>> row = standardize(lf).collect().row(0, named=True)
+        >>> row["first_name"], row["last_name"], row["first_name_nick"], row["email"]
+        ('bill', 'oneil', 'william', 'billoneil@gmail.com')
+        >>> row["phone"], row["_issues"], row["loyalty_tier"]
+        (None, ['phone: invalid, nulled'], 'Gold')
+
+    """
+    cfg = config if config is not None else StandardizeConfig()
+    schema = lf.collect_schema()
+    present = set(schema.names())
+    raw: dict[str, pl.Expr] = {}  # stage A: untouched copies of the inputs, for the notes
+    clean: dict[str, pl.Expr] = {}  # stage B: cleaned canonical columns
+    derived: dict[str, pl.Expr] = {}  # stage C: columns computed from cleaned ones
+    noted: list[str] = []  # columns whose nulled values get a note
+
+    def put(column: str, cleaned: pl.Expr, *, note: bool = True) -> None:
+        clean[column] = cleaned
+        if note and column in present:
+            raw[_RAW + column] = _blank_to_null(pl.col(column))
+            noted.append(column)
+
+    # names: clean the parts, parse full_name, fill each from the other
+    if "full_name" in present:
+        raw[_SPLIT] = _text.split_full_name(pl.col("full_name"))
+        for column, field in zip(_NAME_PARTS, ("first", "middle", "last"), strict=True):
+            from_full = pl.col(_SPLIT).struct.field(field)
+            if column in present:
+                put(column, pl.coalesce(_text.clean_name(pl.col(column)), from_full))
+            else:
+                put(column, from_full)
+    else:
+        for column in _NAME_PARTS:
+            if column in present:
+                put(column, _text.clean_name(pl.col(column)))
+    if "full_name" in present or any(c in present for c in _NAME_PARTS):
+        null = pl.lit(None, dtype=pl.String)
+        joined = _text.join_name_parts(*(pl.col(c) if c in clean else null for c in _NAME_PARTS))
+        derived["full_name"] = joined
+        if "full_name" in present:
+            split = [pl.col(_SPLIT).struct.field(f) for f in ("first", "middle", "last")]
+            derived["full_name"] = pl.coalesce(_text.join_name_parts(*split), joined)
+            raw[_RAW + "full_name"] = _blank_to_null(pl.col("full_name"))
+            noted.append("full_name")
+
+    if "email" in present:
+        put(
+            "email",
+            _email.canonical_email(pl.col("email"), provider_rules=cfg.email_provider_rules),
+        )
+        user, domain = _email.email_parts(pl.col("email"))
+        derived["email_user"], derived["email_domain"] = user, domain
+
+    if "phone" in present:
+        phone = _phone.to_e164(pl.col("phone"), cfg.default_region, validation=cfg.phone_validation)
+        put("phone", phone)
+
+    if "date_of_birth" in present:
+        dtype = schema["date_of_birth"]
+        if dtype == pl.Date:
+            put("date_of_birth", pl.col("date_of_birth"), note=False)
+        elif isinstance(dtype, pl.Datetime):
+            put("date_of_birth", pl.col("date_of_birth").dt.date(), note=False)
+        else:
+            put("date_of_birth", parse_date(pl.col("date_of_birth"), cfg.date_formats))
+        derived["dob_year"] = pl.col("date_of_birth").dt.year().cast(pl.Int32)
+
+    for column in _ADDRESS:
+        if column in present:
+            put(column, _text.clean_address(pl.col(column)))
+    if "address_line1" in present:
+        derived["address_number"] = _text.house_number_from_clean(pl.col("address_line1"))
+
+    for column, cleaner in (
+        *((c, _text.clean_text) for c in _TEXT),
+        ("postcode", _text.clean_postcode),
+        ("company", _text.clean_company),
+        ("national_id", _text.clean_national_id),
+    ):
+        if column in present:
+            put(column, cleaner(pl.col(column)))
+
+    if "first_name" in clean and cfg.nicknames:
+        derived["first_name_nick"] = _text.nickname_canonical(pl.col("first_name"))
+    if cfg.phonetic:
+        if "first_name" in clean:
+            derived["first_name_metaphone"] = _phonetic.metaphone(pl.col("first_name"))
+        if "last_name" in clean:
+            derived["last_name_metaphone"] = _phonetic.metaphone(pl.col("last_name"))
+            derived["last_name_nysiis"] = _phonetic.nysiis(pl.col("last_name"))
+            derived["last_name_soundex"] = _phonetic.soundex(pl.col("last_name"))
+
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    previous = (
+        pl.col(ISSUES).cast(pl.List(pl.String)).fill_null(empty) if ISSUES in present else empty
+    )
+    notes = [
+        pl.when(pl.col(_RAW + c).is_not_null() & pl.col(c).is_null()).then(
+            pl.lit(f"{c}: invalid, nulled")
+        )
+        for c in noted
+    ]
+    issues = pl.concat_list([previous, *notes]).list.drop_nulls() if notes else previous
+    return (
+        lf.with_columns(**raw)
+        .with_columns(**clean)
+        .with_columns(**derived)
+        .with_columns(issues.alias(ISSUES))
+        .drop(list(raw))
+    )

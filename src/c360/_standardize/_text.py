@@ -1,0 +1,286 @@
+"""Names, free text, companies, addresses, postcodes and identifiers as polars expressions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import polars as pl
+
+from c360._optional import import_optional
+from c360._standardize import _tables
+from c360._standardize._distinct import map_distinct
+
+_NON_ASCII = r"[^\x00-\x7F]"
+_APOSTROPHES = r"['`]"
+_NON_ALNUM = r"[^a-z0-9]+"
+_NAME_PARTS = pl.Struct({"first": pl.String, "middle": pl.String, "last": pl.String})
+
+
+def _null_if_empty(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.str.len_bytes() > 0).then(expr)
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    # longest first so that "mrs" is tried before "mr"
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
+@functools.cache
+def _title_re() -> str:
+    return rf"^(?:(?:{_alternation(_tables.name_affixes('title'))}) )+"
+
+
+@functools.cache
+def _suffix_re() -> str:
+    return rf"(?: (?:{_alternation(_tables.name_affixes('suffix'))}))+$"
+
+
+@functools.cache
+def _legal_form_re() -> str:
+    return rf"(?: (?:{_alternation(_tables.company_legal_forms())}))+$"
+
+
+@functools.cache
+def _anyascii() -> Callable[[str], str]:
+    # imported on first use: only values still non-ASCII after NFKD need it
+    func: Callable[[str], str] = import_optional("anyascii").anyascii
+    return func
+
+
+def _transliterate(value: str) -> str:
+    return _anyascii()(value)
+
+
+def ascii_fold(expr: pl.Expr) -> pl.Expr:
+    """Fold text to ASCII: NFKD, drop combining marks, transliterate what is left.
+
+    Accents and compatibility forms are handled in polars (``é`` → ``e``,
+    ``ﬁ`` → ``fi``, full-width digits → digits); values that still hold non-ASCII
+    characters (other scripts, ``ø``, ``ß``, ``ł``) are transliterated with
+    ``anyascii``, once per distinct value. Case is kept.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["Zoë Łukasz", "Ærøskøbing", "Дмитрий", None]})
+        >>> df.select(ascii_fold(pl.col("x"))).to_series().to_list()
+        ['Zoe Lukasz', 'Aeroskobing', 'Dmitrii', None]
+
+    """
+    folded = expr.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
+    return map_distinct(folded, _transliterate, return_dtype=pl.String(), only=_NON_ASCII)
+
+
+def _words(expr: pl.Expr) -> pl.Expr:
+    """ASCII lower-case words separated by single spaces (may be empty)."""
+    lowered = ascii_fold(expr).str.to_lowercase().str.replace_all(_APOSTROPHES, "")
+    return lowered.str.replace_all(_NON_ALNUM, " ").str.strip_chars(" ")
+
+
+def clean_text(expr: pl.Expr) -> pl.Expr:
+    """Clean short free text (city, state, country).
+
+    ASCII-folded, lower case, apostrophes removed, any other run of punctuation or
+    whitespace turned into one space, trimmed; empty → null.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["  São  Paulo ", "St. John's", "---", None]})
+        >>> df.select(clean_text(pl.col("x"))).to_series().to_list()
+        ['sao paulo', 'st johns', None, None]
+
+    """
+    return _null_if_empty(_words(expr))
+
+
+def clean_name(expr: pl.Expr) -> pl.Expr:
+    """Clean a person's name (or one part of it).
+
+    Steps: ASCII fold (see :func:`ascii_fold`), lower case, apostrophes removed
+    (``O'Brien`` → ``obrien``), every other run of punctuation, hyphens or spaces
+    becomes one space (``Mary-Jane`` → ``mary jane``), leading titles (``mr``,
+    ``dr``, ...) and trailing suffixes (``jr``, ``iii``, ``phd``, ...) removed as
+    long as another word remains, empty → null. Idempotent.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["Dr. José O'Brien-Núñez, Jr.", "MARY-JANE", "Mr", "  ", None]})
+        >>> df.select(clean_name(pl.col("x"))).to_series().to_list()
+        ['jose obrien nunez', 'mary jane', 'mr', None, None]
+
+    """
+    words = _words(expr).str.replace(_title_re(), "").str.replace(_suffix_re(), "")
+    return _null_if_empty(words)
+
+
+def nickname_canonical(expr: pl.Expr) -> pl.Expr:
+    """Map a cleaned first name to its canonical form (``bill`` → ``william``).
+
+    Uses the shipped table ``c360/data/nicknames.csv`` (derived from the
+    ``nicknames`` package, Apache-2.0). Names not in the table are returned
+    unchanged; the whole value is looked up, so feed it :func:`clean_name` output.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["bill", "billy", "will", "william", "peggy", "xavi", None]})
+        >>> df.select(nickname_canonical(pl.col("x"))).to_series().to_list()
+        ['william', 'william', 'william', 'william', 'margaret', 'xavi', None]
+
+    """
+    return expr.cast(pl.String).replace(_tables.nicknames())
+
+
+@functools.cache
+def _split_re() -> str:
+    particles = _alternation(_tables.name_affixes("particle"))
+    # first word, then the shortest possible middle, then a last name that takes
+    # any surname particles in front of the final word ("de la cruz", "van gogh")
+    return rf"^(\S+)(?: (.+?))?? ((?:(?:{particles}) )*\S+)$"
+
+
+def split_full_name(expr: pl.Expr) -> pl.Expr:
+    """Split a full name into a ``struct{first, middle, last}`` of cleaned parts.
+
+    * ``"First Last"``, ``"First M. Last"``, ``"First Middle Names Last"``;
+      surname particles stay with the last name (``Ludwig van Beethoven`` →
+      last ``van beethoven``).
+    * ``"Last, First [Middle]"`` when the name holds a comma (a trailing
+      ``", Jr."``-style suffix is not taken for that comma).
+    * Titles and suffixes are removed as by :func:`clean_name`.
+    * A single word is taken as the first name; empty → all null.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["Dr. John Q. Smith Jr.", "Smith, Mary Ann", "John Smith, Jr.",
+        ...                "Juan de la Cruz", "Cher", None]})
+        >>> out = df.select(split_full_name(pl.col("x")).alias("p")).unnest("p")
+        >>> out.rows()  # doctest: +NORMALIZE_WHITESPACE
+        [('john', 'q', 'smith'), ('mary', 'ann', 'smith'), ('john', None, 'smith'),
+         ('juan', None, 'de la cruz'), ('cher', None, None), (None, None, None)]
+
+    """
+    folded = ascii_fold(expr)
+    suffixes = _alternation(_tables.name_affixes("suffix"))
+    folded = folded.str.replace(rf"(?i),[\s.]*(?:{suffixes})[\s.]*$", "")
+    has_comma = folded.str.contains(",", literal=True)
+    halves = folded.str.splitn(",", 2)
+    before = clean_name(halves.struct.field("field_0"))
+    after = clean_name(halves.struct.field("field_1"))
+    rest = after.str.extract_groups(r"^(\S+)(?: (.+))?$")
+
+    whole = clean_name(folded)
+    parts = whole.str.extract_groups(_split_re())
+    first = (
+        pl.when(has_comma)
+        .then(rest.struct.field("1"))
+        .otherwise(pl.coalesce(parts.struct.field("1"), whole))
+    )
+    middle = pl.when(has_comma).then(rest.struct.field("2")).otherwise(parts.struct.field("2"))
+    last = pl.when(has_comma).then(before).otherwise(parts.struct.field("3"))
+    return pl.struct(first.alias("first"), middle.alias("middle"), last.alias("last"))
+
+
+def join_name_parts(first: pl.Expr, middle: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """``"first middle last"`` from cleaned parts, skipping nulls; all null → null.
+
+    Example:
+        >>> pl.select(join_name_parts(pl.lit("ann"), pl.lit(None, pl.String), pl.lit("lee"))).item()
+        'ann lee'
+
+    """
+    joined = pl.concat_str([first, middle, last], separator=" ", ignore_nulls=True)
+    return _null_if_empty(joined)
+
+
+def clean_company(expr: pl.Expr) -> pl.Expr:
+    """Clean a company name.
+
+    As :func:`clean_text`, then a leading ``the`` and trailing legal forms
+    (``inc``, ``llc``, ``ltd``, ``gmbh``, ...) are dropped while another word remains.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["The ACME Co., Inc.", "Müller GmbH", "LLC", None]})
+        >>> df.select(clean_company(pl.col("x"))).to_series().to_list()
+        ['acme', 'muller', 'llc', None]
+
+    """
+    words = _words(expr).str.replace(r"^the ", "").str.replace(_legal_form_re(), "")
+    return _null_if_empty(words)
+
+
+def clean_address(expr: pl.Expr) -> pl.Expr:
+    """Clean an address line.
+
+    As :func:`clean_text` (``#`` and other punctuation become spaces), then each
+    word is replaced by its standard short form from
+    ``c360/data/address_abbreviations.csv`` (USPS Publication 28 style:
+    ``street``/``str`` → ``st``, ``avenue`` → ``ave``, ``north`` → ``n``,
+    ``apartment`` → ``apt``, ``suite`` → ``ste``); short forms are kept. Idempotent.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["123 North Main Street, Apartment #4B",
+        ...                          "9 Rue de l'Église", None]})
+        >>> df.select(clean_address(pl.col("x"))).to_series().to_list()
+        ['123 n main st apt 4b', '9 rue de leglise', None]
+
+    """
+    words = _words(expr)
+    abbreviated = (
+        words.str.split(" ")
+        .list.eval(pl.element().replace(_tables.address_abbreviations()))
+        .list.join(" ")
+    )
+    return _null_if_empty(abbreviated)
+
+
+def house_number_from_clean(expr: pl.Expr) -> pl.Expr:
+    """Leading house number of an address already cleaned by :func:`clean_address`."""
+    return expr.str.extract(r"^([0-9]+[a-z]?)(?: |$)", 1)
+
+
+def house_number(expr: pl.Expr) -> pl.Expr:
+    """Extract the leading number of an address line (``"123b"`` is one, ``"1st"`` is not).
+
+    The address is cleaned first (:func:`clean_address`), so ``"12-14 Main St"``
+    gives ``"12"``; no leading number → null.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["123 Main St", "123B Elm Ave", "1st Avenue", "PO Box 7",
+        ...                          None]})
+        >>> df.select(house_number(pl.col("x"))).to_series().to_list()
+        ['123', '123b', None, None, None]
+
+    """
+    return house_number_from_clean(clean_address(expr))
+
+
+def clean_postcode(expr: pl.Expr) -> pl.Expr:
+    """Clean a postcode.
+
+    NFKD, upper case, only ``A-Z0-9`` kept; a 9-digit US ZIP+4 becomes its 5-digit
+    ZIP; empty → null.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["sw1a 1aa", "12345-6789", " 02134 ", "-", None]})
+        >>> df.select(clean_postcode(pl.col("x"))).to_series().to_list()
+        ['SW1A1AA', '12345', '02134', None, None]
+
+    """
+    code = (
+        expr.cast(pl.String)
+        .str.normalize("NFKD")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z0-9]+", "")
+    )
+    code = pl.when(code.str.contains(r"^[0-9]{9}$")).then(code.str.head(5)).otherwise(code)
+    return _null_if_empty(code)
+
+
+def clean_national_id(expr: pl.Expr) -> pl.Expr:
+    """Clean a national identifier.
+
+    Upper case; whitespace, dashes, dots and slashes removed; empty → null.
+
+    Example:
+        >>> df = pl.DataFrame({"x": ["123-45-6789", " ab 12 34 56 c ", "--", None]})
+        >>> df.select(clean_national_id(pl.col("x"))).to_series().to_list()
+        ['123456789', 'AB123456C', None, None]
+
+    """
+    code = expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-./]+", "")
+    return _null_if_empty(code)
