@@ -1,12 +1,39 @@
-"""c360: customer record unification."""
+"""c360: customer record unification.
+
+Read every source, check it against its data contract, resolve which records
+are the same person and emit one unified customer ID per person.
+
+Example:
+    >>> import polars as pl
+    >>> import c360
+    >>> df = pl.DataFrame({"source": ["crm", "shop"], "record_id": ["1", "a"],
+    ...                    "first_name": ["Ann", "Ann"], "last_name": ["Lee", "Lee"],
+    ...                    "email": ["ann@x.io", "ANN@x.io"]})
+    >>> c360.resolve(df).customers
+    1
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+
+from c360.config import ResolveConfig
+from c360.exceptions import C360Error
+from c360.pipeline import Resolution, prepare, resolve
+from c360.sources import Source, load
 
 try:
     __version__ = version("c360")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "C360Error",
+    "Resolution",
+    "ResolveConfig",
+    "Source",
+    "__version__",
+    "load",
+    "prepare",
+    "resolve",
+]

@@ -39,15 +39,13 @@ def assign_customer_ids(records: pl.DataFrame, labels: npt.NDArray[np.int64]) ->
         A String series ``customer_id`` aligned with ``records``.
     """
     frame = records.select("source", "record_id").with_columns(_c=pl.Series(labels))
-    anchors = frame.group_by("_c").agg(pl.struct("source", "record_id").min().alias("a"))
-    anchors = anchors.with_columns(
-        customer_id=pl.col("a").map_batches(
-            lambda s: pl.Series(
-                [customer_id_for(x["source"], x["record_id"]) for x in s.to_list()],
-                dtype=pl.String,
-            ),
-            return_dtype=pl.String,
-        )
+    anchors = (
+        frame.sort("source", "record_id")
+        .group_by("_c", maintain_order=True)
+        .agg(pl.col("source").first(), pl.col("record_id").first())
     )
-    return frame.join(anchors.select("_c", "customer_id"), on="_c", how="left",
-                      maintain_order="left")["customer_id"]
+    # one stable hash per customer (not per record); polars' own hash is not
+    # guaranteed stable across versions, BLAKE2b is
+    ids = [customer_id_for(s, r) for s, r in zip(anchors["source"], anchors["record_id"], strict=True)]
+    anchors = anchors.select("_c", pl.Series("customer_id", ids, dtype=pl.String))
+    return frame.join(anchors, on="_c", how="left", maintain_order="left")["customer_id"]

@@ -46,7 +46,7 @@ from c360.model import FellegiSunterModel, train
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
 
-__all__ = ["Resolution", "resolve"]
+__all__ = ["Prepared", "Resolution", "prepare", "resolve"]
 
 #: Derived columns to clear when their base value is junk.
 _DERIVED = {
@@ -150,6 +150,26 @@ class _Metrics:
             self.rows.append(entry)
 
 
+def _split_frame(frame: Any, default_name: str) -> list[Source]:
+    """A frame with a ``source`` column becomes one Source per distinct value."""
+    from c360._frames import to_lazy
+
+    lf = to_lazy(frame, what=default_name)
+    if "source" not in lf.collect_schema().names():
+        return [Source(name=default_name, data=frame)]
+    df = lf.collect()
+    if df.get_column("source").null_count():
+        raise ConfigError(
+            f"{df.get_column('source').null_count()} rows have a null 'source'",
+            source=default_name, column="source",
+            hint="fill the source column, or drop it and pass a mapping of name to frame",
+        )
+    return [
+        Source(name=str(name[0]), data=part.drop("source"))
+        for name, part in df.partition_by("source", as_dict=True, maintain_order=True).items()
+    ]
+
+
 def _as_sources(inputs: Any) -> list[Source]:
     if isinstance(inputs, Source):
         return [inputs]
@@ -158,6 +178,8 @@ def _as_sources(inputs: Any) -> list[Source]:
             v if isinstance(v, Source) else Source(name=str(k), data=v)
             for k, v in inputs.items()
         ]
+    if isinstance(inputs, pl.DataFrame | pl.LazyFrame | pa.Table) or type(inputs).__module__.startswith("pandas"):
+        return _split_frame(inputs, "input0")
     if isinstance(inputs, str | Path):
         return [Source(name=Path(inputs).stem, location=str(inputs))]
     if not isinstance(inputs, Sequence):
@@ -169,7 +191,7 @@ def _as_sources(inputs: Any) -> list[Source]:
         elif isinstance(item, str | Path):
             out.append(Source(name=Path(item).stem, location=str(item)))
         else:
-            out.append(Source(name=f"input{i}", data=item))
+            out.extend(_split_frame(item, f"input{i}"))
     return out
 
 
@@ -204,26 +226,45 @@ def _contradicted(
     return out
 
 
-def resolve(
-    inputs: Any,
-    *,
-    config: ResolveConfig | None = None,
-    progress: bool | str | None = None,  # noqa: A002 - mirrors the CLI flag
-) -> Resolution:
-    """Resolve records from one or more sources into unified customers.
+@dataclass(slots=True, kw_only=True)
+class Prepared:
+    """Records loaded, validated, keyed and standardised, with the effective configuration.
 
-    Args:
-        inputs: a :class:`~c360.sources.Source`, a frame (polars, pyarrow or
-            pandas) in canonical columns, a path, a list of these, or a mapping
-            of source name to frame or Source.
-        config: options; by default everything is chosen from the data.
-        progress: show progress bars (``None``: on from the CLI or a notebook).
+    Attributes:
+        valid: accepted records as loaded (row ``i`` has ``_rid == i``).
+        records: the matching frame (standardised, junk nulled), aligned with ``valid``.
+        quarantine: rejected rows.
+        config: the effective configuration (data-driven choices filled in).
+        junk: junk values found.
+        notices: schema-change notices.
+    """
 
-    Returns:
-        A :class:`Resolution` with ``unified_ids``, ``links`` and ``quarantine``.
+    valid: pl.DataFrame
+    records: pl.DataFrame
+    quarantine: pl.DataFrame
+    config: ResolveConfig
+    junk: pl.DataFrame
+    notices: list[Any]
+    metrics: _Metrics
+
+    def candidate_pairs(self) -> pl.DataFrame:
+        """All candidate pairs with their keys (``source_l, record_id_l, source_r, record_id_r``)."""
+        assert self.config.blocking is not None
+        chunks = list(generate_pairs(self.records, self.config.blocking))
+        if not chunks:
+            return _attach_keys(pl.DataFrame(schema={"_rid_l": pl.Int64, "_rid_r": pl.Int64}),
+                                self.valid.select("source", "record_id"))
+        pairs = pl.concat(chunks).select("_rid_l", "_rid_r")
+        return _attach_keys(pairs, self.valid.select("source", "record_id"))
+
+
+def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
+    """Load, validate, key and standardise inputs, and choose blocking and comparisons.
+
+    This is the first half of :func:`resolve`; use it to see what c360 would
+    choose for your data (``prepare(...).config.to_toml()``).
     """
     cfg = config or ResolveConfig()
-    show = resolve_progress(progress)
     metrics = _Metrics()
     sources = _as_sources(inputs)
 
@@ -262,13 +303,45 @@ def resolve(
                 )
         m["rows_out"] = junk.height
 
-    have = present_columns(records)
-    comparisons = cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records)
-    blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type)
-    deterministic = _deterministic_columns(cfg, have)
+    with metrics.stage("autoconfig", n):
+        have = present_columns(records)
+        comparisons = cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records)
+        blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type)
+        deterministic = _deterministic_columns(cfg, have)
     effective = cfg.with_choices(
         blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
     )
+    return Prepared(valid=valid, records=records, quarantine=quarantine, config=effective,
+                    junk=junk, notices=notices, metrics=metrics)
+
+
+def resolve(
+    inputs: Any,
+    *,
+    config: ResolveConfig | None = None,
+    progress: bool | str | None = None,  # noqa: A002 - mirrors the CLI flag
+) -> Resolution:
+    """Resolve records from one or more sources into unified customers.
+
+    Args:
+        inputs: a :class:`~c360.sources.Source`, a frame (polars, pyarrow or
+            pandas) in canonical columns (a ``source`` column splits it into
+            sources), a path, a list of these, or a mapping of source name to
+            frame or Source.
+        config: options; by default everything is chosen from the data.
+        progress: show progress bars (``None``: on from the CLI or a notebook).
+
+    Returns:
+        A :class:`Resolution` with ``unified_ids``, ``links`` and ``quarantine``.
+    """
+    show = resolve_progress(progress)
+    prep = prepare(inputs, config=config)
+    cfg = prep.config
+    assert cfg.blocking is not None and cfg.comparisons is not None
+    valid, records, metrics = prep.valid, prep.records, prep.metrics
+    blocking, comparisons = cfg.blocking, cfg.comparisons
+    deterministic = cfg.deterministic or ()
+    n = valid.height
 
     encodings: dict[str, Encoded] = {}
     rid_l_parts: list[npt.NDArray[np.int64]] = []
@@ -346,13 +419,13 @@ def resolve(
     return Resolution(
         unified_ids=unified.to_arrow(),
         links=links.to_arrow(),
-        quarantine=quarantine.to_arrow(),
-        config=effective,
+        quarantine=prep.quarantine.to_arrow(),
+        config=cfg,
         model=model,
-        junk=junk.to_arrow(),
+        junk=prep.junk.to_arrow(),
         refused_links=refused.to_arrow(),
         metrics=metrics.rows,
-        notices=notices,
+        notices=prep.notices,
         candidate_pairs=int(rid_l.shape[0]),
     )
 

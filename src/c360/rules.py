@@ -98,7 +98,7 @@ def _placeholder(column: str) -> pl.Expr:
         return (
             (digits.str.len_chars() >= 5)
             & (
-                digits.str.contains(r"^(\d)\1+$")
+                (digits.str.split("").list.n_unique() == 1)
                 | digits.str.contains("1234567890|0123456789|123456789")
             )
         )

@@ -1,0 +1,136 @@
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import c360
+from c360.config import ResolveConfig
+from c360.exceptions import C360Error, ColumnNotFoundError, ConfigError
+
+PEOPLE = [
+    # crm
+    ("crm", "c1", "William", "Turner", "bill.turner@gmail.com", "+1 212 555 0101", dt.date(1980, 5, 17)),
+    ("crm", "c2", "Maria", "Gonzalez", "maria.g@example.org", "212-555-0199", dt.date(1975, 1, 2)),
+    ("crm", "c3", "Chen", "Wei", "wei.chen@corp.cn", None, dt.date(1990, 12, 1)),
+    # billing
+    ("billing", "b1", "Bill", "Turner", "billturner@gmail.com", "(212) 555-0101", dt.date(1980, 5, 17)),
+    ("billing", "b2", "María", "González", None, "2125550199", dt.date(1975, 1, 2)),
+    ("billing", "b3", "Ann", "Turner", "ann.turner@gmail.com", "(212) 555-0101", dt.date(1982, 8, 30)),
+]
+
+
+def frame():
+    return pl.DataFrame(
+        PEOPLE,
+        schema=["source", "record_id", "first_name", "last_name", "email", "phone", "date_of_birth"],
+        orient="row",
+    )
+
+
+def test_resolve_small_multi_source_without_config():
+    res = c360.resolve(frame())
+    ids = pl.from_arrow(res.unified_ids)
+    cid = dict(zip(zip(ids["source"], ids["record_id"]), ids["customer_id"]))
+    assert cid[("crm", "c1")] == cid[("billing", "b1")]
+    assert cid[("crm", "c2")] == cid[("billing", "b2")]
+    # same household (surname, phone) but a different person
+    assert cid[("billing", "b3")] != cid[("crm", "c1")]
+    assert res.customers == 4
+    links = pl.from_arrow(res.links)
+    assert {"source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
+            "match_probability", "rule"} <= set(links.columns)
+    assert any(c.startswith("gamma_") for c in links.columns)
+
+
+def test_every_row_in_exactly_one_output():
+    df = frame().vstack(pl.DataFrame(
+        [("crm", "c1", "Dup", "Licate", None, None, None), ("crm", None, "No", "Id", None, None, None)],
+        schema=frame().schema, orient="row"))
+    res = c360.resolve(df)
+    ids = pl.from_arrow(res.unified_ids)
+    q = pl.from_arrow(res.quarantine)
+    assert ids.height + q.height == df.height
+    assert ids.select("source", "record_id").is_unique().all()
+    assert q.height == 2
+
+
+def test_same_ids_in_any_row_order():
+    df = frame()
+    a = pl.from_arrow(c360.resolve(df).unified_ids)
+    rng = np.random.default_rng(0)
+    b = pl.from_arrow(c360.resolve(df[rng.permutation(df.height).tolist()]).unified_ids)
+    assert a.sort("source", "record_id").equals(b.sort("source", "record_id"))
+
+
+def test_accepts_pyarrow_pandas_and_mapping():
+    df = frame()
+    by_arrow = c360.resolve(df.to_arrow())
+    by_pandas = c360.resolve(df.to_pandas())
+    by_map = c360.resolve({s: part.drop("source") for (s,), part in df.group_by("source", maintain_order=True)})
+    for r in (by_arrow, by_pandas, by_map):
+        assert isinstance(r.unified_ids, pa.Table)
+        assert r.customers == 4
+
+
+def test_empty_source_and_all_null_fields():
+    df = frame().with_columns(pl.lit(None, dtype=pl.String).alias("email"))
+    res = c360.resolve({"crm": df.filter(pl.col("source") == "crm").drop("source"),
+                        "empty": df.head(0).drop("source")})
+    assert res.unified_ids.num_rows == 3
+
+
+def test_single_record_and_no_pairs():
+    res = c360.resolve(frame().head(1))
+    assert res.customers == 1 and res.links.num_rows == 0
+
+
+def test_junk_identifier_does_not_merge_strangers():
+    n = 60
+    rng = np.random.default_rng(1)
+    first = [f"person{i}" for i in range(n)]
+    df = pl.DataFrame({
+        "source": ["crm"] * n,
+        "record_id": [str(i) for i in range(n)],
+        "first_name": first,
+        "last_name": [f"family{i}" for i in rng.permutation(n)],
+        "email": ["test@test.com"] * n,
+        "phone": ["0000000000"] * n,
+    })
+    res = c360.resolve(df)
+    assert res.customers == n
+    junk = pl.from_arrow(res.junk)
+    assert "test@test.com" in junk["value"].to_list()
+
+
+def test_missing_record_id_column_is_a_clear_error():
+    with pytest.raises(ColumnNotFoundError) as err:
+        c360.resolve({"crm": frame().drop("record_id", "source")})
+    assert err.value.source == "crm"
+
+
+def test_duplicate_source_names_rejected():
+    s = c360.Source(name="crm", data=frame().drop("source"))
+    with pytest.raises(ConfigError, match="unique"):
+        c360.resolve([s, s])
+
+
+def test_effective_config_round_trips_and_reproduces(tmp_path):
+    res = c360.resolve(frame())
+    path = tmp_path / "c360.toml"
+    res.config.save(path)
+    again = c360.resolve(frame(), config=ResolveConfig.load(path))
+    assert pl.from_arrow(again.unified_ids).equals(pl.from_arrow(res.unified_ids))
+
+
+def test_write_outputs(tmp_path):
+    res = c360.resolve(frame())
+    paths = res.write(tmp_path)
+    assert {p.name for p in paths} >= {"unified_ids.parquet", "links.parquet", "quarantine.parquet", "model.json"}
+    assert pl.read_parquet(tmp_path / "unified_ids.parquet").height == 6
+
+
+def test_errors_are_c360_errors():
+    with pytest.raises(C360Error):
+        c360.resolve(42)
