@@ -1,0 +1,415 @@
+"""Coercion of source values to contract types, as whole-column polars expressions.
+
+Text is parsed, typed values are cast. Every coercion returns the typed value
+(null where it failed) and a failure message (null where it did not), so that
+the caller can quarantine or nullify without reading the data twice.
+
+Dates accept ISO ``YYYY-MM-DD``, ``YYYYMMDD``, ``YYYY/MM/DD``, day-month-year
+and month-day-year with ``/``, ``-`` or ``.`` separators, month names
+(``2 Jan 1990``, ``Jan 2, 1990``, ``02-Jan-1990``), and any of those followed
+by a time (which a ``date`` column drops). ``03/04/1990`` reads as either the
+3rd of April or the 4th of March: the column decides. If some values of the
+column only read one way (``25/04/1990``) and none the other way, the
+ambiguous ones follow the same order; otherwise they fail as ambiguous.
+Datetimes accept a date as above, then ``T`` or a space and ``HH:MM[:SS[.f]]``,
+then an optional ``Z`` or ``±HH[:MM]`` offset. Offsets are converted to UTC;
+naive times are taken as UTC. The stored type is a naive UTC ``Datetime("us")``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from c360._contracts._checks import ColumnType, show
+
+#: The polars type each contract type is stored as.
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us"),
+}
+
+_WHAT = {
+    "string": "text",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "date": "a date",
+    "datetime": "a datetime",
+}
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+_DATE_TIME_SPLIT = (
+    r"^(?<d>.+?)"
+    r"(?:[T ](?<t>\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)\s*(?<z>Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+_DAY_MONTH = r"^\d{1,2}[./-]\d{1,2}[./-]\d{4}$"
+_NAMED_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d %b, %Y")
+
+
+def polars_type(dtype: ColumnType) -> pl.DataType:
+    """Return the polars type a contract type is stored as.
+
+    Example:
+        >>> polars_type("datetime")
+        Datetime(time_unit='us', time_zone=None)
+
+    """
+    return POLARS_TYPES[dtype]
+
+
+def contract_type(dtype: pl.DataType) -> ColumnType | None:
+    """Return the contract type a polars type maps to, or None for nested/binary types.
+
+    Example:
+        >>> contract_type(pl.Int32())
+        'int'
+
+    """
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if dtype == pl.Date:
+        return "date"
+    if dtype == pl.Datetime:
+        return "datetime"
+    if dtype in (pl.String, pl.Categorical, pl.Enum, pl.Null):
+        return "string"
+    return None
+
+
+class Stages:
+    """Expressions grouped into successive ``with_columns`` steps.
+
+    polars does not always share a sub-expression used several times, so the
+    intermediate values of parsing (the date text, each strptime attempt, ...)
+    are computed once as temporary columns, level by level; later levels refer
+    to them by name. Unused temporaries are pruned by the query optimiser.
+
+    Example:
+        >>> st = Stages()
+        >>> a = st.put(0, "x:a", pl.col("x") + 1)
+        >>> b = st.put(1, "x:b", a * 2)
+        >>> st.apply(pl.LazyFrame({"x": [1]})).select(b).collect().item()
+        4
+
+    """
+
+    PREFIX = "__c360_"
+
+    def __init__(self) -> None:
+        self._levels: list[dict[str, pl.Expr]] = []
+
+    def name(self, tag: str) -> str:
+        """Return the full name of temporary column ``tag``."""
+        return f"{self.PREFIX}{tag}"
+
+    def put(self, level: int, tag: str, expr: pl.Expr) -> pl.Expr:
+        """Compute ``expr`` as temporary column ``tag`` at ``level``; returns a reference to it."""
+        while len(self._levels) <= level:
+            self._levels.append({})
+        full = self.name(tag)
+        self._levels[level][full] = expr.alias(full)
+        return pl.col(full)
+
+    @property
+    def depth(self) -> int:
+        """Number of levels used so far."""
+        return len(self._levels)
+
+    def apply(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Add every level's columns to ``lf``, in order."""
+        for level in self._levels:
+            if level:
+                lf = lf.with_columns(list(level.values()))
+        return lf
+
+
+@dataclass(frozen=True, slots=True)
+class Coerced:
+    """A coerced column: its value and, when coercion can fail, the failure message.
+
+    Both are expressions over temporary columns, valid from ``level`` on.
+    """
+
+    value: pl.Expr
+    failure: pl.Expr | None
+    level: int
+
+
+def blank_to_null(text: pl.Expr) -> pl.Expr:
+    """Strip surrounding whitespace; empty text becomes null.
+
+    Example:
+        >>> pl.select(blank_to_null(pl.lit("  "))).item() is None
+        True
+
+    """
+    stripped = text.str.strip_chars()
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped)
+
+
+def coerce(
+    st: Stages,
+    level: int,
+    column: str,
+    observed: pl.DataType,
+    target: ColumnType,
+    formats: tuple[str, ...] = (),
+) -> Coerced:
+    """Coerce column ``column`` of type ``observed`` to the contract type ``target``.
+
+    Intermediate columns go into ``st`` from ``level`` on.
+
+    Example:
+        >>> st = Stages()
+        >>> c = coerce(st, 0, "dob", pl.String(), "date")
+        >>> lf = st.apply(pl.LazyFrame({"dob": ["1990-01-02", "02/13/1990", "31/02/1990"]}))
+        >>> lf.select(c.value, c.failure).collect().rows()[2]
+        (None, "dob: cannot parse '31/02/1990' as a date")
+
+    """
+    raw = pl.col(column)
+    tag = column
+    if observed == pl.Null:
+        return Coerced(raw.cast(POLARS_TYPES[target]), None, level)
+    if observed in (pl.String, pl.Categorical, pl.Enum):
+        text_expr = raw.cast(pl.String) if observed != pl.String else raw
+        text = st.put(level, f"{tag}:text", blank_to_null(text_expr))
+        if target == "string":
+            return Coerced(text, None, level + 1)
+        value, ambiguous, level = _parse_text(st, level + 1, tag, text, target, formats)
+        failed = text.is_not_null() & value.is_null()
+        message = pl.format(f"{column}: cannot parse '{{}}' as {_WHAT[target]}", show(text))
+        if ambiguous is not None:
+            note = (
+                pl.when(ambiguous)
+                .then(pl.lit(" (day/month order is ambiguous)"))
+                .otherwise(pl.lit(""))
+            )
+            message = message + note
+        return Coerced(value, pl.when(failed).then(message), level)
+    value_expr, can_fail = _cast_typed(raw, observed, target)
+    if not can_fail:
+        return Coerced(value_expr, None, level)
+    value = st.put(level, f"{tag}:value", value_expr)
+    message = pl.format(
+        f"{column}: cannot convert {observed} value '{{}}' to {_WHAT[target]}", show(raw)
+    )
+    return Coerced(value, pl.when(raw.is_not_null() & value.is_null()).then(message), level + 1)
+
+
+def _cast_typed(raw: pl.Expr, observed: pl.DataType, target: ColumnType) -> tuple[pl.Expr, bool]:
+    """Coerce a typed (non-text) column; returns the value and whether it can fail."""
+    kind = contract_type(observed)
+    if kind is None:
+        return pl.lit(None, dtype=POLARS_TYPES[target]), True
+    if target == "string":
+        return blank_to_null(raw.cast(pl.String)), False
+    if target == "int":
+        if kind == "int":
+            return (
+                (raw, False) if observed == pl.Int64 else (raw.cast(pl.Int64, strict=False), True)
+            )
+        if kind == "float":
+            f = raw.cast(pl.Float64)
+            whole = f.is_finite() & (f == f.round()) & (f.abs() < 2.0**63)
+            return pl.when(whole).then(f.cast(pl.Int64, strict=False)), True
+        return pl.lit(None, dtype=pl.Int64), True
+    if target == "float":
+        if kind in ("int", "float"):
+            f = raw if observed == pl.Float64 else raw.cast(pl.Float64, strict=False)
+            return pl.when(f.is_finite()).then(f), True
+        return pl.lit(None, dtype=pl.Float64), True
+    if target == "bool":
+        if kind == "bool":
+            return raw, False
+        if kind == "int":
+            return pl.when(raw == 1).then(pl.lit(True)).when(raw == 0).then(pl.lit(False)), True
+        return pl.lit(None, dtype=pl.Boolean), True
+    if target == "date":
+        if kind == "date":
+            return raw, False
+        if kind == "datetime":
+            return raw.dt.date(), False
+        if kind == "int":
+            return raw.cast(pl.String).str.strptime(pl.Date, "%Y%m%d", strict=False), True
+        return pl.lit(None, dtype=pl.Date), True
+    # datetime
+    if kind == "datetime":
+        assert isinstance(observed, pl.Datetime)
+        value = raw
+        if observed.time_zone is not None:
+            value = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        if observed.time_unit != "us":
+            value = value.dt.cast_time_unit("us")
+        return value, False
+    if kind == "date":
+        return raw.cast(pl.Datetime("us")), False
+    return pl.lit(None, dtype=pl.Datetime("us")), True
+
+
+def _parse_text(
+    st: Stages, level: int, tag: str, text: pl.Expr, target: ColumnType, formats: tuple[str, ...]
+) -> tuple[pl.Expr, pl.Expr | None, int]:
+    """Parse stripped, non-blank text.
+
+    Returns the value, an 'ambiguous' flag (or None) and the next free level.
+    """
+    if target == "int":
+        as_float = st.put(level, f"{tag}:float", text.cast(pl.Float64, strict=False))
+        whole = as_float.is_finite() & (as_float == as_float.round()) & (as_float.abs() < 2.0**53)
+        value = pl.coalesce(
+            text.cast(pl.Int64, strict=False), pl.when(whole).then(as_float.cast(pl.Int64))
+        )
+        return st.put(level + 1, f"{tag}:value", value), None, level + 2
+    if target == "float":
+        as_float = text.cast(pl.Float64, strict=False)
+        return (
+            st.put(level, f"{tag}:value", pl.when(as_float.is_finite()).then(as_float)),
+            None,
+            level + 1,
+        )
+    if target == "bool":
+        lowered = text.str.to_lowercase()
+        value = (
+            pl.when(lowered.is_in(_TRUE))
+            .then(pl.lit(True))
+            .when(lowered.is_in(_FALSE))
+            .then(pl.lit(False))
+        )
+        return st.put(level, f"{tag}:value", value), None, level + 1
+    dtype: pl.Date | pl.Datetime = pl.Date() if target == "date" else pl.Datetime("us")
+    if formats:
+        value = pl.coalesce([text.str.strptime(dtype, f, strict=False) for f in formats])
+        return st.put(level, f"{tag}:value", value), None, level + 1
+    # Fast path for ISO text, the common case; only the other rows take the general path.
+    if target == "date":
+        fast_expr = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    else:
+        fast_expr = pl.coalesce(
+            text.str.strptime(dtype, "%Y-%m-%dT%H:%M:%S%.f", strict=False),
+            text.str.strptime(dtype, "%Y-%m-%d %H:%M:%S%.f", strict=False),
+        )
+    fast = st.put(level, f"{tag}:fast", fast_expr)
+    text = st.put(level + 1, f"{tag}:rest", pl.when(fast.is_null()).then(text))
+    level += 2
+    # Only text longer than a date can carry a time: the regex runs on those rows only.
+    long_text = st.put(level, f"{tag}:long", pl.when(text.str.len_bytes() > 10).then(text))
+    parts = st.put(level + 1, f"{tag}:parts", long_text.str.extract_groups(_DATE_TIME_SPLIT))
+    level += 1
+    date_text = st.put(level + 1, f"{tag}:d", pl.coalesce(parts.struct.field("d"), text))
+    time_text = st.put(
+        level + 1, f"{tag}:t", parts.struct.field("t").str.replace(",", ".", literal=True)
+    )
+    offset = st.put(level + 1, f"{tag}:z", parts.struct.field("z"))
+    date, ambiguous, level = parse_date_stages(st, level + 2, tag, date_text)
+    time = st.put(
+        level,
+        f"{tag}:time",
+        pl.coalesce(
+            time_text.str.strptime(pl.Time, "%H:%M:%S%.f", strict=False),
+            time_text.str.strptime(pl.Time, "%H:%M", strict=False),
+        ),
+    )
+    minutes = st.put(level, f"{tag}:offset", _offset_minutes(offset))
+    time_ok = time_text.is_null() | time.is_not_null()
+    if target == "date":
+        value = pl.coalesce(fast, pl.when(time_ok).then(date))
+        return st.put(level + 1, f"{tag}:value", value), ambiguous, level + 2
+    naive = date.dt.combine(time.fill_null(dt.time()), time_unit="us")
+    general = pl.when(time_ok & (offset.is_null() | minutes.is_not_null())).then(
+        naive - pl.duration(minutes=minutes.fill_null(0))
+    )
+    return st.put(level + 1, f"{tag}:value", pl.coalesce(fast, general)), ambiguous, level + 2
+
+
+def _offset_minutes(offset: pl.Expr) -> pl.Expr:
+    """Minutes east of UTC for ``Z``, ``+HH``, ``+HHMM`` or ``+HH:MM``; null when absent."""
+    digits = offset.str.replace_all(":", "", literal=True)
+    sign = pl.when(digits.str.starts_with("-")).then(pl.lit(-1)).otherwise(pl.lit(1))
+    hours = digits.str.slice(1, 2).cast(pl.Int64, strict=False)
+    minutes = digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
+    parsed = sign * (hours * 60 + minutes)
+    return pl.when(offset == "Z").then(pl.lit(0, dtype=pl.Int64)).otherwise(parsed)
+
+
+def parse_date_stages(
+    st: Stages, level: int, tag: str, text: pl.Expr
+) -> tuple[pl.Expr, pl.Expr, int]:
+    """Parse text dates in the accepted formats, in ``st`` from ``level`` on.
+
+    Returns the date, an 'ambiguous' flag, and the next free level. The
+    day/month order of ``NN/NN/YYYY`` values is decided for the whole column
+    (see :mod:`c360._contracts._parse`).
+    """
+    iso = st.put(level, f"{tag}:iso", text.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    # Rarer formats are tried only on the rows whose shape fits them (strptime on null is free).
+    compact = st.put(
+        level,
+        f"{tag}:compact",
+        pl.when(text.str.len_bytes() == 8).then(text).str.strptime(pl.Date, "%Y%m%d", strict=False),
+    )
+    ymd = st.put(level, f"{tag}:ymd", text.str.strptime(pl.Date, "%Y/%m/%d", strict=False))
+    day_month = st.put(
+        level,
+        f"{tag}:dm",
+        pl.when(text.str.contains(_DAY_MONTH)).then(text.str.replace_all(r"[.\-]", "/")),
+    )
+    titled = st.put(
+        level,
+        f"{tag}:titled",
+        pl.when(text.str.contains("[A-Za-z]{3}")).then(text.str.to_titlecase()),
+    )
+    dmy = st.put(level + 1, f"{tag}:dmy", day_month.str.strptime(pl.Date, "%d/%m/%Y", strict=False))
+    mdy = st.put(level + 1, f"{tag}:mdy", day_month.str.strptime(pl.Date, "%m/%d/%Y", strict=False))
+    named = st.put(
+        level + 1,
+        f"{tag}:named",
+        pl.coalesce([titled.str.strptime(pl.Date, f, strict=False) for f in _NAMED_FORMATS]),
+    )
+    only_dmy = st.put(level + 2, f"{tag}:only_dmy", (dmy.is_not_null() & mdy.is_null()).any())
+    only_mdy = st.put(level + 2, f"{tag}:only_mdy", (mdy.is_not_null() & dmy.is_null()).any())
+    differ = st.put(
+        level + 2, f"{tag}:differ", dmy.is_not_null() & mdy.is_not_null() & (dmy != mdy)
+    )
+    prefer_dmy = only_dmy & ~only_mdy
+    prefer_mdy = only_mdy & ~only_dmy
+    slashed = (
+        pl.when(~differ)
+        .then(pl.coalesce(dmy, mdy))
+        .when(prefer_dmy)
+        .then(dmy)
+        .when(prefer_mdy)
+        .then(mdy)
+    )
+    date = st.put(level + 3, f"{tag}:date", pl.coalesce(iso, compact, ymd, slashed, named))
+    ambiguous = st.put(level + 3, f"{tag}:ambiguous", differ & ~prefer_dmy & ~prefer_mdy)
+    return date, ambiguous, level + 4
+
+
+def parse_dates(text: pl.Series) -> pl.Series:
+    """Parse a text column into dates with the built-in formats (a convenience over :func:`coerce`).
+
+    Example:
+        >>> s = pl.Series(["25/12/1990", "03/04/1990", "1990-01-02", "19900102", "2 Jan 1990"])
+        >>> [str(d) for d in parse_dates(s)]
+        ['1990-12-25', '1990-04-03', '1990-01-02', '1990-01-02', '1990-01-02']
+
+    """
+    st = Stages()
+    c = coerce(st, 0, "d", pl.String(), "date")
+    return (
+        st.apply(pl.LazyFrame({"d": text})).select(c.value.alias(text.name)).collect().to_series()
+    )

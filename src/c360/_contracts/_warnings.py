@@ -1,0 +1,17 @@
+"""Warnings emitted by c360 (re-exported from :mod:`c360.contracts`)."""
+
+from __future__ import annotations
+
+__all__ = ["C360Warning"]
+
+
+class C360Warning(UserWarning):
+    """A problem worth a look that does not stop the run (e.g. a schema change under ``warn``).
+
+    Example:
+        >>> issubclass(C360Warning, UserWarning)
+        True
+
+    """
+
+    __module__ = "c360.contracts"
