@@ -634,8 +634,10 @@ class Loaded:
         valid: rows that passed, in canonical types, with ``_row`` (and ``_issues``).
         quarantine: rows that did not, with the public quarantine columns
             (``source, record_id, row_number, reason, raw``).
-        notices: schema drift and reading notes (skipped empty lines, ...).
-        rows_read: data rows read (empty CSV lines are not rows).
+        notices: the contract's schema notices (drift between data and contract).
+        read_notes: notes from reading (empty lines skipped, ragged lines quarantined).
+        rows_read: data rows read (empty CSV lines are not rows);
+            ``rows_read == rows_valid + rows_quarantined``.
         seconds: wall time of read plus validation.
         validated: the contract's full result object.
 
@@ -645,6 +647,7 @@ class Loaded:
     valid: pl.DataFrame
     quarantine: pl.DataFrame
     notices: tuple[Any, ...] = ()
+    read_notes: tuple[str, ...] = ()
     rows_read: int = 0
     seconds: float = 0.0
     validated: Any = field(default=None, repr=False, compare=False)
@@ -692,14 +695,12 @@ def load(
     if not isinstance(source, Source):
         raise ConfigError(f"load() takes a Source; got {type(source).__name__}")
     start = time.perf_counter()
-    notices: list[Any] = []
     with source.context():
         lf = source.scan()
         names = lf.collect_schema().names()
         pairs = source.output_columns(names)
         frame = source._canonicalise(lf, names).collect()
-        ragged_q, frame, extra_notes = _csv_row_problems(source, frame, pairs)
-    notices.extend(extra_notes)
+        ragged_q, frame, read_notes = _csv_row_problems(source, frame, pairs)
     rows_read = frame.height + ragged_q.height
 
     if contract is None:
@@ -721,12 +722,12 @@ def load(
     if ragged_q.height:
         quarantine = pl.concat([ragged_q, quarantine.select(list(QUARANTINE_SCHEMA))],
                                how="vertical_relaxed")
-    notices.extend(getattr(validated, "notices", ()) or ())
     return Loaded(
         source=source,
         valid=validated.valid,
         quarantine=quarantine,
-        notices=tuple(notices),
+        notices=tuple(validated.notices),
+        read_notes=tuple(read_notes),
         rows_read=rows_read,
         seconds=time.perf_counter() - start,
         validated=validated,
