@@ -53,6 +53,11 @@ class ClusterConfig:
         cannot_link: columns on which two clearly different values mean two
             different people.
         distinct_sources: sources whose records are known to be distinct people.
+        max_match_disagreement: a ``cannot_link`` column is enforced only when
+            the trained model finds its values clearly disagree among true
+            matches at most this often (m of its "else" level); in data where
+            the identifier is often replaced or mistyped it is evidence, not a
+            constraint.
     """
 
     threshold: float = 0.5
@@ -60,6 +65,7 @@ class ClusterConfig:
     bridge_probability: float = 0.9
     cannot_link: tuple[str, ...] = ("national_id",)
     distinct_sources: tuple[str, ...] = ()
+    max_match_disagreement: float = 0.01
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/TOML-able form."""
@@ -69,6 +75,7 @@ class ClusterConfig:
             "bridge_probability": self.bridge_probability,
             "cannot_link": list(self.cannot_link),
             "distinct_sources": list(self.distinct_sources),
+            "max_match_disagreement": self.max_match_disagreement,
         }
 
     @classmethod

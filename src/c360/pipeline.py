@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from c360._encode import Encoded
 from c360._progress import progress, resolve_progress
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
 from c360.blocking import generate_pairs, skipped_blocks
-from c360.cluster import cluster_links
+from c360.cluster import ClusterConfig, cluster_links
 from c360.comparisons import Comparison, PairData, compare
 from c360.config import ResolveConfig
 from c360.exceptions import ConfigError
@@ -395,15 +395,17 @@ def resolve(
         accepted = by_rule | by_model
         m["rows_out"] = int(accepted.sum())
 
+    cluster_cfg = _reliable_cannot_link(cfg.cluster, model)
     with metrics.stage("cluster", n) as m:
         # deterministic links count as certain for clustering
         eff_prob = np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob)
         clusters = cluster_links(
             n, rid_l[accepted], rid_r[accepted], eff_prob[accepted],
-            config=cfg.cluster, records=records,
+            config=cluster_cfg, records=records,
         )
         m["rows_out"] = int(np.unique(clusters.labels).shape[0]) if n else 0
         m["refused_links"] = clusters.refused.height
+        m["cannot_link"] = list(cluster_cfg.cannot_link)
 
     with metrics.stage("ids", n) as m:
         customer_id = assign_customer_ids(valid, clusters.labels)
@@ -428,6 +430,17 @@ def resolve(
         notices=prep.notices,
         candidate_pairs=int(rid_l.shape[0]),
     )
+
+
+def _reliable_cannot_link(cfg: ClusterConfig, model: FellegiSunterModel) -> ClusterConfig:
+    """Keep only the cannot-link columns whose values rarely disagree among matches."""
+    keep = []
+    for col in cfg.cannot_link:
+        for c, m in zip(model.comparisons, model.m, strict=True):
+            if c.column == col and float(m[0]) <= cfg.max_match_disagreement:
+                keep.append(col)
+                break
+    return replace(cfg, cannot_link=tuple(keep))
 
 
 @contextmanager
