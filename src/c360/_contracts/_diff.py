@@ -99,7 +99,10 @@ class ContractDiff:
 
         """
         lines = [str(c) for c in self.changes] or ["no changes"]
-        bump = f"version {self.old_version} -> {self.new_version} ({self.actual_bump} bump)"
+        step = {"none": "no bump", "downgrade": "downgrade"}.get(
+            self.actual_bump, f"{self.actual_bump} bump"
+        )
+        bump = f"version {self.old_version} -> {self.new_version} ({step})"
         if self.version_ok:
             lines.append(f"{bump}: ok")
         elif self.actual_bump == "downgrade":
