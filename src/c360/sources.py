@@ -710,7 +710,7 @@ def load(
             else _contracts.canonical_contract()
         )
     elif isinstance(contract, str | PathLike):
-        resolved = _contracts.Contract.load(contract)
+        resolved = _contracts.Contract.load(fspath(contract))
     else:
         resolved = contract
     with _readers.source_context(source.name, source.where if source.location else None,
