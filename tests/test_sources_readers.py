@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import polars as pl
@@ -184,3 +185,29 @@ def test_scan_gives_raw_columns(tmp_path: Path, people: pl.DataFrame) -> None:
     raw = source(path).scan().collect()
     assert raw.columns == people.columns
     assert raw.height == 3
+
+
+def test_parquet_hive_directory_gives_partition_columns(tmp_path: Path) -> None:
+    for year, rid in (("2023", "a"), ("2024", "b")):
+        part = tmp_path / "lake" / f"year={year}"
+        part.mkdir(parents=True)
+        pl.DataFrame({"record_id": [rid]}).write_parquet(part / "0.parquet")
+    s = Source(name="lake", location=str(tmp_path / "lake"), keep=["year"], event_time=None)
+    out = collect_source(s).sort("record_id")
+    assert out["record_id"].to_list() == ["a", "b"]
+    assert out["year"].cast(pl.String).to_list() == ["2023", "2024"]
+
+
+def test_gzipped_csv(tmp_path: Path, people: pl.DataFrame) -> None:
+    path = tmp_path / "crm.csv.gz"
+    path.write_bytes(gzip.compress(people.write_csv().encode()))
+    assert_reads_people(collect_source(source(path)), people)
+
+
+@pytest.mark.parametrize("suffix", ["ndjson", "json"])
+def test_json_formats_in_a_declared_encoding(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"crm.{suffix}"
+    line = '{"record_id": "1", "first_name": "José"}'
+    path.write_bytes((line if suffix == "ndjson" else f"[{line}]").encode("latin-1"))
+    s = Source(name="s", location=str(path), read_options={"encoding": "latin-1"})
+    assert collect_source(s)["first_name"].to_list() == ["José"]
