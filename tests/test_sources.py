@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import timedelta
+from pathlib import Path
 
 import hypothesis.strategies as st
 import polars as pl
@@ -263,3 +264,11 @@ def test_existing_row_column_is_replaced() -> None:
     df = pl.DataFrame({"record_id": ["a", "b"], "_row": [10, 20]})
     out = Source(name="s", data=df).read().collect()
     assert out["_row"].to_list() == [0, 1]
+
+
+def test_sources_are_hashable_and_accept_paths(tmp_path: Path) -> None:
+    a = Source(name="crm", location=tmp_path / "a.csv", columns={"mail": "email"},
+               read_options={"separator": ";"})
+    assert a.location == str(tmp_path / "a.csv")
+    b = Source.from_dict(a.to_dict())
+    assert {a, b} == {a}

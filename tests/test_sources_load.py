@@ -182,3 +182,23 @@ def test_frame_source_loads(people: pl.DataFrame) -> None:
     assert_accounted(loaded)
     assert loaded.rows_valid == 3
     assert loaded.read_notes == ()
+
+
+def test_headerless_csv_checks_fields_against_the_first_row(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text("1,Ann,2024-01-01\n2,Bob\n3,Cy,2024-03-01\n")
+    c0, c1, c2 = pl.read_csv(path, has_header=False, n_rows=1).columns  # polars' own names
+    s = Source(name="crm", location=str(path), record_id=c0, event_time=c2,
+               columns={c1: "first_name"}, read_options={"has_header": False})
+    loaded = load(s)
+    assert_accounted(loaded)
+    assert loaded.quarantine["row_number"].to_list() == [1]
+    assert "line 2 has 2 field(s) where the header has 3" in loaded.quarantine["reason"].item()
+
+
+def test_line_moving_read_options_skip_the_field_check_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_text("# exported 2024-05-01\n" + HEADER + "1,Ann,a@x.org,1980-01-02,2024-01-01\n")
+    loaded = load(crm(path, read_options={"skip_rows": 1}))
+    assert loaded.rows_valid == 1
+    assert any("not checked" in n and "skip_rows" in n for n in loaded.read_notes)

@@ -201,10 +201,10 @@ class Source:
     freshness_sla: timedelta | None = None
     record_id: str = RECORD_ID
     event_time: str | None = _DEFAULT_EVENT_TIME
-    columns: Mapping[str, str] = field(default_factory=dict)
+    columns: Mapping[str, str] = field(default_factory=dict, hash=False)
     keep: tuple[str, ...] = ()
     contract: str | None = None
-    read_options: Mapping[str, Any] = field(default_factory=dict)
+    read_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         name = self.name
