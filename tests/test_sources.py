@@ -272,3 +272,8 @@ def test_sources_are_hashable_and_accept_paths(tmp_path: Path) -> None:
     assert a.location == str(tmp_path / "a.csv")
     b = Source.from_dict(a.to_dict())
     assert {a, b} == {a}
+
+
+def test_contract_path_is_stored_as_text(tmp_path: Path) -> None:
+    s = Source(name="crm", location="a.csv", contract=tmp_path / "crm.contract.toml")
+    assert s.contract == str(tmp_path / "crm.contract.toml")

@@ -42,7 +42,7 @@ from datetime import timedelta
 from os import PathLike, fspath
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 import polars as pl
 
@@ -71,11 +71,7 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
 _DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)", re.IGNORECASE)
 _UNIT_SECONDS: Final = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0,
                         "ms": 0.001}
-_RESERVED_TARGETS: Final = frozenset({SOURCE, RECORD_ID, "updated_at"})
 _DEFAULT_EVENT_TIME: Final = "updated_at"
-
-#: Internal column carrying the row number through ``read``; dropped by contracts.
-ROW_COLUMN: Final = ROW
 
 
 def parse_duration(value: timedelta | str, *, what: str = "duration") -> timedelta:
@@ -239,12 +235,12 @@ class Source:
         elif self.table is not None or self.query is not None:
             self._bad("table" if self.table is not None else "query",
                       f"table= and query= apply to SQL sources only (this one is {fmt})")
+        if isinstance(self.contract, PathLike):
+            set_(self, "contract", fspath(self.contract))
         for fld in ("table", "query", "owner", "description", "contract"):
             value = getattr(self, fld)
             if value is not None and not isinstance(value, str):
                 self._bad(fld, f"must be a string; got {type(value).__name__}")
-        if isinstance(self.contract, PathLike):
-            set_(self, "contract", fspath(self.contract))
         if self.freshness_sla is not None:
             try:
                 sla = parse_duration(self.freshness_sla, what="freshness_sla")
@@ -268,7 +264,7 @@ class Source:
 
     # ------------------------------------------------------------------ validation
 
-    def _bad(self, fld: str, message: str, hint: str | None = None) -> None:
+    def _bad(self, fld: str, message: str, hint: str | None = None) -> NoReturn:
         raise ConfigError(f"source {self.name!r}: {fld} {message}", source=self.name,
                           column=fld, hint=hint)
 
