@@ -7,6 +7,8 @@ from typing import Final
 
 import polars as pl
 
+from c360._standardize._distinct import frame_fn, per_distinct
+
 #: Always tried first: ISO 8601 (``1985-03-12``; a time part is ignored).
 ISO_FORMAT: Final = "%Y-%m-%d"
 
@@ -57,14 +59,18 @@ def parse_date(
 
     """
     fmts = tuple(DEFAULT_DATE_FORMATS if formats is None else formats)
-    text = (
-        expr.cast(pl.String)
-        .str.replace_all(r"[,\s]+", " ")
-        .str.strip_chars(" ")
-        .str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ].*$", "${1}")
-    )
-    parsed = pl.coalesce(
-        [text.str.to_date(f, strict=False) for f in dict.fromkeys((ISO_FORMAT, *fmts))]
-    )
-    year = parsed.dt.year()
-    return pl.when((year >= min_year) & (year <= max_year)).then(parsed)
+
+    def build(e: pl.Expr) -> pl.Expr:
+        text = (
+            e.cast(pl.String)
+            .str.replace_all(r"[,\s]+", " ")
+            .str.strip_chars(" ")
+            .str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ].*$", "${1}")
+        )
+        parsed = pl.coalesce(
+            [text.str.to_date(f, strict=False) for f in dict.fromkeys((ISO_FORMAT, *fmts))]
+        )
+        year = parsed.dt.year()
+        return pl.when((year >= min_year) & (year <= max_year)).then(parsed)
+
+    return per_distinct(expr, frame_fn(build), return_dtype=pl.Date())

@@ -6,6 +6,8 @@ from typing import Final
 
 import polars as pl
 
+from c360._standardize._distinct import SeriesFn, per_distinct
+
 _ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 #: A pragmatic address syntax: dot-atom local part (no quoted strings), host names of
 #: letter/digit/hyphen labels, an alphabetic or punycode top-level domain.
@@ -102,25 +104,42 @@ def canonical_email(expr: pl.Expr, *, provider_rules: bool = True) -> pl.Expr:
         ['jsmith@gmail.com', 'a.b@outlook.com', 'a.b-x@yahoo.com', None, None, None]
 
     """
-    e = clean_email(expr)
-    valid = _is_valid_clean(e)
-    if not provider_rules:
-        return pl.when(valid).then(e)
-    local = e.str.extract(r"^(.*)@", 1)
-    domain = e.str.extract(r"@([^@]*)$", 1).replace(DOMAIN_ALIASES)
-    local = (
-        pl.when(domain.is_in(PLUS_TAG_DOMAINS))
-        .then(local.str.replace(r"\+.*$", ""))
-        .otherwise(local)
-    )
-    local = (
-        pl.when(domain.is_in(DOTLESS_DOMAINS))
-        .then(local.str.replace_all(".", "", literal=True))
-        .otherwise(local)
-    )
-    return pl.when(valid & (local.str.len_bytes() > 0)).then(
-        pl.concat_str([local, domain], separator="@")
-    )
+    return per_distinct(expr, _canonical(provider_rules), return_dtype=pl.String())
+
+
+def _canonical(provider_rules: bool) -> SeriesFn:
+    def run(s: pl.Series) -> pl.Series:
+        # staged so that each intermediate is computed once
+        df = pl.DataFrame({"e": s}).select(clean_email(pl.col("e")).alias("e"))
+        df = df.select(
+            pl.col("e"),
+            _is_valid_clean(pl.col("e")).alias("valid"),
+            pl.col("e").str.split_exact("@", 1).alias("parts"),
+        ).with_columns(
+            pl.col("parts").struct.field("field_0").alias("local"),
+            pl.col("parts").struct.field("field_1").replace(DOMAIN_ALIASES).alias("domain"),
+        )
+        if not provider_rules:
+            return df.select(pl.when(pl.col("valid")).then(pl.col("e"))).to_series()
+        local, domain = pl.col("local"), pl.col("domain")
+        df = df.with_columns(
+            pl.when(domain.is_in(PLUS_TAG_DOMAINS))
+            .then(local.str.replace(r"\+.*$", ""))
+            .otherwise(local)
+            .alias("local")
+        )
+        df = df.with_columns(
+            pl.when(domain.is_in(DOTLESS_DOMAINS))
+            .then(local.str.replace_all(".", "", literal=True))
+            .otherwise(local)
+            .alias("local")
+        )
+        keep = pl.col("valid") & (local.str.len_bytes() > 0)
+        return df.select(
+            pl.when(keep).then(pl.concat_str([local, domain], separator="@"))
+        ).to_series()
+
+    return run
 
 
 def email_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -133,4 +152,5 @@ def email_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         [('ann', 'example.com'), (None, None)]
 
     """
-    return expr.str.extract(r"^(.*)@", 1), expr.str.extract(r"@([^@]*)$", 1)
+    parts = expr.str.split_exact("@", 1)
+    return parts.struct.field("field_0"), parts.struct.field("field_1")

@@ -18,7 +18,7 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
-from c360._standardize._distinct import map_distinct
+from c360._standardize._distinct import SeriesFn, apply_python, per_distinct
 from c360.exceptions import ConfigError
 
 PhoneValidation: TypeAlias = Literal["valid", "possible"]
@@ -26,6 +26,8 @@ PhoneValidation: TypeAlias = Literal["valid", "possible"]
 
 PHONE_VALIDATIONS: Final = ("valid", "possible")
 
+# A trailing extension ("x12", "ext. 12"): dropped by E.164 either way.
+_EXTENSION: Final = r"(?i)\s*(?:ext\.?|x)\s*[0-9]{1,6}\s*$"
 # A 10-digit NANP number with optional +1 / 1 prefix and the usual separators.
 _NANP_SHAPE: Final = (
     r"^\s*(?:(\+\s?)?1[\s.\-]?)?(?:\(\s*([2-9][0-9]{2})\s*\)|([2-9][0-9]{2}))"
@@ -50,44 +52,73 @@ def check_region(region: str) -> str:
 
 
 @functools.cache
-def _us_valid_pattern() -> tuple[str, str] | None:
-    """Regexes (general, any type) equal to phonenumbers' validity test for 10-digit US numbers.
+def _nanp_regions() -> tuple[tuple[str | None, str | None, str | None], ...]:
+    """Per +1 region, in phonenumbers' order: (leading digits, general, any type) regexes.
 
-    None when the metadata is not shaped as expected (the fast path is then off).
+    Restricted to 10-digit national numbers; ``None`` where a pattern does not apply.
     """
-    if phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(1, ("",))[0] != "US":
-        return None
-    md = PhoneMetadata.metadata_for_region("US")
-    if md is None or md.leading_digits is not None:
-        return None
+    out = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(1, ()):
+        md = PhoneMetadata.metadata_for_region(region)
+        if md is None:
+            continue
 
-    def fits(desc: object) -> str | None:
-        pattern = getattr(desc, "national_number_pattern", None)
-        lengths = getattr(desc, "possible_length", ()) or ()
-        if not pattern or (lengths and 10 not in lengths):
-            return None
-        return str(pattern)
+        def fits(desc: object) -> str | None:
+            pattern = getattr(desc, "national_number_pattern", None)
+            lengths = getattr(desc, "possible_length", ()) or ()
+            if not pattern or (lengths and 10 not in lengths):
+                return None
+            return str(pattern)
 
-    general = fits(md.general_desc)
-    types = [
-        fits(getattr(md, name))
-        for name in (
-            "premium_rate",
-            "toll_free",
-            "shared_cost",
-            "voip",
-            "personal_number",
-            "pager",
-            "uan",
-            "voicemail",
-            "fixed_line",
-            "mobile",
+        types = [fits(getattr(md, name, None)) for name in _TYPES]
+        alternatives = [t for t in types if t]
+        general = fits(md.general_desc)
+        out.append(
+            (
+                f"^(?:{md.leading_digits})" if md.leading_digits else None,
+                f"^(?:{general})$" if general else None,
+                f"^(?:{'|'.join(f'(?:{t})' for t in alternatives)})$" if alternatives else None,
+            )
         )
-    ]
-    alternatives = [t for t in types if t]
-    if general is None or not alternatives:
-        return None
-    return f"^(?:{general})$", f"^(?:{'|'.join(f'(?:{t})' for t in alternatives)})$"
+    return tuple(out)
+
+
+_TYPES: Final = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+def _nanp_valid(national: pl.Series) -> pl.Series:
+    """Whether phonenumbers finds each +1 national number (10 digits) valid.
+
+    Mirrors ``is_valid_number``: the first region in the +1 list whose leading
+    digits match, or (for regions without leading digits) whose patterns know the
+    number, decides; the number is valid when that region's patterns know it.
+    """
+    pending = pl.DataFrame({"i": pl.int_range(national.len(), eager=True), "nat": national})
+    valid: list[pl.Series] = []
+    for leading, general, types in _nanp_regions():
+        if pending.height == 0:
+            break
+        known = pl.lit(False)
+        if general and types:
+            known = pl.col("nat").str.contains(general) & pl.col("nat").str.contains(types)
+        chosen = pl.col("nat").str.contains(leading) if leading else known
+        step = pending.with_columns(chosen.alias("chosen"), known.alias("known"))
+        valid.append(step.filter(pl.col("chosen") & pl.col("known"))["i"])
+        pending = step.filter(~pl.col("chosen")).select("i", "nat")
+    out = pl.Series([False] * national.len())
+    hits = pl.concat(valid) if valid else pl.Series([], dtype=pl.Int64)
+    return out.scatter(hits, True) if hits.len() else out
 
 
 def _slow(region: str, validation: PhoneValidation) -> Callable[[str], str | None]:
@@ -143,29 +174,39 @@ def to_e164(
     check_region(default_region)
     if validation not in PHONE_VALIDATIONS:
         raise ConfigError(f"validation must be one of {PHONE_VALIDATIONS}; got {validation!r}")
-    raw = expr.cast(pl.String)
-    default_cc = phonenumbers.country_code_for_region(default_region)
-    patterns = _us_valid_pattern()
+    return per_distinct(expr, _e164(default_region, validation), return_dtype=pl.String())
 
-    if patterns is None:
-        return map_distinct(raw, _slow(default_region, validation), return_dtype=pl.String())
-    general, types = patterns
-    shape = raw.str.extract_groups(_NANP_SHAPE)
-    plus = shape.struct.field("1")
-    national = pl.concat_str(
-        pl.coalesce(shape.struct.field("2"), shape.struct.field("3")),
-        shape.struct.field("4"),
-        shape.struct.field("5"),
-    )
-    # a bare 10-digit or 1+10-digit number is North American only when the default
-    # region dials +1; an explicit "+1" is North American from anywhere
-    nanp = national.is_not_null() & ((default_cc == 1) | plus.is_not_null())
-    if validation == "valid":
-        fast_ok = nanp & national.str.contains(general) & national.str.contains(types)
-    else:
-        fast_ok = nanp
-    fast = pl.when(fast_ok).then(pl.lit("+1") + national)
-    # values decided by the fast path are masked out before the slow path runs
-    slow_input = pl.when(~fast_ok.fill_null(False)).then(raw)
-    slow = map_distinct(slow_input, _slow(default_region, validation), return_dtype=pl.String())
-    return pl.coalesce(fast, slow)
+
+def _e164(region: str, validation: PhoneValidation) -> SeriesFn:
+    slow = _slow(region, validation)
+    default_is_nanp = phonenumbers.country_code_for_region(region) == 1
+
+    def run(s: pl.Series) -> pl.Series:
+        raw = s.cast(pl.String)
+        shape = (
+            pl.DataFrame({"raw": raw})
+            .select(
+                pl.col("raw").str.replace(_EXTENSION, "").str.extract_groups(_NANP_SHAPE).alias("m")
+            )
+            .unnest("m")
+        )
+        national = shape.select(
+            pl.concat_str(pl.coalesce(pl.col("2"), pl.col("3")), pl.col("4"), pl.col("5"))
+        ).to_series()
+        # a bare 10-digit or 1+10-digit number is North American only when the
+        # default region dials +1; an explicit "+1" is North American from anywhere
+        nanp = national.is_not_null() & (shape["1"].is_not_null() | default_is_nanp)
+        nanp_idx = nanp.arg_true()
+        out = pl.Series(s.name, [None] * s.len(), dtype=pl.String)
+        if nanp_idx.len():
+            nat = national.gather(nanp_idx)
+            ok = _nanp_valid(nat) if validation == "valid" else pl.Series([True] * nat.len())
+            good = nanp_idx.filter(ok)
+            out = out.scatter(good, ("+1" + nat.filter(ok)).cast(pl.String))
+        rest_idx = (~nanp & raw.is_not_null()).arg_true()
+        if rest_idx.len():
+            rest = apply_python(raw.gather(rest_idx), slow, return_dtype=pl.String())
+            out = out.scatter(rest_idx, rest)
+        return out
+
+    return run

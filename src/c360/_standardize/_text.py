@@ -9,7 +9,7 @@ import polars as pl
 
 from c360._optional import import_optional
 from c360._standardize import _tables
-from c360._standardize._distinct import map_distinct
+from c360._standardize._distinct import frame_fn, map_distinct, per_distinct
 
 _NON_ASCII = r"[^\x00-\x7F]"
 _APOSTROPHES = r"['`]"
@@ -70,6 +70,10 @@ def ascii_fold(expr: pl.Expr) -> pl.Expr:
     return map_distinct(folded, _transliterate, return_dtype=pl.String(), only=_NON_ASCII)
 
 
+def _distinct_text(build: Callable[[pl.Expr], pl.Expr], expr: pl.Expr) -> pl.Expr:
+    return per_distinct(expr, frame_fn(build), return_dtype=pl.String())
+
+
 def _words(expr: pl.Expr) -> pl.Expr:
     """ASCII lower-case words separated by single spaces (may be empty)."""
     lowered = ascii_fold(expr).str.to_lowercase().str.replace_all(_APOSTROPHES, "")
@@ -88,7 +92,7 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
         ['sao paulo', 'st johns', None, None]
 
     """
-    return _null_if_empty(_words(expr))
+    return _distinct_text(lambda e: _null_if_empty(_words(e)), expr)
 
 
 def clean_name(expr: pl.Expr) -> pl.Expr:
@@ -106,6 +110,10 @@ def clean_name(expr: pl.Expr) -> pl.Expr:
         ['jose obrien nunez', 'mary jane', 'mr', None, None]
 
     """
+    return _distinct_text(_clean_name, expr)
+
+
+def _clean_name(expr: pl.Expr) -> pl.Expr:
     words = _words(expr).str.replace(_title_re(), "").str.replace(_suffix_re(), "")
     return _null_if_empty(words)
 
@@ -154,16 +162,20 @@ def split_full_name(expr: pl.Expr) -> pl.Expr:
          ('juan', None, 'de la cruz'), ('cher', None, None), (None, None, None)]
 
     """
+    return per_distinct(expr, frame_fn(_split_full_name), return_dtype=_NAME_PARTS)
+
+
+def _split_full_name(expr: pl.Expr) -> pl.Expr:
     folded = ascii_fold(expr)
     suffixes = _alternation(_tables.name_affixes("suffix"))
     folded = folded.str.replace(rf"(?i),[\s.]*(?:{suffixes})[\s.]*$", "")
     has_comma = folded.str.contains(",", literal=True)
     halves = folded.str.splitn(",", 2)
-    before = clean_name(halves.struct.field("field_0"))
-    after = clean_name(halves.struct.field("field_1"))
+    before = _clean_name(halves.struct.field("field_0"))
+    after = _clean_name(halves.struct.field("field_1"))
     rest = after.str.extract_groups(r"^(\S+)(?: (.+))?$")
 
-    whole = clean_name(folded)
+    whole = _clean_name(folded)
     parts = whole.str.extract_groups(_split_re())
     first = (
         pl.when(has_comma)
@@ -199,6 +211,10 @@ def clean_company(expr: pl.Expr) -> pl.Expr:
         ['acme', 'muller', 'llc', None]
 
     """
+    return _distinct_text(_clean_company, expr)
+
+
+def _clean_company(expr: pl.Expr) -> pl.Expr:
     words = _words(expr).str.replace(r"^the ", "").str.replace(_legal_form_re(), "")
     return _null_if_empty(words)
 
@@ -219,6 +235,10 @@ def clean_address(expr: pl.Expr) -> pl.Expr:
         ['123 n main st apt 4b', '9 rue de leglise', None]
 
     """
+    return _distinct_text(_clean_address, expr)
+
+
+def _clean_address(expr: pl.Expr) -> pl.Expr:
     words = _words(expr)
     abbreviated = (
         words.str.split(" ")
@@ -261,6 +281,10 @@ def clean_postcode(expr: pl.Expr) -> pl.Expr:
         ['SW1A1AA', '12345', '02134', None, None]
 
     """
+    return _distinct_text(_clean_postcode, expr)
+
+
+def _clean_postcode(expr: pl.Expr) -> pl.Expr:
     code = (
         expr.cast(pl.String)
         .str.normalize("NFKD")
@@ -282,5 +306,9 @@ def clean_national_id(expr: pl.Expr) -> pl.Expr:
         ['123456789', 'AB123456C', None, None]
 
     """
+    return _distinct_text(_clean_national_id, expr)
+
+
+def _clean_national_id(expr: pl.Expr) -> pl.Expr:
     code = expr.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s\-./]+", "")
     return _null_if_empty(code)
