@@ -204,9 +204,11 @@ def coerce(
     if not can_fail:
         return Coerced(value_expr, None, level)
     value = st.put(level, f"{tag}:value", value_expr)
-    message = pl.format(
-        f"{column}: cannot convert {observed} value '{{}}' to {_WHAT[target]}", show(raw)
-    )
+    if contract_type(observed) is None:  # nested or binary: no text form to show
+        message = pl.lit(f"{column}: cannot convert a {observed} value to {_WHAT[target]}")
+    else:
+        template = f"{column}: cannot convert {observed} value '{{}}' to {_WHAT[target]}"
+        message = pl.format(template, show(raw))
     return Coerced(value, pl.when(raw.is_not_null() & value.is_null()).then(message), level + 1)
 
 

@@ -101,7 +101,7 @@ def check_schema(
 
     """
     notices = schema_notices(lazy_frame.collect_schema(), contract, source=source)
-    apply_policy(notices, contract, source=source, on_schema_change=on_schema_change, stacklevel=3)
+    apply_policy(notices, contract, source=source, on_schema_change=on_schema_change, stacklevel=2)
     return notices
 
 
