@@ -32,8 +32,11 @@ trap cleanup EXIT
 if [[ -n "${C360_TEST_POSTGRES_URI:-}" ]]; then
     echo "test.sh: using PostgreSQL at C360_TEST_POSTGRES_URI" >&2
 else
+    # Stop the server on exit only if this run started it (another run may share it).
+    if ! bash scripts/postgres.sh status 2>/dev/null; then
+        PG_STARTED=1
+    fi
     C360_TEST_POSTGRES_URI="$(bash scripts/postgres.sh start)"
-    PG_STARTED=1
     export C360_TEST_POSTGRES_URI
     echo "test.sh: PostgreSQL at $C360_TEST_POSTGRES_URI" >&2
 fi
