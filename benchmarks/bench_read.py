@@ -35,12 +35,13 @@ def people(n: int, seed: int = 0) -> pl.DataFrame:
             "First": first[rng.integers(0, len(first), n)],
             "Last": first[rng.integers(0, len(first), n)],
             "mail": pl.select(pl.format("u{}@x.org", pl.Series(ids))).to_series(),
-            "dob": pl.date_range(pl.date(1950, 1, 1), pl.date(2005, 1, 1), eager=True)
-            .sample(n, with_replacement=True, seed=seed),
+            "dob": pl.date_range(pl.date(1950, 1, 1), pl.date(2005, 1, 1), eager=True).sample(
+                n, with_replacement=True, seed=seed
+            ),
             "city": city[rng.integers(0, len(city), n)],
-            "modified": pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 12, 31),
-                                          "1h", eager=True).sample(n, with_replacement=True,
-                                                                   seed=seed),
+            "modified": pl.datetime_range(
+                pl.datetime(2024, 1, 1), pl.datetime(2024, 12, 31), "1h", eager=True
+            ).sample(n, with_replacement=True, seed=seed),
         }
     )
 
@@ -62,8 +63,13 @@ def main() -> None:
     args = parser.parse_args()
     n = args.rows
     df = people(n)
-    mapping = {"First": "first_name", "Last": "last_name", "mail": "email",
-               "dob": "date_of_birth", "city": "city"}
+    mapping = {
+        "First": "first_name",
+        "Last": "last_name",
+        "mail": "email",
+        "dob": "date_of_birth",
+        "city": "city",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         df.write_csv(folder / "crm.csv")
@@ -71,8 +77,14 @@ def main() -> None:
         mb = (folder / "crm.csv").stat().st_size / 1e6
 
         def src(loc: str, **kw: Any) -> Source:
-            return Source(name="crm", location=loc, record_id="cust_id", event_time="modified",
-                          columns=mapping, **kw)
+            return Source(
+                name="crm",
+                location=loc,
+                record_id="cust_id",
+                event_time="modified",
+                columns=mapping,
+                **kw,
+            )
 
         csv_src = src(str(folder / "crm.csv"))
         pq_src = src(str(folder / "crm.parquet"))
@@ -86,10 +98,14 @@ def main() -> None:
         ]
         if args.sqlite:
             con = sqlite3.connect(folder / "crm.db")
-            con.execute("CREATE TABLE people (cust_id INTEGER, First TEXT, Last TEXT, mail TEXT, "
-                        "dob TEXT, city TEXT, modified TEXT)")
-            con.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            df.with_columns(pl.col("dob", "modified").cast(pl.String)).rows())
+            con.execute(
+                "CREATE TABLE people (cust_id INTEGER, First TEXT, Last TEXT, mail TEXT, "
+                "dob TEXT, city TEXT, modified TEXT)"
+            )
+            con.executemany(
+                "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?)",
+                df.with_columns(pl.col("dob", "modified").cast(pl.String)).rows(),
+            )
             con.commit()
             con.close()
             sql_src = src(f"sqlite:///{folder / 'crm.db'}", table="people")
