@@ -29,14 +29,15 @@ def tests(session: nox.Session) -> None:
     if not os.environ.get("C360_TEST_POSTGRES_URI"):
         uri = subprocess.run(
             ["bash", str(ROOT / "scripts" / "postgres.sh"), "start"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         env["C360_TEST_POSTGRES_URI"] = uri
         started = True
         session.log(f"PostgreSQL at {uri}")
     try:
-        session.run("python", "-m", "pytest", *(session.posargs or ["tests", "src/c360"]),
-                    env=env)
+        session.run("python", "-m", "pytest", *(session.posargs or ["tests", "src/c360"]), env=env)
     finally:
         if started:
             subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop"], check=False)

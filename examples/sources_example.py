@@ -40,8 +40,10 @@ def make_data(folder: Path) -> None:
     con.execute("CREATE TABLE tickets_people (id TEXT, name TEXT, mail TEXT, seen TEXT)")
     con.executemany(
         "INSERT INTO tickets_people VALUES (?, ?, ?, ?)",
-        [("T-1", "Anna Berg", "anna.berg@mail.se", "2024-05-03 08:00:00"),
-         ("T-2", "M. Li", "ming.li@example.cn", "2024-05-04 12:00:00")],
+        [
+            ("T-1", "Anna Berg", "anna.berg@mail.se", "2024-05-03 08:00:00"),
+            ("T-2", "M. Li", "ming.li@example.cn", "2024-05-04 12:00:00"),
+        ],
     )
     con.commit()
     con.close()
@@ -61,8 +63,12 @@ def main() -> None:
                 freshness_sla="24h",
                 record_id="CustID",
                 event_time="Changed",
-                columns={"First": "first_name", "Last": "last_name", "EMail": "email",
-                         "Born": "date_of_birth"},
+                columns={
+                    "First": "first_name",
+                    "Last": "last_name",
+                    "EMail": "email",
+                    "Born": "date_of_birth",
+                },
                 read_options={"separator": ";", "encoding": "cp1252"},
             ),
             Source(
@@ -90,19 +96,26 @@ def main() -> None:
             print("   declared as:", source.to_dict())
             print("   columns read:", source.read().collect_schema().names())
             loaded = load(source)
-            print(f"   rows read {loaded.rows_read}, valid {loaded.rows_valid}, "
-                  f"quarantined {loaded.rows_quarantined}")
+            print(
+                f"   rows read {loaded.rows_read}, valid {loaded.rows_valid}, "
+                f"quarantined {loaded.rows_quarantined}"
+            )
             for row in loaded.quarantine.iter_rows(named=True):
-                print(f"   quarantine row {row['row_number']} ({row['record_id']}): "
-                      f"{row['reason']}")
+                print(
+                    f"   quarantine row {row['row_number']} ({row['record_id']}): {row['reason']}"
+                )
             for note in loaded.read_notes:
                 print("   note:", note)
 
         # A whole-source failure names the source and the file, with a hint.
         # (collect_source, load, or `with source.context():` attribute errors that
         # polars raises only when the rows are collected.)
-        undeclared = Source(name="crm", location=str(folder / "crm.csv"), record_id="CustID",
-                            read_options={"separator": ";"})
+        undeclared = Source(
+            name="crm",
+            location=str(folder / "crm.csv"),
+            record_id="CustID",
+            read_options={"separator": ";"},
+        )
         try:
             collect_source(undeclared)
         except SourceReadError as err:

@@ -94,8 +94,15 @@ def test_freshness_sla_string_becomes_timedelta() -> None:
         ({"name": "crm", "location": "a.csv", "keep": "tier"}, "keep"),
         ({"name": "crm", "location": "a.csv", "keep": ["email"]}, "keep"),
         ({"name": "crm", "location": "a.csv", "read_options": ["sep"]}, "read_options"),
-        ({"name": "crm", "location": "sqlite:///a.db", "table": "t",
-          "read_options": {"separator": ";"}}, "read_options"),
+        (
+            {
+                "name": "crm",
+                "location": "sqlite:///a.db",
+                "table": "t",
+                "read_options": {"separator": ";"},
+            },
+            "read_options",
+        ),
     ],
 )
 def test_invalid_declaration_names_source_and_field(kwargs: dict[str, object], field: str) -> None:
@@ -116,8 +123,14 @@ def test_typo_in_target_gets_a_hint() -> None:
 
 def test_format_is_inferred() -> None:
     cases = {
-        "a.csv": "csv", "a.tsv": "csv", "x/*.parquet": "parquet", "a.jsonl": "ndjson",
-        "a.ndjson": "ndjson", "a.json": "json", "a.arrow": "arrow", "a.feather": "arrow",
+        "a.csv": "csv",
+        "a.tsv": "csv",
+        "x/*.parquet": "parquet",
+        "a.jsonl": "ndjson",
+        "a.ndjson": "ndjson",
+        "a.json": "json",
+        "a.arrow": "arrow",
+        "a.feather": "arrow",
         "a.csv.gz": "csv",
     }
     for location, fmt in cases.items():
@@ -128,10 +141,17 @@ def test_format_is_inferred() -> None:
 
 def test_round_trip_through_toml_and_json() -> None:
     s = Source(
-        name="billing", location="billing/*.csv", owner="finance-data", description="invoices",
-        freshness_sla="2d", record_id="invoice_customer", event_time=None,
-        columns={"mail": "email", "cust_no": "user_id"}, keep=("tier", "plan"),
-        contract="contracts/billing.toml", read_options={"separator": ";", "encoding": "cp1252"},
+        name="billing",
+        location="billing/*.csv",
+        owner="finance-data",
+        description="invoices",
+        freshness_sla="2d",
+        record_id="invoice_customer",
+        event_time=None,
+        columns={"mail": "email", "cust_no": "user_id"},
+        keep=("tier", "plan"),
+        contract="contracts/billing.toml",
+        read_options={"separator": ";", "encoding": "cp1252"},
     )
     spec = s.to_dict()
     assert spec["freshness_sla"] == "2d"
@@ -170,8 +190,15 @@ def test_source_is_frozen() -> None:
 def test_read_maps_renames_keeps_and_drops(people: pl.DataFrame) -> None:
     out = crm(people, keep=["tier"]).read().collect()
     assert out.columns == [
-        "source", "record_id", "first_name", "last_name", "email", "date_of_birth",
-        "updated_at", "tier", "_row",
+        "source",
+        "record_id",
+        "first_name",
+        "last_name",
+        "email",
+        "date_of_birth",
+        "updated_at",
+        "tier",
+        "_row",
     ]
     assert out["source"].to_list() == ["crm"] * 3
     assert out["record_id"].dtype == pl.String
@@ -185,8 +212,15 @@ def test_read_maps_renames_keeps_and_drops(people: pl.DataFrame) -> None:
 
 
 def test_canonically_named_columns_need_no_mapping() -> None:
-    df = pl.DataFrame({"record_id": ["a"], "email": ["a@x.org"], "city": ["Oslo"], "junk": [1],
-                       "updated_at": ["2024-01-01"]})
+    df = pl.DataFrame(
+        {
+            "record_id": ["a"],
+            "email": ["a@x.org"],
+            "city": ["Oslo"],
+            "junk": [1],
+            "updated_at": ["2024-01-01"],
+        }
+    )
     out = Source(name="s", data=df).read().collect()
     assert out.columns == ["source", "record_id", "email", "city", "updated_at", "_row"]
 
@@ -267,8 +301,12 @@ def test_existing_row_column_is_replaced() -> None:
 
 
 def test_sources_are_hashable_and_accept_paths(tmp_path: Path) -> None:
-    a = Source(name="crm", location=tmp_path / "a.csv", columns={"mail": "email"},
-               read_options={"separator": ";"})
+    a = Source(
+        name="crm",
+        location=tmp_path / "a.csv",
+        columns={"mail": "email"},
+        read_options={"separator": ";"},
+    )
     assert a.location == str(tmp_path / "a.csv")
     b = Source.from_dict(a.to_dict())
     assert {a, b} == {a}

@@ -115,8 +115,9 @@ def test_unknown_encoding(tmp_path: Path) -> None:
     where=st.integers(min_value=0, max_value=60),
     chunk=st.integers(min_value=1, max_value=9),
 )
-def test_locate_bad_utf8_agrees_with_python(tmp_path: Path, text: str, bad: bytes, where: int,
-                                            chunk: int) -> None:
+def test_locate_bad_utf8_agrees_with_python(
+    tmp_path: Path, text: str, bad: bytes, where: int, chunk: int
+) -> None:
     raw = text.encode()
     cut = min(where, len(raw))
     data = raw[:cut] + bad + raw[cut:]
@@ -169,8 +170,9 @@ def test_missing_mapped_column_in_parquet(tmp_path: Path) -> None:
     path = tmp_path / "crm.parquet"
     pl.DataFrame({"id": [1], "mail": ["a@x.org"]}).write_parquet(path)
     with pytest.raises(ColumnNotFoundError) as info:
-        Source(name="crm", location=str(path), record_id="id",
-               columns={"email_address": "email"}).read()
+        Source(
+            name="crm", location=str(path), record_id="id", columns={"email_address": "email"}
+        ).read()
     assert info.value.missing == ["email_address"]
     assert info.value.path == str(path)
 
@@ -263,15 +265,17 @@ def test_field_check_finds_ragged_and_blank_lines(tmp_path: Path) -> None:
 csv_value = st.text(alphabet=st.sampled_from('ab ,"\n;'), max_size=6)
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          deadline=None)
+@settings(
+    max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(
     width=st.integers(min_value=1, max_value=4),
     rows=st.lists(st.lists(csv_value, min_size=1, max_size=6), max_size=12),
     sep=st.sampled_from([",", ";"]),
 )
-def test_field_check_agrees_with_the_csv_module(tmp_path: Path, width: int,
-                                                rows: list[list[str]], sep: str) -> None:
+def test_field_check_agrees_with_the_csv_module(
+    tmp_path: Path, width: int, rows: list[list[str]], sep: str
+) -> None:
     """The vectorised field count against Python's csv module, on quoted random rows."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

@@ -10,8 +10,9 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "sources_example.py"
 
 
 def test_sources_example_runs() -> None:
-    done = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "== crm (csv, owner sales-ops)" in out

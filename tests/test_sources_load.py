@@ -43,8 +43,11 @@ def assert_accounted(loaded: Loaded) -> None:
 
 
 def test_clean_csv_is_all_valid_with_canonical_types(tmp_path: Path) -> None:
-    path = write(tmp_path, "1,Ann,ann@x.org,1980-01-02,2024-01-01 10:00:00\n"
-                           "2,Bob,bob@y.org,1975-12-31,2024-02-01 11:30:00\n")
+    path = write(
+        tmp_path,
+        "1,Ann,ann@x.org,1980-01-02,2024-01-01 10:00:00\n"
+        "2,Bob,bob@y.org,1975-12-31,2024-02-01 11:30:00\n",
+    )
     loaded = load(crm(path))
     assert_accounted(loaded)
     assert loaded.rows_read == 2
@@ -56,9 +59,12 @@ def test_clean_csv_is_all_valid_with_canonical_types(tmp_path: Path) -> None:
 
 def test_wrong_types_become_quarantine_rows_naming_the_column(tmp_path: Path) -> None:
     # the canonical contract quarantines an unparseable event time (it drives survivorship)
-    path = write(tmp_path, "1,Ann,ann@x.org,1980-01-02,2024-01-01\n"
-                           "2,Bob,bob@y.org,1975-12-31,last tuesday\n"
-                           "3,Cy,cy@z.org,2001-07-04,2024-03-01\n")
+    path = write(
+        tmp_path,
+        "1,Ann,ann@x.org,1980-01-02,2024-01-01\n"
+        "2,Bob,bob@y.org,1975-12-31,last tuesday\n"
+        "3,Cy,cy@z.org,2001-07-04,2024-03-01\n",
+    )
     loaded = load(crm(path))
     assert_accounted(loaded)
     q = loaded.quarantine
@@ -70,9 +76,12 @@ def test_wrong_types_become_quarantine_rows_naming_the_column(tmp_path: Path) ->
 
 
 def test_duplicate_record_ids_are_quarantined(tmp_path: Path) -> None:
-    path = write(tmp_path, "1,Ann,ann@x.org,1980-01-02,2024-01-01\n"
-                           "1,Annie,ann@x.org,1980-01-02,2024-01-05\n"
-                           "2,Bob,bob@y.org,1975-12-31,2024-02-01\n")
+    path = write(
+        tmp_path,
+        "1,Ann,ann@x.org,1980-01-02,2024-01-01\n"
+        "1,Annie,ann@x.org,1980-01-02,2024-01-05\n"
+        "2,Bob,bob@y.org,1975-12-31,2024-02-01\n",
+    )
     loaded = load(crm(path))
     assert_accounted(loaded)
     assert loaded.valid["record_id"].is_duplicated().sum() == 0
@@ -81,8 +90,9 @@ def test_duplicate_record_ids_are_quarantined(tmp_path: Path) -> None:
 
 
 def test_missing_record_id_value_is_quarantined(tmp_path: Path) -> None:
-    path = write(tmp_path, ",Ann,ann@x.org,1980-01-02,2024-01-01\n"
-                           "2,Bob,bob@y.org,1975-12-31,2024-02-01\n")
+    path = write(
+        tmp_path, ",Ann,ann@x.org,1980-01-02,2024-01-01\n2,Bob,bob@y.org,1975-12-31,2024-02-01\n"
+    )
     loaded = load(crm(path))
     assert_accounted(loaded)
     assert loaded.quarantine["row_number"].to_list() == [0]
@@ -90,9 +100,10 @@ def test_missing_record_id_value_is_quarantined(tmp_path: Path) -> None:
 
 
 def test_truncated_last_line_is_a_quarantine_row(tmp_path: Path) -> None:
-    path = write(tmp_path, "1,Ann,ann@x.org,1980-01-02,2024-01-01\n"
-                           "2,Bob,bob@y.org,1975-12-31,2024-02-01\n"
-                           "3,Cy,cy@z.o")  # the export was cut off here
+    path = write(
+        tmp_path,
+        "1,Ann,ann@x.org,1980-01-02,2024-01-01\n2,Bob,bob@y.org,1975-12-31,2024-02-01\n3,Cy,cy@z.o",
+    )  # the export was cut off here
     loaded = load(crm(path))
     assert_accounted(loaded)
     q = loaded.quarantine
@@ -111,8 +122,10 @@ def test_truncated_last_line_is_a_quarantine_row(tmp_path: Path) -> None:
 
 
 def test_too_many_fields_is_a_quarantine_row(tmp_path: Path) -> None:
-    path = write(tmp_path, "1,Ann,ann@x.org,1980-01-02,2024-01-01,surprise\n"
-                           "2,Bob,bob@y.org,1975-12-31,2024-02-01\n")
+    path = write(
+        tmp_path,
+        "1,Ann,ann@x.org,1980-01-02,2024-01-01,surprise\n2,Bob,bob@y.org,1975-12-31,2024-02-01\n",
+    )
     loaded = load(crm(path))
     assert_accounted(loaded)
     assert loaded.quarantine["record_id"].to_list() == ["1"]
@@ -120,8 +133,10 @@ def test_too_many_fields_is_a_quarantine_row(tmp_path: Path) -> None:
 
 
 def test_empty_lines_are_skipped_with_a_note(tmp_path: Path) -> None:
-    path = write(tmp_path, "1,Ann,ann@x.org,1980-01-02,2024-01-01\n\n"
-                           "2,Bob,bob@y.org,1975-12-31,2024-02-01\n\n\n")
+    path = write(
+        tmp_path,
+        "1,Ann,ann@x.org,1980-01-02,2024-01-01\n\n2,Bob,bob@y.org,1975-12-31,2024-02-01\n\n\n",
+    )
     loaded = load(crm(path))
     assert_accounted(loaded)
     assert loaded.rows_read == 2
@@ -175,9 +190,18 @@ def test_explicit_contract_object(tmp_path: Path) -> None:
 
 
 def test_frame_source_loads(people: pl.DataFrame) -> None:
-    s = Source(name="crm", data=people, record_id="cust_id", event_time="modified",
-               columns={"First": "first_name", "Last": "last_name", "mail": "email",
-                        "dob": "date_of_birth"})
+    s = Source(
+        name="crm",
+        data=people,
+        record_id="cust_id",
+        event_time="modified",
+        columns={
+            "First": "first_name",
+            "Last": "last_name",
+            "mail": "email",
+            "dob": "date_of_birth",
+        },
+    )
     loaded = load(s)
     assert_accounted(loaded)
     assert loaded.rows_valid == 3
@@ -188,8 +212,14 @@ def test_headerless_csv_checks_fields_against_the_first_row(tmp_path: Path) -> N
     path = tmp_path / "crm.csv"
     path.write_text("1,Ann,2024-01-01\n2,Bob\n3,Cy,2024-03-01\n")
     c0, c1, c2 = pl.read_csv(path, has_header=False, n_rows=1).columns  # polars' own names
-    s = Source(name="crm", location=str(path), record_id=c0, event_time=c2,
-               columns={c1: "first_name"}, read_options={"has_header": False})
+    s = Source(
+        name="crm",
+        location=str(path),
+        record_id=c0,
+        event_time=c2,
+        columns={c1: "first_name"},
+        read_options={"has_header": False},
+    )
     loaded = load(s)
     assert_accounted(loaded)
     assert loaded.quarantine["row_number"].to_list() == [1]

@@ -25,14 +25,22 @@ def free_port() -> int:
 
 
 def run(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(SCRIPT), action], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    return subprocess.run(
+        ["bash", str(SCRIPT), action],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_postgres_script_start_read_stop() -> None:
-    if os.geteuid() != 0 and not any(
-        shutil.which(p) for p in ("initdb", "pg_ctl")
-    ) and not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+    if (
+        os.geteuid() != 0
+        and not any(shutil.which(p) for p in ("initdb", "pg_ctl"))
+        and not list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    ):
         pytest.skip("no PostgreSQL programs and not root to install them")
     port = free_port()
     # A fresh directory directly under /tmp: the server's user must be able to reach it.
@@ -48,8 +56,9 @@ def test_postgres_script_start_read_stop() -> None:
         dbapi = pytest.importorskip("adbc_driver_postgresql.dbapi")
         with dbapi.connect(uri) as con:
             cur = con.cursor()
-            cur.execute("CREATE TABLE people AS SELECT 'r1'::text AS record_id, "
-                        "'ann@x.org'::text AS email")
+            cur.execute(
+                "CREATE TABLE people AS SELECT 'r1'::text AS record_id, 'ann@x.org'::text AS email"
+            )
             con.commit()
             cur.close()
         out = collect_source(Source(name="pg", location=uri, table="people"))

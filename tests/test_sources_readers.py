@@ -74,8 +74,13 @@ def test_csv_is_scanned_lazily(tmp_path: Path, people: pl.DataFrame) -> None:
 def test_csv_read_options_separator_and_nulls(tmp_path: Path) -> None:
     path = tmp_path / "crm.csv"
     path.write_text("cust_id;mail\n1;a@x.org\n2;NA\n")
-    s = Source(name="crm", location=str(path), record_id="cust_id", columns={"mail": "email"},
-               read_options={"separator": ";", "null_values": ["NA"]})
+    s = Source(
+        name="crm",
+        location=str(path),
+        record_id="cust_id",
+        columns={"mail": "email"},
+        read_options={"separator": ";", "null_values": ["NA"]},
+    )
     assert collect_source(s)["email"].to_list() == ["a@x.org", None]
 
 
@@ -101,8 +106,9 @@ def test_csv_in_a_declared_single_byte_encoding(tmp_path: Path, encoding: str) -
     assert collect_source(s)["first_name"].to_list() == ["José", "Zoë"]
 
 
-def test_csv_glob_numbers_rows_across_files_in_sorted_order(tmp_path: Path,
-                                                            people: pl.DataFrame) -> None:
+def test_csv_glob_numbers_rows_across_files_in_sorted_order(
+    tmp_path: Path, people: pl.DataFrame
+) -> None:
     (tmp_path / "part").mkdir()
     people.slice(1, 2).write_csv(tmp_path / "part" / "b.csv")
     people.slice(0, 1).write_csv(tmp_path / "part" / "a.csv")
@@ -157,7 +163,9 @@ def test_ndjson_with_mixed_id_types(tmp_path: Path) -> None:
     path = tmp_path / "crm.jsonl"
     path.write_text('{"record_id": 1}\n{"record_id": "B-2"}\n{"record_id": 3}\n')
     assert collect_source(Source(name="s", location=str(path)))["record_id"].to_list() == [
-        "1", "B-2", "3",
+        "1",
+        "B-2",
+        "3",
     ]
 
 

@@ -24,8 +24,11 @@ MAPPING = {"given": "first_name", "family": "last_name", "mail": "email", "dob":
 
 def sql_source(location: str, **kw: object) -> Source:
     opts: dict[str, object] = {
-        "name": "warehouse", "location": location, "record_id": "id",
-        "event_time": "changed", "columns": MAPPING,
+        "name": "warehouse",
+        "location": location,
+        "record_id": "id",
+        "event_time": "changed",
+        "columns": MAPPING,
     }
     opts.update(kw)
     return Source(**opts)  # type: ignore[arg-type]
@@ -33,8 +36,14 @@ def sql_source(location: str, **kw: object) -> Source:
 
 def check_rows(out: pl.DataFrame) -> None:
     assert out.columns == [
-        "source", "record_id", "first_name", "last_name", "email", "date_of_birth",
-        "updated_at", "_row",
+        "source",
+        "record_id",
+        "first_name",
+        "last_name",
+        "email",
+        "date_of_birth",
+        "updated_at",
+        "_row",
     ]
     assert out["source"].unique().to_list() == ["warehouse"]
     assert out["record_id"].to_list() == ["1", "2", "3"]
@@ -75,8 +84,9 @@ def test_sqlite_relative_path(sqlite_db: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_sqlite_query(sqlite_db: Path) -> None:
-    s = sql_source(f"sqlite:///{sqlite_db}",
-                   query="SELECT * FROM people WHERE mail IS NOT NULL ORDER BY id")
+    s = sql_source(
+        f"sqlite:///{sqlite_db}", query="SELECT * FROM people WHERE mail IS NOT NULL ORDER BY id"
+    )
     assert collect_source(s)["record_id"].to_list() == ["1", "2"]
 
 
@@ -192,16 +202,18 @@ def test_postgres_larger_table_arrives_as_arrow(postgres_uri: str) -> None:
     dbapi = pytest.importorskip("adbc_driver_postgresql.dbapi")
     name = f"many_{uuid.uuid4().hex[:10]}"
     n = 20_000
-    data = pa.table({"id": pa.array(range(n), pa.int64()),
-                     "mail": pa.array([f"u{i}@x.org" for i in range(n)])})
+    data = pa.table(
+        {"id": pa.array(range(n), pa.int64()), "mail": pa.array([f"u{i}@x.org" for i in range(n)])}
+    )
     with dbapi.connect(postgres_uri) as con:
         cur = con.cursor()
         cur.adbc_ingest(name, data, mode="create")
         con.commit()
         cur.close()
     try:
-        s = Source(name="big", location=postgres_uri, table=name, record_id="id",
-                   columns={"mail": "email"})
+        s = Source(
+            name="big", location=postgres_uri, table=name, record_id="id", columns={"mail": "email"}
+        )
         out = collect_source(s)
         assert out.height == n
         assert out["record_id"].n_unique() == n

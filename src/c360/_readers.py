@@ -145,7 +145,9 @@ def expand_paths(location: str, fmt: FileFormat, *, source: str) -> list[Path]:
         paths = sorted(Path(p) for p in globlib.glob(location, recursive=True) if Path(p).is_file())
         if not paths:
             raise SourceReadError(
-                "the glob matches no file", source=source, path=location,
+                "the glob matches no file",
+                source=source,
+                path=location,
                 hint="check the pattern and the working directory "
                 f"({os.getcwd()}); '**' matches sub-directories",
             )
@@ -163,12 +165,15 @@ def expand_paths(location: str, fmt: FileFormat, *, source: str) -> list[Path]:
         if not paths:
             raise SourceReadError(
                 f"the directory holds no {fmt} file ({', '.join(suffixes)})",
-                source=source, path=location,
+                source=source,
+                path=location,
             )
         return paths
     if not path.exists():
         raise SourceReadError(
-            "no such file", source=source, path=location,
+            "no such file",
+            source=source,
+            path=location,
             hint=f"paths are relative to the working directory ({os.getcwd()})",
         )
     return [path]
@@ -187,7 +192,8 @@ def directory_format(location: str) -> FileFormat | None:
     found = {
         SUFFIX_FORMATS[s]
         for p in Path(location).rglob("*")
-        if p.is_file() and not p.name.startswith((".", "_"))
+        if p.is_file()
+        and not p.name.startswith((".", "_"))
         and (s := _strip_compression(p)) in SUFFIX_FORMATS
     }
     return found.pop() if len(found) == 1 else None
@@ -242,13 +248,17 @@ def translate_error(
     kind = type(exc).__name__
     if isinstance(exc, pl.exceptions.NoDataError) or "empty csv" in text.lower():
         return EmptySourceError(
-            "the file is empty: no header and no rows", source=source, path=shown,
+            "the file is empty: no header and no rows",
+            source=source,
+            path=shown,
             hint="a CSV file needs at least a header line",
         )
     if "invalid utf-8" in text.lower() or "invalid utf8" in text.lower():
         return bad_utf8_error(source=source, path=path)
-    if path is not None and infer_format(path) == "ndjson" and isinstance(
-        exc, pl.exceptions.ComputeError
+    if (
+        path is not None
+        and infer_format(path) == "ndjson"
+        and isinstance(exc, pl.exceptions.ComputeError)
     ):
         located = describe_failure("ndjson", _existing_files(path), exc)
         if located is not None:
@@ -267,8 +277,9 @@ def translate_error(
             f"cannot read the source ({kind}): {first}", source=source, path=shown
         )
     if type(exc).__module__.startswith("adbc_driver"):
-        return SourceReadError(f"cannot read the SQL source ({kind}): {first}", source=source,
-                               path=shown)
+        return SourceReadError(
+            f"cannot read the SQL source ({kind}): {first}", source=source, path=shown
+        )
     return None
 
 
@@ -290,7 +301,8 @@ def malformed_csv_error(*, source: str | None, path: str | None) -> SourceReadEr
             break
     return SourceReadError(
         f"malformed CSV{where} (a truncated file, or a stray quote character inside a value)",
-        source=source, path=path,
+        source=source,
+        path=path,
         hint="if the file does not quote values, declare read_options={'quote_char': None}",
     )
 
@@ -340,7 +352,8 @@ def bad_utf8_error(*, source: str | None, path: str | None) -> SourceReadError:
                 break
     return SourceReadError(
         f"the file is not valid UTF-8{where}",
-        source=source, path=path,
+        source=source,
+        path=path,
         hint="if the file is Latin-1 or Windows-1252, declare it: "
         "read_options={'encoding': 'latin-1'} (or 'cp1252')",
     )
@@ -477,8 +490,9 @@ def scan_csv(inputs: FileInputs, options: Mapping[str, Any]) -> pl.LazyFrame:
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
-def scan_files(fmt: FileFormat, location: str, paths: Sequence[Path],
-               options: Mapping[str, Any]) -> pl.LazyFrame:
+def scan_files(
+    fmt: FileFormat, location: str, paths: Sequence[Path], options: Mapping[str, Any]
+) -> pl.LazyFrame:
     """Scan file(s) of one format lazily. CSV is read as text; others keep their types."""
     opts = dict(options)
     if fmt == "csv":
@@ -565,9 +579,7 @@ def check_csv_fields(inputs: FileInputs, options: Mapping[str, Any]) -> FieldChe
             n_records=pl.len(),
             header_seps=pl.col("seps").filter(pl.col("rec") == 0).first(),
         )
-        .filter(
-            (pl.col("rec") == 0) | pl.col("blank") | (pl.col("seps") != pl.col("header_seps"))
-        )
+        .filter((pl.col("rec") == 0) | pl.col("blank") | (pl.col("seps") != pl.col("header_seps")))
         .sort("rec")
         for d in inputs.data
     ]
@@ -594,8 +606,13 @@ def check_csv_fields(inputs: FileInputs, options: Mapping[str, Any]) -> FieldChe
         )
         bad_parts.append(bad)
         offset += n_data
-    schema = {"_row": pl.Int64, "line": pl.Int64, "file": pl.String, "fields": pl.Int64,
-              "expected": pl.Int64}
+    schema = {
+        "_row": pl.Int64,
+        "line": pl.Int64,
+        "file": pl.String,
+        "fields": pl.Int64,
+        "expected": pl.Int64,
+    }
     rows = pl.concat(bad_parts) if bad_parts else pl.DataFrame(schema=schema)
     blank = (pl.concat(blank_parts) if blank_parts else pl.Series("_row", [], pl.Int64)).cast(
         pl.Int64
@@ -640,7 +657,8 @@ def _field_count_plan(data: Path | bytes, *, sep: str, quote: str | None) -> pl.
         .select(
             "rec",
             "lineno",
-            body.str.replace_all(quoted_value, "").str.count_matches(sep, literal=True)
+            body.str.replace_all(quoted_value, "")
+            .str.count_matches(sep, literal=True)
             .alias("seps"),
         )
         .group_by("rec")
@@ -674,7 +692,8 @@ def sqlite_path(uri: str) -> Path:
     rest = uri.split("://", 1)[1]
     if not rest.startswith("/") or rest in ("/", ""):
         raise SourceReadError(
-            "a SQLite URI needs a file path", path=uri,
+            "a SQLite URI needs a file path",
+            path=uri,
             hint="sqlite:///relative/path.db or sqlite:////absolute/path.db",
         )
     rest = rest[1:].split("?", 1)[0]
@@ -693,7 +712,9 @@ def read_sql(uri: str, *, table: str | None, query: str | None, source: str) -> 
         path = sqlite_path(uri)
         if not path.is_file():
             raise SourceReadError(
-                f"no such SQLite database file: {path}", source=source, path=uri,
+                f"no such SQLite database file: {path}",
+                source=source,
+                path=uri,
                 hint="sqlite:///relative/path.db is relative to the working directory "
                 f"({os.getcwd()}); use four slashes for an absolute path",
             )
@@ -706,7 +727,9 @@ def read_sql(uri: str, *, table: str | None, query: str | None, source: str) -> 
         conn = dbapi.connect(target)
     except dbapi.Error as err:
         raise SourceReadError(
-            f"cannot connect to the database: {_first_line(err)}", source=source, path=shown,
+            f"cannot connect to the database: {_first_line(err)}",
+            source=source,
+            path=shown,
             hint="is the server running and reachable? check host, port, user and database",
         ) from err
     try:
@@ -718,11 +741,15 @@ def read_sql(uri: str, *, table: str | None, query: str | None, source: str) -> 
             text = str(err)
             if table is not None and _looks_like_missing_table(text):
                 raise SourceReadError(
-                    f"table {table!r} not found: {_first_line(err)}", source=source,
-                    path=shown, hint="check the table name and schema (schema.table)",
+                    f"table {table!r} not found: {_first_line(err)}",
+                    source=source,
+                    path=shown,
+                    hint="check the table name and schema (schema.table)",
                 ) from err
             raise SourceReadError(
-                f"the query failed: {_first_line(err)}", source=source, path=shown,
+                f"the query failed: {_first_line(err)}",
+                source=source,
+                path=shown,
             ) from err
         finally:
             cur.close()

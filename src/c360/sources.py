@@ -69,8 +69,7 @@ __all__ = [
 
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]+$")
 _DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)", re.IGNORECASE)
-_UNIT_SECONDS: Final = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0,
-                        "ms": 0.001}
+_UNIT_SECONDS: Final = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _DEFAULT_EVENT_TIME: Final = "updated_at"
 
 
@@ -207,34 +206,45 @@ class Source:
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ConfigError(
                 f"invalid source name {name!r}: use letters, digits, '_', '.' or '-'",
-                source=name if isinstance(name, str) else None, column="name",
+                source=name if isinstance(name, str) else None,
+                column="name",
             )
         set_ = object.__setattr__
         if isinstance(self.location, PathLike):
             set_(self, "location", fspath(self.location))
         if self.location is not None and not isinstance(self.location, str):
-            self._bad("location",
-                      f"must be a path or URI string; got {type(self.location).__name__}")
+            self._bad(
+                "location", f"must be a path or URI string; got {type(self.location).__name__}"
+            )
         if self.format not in FORMATS:
             self._bad("format", f"must be one of {', '.join(FORMATS)}; got {self.format!r}")
         if (self.location is None) == (self.data is None):
-            self._bad("location", "give exactly one of location= (file, glob, directory, SQL URI) "
-                      "or data= (an in-memory frame)")
+            self._bad(
+                "location",
+                "give exactly one of location= (file, glob, directory, SQL URI) "
+                "or data= (an in-memory frame)",
+            )
         if self.data is not None and self.format not in ("auto", "frame"):
-            self._bad("format",
-                      f"data= is an in-memory frame; format {self.format!r} does not apply")
+            self._bad(
+                "format", f"data= is an in-memory frame; format {self.format!r} does not apply"
+            )
         if self.location is not None and self.format == "frame":
             self._bad("format", "format 'frame' needs data=, not location=")
         fmt = self._infer_format()
         if fmt == "sql":
             if self.location is None or not _readers.is_sql_uri(self.location):
-                self._bad("location", "a SQL source needs a URI such as sqlite:///crm.db or "
-                          "postgresql://user@host:5432/db")
+                self._bad(
+                    "location",
+                    "a SQL source needs a URI such as sqlite:///crm.db or "
+                    "postgresql://user@host:5432/db",
+                )
             if (self.table is None) == (self.query is None):
                 self._bad("table", "a SQL source needs exactly one of table= or query=")
         elif self.table is not None or self.query is not None:
-            self._bad("table" if self.table is not None else "query",
-                      f"table= and query= apply to SQL sources only (this one is {fmt})")
+            self._bad(
+                "table" if self.table is not None else "query",
+                f"table= and query= apply to SQL sources only (this one is {fmt})",
+            )
         if isinstance(self.contract, PathLike):
             set_(self, "contract", fspath(self.contract))
         for fld in ("table", "query", "owner", "description", "contract"):
@@ -245,15 +255,17 @@ class Source:
             try:
                 sla = parse_duration(self.freshness_sla, what="freshness_sla")
             except ConfigError as err:
-                raise ConfigError(err.reason, source=name, column="freshness_sla",
-                                  hint=err.hint) from None
+                raise ConfigError(
+                    err.reason, source=name, column="freshness_sla", hint=err.hint
+                ) from None
             if sla <= timedelta(0):
                 self._bad("freshness_sla", f"must be positive; got {self.freshness_sla!r}")
             set_(self, "freshness_sla", sla)
         if not isinstance(self.record_id, str) or not self.record_id:
             self._bad("record_id", "must name the source's id column")
-        if self.event_time is not None and (not isinstance(self.event_time, str)
-                                            or not self.event_time):
+        if self.event_time is not None and (
+            not isinstance(self.event_time, str) or not self.event_time
+        ):
             self._bad("event_time", "must name a column or be None")
         self._check_columns()
         if not isinstance(self.read_options, Mapping):
@@ -265,32 +277,44 @@ class Source:
     # ------------------------------------------------------------------ validation
 
     def _bad(self, fld: str, message: str, hint: str | None = None) -> NoReturn:
-        raise ConfigError(f"source {self.name!r}: {fld} {message}", source=self.name,
-                          column=fld, hint=hint)
+        raise ConfigError(
+            f"source {self.name!r}: {fld} {message}", source=self.name, column=fld, hint=hint
+        )
 
     def _check_columns(self) -> None:
         set_ = object.__setattr__
         columns = self.columns
         if not isinstance(columns, Mapping):
-            self._bad("columns", f"must map source column names to canonical names; got "
-                      f"{type(columns).__name__}")
+            self._bad(
+                "columns",
+                f"must map source column names to canonical names; got {type(columns).__name__}",
+            )
         targets: dict[str, str] = {}
         for src, tgt in columns.items():
             if not isinstance(src, str) or not isinstance(tgt, str) or not src or not tgt:
                 self._bad("columns", f"entries must be non-empty strings; got {src!r}: {tgt!r}")
             if tgt == RECORD_ID:
-                self._bad("columns", f"maps {src!r} to 'record_id'",
-                          hint=f"name the id column with record_id={src!r}")
+                self._bad(
+                    "columns",
+                    f"maps {src!r} to 'record_id'",
+                    hint=f"name the id column with record_id={src!r}",
+                )
             if tgt == "updated_at":
-                self._bad("columns", f"maps {src!r} to 'updated_at'",
-                          hint=f"name the event-time column with event_time={src!r}")
+                self._bad(
+                    "columns",
+                    f"maps {src!r} to 'updated_at'",
+                    hint=f"name the event-time column with event_time={src!r}",
+                )
             if tgt == SOURCE or tgt.startswith("_"):
                 self._bad("columns", f"target {tgt!r} is reserved")
             if tgt not in CANONICAL_SCHEMA:
                 close = difflib.get_close_matches(tgt, ATTRIBUTES, n=1, cutoff=0.8)
                 if close:
-                    self._bad("columns", f"target {tgt!r} (for {src!r}) is not a canonical column",
-                              hint=f"did you mean {close[0]!r}?")
+                    self._bad(
+                        "columns",
+                        f"target {tgt!r} (for {src!r}) is not a canonical column",
+                        hint=f"did you mean {close[0]!r}?",
+                    )
             if tgt in targets:
                 self._bad("columns", f"maps both {targets[tgt]!r} and {src!r} to {tgt!r}")
             targets[tgt] = src
@@ -303,8 +327,11 @@ class Source:
             if not isinstance(k, str) or not k:
                 self._bad("keep", f"entries must be column names; got {k!r}")
             if k in CANONICAL_SCHEMA or k in targets or k.startswith("_"):
-                self._bad("keep", f"column {k!r} clashes with a canonical or mapped column",
-                          hint="canonical names are mapped automatically; rename it with columns=")
+                self._bad(
+                    "keep",
+                    f"column {k!r} clashes with a canonical or mapped column",
+                    hint="canonical names are mapped automatically; rename it with columns=",
+                )
         if len(set(keep_t)) != len(keep_t):
             self._bad("keep", "lists a column twice")
         set_(self, "keep", keep_t)
@@ -320,8 +347,11 @@ class Source:
             return fmt
         suffix = Path(self.location).suffix
         if suffix and not Path(self.location).is_dir():
-            self._bad("format", f"cannot tell the format of {self.location!r} from {suffix!r}",
-                      hint="set format= to one of csv, parquet, ndjson, json, arrow")
+            self._bad(
+                "format",
+                f"cannot tell the format of {self.location!r} from {suffix!r}",
+                hint="set format= to one of csv, parquet, ndjson, json, arrow",
+            )
         return "auto"
 
     @property
@@ -333,12 +363,16 @@ class Source:
             if found is None:
                 raise SourceReadError(
                     "cannot tell the format of the files in the directory (none or several kinds)",
-                    source=self.name, path=self.location, hint="set format=",
+                    source=self.name,
+                    path=self.location,
+                    hint="set format=",
                 )
             return found
         if fmt == "auto":
             raise SourceReadError(
-                "no such file or directory", source=self.name, path=self.location,
+                "no such file or directory",
+                source=self.name,
+                path=self.location,
             )
         return fmt
 
@@ -451,8 +485,9 @@ class Source:
             return to_lazy(self.data, what=f"source {self.name!r} data")
         assert self.location is not None
         if fmt == "sql":
-            tbl = _readers.read_sql(self.location, table=self.table, query=self.query,
-                                    source=self.name)
+            tbl = _readers.read_sql(
+                self.location, table=self.table, query=self.query, source=self.name
+            )
             frame = pl.from_arrow(tbl)
             assert isinstance(frame, pl.DataFrame)
             return frame.lazy()
@@ -463,7 +498,8 @@ class Source:
         except TypeError as err:  # an unknown read option
             raise ConfigError(
                 f"source {self.name!r}: read_options not accepted by the {fmt} reader: {err}",
-                source=self.name, column="read_options",
+                source=self.name,
+                column="read_options",
             ) from None
 
     def read(self) -> pl.LazyFrame:
@@ -521,8 +557,9 @@ class Source:
             needed.append(cast("str", self.event_time))
         missing = [c for c in dict.fromkeys(needed) if c not in have]
         if missing:
-            raise ColumnNotFoundError(missing, list(available), source=self.name,
-                                      path=self.where, what="column")
+            raise ColumnNotFoundError(
+                missing, list(available), source=self.name, path=self.where, what="column"
+            )
         mapping = dict(self.columns)
         taken = set(mapping.values())
         for col in available:
@@ -565,13 +602,21 @@ class Source:
             yield
 
 
-
-
 _FIELDS: Final = tuple(f for f in Source.__dataclass_fields__)
 _DEFAULTS: Final[dict[str, Any]] = {
-    "location": None, "data": None, "format": "auto", "table": None, "query": None,
-    "owner": None, "description": None, "freshness_sla": None, "record_id": RECORD_ID,
-    "event_time": _DEFAULT_EVENT_TIME, "columns": {}, "keep": (), "contract": None,
+    "location": None,
+    "data": None,
+    "format": "auto",
+    "table": None,
+    "query": None,
+    "owner": None,
+    "description": None,
+    "freshness_sla": None,
+    "record_id": RECORD_ID,
+    "event_time": _DEFAULT_EVENT_TIME,
+    "columns": {},
+    "keep": (),
+    "contract": None,
     "read_options": {},
 }
 
@@ -709,15 +754,17 @@ def load(
         resolved = _contracts.Contract.load(fspath(contract))
     else:
         resolved = contract
-    with _readers.source_context(source.name, source.where if source.location else None,
-                                 wrap=False):
+    with _readers.source_context(
+        source.name, source.where if source.location else None, wrap=False
+    ):
         validated = _contracts.validate(
             frame.lazy(), resolved, source=source.name, on_schema_change=on_schema_change
         )
     quarantine = validated.quarantine
     if ragged_q.height:
-        quarantine = pl.concat([ragged_q, quarantine.select(list(QUARANTINE_SCHEMA))],
-                               how="vertical_relaxed")
+        quarantine = pl.concat(
+            [ragged_q, quarantine.select(list(QUARANTINE_SCHEMA))], how="vertical_relaxed"
+        )
     return Loaded(
         source=source,
         valid=validated.valid,
@@ -739,18 +786,26 @@ def _csv_row_problems(
         return empty_q, frame, []
     if not _readers.csv_alignment_safe(source.read_options):
         odd = sorted(set(source.read_options) - _readers._ALIGNMENT_SAFE_CSV_OPTIONS)
-        return empty_q, frame, [
-            f"source {source.name!r}: field counts per line not checked because of "
-            f"read_options {', '.join(odd)}"
-        ]
+        return (
+            empty_q,
+            frame,
+            [
+                f"source {source.name!r}: field counts per line not checked because of "
+                f"read_options {', '.join(odd)}"
+            ],
+        )
     paths = _readers.expand_paths(source.location, "csv", source=source.name)
     inputs = _readers.file_inputs(paths, source.read_options)
     check = _readers.check_csv_fields(inputs, source.read_options)
     if check.records != frame.height:
-        return empty_q, frame, [
-            f"source {source.name!r}: field counts per line not checked: counted "
-            f"{check.records} records but read {frame.height} rows"
-        ]
+        return (
+            empty_q,
+            frame,
+            [
+                f"source {source.name!r}: field counts per line not checked: counted "
+                f"{check.records} records but read {frame.height} rows"
+            ],
+        )
     notes: list[str] = []
     if check.blank.len():
         frame = frame.filter(~pl.col(ROW).is_in(check.blank.implode()))
@@ -771,7 +826,10 @@ def _csv_row_problems(
         pl.col(ROW).alias("row_number"),
         pl.format(
             "ragged line: {} line {} has {} field(s) where the header has {}",
-            pl.col("file"), pl.col("line"), pl.col("fields"), pl.col("expected"),
+            pl.col("file"),
+            pl.col("line"),
+            pl.col("fields"),
+            pl.col("expected"),
         ).alias("reason"),
         pl.struct(raw_fields).struct.json_encode().alias("raw"),
     )
@@ -780,4 +838,3 @@ def _csv_row_problems(
         "sent to quarantine"
     )
     return quarantine.cast(QUARANTINE_SCHEMA), frame, notes  # type: ignore[arg-type]
-
