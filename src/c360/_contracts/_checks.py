@@ -83,11 +83,19 @@ class Check:
     key: ClassVar[str]
     applies_to: ClassVar[frozenset[str]]
 
-    def failure(
-        self, column: str, value: pl.Expr, dtype: ColumnType
-    ) -> pl.Expr:  # pragma: no cover - abstract
-        """Return the failure message for each row as an expression, null when it passes."""
+    def violated(self, value: pl.Expr, dtype: ColumnType) -> pl.Expr:  # pragma: no cover
+        """Return a boolean expression: true where the (non-null) value fails the check."""
         raise NotImplementedError
+
+    def message(
+        self, column: str, value: pl.Expr, dtype: ColumnType
+    ) -> pl.Expr:  # pragma: no cover
+        """Return the message for a failing value (evaluated on failing rows only)."""
+        raise NotImplementedError
+
+    def failure(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        """Return the failure message for each row, null when the value passes."""
+        return pl.when(self.violated(value, dtype)).then(self.message(column, value, dtype))
 
     def to_pandera(self, dtype: ColumnType) -> Any:  # pragma: no cover - abstract
         """Return the equivalent pandera check."""
@@ -130,9 +138,11 @@ class IsEmail(Check):
     key: ClassVar[str] = "email"
     applies_to: ClassVar[frozenset[str]] = frozenset({"string"})
 
-    def failure(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
-        bad = ~value.str.contains(EMAIL_PATTERN)
-        return pl.when(bad).then(_message(column, "'{}' is not an email address", value))
+    def violated(self, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        return ~value.str.contains(EMAIL_PATTERN)
+
+    def message(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        return _message(column, "'{}' is not an email address", value)
 
     def to_pandera(self, dtype: ColumnType) -> Any:
         import pandera.polars as pa_pl
@@ -171,10 +181,12 @@ class MatchesRegex(Check):
     def _anchored(self) -> str:
         return f"^(?:{self.pattern})$"
 
-    def failure(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
-        bad = ~value.str.contains(self._anchored())
+    def violated(self, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        return ~value.str.contains(self._anchored())
+
+    def message(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
         template = "'{}' does not match the pattern " + _escape_braces(repr(self.pattern))
-        return pl.when(bad).then(_message(column, template, value))
+        return _message(column, template, value)
 
     def to_pandera(self, dtype: ColumnType) -> Any:
         import pandera.polars as pa_pl
@@ -237,19 +249,30 @@ class InRange(Check):
                     column=column,
                 )
 
-    def failure(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
-        temporal = any(isinstance(b, dt.date | str) for b in (self.min, self.max) if b is not None)
+    def _bounds(self, dtype: ColumnType) -> tuple[Any, Any]:
+        lo = None if self.min is None else _pandera_bound(bound_value(self.min), dtype)
+        hi = None if self.max is None else _pandera_bound(bound_value(self.max), dtype)
+        return lo, hi
+
+    def violated(self, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        lo, hi = self._bounds(dtype)
+        if lo is not None and hi is not None:
+            return (value < pl.lit(lo)) | (value > pl.lit(hi))
+        return value < pl.lit(lo) if lo is not None else value > pl.lit(hi)
+
+    def message(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        temporal = dtype in ("date", "datetime")
         below, above = ("before", "after") if temporal else ("below", "above")
-        messages: list[pl.Expr] = []
-        if self.min is not None:
-            lo = _pandera_bound(bound_value(self.min), dtype)
-            text = f"'{{}}' is {below} the minimum {format_bound(lo)}"
-            messages.append(pl.when(value < pl.lit(lo)).then(_message(column, text, value)))
-        if self.max is not None:
-            hi = _pandera_bound(bound_value(self.max), dtype)
-            text = f"'{{}}' is {above} the maximum {format_bound(hi)}"
-            messages.append(pl.when(value > pl.lit(hi)).then(_message(column, text, value)))
-        return messages[0] if len(messages) == 1 else pl.coalesce(messages)
+        lo, hi = self._bounds(dtype)
+        too_low = too_high = None
+        if lo is not None:
+            too_low = _message(column, f"'{{}}' is {below} the minimum {format_bound(lo)}", value)
+        if hi is not None:
+            too_high = _message(column, f"'{{}}' is {above} the maximum {format_bound(hi)}", value)
+        if too_low is not None and too_high is not None:
+            return pl.when(value < pl.lit(lo)).then(too_low).otherwise(too_high)
+        assert too_low is not None or too_high is not None
+        return too_low if too_low is not None else too_high  # type: ignore[return-value]
 
     def to_pandera(self, dtype: ColumnType) -> Any:
         import pandera.polars as pa_pl
@@ -333,13 +356,15 @@ class AllowedValues(Check):
                     f"allowed value {v!r} does not fit a {dtype} column", column=column
                 )
 
-    def failure(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+    def violated(self, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        return ~value.is_in(pl.Series(list(self.values)).implode())
+
+    def message(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
         shown = ", ".join(repr(v) for v in self.values[:5]) + (
             ", ..." if len(self.values) > 5 else ""
         )
         template = "'{}' is not an allowed value (allowed: " + _escape_braces(shown) + ")"
-        allowed = pl.Series(list(self.values))
-        return pl.when(~value.is_in(allowed.implode())).then(_message(column, template, value))
+        return _message(column, template, value)
 
     def to_pandera(self, dtype: ColumnType) -> Any:
         import pandera.polars as pa_pl
@@ -383,11 +408,11 @@ class MaxLength(Check):
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
             raise ConfigError(f"max_length must be a positive integer; got {self.n!r}")
 
-    def failure(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
-        bad = value.str.len_chars() > self.n
-        return pl.when(bad).then(
-            _message(column, f"'{{}}' is longer than {self.n} characters", value)
-        )
+    def violated(self, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        return value.str.len_chars() > self.n
+
+    def message(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
+        return _message(column, f"'{{}}' is longer than {self.n} characters", value)
 
     def to_pandera(self, dtype: ColumnType) -> Any:
         import pandera.polars as pa_pl

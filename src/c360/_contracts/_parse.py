@@ -1,8 +1,9 @@
 """Coercion of source values to contract types, as whole-column polars expressions.
 
 Text is parsed, typed values are cast. Every coercion returns the typed value
-(null where it failed) and a failure message (null where it did not), so that
-the caller can quarantine or nullify without reading the data twice.
+(null where it failed), a flag for the rows where it failed, and the message
+for those rows, so that the caller can quarantine or nullify in one pass and
+build messages for the failing rows only.
 
 Dates accept ISO ``YYYY-MM-DD``, ``YYYYMMDD``, ``YYYY/MM/DD``, day-month-year
 and month-day-year with ``/``, ``-`` or ``.`` separators, month names
@@ -115,6 +116,10 @@ class Stages:
         """Return the full name of temporary column ``tag``."""
         return f"{self.PREFIX}{tag}"
 
+    def col(self, full_name: str) -> pl.Expr:
+        """Return a reference to a temporary column by its full name."""
+        return pl.col(full_name)
+
     def put(self, level: int, tag: str, expr: pl.Expr) -> pl.Expr:
         """Compute ``expr`` as temporary column ``tag`` at ``level``; returns a reference to it."""
         while len(self._levels) <= level:
@@ -138,14 +143,23 @@ class Stages:
 
 @dataclass(frozen=True, slots=True)
 class Coerced:
-    """A coerced column: its value and, when coercion can fail, the failure message.
+    """A coerced column: its value and, when coercion can fail, a failure flag and message.
 
-    Both are expressions over temporary columns, valid from ``level`` on.
+    All are expressions over temporary columns, valid from ``level`` on; the
+    message is meant for the rows where ``failed`` is true.
     """
 
     value: pl.Expr
-    failure: pl.Expr | None
+    failed: pl.Expr | None
+    message: pl.Expr | None
     level: int
+
+    @property
+    def failure(self) -> pl.Expr:
+        """The message where coercion failed, null elsewhere."""
+        if self.failed is None or self.message is None:
+            return pl.lit(None, dtype=pl.String)
+        return pl.when(self.failed).then(self.message)
 
 
 def blank_to_null(text: pl.Expr) -> pl.Expr:
@@ -183,12 +197,12 @@ def coerce(
     raw = pl.col(column)
     tag = column
     if observed == pl.Null:
-        return Coerced(raw.cast(POLARS_TYPES[target]), None, level)
+        return Coerced(raw.cast(POLARS_TYPES[target]), None, None, level)
     if observed in (pl.String, pl.Categorical, pl.Enum):
         text_expr = raw.cast(pl.String) if observed != pl.String else raw
         text = st.put(level, f"{tag}:text", blank_to_null(text_expr))
         if target == "string":
-            return Coerced(text, None, level + 1)
+            return Coerced(text, None, None, level + 1)
         value, ambiguous, level = _parse_text(st, level + 1, tag, text, target, formats)
         failed = text.is_not_null() & value.is_null()
         message = pl.format(f"{column}: cannot parse '{{}}' as {_WHAT[target]}", show(text))
@@ -199,17 +213,17 @@ def coerce(
                 .otherwise(pl.lit(""))
             )
             message = message + note
-        return Coerced(value, pl.when(failed).then(message), level)
+        return Coerced(value, failed, message, level)
     value_expr, can_fail = _cast_typed(raw, observed, target)
     if not can_fail:
-        return Coerced(value_expr, None, level)
+        return Coerced(value_expr, None, None, level)
     value = st.put(level, f"{tag}:value", value_expr)
     if contract_type(observed) is None:  # nested or binary: no text form to show
         message = pl.lit(f"{column}: cannot convert a {observed} value to {_WHAT[target]}")
     else:
         template = f"{column}: cannot convert {observed} value '{{}}' to {_WHAT[target]}"
         message = pl.format(template, show(raw))
-    return Coerced(value, pl.when(raw.is_not_null() & value.is_null()).then(message), level + 1)
+    return Coerced(value, raw.is_not_null() & value.is_null(), message, level + 1)
 
 
 def _cast_typed(raw: pl.Expr, observed: pl.DataType, target: ColumnType) -> tuple[pl.Expr, bool]:

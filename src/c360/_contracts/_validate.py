@@ -173,124 +173,137 @@ def validate(
     extras = [n for n in available if n not in {s.name for s in specs}]
 
     plan, outputs = _plan(lf, specs, schema)
+    # The collected frame is handed over without a local name: _split releases it early.
+    return _split(
+        _collect(plan, source), outputs, specs, extras, available, contract, source, tuple(notices)
+    )
+
+
+def _collect(plan: pl.LazyFrame, source: str) -> pl.DataFrame:
     try:
-        full = plan.collect()
+        return plan.collect()
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
         raise SourceReadError(f"cannot read the batch: {_one_line(exc)}", source=source) from exc
-    return _split(full, outputs, specs, extras, available, contract, source, tuple(notices))
+
+
+@dataclass(frozen=True, slots=True)
+class _Flag:
+    """One way a row can fail: a boolean column, and the message for the rows it marks."""
+
+    column: str  # the contract column
+    flag: str  # name of the boolean column in the collected frame
+    message: pl.Expr  # evaluated on flagged rows only
+    quarantine: bool  # True: the row goes to quarantine; False: the value is nulled
 
 
 @dataclass(frozen=True, slots=True)
 class _Outputs:
-    """Names of the temporary result columns in the collected frame."""
+    """Names of the result columns in the collected frame, and the failure flags."""
 
-    values: dict[str, str]  # column -> final value column
-    reason: str
-    quarantined: str
-    issues: str
-    nullified_flags: dict[str, str]
-    failed_flags: dict[str, str]
+    values: dict[str, str]  # contract column -> final value column
+    flags: list[_Flag]
+    quarantined: str  # boolean: the row goes to quarantine
+    flagged: str  # boolean: any flag is set (the row needs a message)
+    keep: list[str]  # columns the messages read
 
 
 def _plan(
     lf: pl.LazyFrame, specs: list[ColumnContract], schema: pl.Schema
 ) -> tuple[pl.LazyFrame, _Outputs]:
-    """Build the lazy plan computing values, failure messages and flags for every row."""
+    """Build the lazy plan: typed values and one boolean flag per way a row can fail.
+
+    Messages are not built here: polars would format one for every row. They
+    are built after collection, for the flagged rows only (see :func:`_split`).
+    """
     st = Stages()
     value: dict[str, pl.Expr] = {}
-    failure: dict[str, pl.Expr] = {}
+    flags: list[_Flag] = []
+    failed_column: dict[str, pl.Expr] = {}
     top = 0
     for spec in specs:
         c = coerce(st, 0, spec.name, schema[spec.name], spec.dtype, spec.formats)
         v = st.put(c.level, f"{spec.name}:v", c.value)
-        messages = [] if c.failure is None else [c.failure]
-        messages += [check.failure(spec.name, v, spec.dtype) for check in spec.checks]
-        if not spec.nullable:
-            absent = v.is_null() if c.failure is None else v.is_null() & c.failure.is_null()
-            messages.append(
-                pl.when(absent).then(pl.lit(f"{spec.name}: missing value (not nullable)"))
-            )
-        if messages:
-            failure[spec.name] = st.put(c.level + 1, f"{spec.name}:f", _join(messages))
-        value[spec.name] = v
-        top = max(top, c.level + 2)
+        quarantine = spec.on_fail == "quarantine"
+        column_flags: list[pl.Expr] = []
 
-    # Quarantine reasons from every quarantine column; nulled values for nullify columns.
-    quarantine_specs = [s for s in specs if s.on_fail == "quarantine"]
-    nullify_specs = [s for s in specs if s.on_fail == "nullify"]
-    reason = st.put(
-        top, "reason", _join([failure[s.name] for s in quarantine_specs if s.name in failure])
-    )
-    issues: list[pl.Expr] = []
-    for s in nullify_specs:
-        if s.name in failure:
-            f = failure[s.name]
-            value[s.name] = st.put(top, f"{s.name}:n", pl.when(f.is_null()).then(value[s.name]))
-            issues.append(pl.when(f.is_not_null()).then(f + pl.lit(" (value nulled)")))
-    failed_flags = {
-        s.name: failure[s.name].is_not_null() for s in quarantine_specs if s.name in failure
-    }
-    nullified_flags = {
-        s.name: failure[s.name].is_not_null() for s in nullify_specs if s.name in failure
-    }
+        def add(tag: str, when: pl.Expr, message: pl.Expr, level: int, *, q: bool) -> pl.Expr:
+            flag = st.put(level, f"{spec.name}:flag:{tag}", when.fill_null(False))  # noqa: B023
+            flags.append(_Flag(spec.name, st.name(f"{spec.name}:flag:{tag}"), message, q))  # noqa: B023
+            return flag
+
+        if c.failed is not None and c.message is not None:
+            column_flags.append(add("parse", c.failed, c.message, c.level, q=quarantine))
+        for i, check in enumerate(spec.checks):
+            when = check.violated(v, spec.dtype)
+            message = check.message(spec.name, v, spec.dtype)
+            column_flags.append(add(f"{check.key}{i}", when, message, c.level + 1, q=quarantine))
+        if not spec.nullable:
+            absent = v.is_null() if c.failed is None else v.is_null() & ~c.failed.fill_null(False)
+            message = pl.lit(f"{spec.name}: missing value (not nullable)")
+            column_flags.append(add("null", absent, message, c.level + 1, q=True))
+        if column_flags:
+            failed_column[spec.name] = st.put(
+                c.level + 2, f"{spec.name}:failed", pl.any_horizontal(column_flags)
+            )
+        value[spec.name] = v
+        top = max(top, c.level + 3)
+
+    # Values of nullify columns are nulled where they failed; quarantine flags reject the row.
+    for spec in specs:
+        if spec.on_fail == "nullify" and spec.name in failed_column:
+            nulled = pl.when(~failed_column[spec.name]).then(value[spec.name])
+            value[spec.name] = st.put(top, f"{spec.name}:n", nulled)
+    q_flags = [st.col(f.flag) for f in flags if f.quarantine]
+    rejected = st.put(top, "q", pl.any_horizontal(q_flags) if q_flags else pl.lit(False))
 
     # Uniqueness within a source, among rows not rejected so far; the first row keeps the value.
     level = top + 1
     source_value = value[SOURCE]
-    rejected = reason.is_not_null()
-    for s in sorted((s for s in specs if s.unique), key=lambda s: s.on_fail != "quarantine"):
-        v = value[s.name]
-        keys = [source_value, v] if s.name != SOURCE else [v]
+    for spec in sorted((s for s in specs if s.unique), key=lambda s: s.on_fail != "quarantine"):
+        v = value[spec.name]
+        keys = [source_value, v] if spec.name != SOURCE else [v]
         first = st.put(
             level,
-            f"{s.name}:first",
+            f"{spec.name}:first",
             pl.when(~rejected & v.is_not_null()).then(pl.col(ROW)).min().over(keys),
         )
-        duplicate = st.put(
-            level + 1, f"{s.name}:dup", ~rejected & v.is_not_null() & (pl.col(ROW) != first)
+        dup_tag = f"{spec.name}:flag:unique"
+        duplicate = st.put(level + 1, dup_tag, ~rejected & v.is_not_null() & (pl.col(ROW) != first))
+        message = pl.format(
+            f"{spec.name}: duplicate value '{{}}' (first seen in row {{}})", show(v), first
         )
-        message = pl.when(duplicate).then(
-            pl.format(f"{s.name}: duplicate value '{{}}' (first seen in row {{}})", show(v), first)
-        )
-        if s.on_fail == "quarantine":
-            reason = st.put(level + 2, f"reason:{s.name}", _join([reason, message]))
-            rejected = reason.is_not_null()
-            failed_flags[s.name] = (
-                (failed_flags[s.name] | duplicate) if s.name in failed_flags else duplicate
-            )
+        quarantine = spec.on_fail == "quarantine"
+        flags.append(_Flag(spec.name, st.name(dup_tag), message, quarantine))
+        if quarantine:
+            rejected = st.put(level + 2, f"q:{spec.name}", rejected | duplicate)
         else:
-            value[s.name] = st.put(level + 2, f"{s.name}:u", pl.when(~duplicate).then(v))
-            issues.append(pl.when(duplicate).then(message + pl.lit(" (value nulled)")))
-            nullified_flags[s.name] = (
-                (nullified_flags[s.name] | duplicate) if s.name in nullified_flags else duplicate
-            )
+            value[spec.name] = st.put(level + 2, f"{spec.name}:u", pl.when(~duplicate).then(v))
         level += 3
 
-    final: list[pl.Expr] = []
-    out_values = {}
-    for name, expr in value.items():
-        out_values[name] = st.name(f"out:{name}")
-        final.append(expr.alias(out_values[name]))
-    final.append(reason.alias(st.name("out:reason")))
-    final.append(rejected.alias(st.name("out:q")))
-    if issues:
-        issues_expr = pl.concat_list(issues).list.drop_nulls()
-    else:
-        issues_expr = pl.lit([], dtype=pl.List(pl.String))
-    final.append(issues_expr.alias(st.name("out:issues")))
-    nf = {n: st.name(f"out:nf:{n}") for n in nullified_flags}
-    ff = {n: st.name(f"out:ff:{n}") for n in failed_flags}
-    final += [e.alias(nf[n]) for n, e in nullified_flags.items()]
-    final += [e.alias(ff[n]) for n, e in failed_flags.items()]
-    raw_columns = [pl.col(n) for n in schema.names() if not n.startswith("_")]
-    plan = st.apply(lf).select([*raw_columns, pl.col(ROW), *final])
+    flagged = st.put(
+        level,
+        "flagged",
+        pl.any_horizontal([st.col(f.flag) for f in flags]) if flags else pl.lit(False),
+    )
+    out_values = {name: st.name(f"out:{name}") for name in value}
+    final = [expr.alias(out_values[name]) for name, expr in value.items()]
+    final += [rejected.alias(st.name("out:q")), flagged.alias(st.name("out:flagged"))]
+    final += [st.col(f.flag) for f in flags]
+    raw_columns = [n for n in schema.names() if not n.startswith("_")]
+    have = {*raw_columns, ROW, *out_values.values(), *(f.flag for f in flags)}
+    keep: list[str] = []
+    for f in flags:
+        for name in f.message.meta.root_names():
+            if name not in have:
+                have.add(name)
+                keep.append(name)
+    plan = st.apply(lf).select([*map(pl.col, raw_columns), pl.col(ROW), *final, *map(pl.col, keep)])
     outputs = _Outputs(
         values=out_values,
-        reason=st.name("out:reason"),
+        flags=flags,
         quarantined=st.name("out:q"),
-        issues=st.name("out:issues"),
-        nullified_flags=nf,
-        failed_flags=ff,
+        flagged=st.name("out:flagged"),
+        keep=keep,
     )
     return plan, outputs
 
@@ -305,38 +318,109 @@ def _split(
     source: str,
     notices: tuple[SchemaNotice, ...],
 ) -> Validated:
-    flags = [*out.nullified_flags.values(), *out.failed_flags.values()]
-    kept = ~pl.col(out.quarantined)
+    """Split the collected frame into valid rows and quarantine.
+
+    Messages are built for the flagged rows only. The raw columns are released
+    before the valid rows are copied out, so that peak memory stays near two
+    copies of the batch. The caller must not keep a reference to ``full``.
+    """
+    q = pl.col(out.quarantined)
+    by_column: dict[str, list[_Flag]] = {}
+    for f in out.flags:
+        by_column.setdefault(f.column, []).append(f)
+    nullify_columns = [c for c, fs in by_column.items() if not any(f.quarantine for f in fs)]
+    quarantine_columns = [c for c, fs in by_column.items() if any(f.quarantine for f in fs)]
+
+    def any_of(flags: list[_Flag]) -> pl.Expr:
+        return pl.any_horizontal([pl.col(f.flag) for f in flags])
+
     sums = full.select(
-        pl.col(out.quarantined).sum(),
-        *[(pl.col(f) & kept).sum() for f in out.nullified_flags.values()],
-        *[pl.col(f).sum() for f in out.failed_flags.values()],
-    ).row(0)
-    n_quarantined = int(sums[0] or 0)
-    flag_sums = dict(zip(flags, sums[1:], strict=True))
-    valid_columns = [pl.col(out.values[s.name]).alias(s.name) for s in specs]
-    valid_columns += [pl.col(n) for n in extras]
-    valid_columns += [pl.col(ROW), pl.col(out.issues).alias(ISSUES)]
-    if n_quarantined == 0:
-        valid = full.select(valid_columns)
-        quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        q.sum().alias("q"),
+        pl.col(out.flagged).sum().alias("flagged"),
+        *[(any_of(by_column[c]) & ~q).sum().alias(f"n:{c}") for c in nullify_columns],
+        *[
+            any_of([f for f in by_column[c] if f.quarantine]).sum().alias(f"f:{c}")
+            for c in quarantine_columns
+        ],
+    ).row(0, named=True)
+    n_quarantined = int(sums["q"] or 0)
+
+    # Flagged rows (few): messages, the quarantine table, and the issues of kept rows.
+    quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    issues: pl.DataFrame | None = None
+    if sums["flagged"]:
+        q_int = q.cast(pl.Int64)
+        problems = (
+            full.with_row_index("__c360_pos")
+            .filter(pl.col(out.flagged))
+            # Small frame; one chunk also sidesteps a polars panic when string
+            # functions run over many-chunk string views (polars 2.1).
+            .rechunk()
+            # Position among kept rows: position in the batch minus quarantined rows before it
+            # (every quarantined row is flagged, so they are all in this frame).
+            .with_columns(
+                (pl.col("__c360_pos").cast(pl.Int64) - (q_int.cum_sum() - q_int)).alias(
+                    "__c360_vpos"
+                )
+            )
+        )
+        if n_quarantined:
+            reason = _join(
+                [pl.when(pl.col(f.flag)).then(f.message) for f in out.flags if f.quarantine]
+            )
+            quarantine = (
+                problems.filter(q)
+                .select(
+                    pl.coalesce(pl.col(out.values[SOURCE]), pl.lit(source)).alias("source"),
+                    pl.col(out.values[RECORD_ID]).alias("record_id"),
+                    pl.col(ROW).alias("row_number"),
+                    reason.alias("reason"),
+                    pl.struct([pl.col(n) for n in available]).struct.json_encode().alias("raw"),
+                )
+                .cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+            )
+        parts = [
+            pl.when(pl.col(f.flag)).then(f.message + pl.lit(" (value nulled)"))
+            for f in out.flags
+            if not f.quarantine
+        ]
+        if parts:
+            issues = (
+                problems.filter(~q)
+                .select("__c360_vpos", pl.concat_list(parts).list.drop_nulls().alias(ISSUES))
+                .filter(pl.col(ISSUES).list.len() > 0)
+            )
+        del problems
+
+    # Series-level selection: zero-copy even on the many-chunk frames the streaming engine returns.
+    rows_in = full.height
+    columns = [full.get_column(out.values[spec.name]).alias(spec.name) for spec in specs]
+    columns += [full.get_column(n) for n in (*extras, ROW)]
+    keep_mask = ~full.get_column(out.quarantined)
+    del full  # releases the raw columns that only the quarantine needed
+    slim = pl.DataFrame(columns)
+    del columns
+    valid = slim.filter(keep_mask) if n_quarantined else slim
+    del slim
+    no_issues = pl.lit([], dtype=pl.List(pl.String))
+    if issues is not None and issues.height:
+        position = pl.DataFrame(
+            {"__c360_vpos": pl.int_range(0, valid.height, dtype=pl.Int64, eager=True)}
+        )
+        issue_column = (
+            position.join(issues, on="__c360_vpos", how="left", maintain_order="left")
+            .get_column(ISSUES)
+            .fill_null(no_issues)
+        )
+        valid = valid.with_columns(issue_column)
     else:
-        q = pl.col(out.quarantined)
-        valid = full.filter(~q).select(valid_columns)
-        rejected = full.filter(q)
-        quarantine = rejected.select(
-            pl.coalesce(pl.col(out.values[SOURCE]), pl.lit(source)).alias("source"),
-            pl.col(out.values[RECORD_ID]).alias("record_id"),
-            pl.col(ROW).alias("row_number"),
-            pl.col(out.reason).alias("reason"),
-            pl.struct([pl.col(n) for n in available]).struct.json_encode().alias("raw"),
-        ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+        valid = valid.with_columns(no_issues.alias(ISSUES))
     counts = ValidationCounts(
-        rows_in=full.height,
+        rows_in=rows_in,
         valid=valid.height,
         quarantined=quarantine.height,
-        nullified={n: int(flag_sums[f] or 0) for n, f in out.nullified_flags.items()},
-        failed={n: int(flag_sums[f] or 0) for n, f in out.failed_flags.items()},
+        nullified={c: int(sums[f"n:{c}"] or 0) for c in nullify_columns},
+        failed={c: int(sums[f"f:{c}"] or 0) for c in quarantine_columns},
     )
     return Validated(
         source=source,
