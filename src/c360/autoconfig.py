@@ -37,6 +37,7 @@ from c360.comparisons import (
     EmailComparison,
     JaroWinklerAtThresholds,
     LevenshteinAtThresholds,
+    LocationComparison,
     NameComparison,
     PhoneComparison,
     TokenSetAtThresholds,
@@ -107,7 +108,7 @@ def auto_comparisons(records: pl.DataFrame, *, min_coverage: float = 0.01) -> tu
         out.append(
             NameComparison(
                 "last_name", swap_column="first_name" if "first_name" in have else None,
-                tf_adjust=True,
+                swap_is_null=True, tf_adjust=True,
             )
         )
     if "full_name" in have and not names:
@@ -115,21 +116,30 @@ def auto_comparisons(records: pl.DataFrame, *, min_coverage: float = 0.01) -> tu
     if "date_of_birth" in have:
         out.append(DateComparison("date_of_birth"))
     if "email" in have:
-        out.append(EmailComparison("email", user_column="email_user"))
-    if "phone" in have:
-        out.append(PhoneComparison("phone"))
+        out.append(EmailComparison("email", user_column="email_user", tf_adjust=True))
     if "national_id" in have:
         out.append(LevenshteinAtThresholds("national_id", (1,)))
-    if "address_line1" in have:
+    location = [c for c in ("address_line1", "postcode", "city", "phone") if c in have]
+    if len(location) >= 2:
+        # correlated among non-matches (households, neighbours): one comparison
+        out.append(
+            LocationComparison(
+                "address_line1" if "address_line1" in have else "",
+                postcode_column="postcode" if "postcode" in have else None,
+                city_column="city" if "city" in have else None,
+                phone_column="phone" if "phone" in have else None,
+            )
+        )
+    elif location == ["phone"]:
+        out.append(PhoneComparison("phone"))
+    elif location == ["address_line1"]:
         out.append(TokenSetAtThresholds("address_line1", (0.9, 0.7)))
+    elif location == ["postcode"]:
+        out.append(LevenshteinAtThresholds("postcode", (1,)))
+    elif location == ["city"]:
+        out.append(JaroWinklerAtThresholds("city", (0.9,), tf_adjust=True))
     if "address_line2" in have:
         out.append(JaroWinklerAtThresholds("address_line2", (0.9,)))
-    if "city" in have:
-        out.append(JaroWinklerAtThresholds("city", (0.9,), tf_adjust=True))
-    if "postcode" in have:
-        out.append(LevenshteinAtThresholds("postcode", (1,)))
-    if "state" in have:
-        out.append(JaroWinklerAtThresholds("state", (0.9,)))
     if "company" in have:
         out.append(TokenSetAtThresholds("company", (0.9,)))
     return tuple(out)

@@ -46,6 +46,8 @@ __all__ = [
     "block_on",
     "count_pairs",
     "generate_pairs",
+    "is_candidate",
+    "total_pairs",
 ]
 
 
@@ -234,6 +236,49 @@ def skipped_blocks(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFram
     """Key groups larger than ``max_block_size``, which blocking skips (rule, key, records)."""
     frames = [_rule_keys(records, r, config.max_block_size).skipped for r in config.rules]
     return pl.concat(frames)
+
+
+def is_candidate(
+    records: pl.DataFrame,
+    config: BlockingConfig,
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair ``(left[i], right[i])`` is a candidate under ``config``.
+
+    Example:
+        >>> recs = pl.DataFrame({"k": ["a", "a", "b"]})
+        >>> cfg = BlockingConfig(rules=(block_on("k"),))
+        >>> is_candidate(recs, cfg, np.array([0, 0]), np.array([1, 2])).tolist()
+        [True, False]
+    """
+    out = np.zeros(left.shape[0], dtype=bool)
+    for rule in config.rules:
+        rk = _rule_keys(records, rule, config.max_block_size)
+        gl = rk.group[left]
+        out |= (gl >= 0) & (gl == rk.group[right])
+    src = _source_codes(records)
+    if config.link_type == "link":
+        out &= src[left] != src[right]
+    elif config.link_type == "dedupe":
+        out &= src[left] == src[right]
+    return out & (left != right)
+
+
+def total_pairs(records: pl.DataFrame, link_type: LinkType) -> int:
+    """Number of record pairs in the comparison space (before blocking).
+
+    Example:
+        >>> total_pairs(pl.DataFrame({"source": ["a", "a", "b"]}), "link")
+        2
+    """
+    n = records.height
+    every = n * (n - 1) // 2
+    if link_type == "dedupe_and_link":
+        return every
+    sizes = np.bincount(_source_codes(records)).astype(np.int64) if n else np.zeros(0, np.int64)
+    within = int((sizes * (sizes - 1) // 2).sum())
+    return within if link_type == "dedupe" else every - within
 
 
 def _pairs_in_groups(

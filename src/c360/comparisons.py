@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,7 @@ __all__ = [
     "ExactMatch",
     "JaroWinklerAtThresholds",
     "LevenshteinAtThresholds",
+    "LocationComparison",
     "NameComparison",
     "PairData",
     "PhoneComparison",
@@ -180,6 +181,10 @@ class Comparison:
         """Record columns this comparison reads."""
         return (self.column,)
 
+    def tf_levels(self) -> tuple[tuple[int, str], ...]:
+        """(level, column) pairs whose weight is adjusted by the value's frequency."""
+        return ((len(self.labels()) - 1, self.column),) if self.tf_adjust else ()
+
     def levels(self, data: PairData) -> Int8Array:
         """Level of every pair in ``data``: -1 null, 0 else, ... exact."""
         raise NotImplementedError
@@ -281,20 +286,25 @@ class NameComparison(JaroWinklerAtThresholds):
             canonical forms (Bill/William) form their own level.
         swap_column: the other name part; ``first_l == last_r`` and
             ``last_l == first_r`` form the "swapped" level.
+        swap_is_null: instead of a "swapped" level, treat a swapped pair as
+            missing. Use it on the second name part, so that one swap counts
+            once (on the first name), not twice.
 
     Example:
-        >>> NameComparison("first_name", nickname_column="first_name_nick").labels()
-        ('else', 'initial', 'jaro_winkler>=0.8', 'jaro_winkler>=0.92', 'swapped', 'nickname', 'exact')
+        >>> NameComparison("first_name", nickname_column="first_name_nick",
+        ...                swap_column="last_name").labels()[3:]
+        ('jaro_winkler>=0.92', 'swapped', 'nickname', 'exact')
     """
 
     nickname_column: str | None = field(default=None, kw_only=True)
     swap_column: str | None = field(default=None, kw_only=True)
+    swap_is_null: bool = field(default=False, kw_only=True)
 
     def labels(self) -> tuple[str, ...]:
         """Levels in order of agreement."""
         mid = [f"jaro_winkler>={t:g}" for t in reversed(self.thresholds)]
         extra = []
-        if self.swap_column:
+        if self.swap_column and not self.swap_is_null:
             extra.append("swapped")
         if self.nickname_column:
             extra.append("nickname")
@@ -329,7 +339,7 @@ class NameComparison(JaroWinklerAtThresholds):
         if self.swap_column and self.swap_column in data.records.columns:
             sl, sr = data.codes(self.swap_column)
             swapped = rest & (cl == sr) & (sl == cr) & (sl >= 0)
-            lv[swapped] = labels.index("swapped")
+            lv[swapped] = -1 if self.swap_is_null else labels.index("swapped")
         if self.nickname_column and self.nickname_column in data.records.columns:
             nl, nr = data.codes(self.nickname_column)
             nick = rest & (nl == nr) & (nl >= 0)
@@ -444,18 +454,26 @@ class DateComparison(Comparison):
 
 @dataclass(frozen=True, slots=True)
 class EmailComparison(Comparison):
-    """Email: exact, same user part, similar user part, else.
+    """Email: exact, same user part at another domain, else.
+
+    The user part often embeds the name ("jsmith", "davis.joseph"), so family
+    members' addresses are close in spelling; only an exactly equal user part
+    counts as partial agreement.
 
     Example:
         >>> EmailComparison("email").labels()
-        ('else', 'user_jaro_winkler>=0.88', 'user_exact', 'exact')
+        ('else', 'user_exact', 'exact')
     """
 
     user_column: str = field(default="email_user", kw_only=True)
 
     def labels(self) -> tuple[str, ...]:
         """Levels in order of agreement."""
-        return ("else", "user_jaro_winkler>=0.88", "user_exact", "exact")
+        return ("else", "user_exact", "exact")
+
+    def tf_levels(self) -> tuple[tuple[int, str], ...]:
+        """A common user part ("john.smith") at two domains is weak evidence."""
+        return ((1, self.user_column),) if self.tf_adjust else ()
 
     def columns(self) -> tuple[str, ...]:
         """Columns read."""
@@ -467,17 +485,9 @@ class EmailComparison(Comparison):
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
         if self.user_column in data.records.columns:
-            uenc = data.encoded(self.user_column)
             ul, ur = data.codes(self.user_column)
-            ok = rest & (ul >= 0) & (ur >= 0)
-            uexact = ok & (ul == ur)
-            fuzzy = ok & ~uexact
-            sims = _similarity(uenc, ul, ur, fuzzy, JaroWinkler.normalized_similarity)
-            sub = np.zeros(sims.shape[0], dtype=np.int8)
-            sub[sims >= 0.88] = 1
-            lv[fuzzy] = sub
-            lv[uexact] = 2
-        lv[exact] = 3
+            lv[rest & (ul >= 0) & (ul == ur)] = 1
+        lv[exact] = 2
         return lv
 
 
@@ -509,6 +519,75 @@ class PhoneComparison(Comparison):
         return lv
 
 
+@dataclass(frozen=True, slots=True)
+class LocationComparison(Comparison):
+    """Where a person lives and answers the phone, as *one* comparison.
+
+    Address, postcode, city and phone are strongly correlated among
+    non-matches: family members and neighbours share them. Compared
+    separately, their agreements multiply into overwhelming evidence and
+    merge whole households; compared as one variable, the model learns how
+    often each *combination* agrees among non-matches. Levels, weakest first:
+    one per combination of agreeing parts (city, postcode, phone, address), so
+    that ``u`` learned from random pairs captures how correlated the parts
+    are in the data at hand (nested in real addresses, independent in FEBRL).
+
+    Args:
+        column: the street-address column (``address_line1``), or ``None``-like
+            when absent from the data (then only the other columns are used).
+        postcode_column, city_column, phone_column: the other columns (each may
+            be ``None``).
+
+    Example:
+        >>> LocationComparison("address_line1").labels()[:4]
+        ('else', 'city', 'postcode', 'city+postcode')
+    """
+
+    postcode_column: str | None = field(default="postcode", kw_only=True)
+    city_column: str | None = field(default="city", kw_only=True)
+    phone_column: str | None = field(default="phone", kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", "location")
+
+    _PARTS: ClassVar[tuple[str, ...]] = ("city", "postcode", "phone", "address")
+
+    def labels(self) -> tuple[str, ...]:
+        """One level per combination of agreeing parts (0 = none agree)."""
+        out = []
+        for mask in range(16):
+            parts = [p for i, p in enumerate(self._PARTS) if mask >> i & 1]
+            out.append("+".join(parts) if parts else "else")
+        return tuple(out)
+
+    def columns(self) -> tuple[str, ...]:
+        """Columns read."""
+        return tuple(
+            c for c in (self.column, self.postcode_column, self.city_column, self.phone_column)
+            if c
+        )
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels: a bit per agreeing part (city 1, postcode 2, phone 4, address 8)."""
+        n = len(data)
+        comparable = np.zeros(n, dtype=bool)
+        mask = np.zeros(n, dtype=np.int8)
+        parts: list[tuple[str | None, Comparison]] = [
+            (self.city_column, JaroWinklerAtThresholds(self.city_column or "city", (0.9,))),
+            (self.postcode_column, ExactMatch(self.postcode_column or "postcode")),
+            (self.phone_column, PhoneComparison(self.phone_column or "phone")),
+            (self.column, TokenSetAtThresholds(self.column or "address_line1", (0.9,))),
+        ]
+        for bit, (col, cmp) in enumerate(parts):
+            if not col or col not in data.records.columns:
+                continue
+            lv = cmp.levels(data)
+            comparable |= lv >= 0
+            mask[lv >= 1] |= np.int8(1 << bit)
+        return np.where(comparable, mask, np.int8(-1)).astype(np.int8)
+
+
 _TYPES: dict[str, type[Comparison]] = {
     c.__name__: c
     for c in (
@@ -520,6 +599,7 @@ _TYPES: dict[str, type[Comparison]] = {
         DateComparison,
         EmailComparison,
         PhoneComparison,
+        LocationComparison,
     )
 }
 

@@ -24,8 +24,9 @@ Training (:func:`train`):
 
 Example:
     >>> import numpy as np
-    >>> g = np.array([[2, 2]] * 50 + [[0, 0]] * 900 + [[2, 0]] * 25 + [[0, 2]] * 25, dtype=np.int8)
-    >>> params = fit_em(g, [3, 3], u_init=[np.array([0.9, 0.05, 0.05])] * 2)
+    >>> g = np.array([[2, 2, 2]] * 50 + [[0, 0, 0]] * 900 + [[2, 0, 0]] * 25 + [[0, 2, 0]] * 25,
+    ...              dtype=np.int8)
+    >>> params = fit_em(g, [3, 3, 3], u_init=[np.array([0.9, 0.05, 0.05])] * 3)
     >>> round(params.lam, 2)
     0.05
 """
@@ -37,7 +38,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,9 @@ from c360._encode import Encoded
 from c360._progress import progress
 from c360.comparisons import Comparison, PairData, comparison_from_dict
 from c360.exceptions import ModelError
+
+if TYPE_CHECKING:
+    from c360.blocking import BlockingConfig
 
 __all__ = [
     "EMResult",
@@ -59,6 +63,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-6
+#: Columns that identify a person rather than the context they share with relatives.
+PERSONAL = frozenset({"first_name", "middle_name", "full_name", "date_of_birth", "national_id"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +80,8 @@ class ModelConfig:
             no probability is exactly 0 or 1.
         tf_adjust: apply term-frequency adjustments where comparisons ask for it.
         tf_max_bits: cap on the absolute size of a term-frequency adjustment.
+        related_class: model related persons (households, neighbours) as a
+            class of their own (see :func:`fit_em`).
     """
 
     max_iterations: int = 200
@@ -83,6 +91,7 @@ class ModelConfig:
     smoothing: float = 0.5
     tf_adjust: bool = True
     tf_max_bits: float = 8.0
+    related_class: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/TOML-able form."""
@@ -91,7 +100,11 @@ class ModelConfig:
 
 @dataclass(frozen=True, slots=True)
 class EMResult:
-    """Parameters fitted by :func:`fit_em`."""
+    """Parameters fitted by :func:`fit_em`.
+
+    ``h`` and ``lam_h`` describe the related-persons class (``None``/0 when
+    the model has two classes).
+    """
 
     m: list[FloatArray]
     u: list[FloatArray]
@@ -99,6 +112,8 @@ class EMResult:
     iterations: int
     converged: bool
     log_likelihood: float
+    h: list[FloatArray] | None = None
+    lam_h: float = 0.0
 
 
 def _patterns(gamma: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int16], FloatArray]:
@@ -118,6 +133,10 @@ def _log_probs(patterns: npt.NDArray[np.int16], probs: Sequence[FloatArray]) -> 
     return out
 
 
+def _normalise(x: FloatArray) -> FloatArray:
+    return x / x.sum()
+
+
 def fit_em(
     gamma: npt.NDArray[np.int8],
     n_levels: Sequence[int],
@@ -129,8 +148,20 @@ def fit_em(
     tolerance: float = 1e-5,
     smoothing: float = 0.5,
     counts: FloatArray | None = None,
+    fix_u: bool = False,
+    personal: Sequence[bool] | None = None,
 ) -> EMResult:
-    """Fit a two-class mixture (match / non-match) by EM on pattern counts.
+    """Fit a mixture of matches and non-matches by EM on pattern counts.
+
+    With ``personal`` given, a third class models *related persons*
+    (households, neighbours): pairs that share context (surname, address,
+    phone, email domain) but are different people. Its distribution is
+    learned freely on context comparisons and pinned to ``u`` on personal
+    comparisons (``personal[k]`` true: first name, birth date, national id),
+    because a sibling's first name is no more like yours than a stranger's.
+    Without it, household pairs are common enough that EM's match class
+    absorbs them and learns that a different first name is no evidence
+    against a match.
 
     Args:
         gamma: level matrix (pairs x comparisons), -1 for null; or, with
@@ -143,6 +174,9 @@ def fit_em(
         tolerance: convergence threshold on parameter change.
         smoothing: pseudo-count per level in each M-step.
         counts: pattern counts when ``gamma`` already holds distinct patterns.
+        fix_u: keep ``u`` at ``u_init`` (estimate only ``m`` and the prior).
+        personal: per comparison, whether it identifies a person (adds the
+            related-persons class).
 
     Returns:
         The fitted parameters.
@@ -153,49 +187,99 @@ def fit_em(
         patterns = gamma.astype(np.int16)
     k = len(n_levels)
     if m_init is None:
-        m = []
-        for n in n_levels:
-            w = np.exp(np.arange(n, dtype=np.float64) * 2.0)
-            m.append(w / w.sum())
+        m = [_normalise(np.exp(np.arange(n, dtype=np.float64) * 2.0)) for n in n_levels]
     else:
         m = [np.asarray(x, dtype=np.float64).copy() for x in m_init]
-    u = [np.clip(np.asarray(x, dtype=np.float64), _EPS, None) for x in u_init]
-    u = [x / x.sum() for x in u]
+    u = [_normalise(np.clip(np.asarray(x, dtype=np.float64), _EPS, None)) for x in u_init]
+    three = personal is not None and any(personal) and not all(personal)
+    h: list[FloatArray] | None = None
+    if three:
+        assert personal is not None
+        h = [u[j].copy() if personal[j] else m[j].copy() for j in range(k)]
     lam = float(lam_init)
+    lam_h = float(lam_init) if three else 0.0
     total = float(counts.sum())
     converged = False
     it = 0
     ll = -math.inf
     if total == 0:
-        return EMResult(m, u, lam, 0, False, ll)
+        return EMResult(m, u, lam, 0, False, ll, h, lam_h)
+    tiny = 1e-300
     for it in range(1, max_iterations + 1):  # noqa: B007 - iteration count is reported
-        lm = _log_probs(patterns, m) + math.log(max(lam, _EPS))
-        lu = _log_probs(patterns, u) + math.log(max(1 - lam, _EPS))
-        mx = np.maximum(lm, lu)
-        denom = mx + np.log(np.exp(lm - mx) + np.exp(lu - mx))
-        w = np.exp(lm - denom)
+        logs = [
+            _log_probs(patterns, m) + math.log(max(lam, tiny)),
+            _log_probs(patterns, u) + math.log(max(1 - lam - lam_h, tiny)),
+        ]
+        if h is not None:
+            logs.append(_log_probs(patterns, h) + math.log(max(lam_h, tiny)))
+        stack = np.vstack(logs)
+        mx = stack.max(axis=0)
+        denom = mx + np.log(np.exp(stack - mx).sum(axis=0))
+        post = np.exp(stack - denom)
         ll = float((counts * denom).sum())
-        cw = counts * w
-        cu = counts * (1 - w)
+        cw = counts * post[0]
+        cu = counts * post[1]
+        ch = counts * post[2] if h is not None else None
         new_lam = float(cw.sum() / total)
-        new_m, new_u = [], []
+        new_lam_h = float(ch.sum() / total) if ch is not None else 0.0
+        new_m, new_u, new_h = [], [], []
         for j in range(k):
             lv = patterns[:, j]
             ok = lv >= 0
             am = np.bincount(lv[ok], weights=cw[ok], minlength=n_levels[j]) + smoothing
-            au = np.bincount(lv[ok], weights=cu[ok], minlength=n_levels[j]) + smoothing
             new_m.append(am / am.sum())
-            new_u.append(au / au.sum())
+            if fix_u:
+                new_u.append(u[j])
+            else:
+                au = np.bincount(lv[ok], weights=cu[ok], minlength=n_levels[j]) + smoothing
+                new_u.append(au / au.sum())
+            if h is not None and ch is not None:
+                assert personal is not None
+                if personal[j]:
+                    new_h.append(new_u[j])
+                else:
+                    ah = np.bincount(lv[ok], weights=ch[ok], minlength=n_levels[j]) + smoothing
+                    new_h.append(ah / ah.sum())
         delta = max(
             abs(new_lam - lam),
+            abs(new_lam_h - lam_h),
             max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
             max(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True)),
+            max((float(np.abs(a - b).max()) for a, b in zip(new_h, h or [], strict=False)),
+                default=0.0),
         )
-        m, u, lam = new_m, new_u, new_lam
+        m, u, lam, lam_h = new_m, new_u, new_lam, new_lam_h
+        if h is not None:
+            h = new_h
         if delta < tolerance:
             converged = True
             break
-    return EMResult(m, u, lam, it, converged, ll)
+    return EMResult(m, u, lam, it, converged, ll, h, lam_h)
+
+
+def _random_pairs(
+    records: pl.DataFrame, n_pairs: int, seed: int, link_type: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Uniformly random distinct record pairs (cross-source only for ``link``)."""
+    n = records.height
+    rng = np.random.default_rng(seed)
+    size = int(min(n_pairs, max(n * (n - 1) // 2 * 4, 0)))
+    a = rng.integers(0, max(n, 1), size=size, dtype=np.int64)
+    b = rng.integers(0, max(n, 1), size=size, dtype=np.int64)
+    keep = a != b
+    if "source" in records.columns and link_type in ("link", "dedupe"):
+        src = records.get_column("source").to_numpy()
+        keep &= (src[a] != src[b]) if link_type == "link" else (src[a] == src[b])
+    return np.minimum(a, b)[keep], np.maximum(a, b)[keep]
+
+
+def _level_shares(gamma: npt.NDArray[np.int8], n_levels: Sequence[int]) -> list[FloatArray]:
+    out = []
+    for k, n in enumerate(n_levels):
+        lv = gamma[:, k]
+        cnt = np.bincount(lv[lv >= 0], minlength=n).astype(np.float64) + 0.5
+        out.append(cnt / cnt.sum())
+    return out
 
 
 def estimate_u(
@@ -219,26 +303,18 @@ def estimate_u(
         >>> bool(abs(u[0][1] - 0.5) < 0.05)
         True
     """
-    n = records.height
-    if n < 2:
+    if records.height < 2:
         return [np.full(len(c.labels()), 1 / len(c.labels())) for c in comparisons]
-    rng = np.random.default_rng(seed)
-    size = int(min(n_pairs, n * (n - 1) // 2 * 4))
-    a = rng.integers(0, n, size=size, dtype=np.int64)
-    b = rng.integers(0, n, size=size, dtype=np.int64)
-    keep = a != b
-    if link_type == "link" and "source" in records.columns:
-        src = records.get_column("source").to_numpy()
-        keep &= src[a] != src[b]
-    a, b = a[keep], b[keep]
+    a, b = _random_pairs(records, n_pairs, seed, link_type)
     data = PairData(records, a, b, encodings)
-    out = []
-    for c in comparisons:
-        lv = c.levels(data)
-        n_levels = len(c.labels())
-        cnt = np.bincount(lv[lv >= 0], minlength=n_levels).astype(np.float64) + 0.5
-        out.append(cnt / cnt.sum())
-    return out
+    gamma = _levels_matrix(comparisons, data)
+    return _level_shares(gamma, [len(c.labels()) for c in comparisons])
+
+
+def _levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDArray[np.int8]:
+    if not comparisons:
+        return np.zeros((len(data), 0), dtype=np.int8)
+    return np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -250,12 +326,16 @@ class FellegiSunterModel:
         m: per comparison, probability of each level among matches.
         u: per comparison, probability of each level among candidate non-matches.
         u_random: per comparison, probability of each level among random pairs.
-        lam: share of matches among candidate pairs (the prior).
+        lam: prior probability that a pair of the comparison space is a match.
+        total_pairs: number of pairs in the comparison space λ refers to.
         iterations: EM iterations run.
         converged: whether EM converged.
         warnings: sanity-check findings, in plain words.
-        tf: per comparison name, the term-frequency table (value, frequency)
-            used for exact-match adjustments.
+        tf: per column, the term-frequency table (value, frequency) used for
+            the adjusted levels of comparisons (see ``Comparison.tf_levels``).
+        h: per comparison, probability of each level among related persons
+            (households, neighbours); ``None`` for a two-class model.
+        lam_h: prior probability that a pair is two related persons.
     """
 
     comparisons: tuple[Comparison, ...]
@@ -263,11 +343,14 @@ class FellegiSunterModel:
     u: list[FloatArray]
     u_random: list[FloatArray]
     lam: float
+    total_pairs: int = 0
     iterations: int = 0
     converged: bool = True
     warnings: list[str] = field(default_factory=list)
     tf: dict[str, pl.DataFrame] = field(default_factory=dict)
     tf_max_bits: float = 8.0
+    h: list[FloatArray] | None = None
+    lam_h: float = 0.0
 
     # --- weights -------------------------------------------------------------
     @property
@@ -296,9 +379,9 @@ class FellegiSunterModel:
             [-3.31, 6.49]
         """
         rows = []
-        for c, m, u, ur, w in zip(
+        for k, (c, m, u, ur, w) in enumerate(zip(
             self.comparisons, self.m, self.u, self.u_random, self.level_weights(), strict=True
-        ):
+        )):
             for lv, label in enumerate(c.labels()):
                 rows.append(
                     {
@@ -308,53 +391,72 @@ class FellegiSunterModel:
                         "m": float(m[lv]),
                         "u": float(u[lv]),
                         "u_random": float(ur[lv]),
+                        "h": float(self.h[k][lv]) if self.h is not None else None,
                         "weight": float(w[lv]),
                     }
                 )
-        return pl.DataFrame(rows)
+        return pl.DataFrame(rows, schema_overrides={"h": pl.Float64})
 
     # --- scoring -------------------------------------------------------------
     def tf_adjustment(
         self, k: int, data: PairData, levels: npt.NDArray[np.int8]
     ) -> FloatArray | None:
-        """Term-frequency adjustment (bits) of comparison ``k`` for exact matches."""
+        """Term-frequency adjustment (bits) of comparison ``k`` on its adjusted levels.
+
+        A pair agreeing on value ``v`` gets ``log2(Σ p² / p_v)``: positive for
+        rare values, negative for common ones, capped at ``tf_max_bits``.
+        """
         c = self.comparisons[k]
-        table = self.tf.get(c.name)
-        if table is None:
-            return None
-        top = len(c.labels()) - 1
-        exact = levels == top
-        if not exact.any():
-            return None
-        enc = data.encoded(c.column)
-        cl = enc.codes[data.rid_l[exact]]
-        values = enc.values.to_frame("value").join(
-            table, on="value", how="left", maintain_order="left"
-        )
-        freq = values.get_column("frequency").to_numpy()
-        baseline = float(table.get_column("frequency").pow(2).sum())
-        f = freq[cl]
-        adj = np.zeros(levels.shape[0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bits = np.log2(baseline / f)
-        bits = np.where(np.isfinite(bits), bits, 0.0)
-        adj[exact] = np.clip(bits, -self.tf_max_bits, self.tf_max_bits)
+        adj: FloatArray | None = None
+        for level, column in c.tf_levels():
+            table = self.tf.get(column)
+            hit = levels == level
+            if table is None or not hit.any() or column not in data.records.columns:
+                continue
+            enc = data.encoded(column)
+            values = enc.values.cast(pl.String).to_frame("value").join(
+                table, on="value", how="left", maintain_order="left"
+            )
+            freq = values.get_column("frequency").to_numpy()
+            baseline = float(table.get_column("frequency").pow(2).sum())
+            codes = enc.codes[data.rid_l[hit]]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bits = np.log2(baseline / freq[np.maximum(codes, 0)])
+            bits = np.where(np.isfinite(bits) & (codes >= 0), bits, 0.0)
+            if adj is None:
+                adj = np.zeros(levels.shape[0])
+            adj[hit] = np.clip(bits, -self.tf_max_bits, self.tf_max_bits)
         return adj
 
     def score_levels(
         self, gamma: npt.NDArray[np.int8], data: PairData | None = None
     ) -> tuple[FloatArray, FloatArray]:
-        """Match weight and probability for a level matrix (pairs x comparisons)."""
-        weights = self.level_weights()
-        total = np.full(gamma.shape[0], self.prior_weight)
-        for k, w in enumerate(weights):
+        """Match weight (log2 odds) and probability for a level matrix (pairs x comparisons).
+
+        With a related-persons class the odds are ``λ m(γ) / (λ_u u(γ) + λ_h h(γ))``.
+        """
+        log_m = np.zeros(gamma.shape[0])
+        log_u = np.zeros(gamma.shape[0])
+        log_h = np.zeros(gamma.shape[0]) if self.h is not None else None
+        for k in range(len(self.comparisons)):
             lv = gamma[:, k]
             ok = lv >= 0
-            total[ok] += w[lv[ok]]
+            log_m[ok] += np.log2(np.clip(self.m[k], 1e-300, 1))[lv[ok]]
+            log_u[ok] += np.log2(np.clip(self.u[k], 1e-300, 1))[lv[ok]]
+            if log_h is not None and self.h is not None:
+                log_h[ok] += np.log2(np.clip(self.h[k], 1e-300, 1))[lv[ok]]
             if data is not None:
                 adj = self.tf_adjustment(k, data, lv)
                 if adj is not None:
-                    total += adj
+                    log_m += adj
+        lam = min(max(self.lam, 1e-300), 1.0)
+        lam_u = max(1.0 - self.lam - self.lam_h, 1e-300)
+        num = log_m + math.log2(lam)
+        den = log_u + math.log2(lam_u)
+        if log_h is not None and self.lam_h > 0:
+            den = np.logaddexp2(den, log_h + math.log2(self.lam_h))
+        total = num - den
+        total = np.where(np.isfinite(total), total, 0.0)
         prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -200, 200)))
         return total, prob
 
@@ -364,10 +466,16 @@ class FellegiSunterModel:
         return {
             "format": "c360.fellegi_sunter/1",
             "lambda": self.lam,
+            "total_pairs": self.total_pairs,
             "iterations": self.iterations,
             "converged": self.converged,
             "warnings": list(self.warnings),
             "tf_max_bits": self.tf_max_bits,
+            "lambda_related": self.lam_h,
+            "tf": {
+                col: {"value": t["value"].to_list(), "frequency": t["frequency"].to_list()}
+                for col, t in self.tf.items()
+            },
             "comparisons": [
                 {
                     "spec": c.to_dict(),
@@ -375,13 +483,12 @@ class FellegiSunterModel:
                     "m": m.tolist(),
                     "u": u.tolist(),
                     "u_random": ur.tolist(),
-                    "tf": (
-                        {"value": self.tf[c.name]["value"].to_list(),
-                         "frequency": self.tf[c.name]["frequency"].to_list()}
-                        if c.name in self.tf else None
-                    ),
+                    "h": self.h[i].tolist() if self.h is not None else None,
+
                 }
-                for c, m, u, ur in zip(self.comparisons, self.m, self.u, self.u_random, strict=True)
+                for i, (c, m, u, ur) in enumerate(
+                    zip(self.comparisons, self.m, self.u, self.u_random, strict=True)
+                )
             ],
         }
 
@@ -395,12 +502,11 @@ class FellegiSunterModel:
         try:
             comps = tuple(comparison_from_dict(c["spec"]) for c in data["comparisons"])
             tf = {
-                c.name: pl.DataFrame(
-                    {"value": d["tf"]["value"], "frequency": d["tf"]["frequency"]},
+                col: pl.DataFrame(
+                    {"value": t["value"], "frequency": t["frequency"]},
                     schema={"value": pl.String, "frequency": pl.Float64},
                 )
-                for c, d in zip(comps, data["comparisons"], strict=True)
-                if d.get("tf")
+                for col, t in (data.get("tf") or {}).items()
             }
             return cls(
                 comparisons=comps,
@@ -408,11 +514,18 @@ class FellegiSunterModel:
                 u=[np.asarray(c["u"], dtype=np.float64) for c in data["comparisons"]],
                 u_random=[np.asarray(c["u_random"], dtype=np.float64) for c in data["comparisons"]],
                 lam=float(data["lambda"]),
+                total_pairs=int(data.get("total_pairs", 0)),
                 iterations=int(data.get("iterations", 0)),
                 converged=bool(data.get("converged", True)),
                 warnings=list(data.get("warnings", [])),
                 tf=tf,
                 tf_max_bits=float(data.get("tf_max_bits", 8.0)),
+                h=(
+                    [np.asarray(c["h"], dtype=np.float64) for c in data["comparisons"]]
+                    if data["comparisons"] and data["comparisons"][0].get("h") is not None
+                    else None
+                ),
+                lam_h=float(data.get("lambda_related", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid model description: {exc}") from exc
@@ -444,8 +557,8 @@ def _sanity(
         warnings.append(
             f"EM did not converge in {em.iterations} iterations; parameters may be imprecise"
         )
-    if not (1e-5 < em.lam < 0.95):
-        warnings.append(f"estimated share of matches among candidate pairs is implausible ({em.lam:.3g})")
+    if not (0 < em.lam < 0.95):
+        warnings.append(f"estimated share of matching pairs is implausible ({em.lam:.3g})")
     m_out = []
     for c, m, u in zip(comparisons, em.m, em.u, strict=True):
         top = len(m) - 1
@@ -471,60 +584,106 @@ def train(
     *,
     config: ModelConfig | None = None,
     link_type: str = "dedupe_and_link",
+    blocking: BlockingConfig | None = None,
     encodings: dict[str, Encoded] | None = None,
     progress_enabled: bool | None = None,
 ) -> FellegiSunterModel:
     """Train a Fellegi-Sunter model without labels.
+
+    ``u`` comes from uniformly random pairs. ``m`` and the prior come from EM
+    over the *whole* comparison space: the candidate pairs' patterns (counted
+    exactly) plus the patterns of the non-candidate pairs, estimated from the
+    random sample (sampled pairs that blocking would not produce, scaled to
+    their true number). Including the complement removes the bias blocking
+    puts into the candidate set (non-matches that agree on blocked fields are
+    exactly as frequent as ``u`` predicts), so the model does not depend on
+    the blocking design, and the prior is the share of matches among all
+    pairs, estimated without any exact-agreement rule.
 
     Args:
         records: the matching frame (row ``i`` is record ``_rid == i``).
         comparisons: comparisons, in the column order of ``gamma``.
         gamma: level matrix of all candidate pairs.
         config: training options.
-        link_type: which random pairs are valid for ``u`` (``link`` excludes
-            same-source pairs).
+        link_type: the comparison space (``link`` excludes same-source pairs).
+        blocking: the blocking that produced ``gamma``; without it EM runs on
+            the candidates alone with ``u`` re-estimated among them.
         encodings: shared column encodings.
         progress_enabled: show progress.
 
     Returns:
         The trained model; check its ``warnings``.
     """
+    from c360.blocking import is_candidate, total_pairs
+
     cfg = config or ModelConfig()
     enc = encodings if encodings is not None else {}
-    with progress("Estimating u from random pairs", enabled=progress_enabled):
-        u_random = estimate_u(
-            records, comparisons, n_pairs=cfg.u_sample_pairs, seed=cfg.seed,
-            link_type=link_type, encodings=enc,
-        )
     n_levels = [len(c.labels()) for c in comparisons]
+    n_total = total_pairs(records, link_type) if "source" in records.columns or \
+        link_type == "dedupe_and_link" else records.height * (records.height - 1) // 2
+    with progress("Estimating u from random pairs", enabled=progress_enabled):
+        if records.height >= 2:
+            a, b = _random_pairs(records, cfg.u_sample_pairs, cfg.seed, link_type)
+            sample = _levels_matrix(comparisons, PairData(records, a, b, enc))
+        else:
+            a = b = np.zeros(0, dtype=np.int64)
+            sample = np.zeros((0, len(comparisons)), dtype=np.int8)
+        u_random = _level_shares(sample, n_levels)
+    patterns, counts = _patterns(gamma)
+    fix_u = blocking is not None
+    lam_init = 0.1
+    if blocking is not None and sample.shape[0]:
+        cand = is_candidate(records, blocking, a, b)
+        rest = sample[~cand]
+        n_rest = max(n_total - gamma.shape[0], 0)
+        if rest.shape[0] and n_rest:
+            p_rest, c_rest = _patterns(rest)
+            patterns = np.vstack([patterns, p_rest])
+            counts = np.concatenate([counts, c_rest * (n_rest / rest.shape[0])])
+        lam_init = min(0.5, records.height / max(n_total, 1))
     with progress("Training (EM on comparison patterns)", enabled=progress_enabled):
         em = fit_em(
-            gamma,
+            patterns,
             n_levels,
             u_init=u_random,
+            lam_init=lam_init,
             max_iterations=cfg.max_iterations,
             tolerance=cfg.tolerance,
             smoothing=cfg.smoothing,
+            counts=counts,
+            fix_u=fix_u,
+            personal=[c.column in PERSONAL for c in comparisons] if cfg.related_class else None,
         )
     if gamma.shape[0] == 0:
         em = EMResult(
-            [np.full(n, 1 / n) for n in n_levels], u_random, 1e-6, 0, False, -math.inf
+            [np.full(n, 1 / n) for n in n_levels], u_random, 1e-12, 0, False, -math.inf
         )
     m, warnings = _sanity(comparisons, em, u_random)
+    space = n_total if fix_u else gamma.shape[0]
+    expected = em.lam * space
     if gamma.shape[0] == 0:
         warnings = ["no candidate pairs: nothing to learn, every record is its own customer"]
+    elif expected > 20 * max(records.height, 1):
+        warnings.append(
+            f"the model expects {expected:,.0f} matching pairs for {records.height:,} records; "
+            "that many duplicates is implausible, check the comparisons"
+        )
     tf: dict[str, pl.DataFrame] = {}
     if cfg.tf_adjust:
         data = PairData(records, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), enc)
         for c in comparisons:
-            if c.tf_adjust:
-                tf[c.name] = _tf_table(data.encoded(c.column))
+            for _, column in c.tf_levels():
+                if column in records.columns and column not in tf:
+                    tf[column] = _tf_table(data.encoded(column))
     return FellegiSunterModel(
         comparisons=tuple(comparisons),
+        h=em.h,
+        lam_h=em.lam_h,
         m=m,
         u=em.u,
         u_random=u_random,
         lam=em.lam,
+        total_pairs=int(space),
         iterations=em.iterations,
         converged=em.converged,
         warnings=warnings,

@@ -371,7 +371,7 @@ def resolve(
     with metrics.stage("train", int(rid_l.shape[0])) as m:
         model = train(
             records, comparisons, gamma, config=cfg.model, link_type=cfg.link_type,
-            encodings=encodings, progress_enabled=show,
+            blocking=blocking, encodings=encodings, progress_enabled=show,
         )
         m["iterations"] = model.iterations
         m["converged"] = model.converged
