@@ -65,6 +65,16 @@ FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-6
 #: Columns that identify a person rather than the context they share with relatives.
 PERSONAL = frozenset({"first_name", "middle_name", "full_name", "date_of_birth", "national_id"})
+#: Columns two namesakes share: the name, and email user parts made from it.
+NAMES = frozenset({"first_name", "last_name", "full_name", "email"})
+
+
+def _extra_classes(comparisons: Sequence[Comparison]) -> dict[str, list[bool]]:
+    """Pinned comparisons of the related-persons and namesakes classes."""
+    return {
+        "related": [c.column in PERSONAL for c in comparisons],
+        "namesake": [c.column not in NAMES for c in comparisons],
+    }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,11 +90,11 @@ class ModelConfig:
             no probability is exactly 0 or 1.
         tf_adjust: apply term-frequency adjustments where comparisons ask for it.
         tf_max_bits: cap on the absolute size of a term-frequency adjustment.
-        related_class: model related persons (households, neighbours) as a
-            class of their own (see :func:`fit_em`).
+        related_class: model related persons (households, neighbours) and
+            namesakes as non-match classes of their own (see :func:`fit_em`).
     """
 
-    max_iterations: int = 200
+    max_iterations: int = 1000
     tolerance: float = 1e-5
     u_sample_pairs: int = 1_000_000
     seed: int = 42
@@ -102,8 +112,8 @@ class ModelConfig:
 class EMResult:
     """Parameters fitted by :func:`fit_em`.
 
-    ``h`` and ``lam_h`` describe the related-persons class (``None``/0 when
-    the model has two classes).
+    ``others`` holds the extra non-match classes (name, level probabilities,
+    prior), in the order of ``fit_em``'s ``extra_classes``.
     """
 
     m: list[FloatArray]
@@ -112,8 +122,7 @@ class EMResult:
     iterations: int
     converged: bool
     log_likelihood: float
-    h: list[FloatArray] | None = None
-    lam_h: float = 0.0
+    others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
 
 
 def _patterns(gamma: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int16], FloatArray]:
@@ -149,19 +158,21 @@ def fit_em(
     smoothing: float = 0.5,
     counts: FloatArray | None = None,
     fix_u: bool = False,
-    personal: Sequence[bool] | None = None,
+    extra_classes: Mapping[str, Sequence[bool]] | None = None,
 ) -> EMResult:
     """Fit a mixture of matches and non-matches by EM on pattern counts.
 
-    With ``personal`` given, a third class models *related persons*
-    (households, neighbours): pairs that share context (surname, address,
-    phone, email domain) but are different people. Its distribution is
-    learned freely on context comparisons and pinned to ``u`` on personal
-    comparisons (``personal[k]`` true: first name, birth date, national id),
-    because a sibling's first name is no more like yours than a stranger's.
-    Without it, household pairs are common enough that EM's match class
-    absorbs them and learns that a different first name is no evidence
-    against a match.
+    Besides matches (``m``, all free) and unrelated pairs (``u``), extra
+    non-match classes can be given as ``{name: pinned}``: ``pinned[k]`` true
+    pins the class's distribution of comparison ``k`` to ``u``, the others
+    are learned. They model pairs of *different* people who are alike for a
+    known reason, which EM would otherwise take for matches:
+
+    * related persons (households, neighbours) share surname, address, phone
+      and email domain, but their first names and birth dates are as
+      unrelated as strangers': pin the personal identifiers;
+    * namesakes share a (common) name and a name-derived email user part,
+      but nothing of their lives: pin everything but the name fields.
 
     Args:
         gamma: level matrix (pairs x comparisons), -1 for null; or, with
@@ -169,14 +180,13 @@ def fit_em(
         n_levels: number of levels of each comparison.
         u_init: starting ``u`` per comparison (e.g. from random pairs).
         m_init: starting ``m``; default puts most mass on the top level.
-        lam_init: starting share of matches.
+        lam_init: starting share of matches (and of each extra class).
         max_iterations: iteration limit.
         tolerance: convergence threshold on parameter change.
         smoothing: pseudo-count per level in each M-step.
         counts: pattern counts when ``gamma`` already holds distinct patterns.
         fix_u: keep ``u`` at ``u_init`` (estimate only ``m`` and the prior).
-        personal: per comparison, whether it identifies a person (adds the
-            related-persons class).
+        extra_classes: extra non-match classes and their pinned comparisons.
 
     Returns:
         The fitted parameters.
@@ -191,70 +201,65 @@ def fit_em(
     else:
         m = [np.asarray(x, dtype=np.float64).copy() for x in m_init]
     u = [_normalise(np.clip(np.asarray(x, dtype=np.float64), _EPS, None)) for x in u_init]
-    three = personal is not None and any(personal) and not all(personal)
-    h: list[FloatArray] | None = None
-    if three:
-        assert personal is not None
-        h = [u[j].copy() if personal[j] else m[j].copy() for j in range(k)]
+    pins = {
+        name: list(p) for name, p in (extra_classes or {}).items()
+        if len(p) == k and any(p) and not all(p)
+    }
+    names = list(pins)
+    other = [[u[j].copy() if pins[c][j] else m[j].copy() for j in range(k)] for c in names]
     lam = float(lam_init)
-    lam_h = float(lam_init) if three else 0.0
+    lam_o = [float(lam_init)] * len(names)
     total = float(counts.sum())
     converged = False
     it = 0
     ll = -math.inf
+
+    def result() -> EMResult:
+        return EMResult(m, u, lam, it, converged, ll,
+                        [(c, other[i], lam_o[i]) for i, c in enumerate(names)])
+
     if total == 0:
-        return EMResult(m, u, lam, 0, False, ll, h, lam_h)
+        return result()
     tiny = 1e-300
     for it in range(1, max_iterations + 1):  # noqa: B007 - iteration count is reported
         logs = [
             _log_probs(patterns, m) + math.log(max(lam, tiny)),
-            _log_probs(patterns, u) + math.log(max(1 - lam - lam_h, tiny)),
+            _log_probs(patterns, u) + math.log(max(1 - lam - sum(lam_o), tiny)),
+            *(_log_probs(patterns, o) + math.log(max(lo, tiny)) for o, lo in zip(other, lam_o, strict=True)),
         ]
-        if h is not None:
-            logs.append(_log_probs(patterns, h) + math.log(max(lam_h, tiny)))
         stack = np.vstack(logs)
         mx = stack.max(axis=0)
         denom = mx + np.log(np.exp(stack - mx).sum(axis=0))
-        post = np.exp(stack - denom)
+        weights = counts * np.exp(stack - denom)
         ll = float((counts * denom).sum())
-        cw = counts * post[0]
-        cu = counts * post[1]
-        ch = counts * post[2] if h is not None else None
-        new_lam = float(cw.sum() / total)
-        new_lam_h = float(ch.sum() / total) if ch is not None else 0.0
-        new_m, new_u, new_h = [], [], []
-        for j in range(k):
+        new_lam = float(weights[0].sum() / total)
+        new_lam_o = [float(weights[2 + i].sum() / total) for i in range(len(names))]
+
+        def fit(level_weights: FloatArray, j: int) -> FloatArray:
             lv = patterns[:, j]
             ok = lv >= 0
-            am = np.bincount(lv[ok], weights=cw[ok], minlength=n_levels[j]) + smoothing
-            new_m.append(am / am.sum())
-            if fix_u:
-                new_u.append(u[j])
-            else:
-                au = np.bincount(lv[ok], weights=cu[ok], minlength=n_levels[j]) + smoothing
-                new_u.append(au / au.sum())
-            if h is not None and ch is not None:
-                assert personal is not None
-                if personal[j]:
-                    new_h.append(new_u[j])
-                else:
-                    ah = np.bincount(lv[ok], weights=ch[ok], minlength=n_levels[j]) + smoothing
-                    new_h.append(ah / ah.sum())
+            a = np.bincount(lv[ok], weights=level_weights[ok], minlength=n_levels[j]) + smoothing
+            return a / a.sum()
+
+        new_m = [fit(weights[0], j) for j in range(k)]
+        new_u = u if fix_u else [fit(weights[1], j) for j in range(k)]
+        new_other = [
+            [new_u[j] if pins[c][j] else fit(weights[2 + i], j) for j in range(k)]
+            for i, c in enumerate(names)
+        ]
         delta = max(
             abs(new_lam - lam),
-            abs(new_lam_h - lam_h),
-            max(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
-            max(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True)),
-            max((float(np.abs(a - b).max()) for a, b in zip(new_h, h or [], strict=False)),
-                default=0.0),
+            *(abs(a - b) for a, b in zip(new_lam_o, lam_o, strict=True)),
+            *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
+            *(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True)),
+            *(float(np.abs(a - b).max())
+              for no, o in zip(new_other, other, strict=True) for a, b in zip(no, o, strict=True)),
         )
-        m, u, lam, lam_h = new_m, new_u, new_lam, new_lam_h
-        if h is not None:
-            h = new_h
+        m, u, lam, lam_o, other = new_m, new_u, new_lam, new_lam_o, new_other
         if delta < tolerance:
             converged = True
             break
-    return EMResult(m, u, lam, it, converged, ll, h, lam_h)
+    return result()
 
 
 def _random_pairs(
@@ -333,9 +338,8 @@ class FellegiSunterModel:
         warnings: sanity-check findings, in plain words.
         tf: per column, the term-frequency table (value, frequency) used for
             the adjusted levels of comparisons (see ``Comparison.tf_levels``).
-        h: per comparison, probability of each level among related persons
-            (households, neighbours); ``None`` for a two-class model.
-        lam_h: prior probability that a pair is two related persons.
+        others: extra non-match classes (name, level probabilities per
+            comparison, prior): related persons and namesakes, see :func:`fit_em`.
     """
 
     comparisons: tuple[Comparison, ...]
@@ -349,8 +353,7 @@ class FellegiSunterModel:
     warnings: list[str] = field(default_factory=list)
     tf: dict[str, pl.DataFrame] = field(default_factory=dict)
     tf_max_bits: float = 8.0
-    h: list[FloatArray] | None = None
-    lam_h: float = 0.0
+    others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
 
     # --- weights -------------------------------------------------------------
     @property
@@ -391,11 +394,11 @@ class FellegiSunterModel:
                         "m": float(m[lv]),
                         "u": float(u[lv]),
                         "u_random": float(ur[lv]),
-                        "h": float(self.h[k][lv]) if self.h is not None else None,
+                        **{name: float(probs[k][lv]) for name, probs, _ in self.others},
                         "weight": float(w[lv]),
                     }
                 )
-        return pl.DataFrame(rows, schema_overrides={"h": pl.Float64})
+        return pl.DataFrame(rows)
 
     # --- scoring -------------------------------------------------------------
     def tf_adjustment(
@@ -433,28 +436,30 @@ class FellegiSunterModel:
     ) -> tuple[FloatArray, FloatArray]:
         """Match weight (log2 odds) and probability for a level matrix (pairs x comparisons).
 
-        With a related-persons class the odds are ``λ m(γ) / (λ_u u(γ) + λ_h h(γ))``.
+        The odds are ``λ m(γ) / (λ_u u(γ) + Σ λ_c c(γ))`` over the extra
+        non-match classes ``c``.
         """
         log_m = np.zeros(gamma.shape[0])
         log_u = np.zeros(gamma.shape[0])
-        log_h = np.zeros(gamma.shape[0]) if self.h is not None else None
+        log_o = [np.zeros(gamma.shape[0]) for _ in self.others]
         for k in range(len(self.comparisons)):
             lv = gamma[:, k]
             ok = lv >= 0
             log_m[ok] += np.log2(np.clip(self.m[k], 1e-300, 1))[lv[ok]]
             log_u[ok] += np.log2(np.clip(self.u[k], 1e-300, 1))[lv[ok]]
-            if log_h is not None and self.h is not None:
-                log_h[ok] += np.log2(np.clip(self.h[k], 1e-300, 1))[lv[ok]]
+            for lo, (_, probs, _) in zip(log_o, self.others, strict=True):
+                lo[ok] += np.log2(np.clip(probs[k], 1e-300, 1))[lv[ok]]
             if data is not None:
                 adj = self.tf_adjustment(k, data, lv)
                 if adj is not None:
                     log_m += adj
         lam = min(max(self.lam, 1e-300), 1.0)
-        lam_u = max(1.0 - self.lam - self.lam_h, 1e-300)
+        lam_u = max(1.0 - self.lam - sum(p for _, _, p in self.others), 1e-300)
         num = log_m + math.log2(lam)
         den = log_u + math.log2(lam_u)
-        if log_h is not None and self.lam_h > 0:
-            den = np.logaddexp2(den, log_h + math.log2(self.lam_h))
+        for lo, (_, _, prior) in zip(log_o, self.others, strict=True):
+            if prior > 0:
+                den = np.logaddexp2(den, lo + math.log2(prior))
         total = num - den
         total = np.where(np.isfinite(total), total, 0.0)
         prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -200, 200)))
@@ -471,7 +476,10 @@ class FellegiSunterModel:
             "converged": self.converged,
             "warnings": list(self.warnings),
             "tf_max_bits": self.tf_max_bits,
-            "lambda_related": self.lam_h,
+            "classes": [
+                {"name": name, "prior": prior, "probabilities": [p.tolist() for p in probs]}
+                for name, probs, prior in self.others
+            ],
             "tf": {
                 col: {"value": t["value"].to_list(), "frequency": t["frequency"].to_list()}
                 for col, t in self.tf.items()
@@ -483,11 +491,10 @@ class FellegiSunterModel:
                     "m": m.tolist(),
                     "u": u.tolist(),
                     "u_random": ur.tolist(),
-                    "h": self.h[i].tolist() if self.h is not None else None,
 
                 }
-                for i, (c, m, u, ur) in enumerate(
-                    zip(self.comparisons, self.m, self.u, self.u_random, strict=True)
+                for c, m, u, ur in zip(
+                    self.comparisons, self.m, self.u, self.u_random, strict=True
                 )
             ],
         }
@@ -520,12 +527,11 @@ class FellegiSunterModel:
                 warnings=list(data.get("warnings", [])),
                 tf=tf,
                 tf_max_bits=float(data.get("tf_max_bits", 8.0)),
-                h=(
-                    [np.asarray(c["h"], dtype=np.float64) for c in data["comparisons"]]
-                    if data["comparisons"] and data["comparisons"][0].get("h") is not None
-                    else None
-                ),
-                lam_h=float(data.get("lambda_related", 0.0)),
+                others=[
+                    (str(c["name"]), [np.asarray(p, dtype=np.float64) for p in c["probabilities"]],
+                     float(c["prior"]))
+                    for c in data.get("classes", [])
+                ],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid model description: {exc}") from exc
@@ -652,7 +658,7 @@ def train(
             smoothing=cfg.smoothing,
             counts=counts,
             fix_u=fix_u,
-            personal=[c.column in PERSONAL for c in comparisons] if cfg.related_class else None,
+            extra_classes=_extra_classes(comparisons) if cfg.related_class else None,
         )
     if gamma.shape[0] == 0:
         em = EMResult(
@@ -677,8 +683,7 @@ def train(
                     tf[column] = _tf_table(data.encoded(column))
     return FellegiSunterModel(
         comparisons=tuple(comparisons),
-        h=em.h,
-        lam_h=em.lam_h,
+        others=em.others,
         m=m,
         u=em.u,
         u_random=u_random,
