@@ -46,7 +46,7 @@ from c360.model import FellegiSunterModel, train
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
 
-__all__ = ["Prepared", "Resolution", "prepare", "resolve"]
+__all__ = ["Prepared", "Resolution", "prepare", "resolve", "source_summary"]
 
 #: Derived columns to clear when their base value is junk.
 _DERIVED = {
@@ -55,6 +55,23 @@ _DERIVED = {
     "phone": (),
     "national_id": (),
     "postcode": (),
+}
+
+
+SOURCE_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "owner": pl.String(),
+    "description": pl.String(),
+    "freshness_sla_seconds": pl.Float64(),
+    "location": pl.String(),
+    "contract": pl.String(),
+    "rows_read": pl.Int64(),
+    "rows_valid": pl.Int64(),
+    "rows_quarantined": pl.Int64(),
+    "oldest_event": pl.Datetime("us"),
+    "newest_event": pl.Datetime("us"),
+    "read_seconds": pl.Float64(),
+    "schema_notices": pl.Int64(),
 }
 
 
@@ -72,6 +89,11 @@ class Resolution:
         refused_links: links the clustering guard refused, with reasons.
         metrics: per-stage figures (rows in/out, seconds).
         notices: schema-change notices from the contracts.
+        candidate_pairs: number of candidate pairs scored.
+        sources: one row per source: owner, SLA, rows read/valid/quarantined,
+            event-time range (see :func:`source_summary`).
+        records: the accepted records as loaded (canonical columns plus kept
+            extras, ``_rid`` in customer order), for golden profiles and lineage.
     """
 
     unified_ids: pa.Table
@@ -84,6 +106,8 @@ class Resolution:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Any] = field(default_factory=list)
     candidate_pairs: int = 0
+    sources: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA))
+    records: pl.DataFrame | None = field(default=None, repr=False)
 
     @property
     def customers(self) -> int:
@@ -237,6 +261,7 @@ class Prepared:
         config: the effective configuration (data-driven choices filled in).
         junk: junk values found.
         notices: schema-change notices.
+        sources: one row per source (see :func:`source_summary`).
     """
 
     valid: pl.DataFrame
@@ -246,6 +271,7 @@ class Prepared:
     junk: pl.DataFrame
     notices: list[Any]
     metrics: _Metrics
+    sources: pl.DataFrame
 
     def candidate_pairs(self) -> pl.DataFrame:
         """All candidate pairs with their keys (``source_l, record_id_l, source_r, record_id_r``)."""
@@ -256,6 +282,42 @@ class Prepared:
                                 self.valid.select("source", "record_id"))
         pairs = pl.concat(chunks).select("_rid_l", "_rid_r")
         return _attach_keys(pairs, self.valid.select("source", "record_id"))
+
+
+def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
+    """One row per source: declaration (owner, SLA), row counts and event-time range.
+
+    Example:
+        >>> df = pl.DataFrame({"record_id": ["a"], "updated_at": ["2026-01-02T03:04:05"]})
+        >>> source_summary([load(Source(name="crm", data=df, owner="sales"))]).select(
+        ...     "source", "owner", "rows_valid", "newest_event").row(0)
+        ('crm', 'sales', 1, datetime.datetime(2026, 1, 2, 3, 4, 5))
+    """
+    rows = []
+    for x in loaded:
+        s = x.source
+        events = (
+            x.valid.select(pl.col("updated_at").min().alias("lo"), pl.col("updated_at").max().alias("hi")).row(0)
+            if "updated_at" in x.valid.columns and x.valid.height
+            else (None, None)
+        )
+        contract = getattr(getattr(x, "validated", None), "contract", None)
+        rows.append({
+            "source": s.name,
+            "owner": s.owner,
+            "description": s.description,
+            "freshness_sla_seconds": s.freshness_sla.total_seconds() if s.freshness_sla else None,
+            "location": s.where if s.location else "(in memory)",
+            "contract": f"{contract.name} {contract.version}" if contract is not None else None,
+            "rows_read": x.rows_read,
+            "rows_valid": x.rows_valid,
+            "rows_quarantined": x.rows_quarantined,
+            "oldest_event": events[0],
+            "newest_event": events[1],
+            "read_seconds": round(x.seconds, 4),
+            "schema_notices": len(x.notices),
+        })
+    return pl.DataFrame(rows, schema=SOURCE_SUMMARY_SCHEMA)
 
 
 def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
@@ -312,7 +374,7 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
         blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
     )
     return Prepared(valid=valid, records=records, quarantine=quarantine, config=effective,
-                    junk=junk, notices=notices, metrics=metrics)
+                    junk=junk, notices=notices, metrics=metrics, sources=source_summary(loaded))
 
 
 def resolve(
@@ -429,6 +491,8 @@ def resolve(
         metrics=metrics.rows,
         notices=prep.notices,
         candidate_pairs=int(rid_l.shape[0]),
+        sources=prep.sources,
+        records=valid,
     )
 
 
