@@ -308,7 +308,7 @@ def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
             "description": s.description,
             "freshness_sla_seconds": s.freshness_sla.total_seconds() if s.freshness_sla else None,
             "location": s.where if s.location else "(in memory)",
-            "contract": f"{contract.name} {contract.version}" if contract is not None else None,
+            "contract": str(contract) if contract is not None else None,
             "rows_read": x.rows_read,
             "rows_valid": x.rows_valid,
             "rows_quarantined": x.rows_quarantined,
