@@ -74,17 +74,22 @@ RULE_POOL: tuple[tuple[str, ...], ...] = (
 
 
 def present_columns(records: pl.DataFrame, *, min_coverage: float = 0.01) -> set[str]:
-    """Columns with non-null values on at least ``min_coverage`` of records and 2+ distinct values."""
+    """Columns non-null on at least ``min_coverage`` of records with 2+ distinct non-null values.
+
+    On tiny inputs (under 50 records) a constant column still counts: two
+    records that agree on everything are evidence, not noise.
+    """
     if records.height == 0:
         return set()
     stats = records.select(
         *(pl.col(c).is_not_null().mean().alias(f"{c}\x00cov") for c in records.columns),
-        *(pl.col(c).n_unique().alias(f"{c}\x00n") for c in records.columns),
+        *(pl.col(c).drop_nulls().n_unique().alias(f"{c}\x00n") for c in records.columns),
     ).row(0, named=True)
     return {
         c
         for c in records.columns
-        if (stats[f"{c}\x00cov"] or 0) >= min_coverage and stats[f"{c}\x00n"] >= 3
+        if (stats[f"{c}\x00cov"] or 0) >= min_coverage
+        and stats[f"{c}\x00n"] >= (1 if records.height < 50 else 2)
     }
 
 
