@@ -46,7 +46,7 @@ from c360.model import FellegiSunterModel, train
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
 
-__all__ = ["Prepared", "Resolution", "prepare", "resolve", "source_summary"]
+__all__ = ["Prepared", "Resolution", "estimate_quality", "prepare", "resolve", "source_summary"]
 
 #: Derived columns to clear when their base value is junk.
 _DERIVED = {
@@ -94,6 +94,15 @@ class Resolution:
             event-time range (see :func:`source_summary`).
         records: the accepted records as loaded (canonical columns plus kept
             extras, ``_rid`` in customer order), for golden profiles and lineage.
+        weight_histogram: match weights of *all* candidate pairs in 1-bit
+            bins (``bin``: lower edge, ``pairs``); a clear gap between two
+            modes is a healthy sign.
+        near_misses: candidate pairs whose match probability lies between
+            0.05 and 0.95 (closest to the threshold first, at most 1,000), for
+            review; same columns as ``links``.
+        estimates: precision and recall estimated without labels from the
+            posterior match probabilities of all candidate pairs (see
+            :func:`estimate_quality`).
     """
 
     unified_ids: pa.Table
@@ -108,6 +117,9 @@ class Resolution:
     candidate_pairs: int = 0
     sources: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA))
     records: pl.DataFrame | None = field(default=None, repr=False)
+    weight_histogram: pl.DataFrame = field(default_factory=pl.DataFrame)
+    near_misses: pa.Table | None = None
+    estimates: dict[str, float] = field(default_factory=dict)
 
     @property
     def customers(self) -> int:
@@ -477,6 +489,12 @@ def resolve(
     keys = valid.select("source", "record_id")
     links = _links_table(keys, rid_l[accepted], rid_r[accepted], weight[accepted],
                          prob[accepted], rule[accepted], gamma[accepted], comparisons)
+    unsure = np.flatnonzero((prob > 0.05) & (prob < 0.95))
+    if unsure.size > 1000:
+        closest = np.argsort(np.abs(prob[unsure] - cfg.cluster.threshold), kind="stable")[:1000]
+        unsure = unsure[closest]
+    near = _links_table(keys, rid_l[unsure], rid_r[unsure], weight[unsure], prob[unsure],
+                        rule[unsure], gamma[unsure], comparisons)
     refused = clusters.refused
     if refused.height:
         refused = _attach_keys(refused, keys)
@@ -493,6 +511,9 @@ def resolve(
         candidate_pairs=int(rid_l.shape[0]),
         sources=prep.sources,
         records=valid,
+        weight_histogram=_histogram(weight),
+        near_misses=near.to_arrow(),
+        estimates=estimate_quality(prob, accepted),
     )
 
 
@@ -512,6 +533,42 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Any]:
     """A progress bar shown only when ``enabled``."""
     with progress(description, enabled=enabled) as bar:
         yield bar
+
+
+def _histogram(weight: npt.NDArray[np.float64]) -> pl.DataFrame:
+    """Counts of match weights in 1-bit bins."""
+    bins = np.floor(np.clip(weight, -60, 60)).astype(np.int64)
+    return (
+        pl.DataFrame({"bin": bins}).group_by("bin").len("pairs").sort("bin")
+        if bins.size else pl.DataFrame(schema={"bin": pl.Int64, "pairs": pl.UInt32})
+    )
+
+
+def estimate_quality(
+    probability: npt.NDArray[np.float64], accepted: npt.NDArray[np.bool_]
+) -> dict[str, float]:
+    """Pairwise precision and recall estimated from posterior match probabilities.
+
+    If the model is calibrated, the expected number of true matches among the
+    accepted links is the sum of their probabilities, and among all candidate
+    pairs the sum of all probabilities (as fastLink does). Pairs that blocking
+    never produced are not counted, so recall is relative to the candidates.
+
+    Example:
+        >>> p = np.array([0.99, 0.9, 0.4, 0.01])
+        >>> est = estimate_quality(p, p >= 0.5)
+        >>> round(est["precision"], 3), round(est["recall"], 3)
+        (0.945, 0.822)
+    """
+    total = float(probability.sum())
+    kept = float(probability[accepted].sum())
+    n_acc = int(accepted.sum())
+    return {
+        "precision": kept / n_acc if n_acc else 1.0,
+        "recall": kept / total if total else 1.0,
+        "expected_matching_pairs": total,
+        "accepted_links": float(n_acc),
+    }
 
 
 def _attach_keys(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
