@@ -293,3 +293,13 @@ def test_infer_warns_about_columns_it_cannot_describe() -> None:
     with pytest.warns(C360Warning, match="tags"):
         contract = Contract.infer(frame, name="x")
     assert contract.column_names == ("record_id",)
+
+
+def test_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    import runpy
+
+    example = Path(__file__).parent.parent / "examples" / "contracts_example.py"
+    runpy.run_path(str(example), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "crm: 7 rows, 3 valid, 4 quarantined" in out
+    assert "version 1.0.0 -> 2.0.0 (major bump): ok" in out

@@ -172,11 +172,16 @@ def validate(
     specs += [c for c in contract.columns if c.name not in KEYS and c.name in schema]
     extras = [n for n in available if n not in {s.name for s in specs}]
 
-    plan, outputs = _plan(lf, specs, schema)
+    # Uniqueness is per source. A batch normally holds one source, where a key alone
+    # is enough (and half the memory); a batch found to hold several is planned again.
+    plan, outputs = _plan(lf, specs, schema, several_sources=False)
+    frames = [_collect(plan, source)]
+    if frames[0].get_column(outputs.values[SOURCE]).drop_nulls().n_unique() > 1:
+        frames.clear()
+        plan, outputs = _plan(lf, specs, schema, several_sources=True)
+        frames.append(_collect(plan, source))
     # The collected frame is handed over without a local name: _split releases it early.
-    return _split(
-        _collect(plan, source), outputs, specs, extras, available, contract, source, tuple(notices)
-    )
+    return _split(frames.pop(), outputs, specs, extras, available, contract, source, tuple(notices))
 
 
 def _collect(plan: pl.LazyFrame, source: str) -> pl.DataFrame:
@@ -194,6 +199,9 @@ class _Flag:
     flag: str  # name of the boolean column in the collected frame
     message: pl.Expr  # evaluated on flagged rows only
     quarantine: bool  # True: the row goes to quarantine; False: the value is nulled
+    # For duplicates: (key column, source column, name given to the first row's number),
+    # looked up after collection for the flagged rows only.
+    first: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +216,7 @@ class _Outputs:
 
 
 def _plan(
-    lf: pl.LazyFrame, specs: list[ColumnContract], schema: pl.Schema
+    lf: pl.LazyFrame, specs: list[ColumnContract], schema: pl.Schema, *, several_sources: bool
 ) -> tuple[pl.LazyFrame, _Outputs]:
     """Build the lazy plan: typed values and one boolean flag per way a row can fail.
 
@@ -257,23 +265,29 @@ def _plan(
     rejected = st.put(top, "q", pl.any_horizontal(q_flags) if q_flags else pl.lit(False))
 
     # Uniqueness within a source, among rows not rejected so far; the first row keeps the value.
+    # `is_first_distinct` on the key alone (when the batch holds one source, the usual
+    # case) needs half the memory of a window; polars evaluates the scalar test first.
     level = top + 1
     source_value = value[SOURCE]
     for spec in sorted((s for s in specs if s.unique), key=lambda s: s.on_fail != "quarantine"):
         v = value[spec.name]
-        keys = [source_value, v] if spec.name != SOURCE else [v]
-        first = st.put(
-            level,
-            f"{spec.name}:first",
-            pl.when(~rejected & v.is_not_null()).then(pl.col(ROW)).min().over(keys),
-        )
+        key = st.put(level, f"{spec.name}:key", pl.when(~rejected & v.is_not_null()).then(v))
+        if spec.name == SOURCE or not several_sources:
+            first_seen = key.is_first_distinct()
+        else:
+            first_seen = pl.struct(source_value, key).is_first_distinct()
         dup_tag = f"{spec.name}:flag:unique"
-        duplicate = st.put(level + 1, dup_tag, ~rejected & v.is_not_null() & (pl.col(ROW) != first))
+        duplicate = st.put(level + 1, dup_tag, key.is_not_null() & ~first_seen)
+        first_name = st.name(f"{spec.name}:first")
         message = pl.format(
-            f"{spec.name}: duplicate value '{{}}' (first seen in row {{}})", show(v), first
+            f"{spec.name}: duplicate value '{{}}' (first seen in row {{}})",
+            show(key),
+            pl.col(first_name),
         )
         quarantine = spec.on_fail == "quarantine"
-        flags.append(_Flag(spec.name, st.name(dup_tag), message, quarantine))
+        source_name = st.name(f"out:{SOURCE}")
+        first = (st.name(f"{spec.name}:key"), source_name, first_name)
+        flags.append(_Flag(spec.name, st.name(dup_tag), message, quarantine, first))
         if quarantine:
             rejected = st.put(level + 2, f"q:{spec.name}", rejected | duplicate)
         else:
@@ -292,9 +306,11 @@ def _plan(
     raw_columns = [n for n in schema.names() if not n.startswith("_")]
     have = {*raw_columns, ROW, *out_values.values(), *(f.flag for f in flags)}
     keep: list[str] = []
+    looked_up = {f.first[2] for f in flags if f.first is not None}
     for f in flags:
-        for name in f.message.meta.root_names():
-            if name not in have:
+        needed = list(f.message.meta.root_names()) + ([f.first[0]] if f.first else [])
+        for name in needed:
+            if name not in have and name not in looked_up:
                 have.add(name)
                 keep.append(name)
     plan = st.apply(lf).select([*map(pl.col, raw_columns), pl.col(ROW), *final, *map(pl.col, keep)])
@@ -364,6 +380,7 @@ def _split(
                 )
             )
         )
+        problems = _look_up_first_rows(full, problems, out.flags)
         if n_quarantined:
             reason = _join(
                 [pl.when(pl.col(f.flag)).then(f.message) for f in out.flags if f.quarantine]
@@ -394,27 +411,25 @@ def _split(
 
     # Series-level selection: zero-copy even on the many-chunk frames the streaming engine returns.
     rows_in = full.height
+    source_column = full.get_column(out.values[SOURCE])
+    constant_source = source_column.drop_nulls().n_unique() == 1 and source_column.null_count() == 0
+    # A batch from one source keeps `source` as a constant column rather than a copy per row.
+    source_value = source_column[0] if constant_source and rows_in else None
+    names = [spec.name for spec in specs] + [*extras, ROW]
     columns = [full.get_column(out.values[spec.name]).alias(spec.name) for spec in specs]
     columns += [full.get_column(n) for n in (*extras, ROW)]
+    if source_value is not None:
+        columns = [c for c in columns if c.name != SOURCE]
     keep_mask = ~full.get_column(out.quarantined)
-    del full  # releases the raw columns that only the quarantine needed
-    slim = pl.DataFrame(columns)
-    del columns
-    valid = slim.filter(keep_mask) if n_quarantined else slim
-    del slim
-    no_issues = pl.lit([], dtype=pl.List(pl.String))
-    if issues is not None and issues.height:
-        position = pl.DataFrame(
-            {"__c360_vpos": pl.int_range(0, valid.height, dtype=pl.Int64, eager=True)}
-        )
-        issue_column = (
-            position.join(issues, on="__c360_vpos", how="left", maintain_order="left")
-            .get_column(ISSUES)
-            .fill_null(no_issues)
-        )
-        valid = valid.with_columns(issue_column)
+    del full, source_column  # releases the raw columns that only the quarantine needed
+    if n_quarantined:
+        valid = pl.DataFrame([c.filter(keep_mask) for c in columns])
     else:
-        valid = valid.with_columns(no_issues.alias(ISSUES))
+        valid = pl.DataFrame(columns)
+    del columns
+    if source_value is not None:
+        valid = valid.with_columns(pl.lit(source_value, dtype=pl.String).alias(SOURCE))
+    valid = valid.select(names).with_columns(_issue_column(issues, valid.height))
     counts = ValidationCounts(
         rows_in=rows_in,
         valid=valid.height,
@@ -430,6 +445,57 @@ def _split(
         notices=notices,
         counts=counts,
     )
+
+
+def _look_up_first_rows(
+    full: pl.DataFrame, problems: pl.DataFrame, flags: list[_Flag]
+) -> pl.DataFrame:
+    """Add, for duplicate rows, the row number of the first row that holds the same key."""
+    for f in flags:
+        if f.first is None:
+            continue
+        key, source, first = f.first
+        dups = problems.filter(pl.col(f.flag)).select(source, key).unique()
+        if dups.height == 0:
+            problems = problems.with_columns(pl.lit(None, dtype=pl.Int64).alias(first))
+            continue
+        # Non-null keys belong to the rows still in the running, in input order.
+        firsts = (
+            full.select(source, key, ROW)
+            .filter(pl.col(key).is_in(dups.get_column(key).implode()))
+            .group_by([source, key], maintain_order=True)
+            .agg(pl.col(ROW).first().alias(first))
+        )
+        problems = problems.join(firsts, on=[source, key], how="left", maintain_order="left")
+    return problems
+
+
+def _issue_column(issues: pl.DataFrame | None, height: int) -> pl.Series:
+    """Build the ``_issues`` list column: empty lists, except at the positions in ``issues``.
+
+    Built as an Arrow list array from offsets, so that a million rows with a few
+    issues cost one offsets buffer, not a join or a gather over list values.
+    """
+    if issues is None or issues.height == 0:
+        return (
+            pl.select(pl.repeat(pl.lit([], dtype=pl.List(pl.String)), height))
+            .to_series()
+            .alias(ISSUES)
+        )
+    import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
+    positions = issues.get_column("__c360_vpos").to_numpy()
+    lists = issues.get_column(ISSUES)
+    lengths = np.zeros(height, dtype=np.int64)
+    lengths[positions] = lists.list.len().to_numpy()
+    offsets = np.zeros(height + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    values = lists.explode().to_arrow()
+    array = pa.LargeListArray.from_arrays(pa.array(offsets), values)
+    column = pl.from_arrow(array)
+    assert isinstance(column, pl.Series)
+    return column.alias(ISSUES)
 
 
 def _join(messages: list[pl.Expr]) -> pl.Expr:
