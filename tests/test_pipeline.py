@@ -134,3 +134,58 @@ def test_write_outputs(tmp_path):
 def test_errors_are_c360_errors():
     with pytest.raises(C360Error):
         c360.resolve(42)
+
+
+def test_rerun_gives_byte_identical_unified_ids(tmp_path):
+    from c360.datasets import generate_people
+
+    recs = generate_people(300, seed=3).records
+    a = c360.resolve(recs)
+    b = c360.resolve(recs.sample(fraction=1.0, shuffle=True, seed=1))
+    a.write(tmp_path / "a")
+    b.write(tmp_path / "b")
+    assert (tmp_path / "a" / "unified_ids.parquet").read_bytes() == (tmp_path / "b" / "unified_ids.parquet").read_bytes()
+
+
+def test_previous_run_keeps_ids_of_unchanged_customers(tmp_path):
+    from c360.datasets import generate_people
+
+    g = generate_people(400, seed=5)
+    recs = g.records
+    first = c360.resolve(recs)
+    first.write(tmp_path / "day1")
+    # day 2: 1% new records (copies of existing people with a new record id) and the rest unchanged
+    extra = recs.sample(n=max(recs.height // 100, 1), seed=2).with_columns(
+        record_id=pl.col("record_id") + "-new")
+    second = c360.resolve(pl.concat([recs, extra]), previous=tmp_path / "day1")
+    ids1 = pl.from_arrow(first.unified_ids)
+    ids2 = pl.from_arrow(second.unified_ids)
+    both = ids1.join(ids2, on=["source", "record_id"], suffix="_2")
+    members1 = ids1.group_by("customer_id").agg(pl.struct("source", "record_id").sort().alias("m"))
+    members2 = ids2.join(ids1.select("source", "record_id"), on=["source", "record_id"]).group_by(
+        "customer_id").agg(pl.struct("source", "record_id").sort().alias("m"))
+    unchanged_old = set(members1.join(members2, on="m")["customer_id"].to_list())
+    kept = both.filter(pl.col("customer_id").is_in(list(unchanged_old)))
+    assert kept.height > 0
+    assert (kept["customer_id"] == kept["customer_id_2"]).all()
+    changes = pl.from_arrow(second.id_changes)
+    assert set(changes["change"].unique().to_list()) <= {"new", "merged_into", "split_from", "retired"}
+    assert changes["run_id"].n_unique() <= 1
+
+
+def test_atomic_write_replaces_previous_output(tmp_path):
+    res = c360.resolve(frame())
+    out = tmp_path / "out"
+    res.write(out)
+    (out / "stale.txt").write_text("from an older run")
+    res.write(out)
+    assert not (out / "stale.txt").exists()
+    assert not any(p.name.startswith(".out.writing") for p in tmp_path.iterdir())
+    assert pl.read_parquet(out / "id_changes.parquet").columns == ["customer_id", "change", "other_customer_id", "run_id"]
+
+
+def test_bad_previous_is_a_state_error(tmp_path):
+    from c360.exceptions import StateError
+
+    with pytest.raises(StateError, match="no unified_ids"):
+        c360.resolve(frame(), previous=tmp_path)

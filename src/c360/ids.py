@@ -1,8 +1,26 @@
-"""Customer IDs: opaque, deterministic strings.
+"""Customer IDs: opaque, deterministic, and stable across runs.
 
-A customer's ID is derived from its *anchor*, the smallest ``(source,
-record_id)`` among its records, hashed with BLAKE2b. The same records give the
+A new customer's ID is derived from its *anchor*, the smallest ``(source,
+record_id)`` among its records, hashed with BLAKE2b: the same records give the
 same ID on any machine and in any row order.
+
+Given the previous run's ``unified_ids``, IDs carry over
+(:func:`assign_stable_ids`):
+
+* a customer whose records are unchanged, or who gained or lost records,
+  keeps its ID;
+* when customers merge, the ID with the most history (most records in the
+  previous run) survives; the others are recorded as ``merged_into`` it;
+* when a customer splits, the part holding most of its previous records
+  keeps the ID; the other parts get new IDs recorded as ``split_from`` it;
+* a previous customer none of whose records remain is ``retired``;
+* a customer with no previous records is ``new``.
+
+Formally, every (current cluster, previous ID) pair is scored by the number
+of records they share; pairs are taken greedily by that overlap, then by the
+previous customer's size, then by ID, and each previous ID goes to at most one
+cluster. A cluster identical to a previous customer therefore always keeps
+its ID: no other cluster shares any of its records.
 
 Example:
     >>> customer_id_for("crm", "42")
@@ -17,19 +35,41 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["assign_customer_ids", "customer_id_for"]
+__all__ = ["ID_CHANGES_SCHEMA", "assign_customer_ids", "assign_stable_ids", "customer_id_for"]
 
 PREFIX = "C-"
 
+#: Columns of the public ``id_changes`` table.
+ID_CHANGES_SCHEMA: dict[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "change": pl.String(),  # new, merged_into, split_from, retired
+    "other_customer_id": pl.String(),
+    "run_id": pl.String(),
+}
 
-def customer_id_for(source: str, record_id: str) -> str:
-    """The ID a new customer anchored on ``(source, record_id)`` gets."""
-    digest = hashlib.blake2b(f"{source}\x1f{record_id}".encode(), digest_size=8).hexdigest()
-    return PREFIX + digest
+
+def customer_id_for(source: str, record_id: str, salt: int = 0) -> str:
+    """The ID a new customer anchored on ``(source, record_id)`` gets.
+
+    ``salt`` is only non-zero when the plain ID is already taken by another
+    customer of an earlier run.
+    """
+    key = f"{source}\x1f{record_id}" + (f"\x1f{salt}" if salt else "")
+    return PREFIX + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def _anchors(records: pl.DataFrame, labels: npt.NDArray[np.int64]) -> pl.DataFrame:
+    """Per cluster label: its anchor (smallest source, record_id) and size."""
+    frame = records.select("source", "record_id").with_columns(_c=pl.Series(labels))
+    return (
+        frame.sort("source", "record_id")
+        .group_by("_c", maintain_order=True)
+        .agg(pl.col("source").first(), pl.col("record_id").first(), pl.len().alias("size"))
+    )
 
 
 def assign_customer_ids(records: pl.DataFrame, labels: npt.NDArray[np.int64]) -> pl.Series:
-    """One customer ID per record from cluster labels.
+    """One customer ID per record from cluster labels, with no previous run.
 
     Args:
         records: frame with ``source`` and ``record_id``; row ``i`` has label ``labels[i]``.
@@ -38,14 +78,108 @@ def assign_customer_ids(records: pl.DataFrame, labels: npt.NDArray[np.int64]) ->
     Returns:
         A String series ``customer_id`` aligned with ``records``.
     """
-    frame = records.select("source", "record_id").with_columns(_c=pl.Series(labels))
-    anchors = (
-        frame.sort("source", "record_id")
-        .group_by("_c", maintain_order=True)
-        .agg(pl.col("source").first(), pl.col("record_id").first())
+    ids, _ = assign_stable_ids(records, labels, None)
+    return ids
+
+
+def assign_stable_ids(
+    records: pl.DataFrame,
+    labels: npt.NDArray[np.int64],
+    previous: pl.DataFrame | None,
+    *,
+    run_id: str = "",
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Customer IDs that carry over from a previous run, and the changes.
+
+    Args:
+        records: ``source``, ``record_id`` of every current record (row ``i``
+            has cluster ``labels[i]``).
+        labels: cluster label per record.
+        previous: the previous run's ``unified_ids`` (``source, record_id,
+            customer_id``), or ``None``.
+        run_id: written into every ``id_changes`` row.
+
+    Returns:
+        The ``customer_id`` series aligned with ``records``, and the
+        ``id_changes`` table (see :data:`ID_CHANGES_SCHEMA`).
+
+    Example:
+        >>> recs = pl.DataFrame({"source": ["a"] * 3, "record_id": ["1", "2", "3"]})
+        >>> prev = recs.with_columns(customer_id=pl.Series(["X", "X", "Y"]))
+        >>> ids, changes = assign_stable_ids(recs, np.array([0, 0, 0]), prev, run_id="r2")
+        >>> ids.to_list(), changes.select("customer_id", "change", "other_customer_id").row(0)
+        (['X', 'X', 'X'], ('Y', 'merged_into', 'X'))
+    """
+    anchors = _anchors(records, labels)
+    taken: set[str] = set()
+    changes: list[dict[str, str | None]] = []
+    chosen: dict[int, str] = {}
+    split_of: dict[int, str] = {}
+    if previous is not None and previous.height:
+        prev = previous.select("source", "record_id", pl.col("customer_id").cast(pl.String))
+        taken = set(prev["customer_id"].unique().to_list())
+        prev_size = prev.group_by("customer_id").len("prev_size")
+        cur = records.select("source", "record_id").with_columns(_c=pl.Series(labels))
+        overlap = (
+            cur.join(prev, on=["source", "record_id"], how="inner")
+            .group_by("_c", "customer_id")
+            .len("shared")
+            .join(prev_size, on="customer_id")
+            .sort(["shared", "prev_size", "customer_id", "_c"],
+                  descending=[True, True, False, False])
+        )
+        used: set[str] = set()
+        for c, pid, _shared, _size in overlap.iter_rows():
+            if c in chosen or pid in used:
+                continue
+            chosen[c] = pid
+            used.add(pid)
+        # clusters left without an ID that hold records of an ID kept elsewhere: split parts
+        for c, pid, _shared, _size in overlap.iter_rows():
+            if c not in chosen and c not in split_of and pid in used:
+                split_of[c] = pid
+        # previous IDs not kept: merged into the cluster holding most of their records
+        # (which always kept an ID: it would have claimed this one otherwise), or retired
+        holder: dict[str, int] = {}
+        for c, pid, _shared, _size in overlap.iter_rows():
+            holder.setdefault(pid, c)
+        for pid in sorted(taken - used):
+            if pid in holder:
+                changes.append({"customer_id": pid, "change": "merged_into",
+                                "other_customer_id": chosen.get(holder[pid])})
+            else:
+                changes.append({"customer_id": pid, "change": "retired",
+                                "other_customer_id": None})
+    ids: dict[int, str] = {}
+    fresh: list[tuple[int, str]] = []
+    for c, source, record_id, _size in anchors.iter_rows():
+        if c in chosen:
+            ids[c] = chosen[c]
+            continue
+        salt = 0
+        new = customer_id_for(source, record_id)
+        while new in taken:
+            salt += 1
+            new = customer_id_for(source, record_id, salt)
+        taken.add(new)
+        ids[c] = new
+        fresh.append((c, new))
+    if previous is not None:
+        for c, new in fresh:
+            if c in split_of:
+                changes.append({"customer_id": new, "change": "split_from",
+                                "other_customer_id": split_of[c]})
+            else:
+                changes.append({"customer_id": new, "change": "new", "other_customer_id": None})
+    label_ids = pl.DataFrame(
+        {"_c": list(ids.keys()), "customer_id": list(ids.values())},
+        schema={"_c": pl.Int64, "customer_id": pl.String},
     )
-    # one stable hash per customer (not per record); polars' own hash is not
-    # guaranteed stable across versions, BLAKE2b is
-    ids = [customer_id_for(s, r) for s, r in zip(anchors["source"], anchors["record_id"], strict=True)]
-    anchors = anchors.select("_c", pl.Series("customer_id", ids, dtype=pl.String))
-    return frame.join(anchors, on="_c", how="left", maintain_order="left")["customer_id"]
+    series = (
+        pl.DataFrame({"_c": labels.astype(np.int64)})
+        .join(label_ids, on="_c", how="left", maintain_order="left")["customer_id"]
+    )
+    change_frame = pl.DataFrame(
+        [{**ch, "run_id": run_id} for ch in changes], schema=ID_CHANGES_SCHEMA
+    ).sort("change", "customer_id")
+    return series, change_frame

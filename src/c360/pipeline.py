@@ -41,7 +41,8 @@ from c360.cluster import ClusterConfig, cluster_links
 from c360.comparisons import Comparison, PairData, compare
 from c360.config import ResolveConfig
 from c360.exceptions import ConfigError
-from c360.ids import assign_customer_ids
+from c360.exceptions import StateError
+from c360.ids import assign_stable_ids
 from c360.model import FellegiSunterModel, train
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
@@ -83,6 +84,9 @@ class Resolution:
         unified_ids: ``source, record_id, customer_id``, one row per accepted record.
         links: accepted links with weight, probability, rule and comparison levels.
         quarantine: rejected input rows with reasons.
+        id_changes: how customer IDs changed against the previous run
+            (``customer_id, change, other_customer_id, run_id``); empty without one.
+        run_id: this run's identifier.
         config: the effective configuration (data-driven choices filled in).
         model: the trained model.
         junk: junk values found and ignored for matching.
@@ -108,6 +112,8 @@ class Resolution:
     unified_ids: pa.Table
     links: pa.Table
     quarantine: pa.Table
+    id_changes: pa.Table
+    run_id: str
     config: ResolveConfig
     model: FellegiSunterModel
     junk: pa.Table
@@ -120,6 +126,7 @@ class Resolution:
     weight_histogram: pl.DataFrame = field(default_factory=pl.DataFrame)
     near_misses: pa.Table | None = None
     estimates: dict[str, float] = field(default_factory=dict)
+    profiles: pa.Table | None = None
 
     @property
     def customers(self) -> int:
@@ -152,23 +159,45 @@ class Resolution:
         return "\n".join(lines)
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write the tables as Parquet and the model as JSON into ``out_dir``."""
+        """Write the outputs into ``out_dir``, atomically.
+
+        Everything is first written to a new sibling directory, which then
+        replaces ``out_dir`` by renames: a crash mid-write leaves the previous
+        output intact (at worst as ``<out_dir>.previous-<run>`` beside it).
+        Files: ``unified_ids``, ``links``, ``quarantine``, ``id_changes``
+        (Parquet), ``model.json``, ``config.toml``.
+        """
+        import shutil
+
         import pyarrow.parquet as pq
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in ("unified_ids", "links", "quarantine"):
-            path = out / f"{name}.parquet"
-            pq.write_table(getattr(self, name), path)
-            written.append(path)
-        model_path = out / "model.json"
-        self.model.save(model_path)
-        written.append(model_path)
-        cfg_path = out / "config.toml"
-        self.config.save(cfg_path)
-        written.append(cfg_path)
-        return written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.writing-{self.run_id}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        names = []
+        for name in OUTPUT_TABLES:
+            table = getattr(self, name, None)
+            if table is None:
+                continue
+            pq.write_table(table, tmp / f"{name}.parquet")
+            names.append(f"{name}.parquet")
+        self.model.save(tmp / "model.json")
+        self.config.save(tmp / "config.toml")
+        names += ["model.json", "config.toml"]
+        backup = out.with_name(f"{out.name}.previous-{self.run_id}")
+        if out.exists():
+            out.rename(backup)
+        tmp.rename(out)
+        if backup.exists():
+            shutil.rmtree(backup)
+        return [out / n for n in names]
+
+
+#: Tables written by :meth:`Resolution.write`, in order.
+OUTPUT_TABLES = ("unified_ids", "links", "profiles", "quarantine", "id_changes")
 
 
 class _Metrics:
@@ -393,6 +422,8 @@ def resolve(
     inputs: Any,
     *,
     config: ResolveConfig | None = None,
+    previous: str | Path | Resolution | pa.Table | pl.DataFrame | None = None,
+    run_id: str | None = None,
     progress: bool | str | None = None,  # noqa: A002 - mirrors the CLI flag
 ) -> Resolution:
     """Resolve records from one or more sources into unified customers.
@@ -403,12 +434,18 @@ def resolve(
             sources), a path, a list of these, or a mapping of source name to
             frame or Source.
         config: options; by default everything is chosen from the data.
+        previous: an earlier run (its output directory, its Resolution, or its
+            ``unified_ids``) whose customer IDs carry over (see :mod:`c360.ids`).
+        run_id: identifier of this run (default: a timestamp).
         progress: show progress bars (``None``: on from the CLI or a notebook).
 
     Returns:
-        A :class:`Resolution` with ``unified_ids``, ``links`` and ``quarantine``.
+        A :class:`Resolution` with ``unified_ids``, ``links``, ``quarantine``
+        and ``id_changes``.
     """
     show = resolve_progress(progress)
+    run = run_id or _new_run_id()
+    prev_ids = _previous_ids(previous)
     prep = prepare(inputs, config=config)
     cfg = prep.config
     assert cfg.blocking is not None and cfg.comparisons is not None
@@ -482,9 +519,12 @@ def resolve(
         m["cannot_link"] = list(cluster_cfg.cannot_link)
 
     with metrics.stage("ids", n) as m:
-        customer_id = assign_customer_ids(valid, clusters.labels)
+        customer_id, id_changes = assign_stable_ids(
+            valid, clusters.labels, prev_ids, run_id=run
+        )
         unified = valid.select("source", "record_id").with_columns(customer_id=customer_id)
         m["rows_out"] = unified.height
+        m["id_changes"] = id_changes.height
 
     keys = valid.select("source", "record_id")
     links = _links_table(keys, rid_l[accepted], rid_r[accepted], weight[accepted],
@@ -500,6 +540,8 @@ def resolve(
         refused = _attach_keys(refused, keys)
     return Resolution(
         unified_ids=unified.to_arrow(),
+        id_changes=id_changes.to_arrow(),
+        run_id=run,
         links=links.to_arrow(),
         quarantine=prep.quarantine.to_arrow(),
         config=cfg,
@@ -515,6 +557,40 @@ def resolve(
         near_misses=near.to_arrow(),
         estimates=estimate_quality(prob, accepted),
     )
+
+
+def _new_run_id() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _previous_ids(previous: Any) -> pl.DataFrame | None:
+    """The previous run's ``unified_ids`` as a polars frame."""
+    if previous is None:
+        return None
+    if isinstance(previous, Resolution):
+        table: Any = previous.unified_ids
+    elif isinstance(previous, str | Path):
+        path = Path(previous)
+        file = path / "unified_ids.parquet" if path.is_dir() else path
+        if not file.exists():
+            raise StateError(
+                "previous run has no unified_ids.parquet", path=str(path),
+                hint="point --previous at the output directory of an earlier `c360 resolve`",
+            )
+        try:
+            table = pl.read_parquet(file)
+        except Exception as exc:  # polars raises several types for a bad file
+            raise StateError(f"cannot read previous unified_ids: {exc}", path=str(file)) from exc
+    else:
+        table = previous
+    frame = pl.from_arrow(table) if isinstance(table, pa.Table) else table
+    assert isinstance(frame, pl.DataFrame)
+    missing = {"source", "record_id", "customer_id"} - set(frame.columns)
+    if missing:
+        raise StateError(f"previous unified_ids lacks columns {sorted(missing)}")
+    return frame.select("source", "record_id", "customer_id")
 
 
 def _reliable_cannot_link(cfg: ClusterConfig, model: FellegiSunterModel) -> ClusterConfig:
