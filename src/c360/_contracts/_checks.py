@@ -543,8 +543,3 @@ def _compare_bound(old: Bound | None, new: Bound | None, *, lower: bool) -> Comp
     if lower:
         return "tightened" if raised else "loosened"
     return "loosened" if raised else "tightened"
-
-
-def pandera_checks(checks: Sequence[Check], dtype: ColumnType) -> list[pa_pl.Check]:
-    """Return the pandera equivalents of ``checks``."""
-    return [c.to_pandera(dtype) for c in checks]
