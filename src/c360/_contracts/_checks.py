@@ -14,14 +14,11 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import polars as pl
 
 from c360.exceptions import ConfigError
-
-if TYPE_CHECKING:
-    import pandera.polars as pa_pl
 
 ColumnType: TypeAlias = Literal["string", "int", "float", "bool", "date", "datetime"]
 """The types a contract column can declare."""
