@@ -207,8 +207,9 @@ def cluster_links(
             distinct = records.get_column("source").is_in(list(cfg.distinct_sources)).to_numpy()
     if records is not None and (values or distinct.any()):
         # components holding clearly different must-differ values, even of size 2
-        frame = pl.DataFrame({"c": labels, **{k: v for k, v in values.items()},
-                              "_d": distinct})
+        frame = pl.DataFrame({"c": labels, "_d": distinct}).with_columns(
+            pl.Series(k, v, dtype=pl.String) for k, v in values.items()
+        )
         checks = [pl.col(k).drop_nulls().n_unique().alias(k) for k in values]
         agg = frame.group_by("c").agg(*checks, pl.col("_d").sum().alias("_d"))
         bad = agg.filter(

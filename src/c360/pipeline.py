@@ -98,6 +98,9 @@ class Resolution:
             event-time range (see :func:`source_summary`).
         records: the accepted records as loaded (canonical columns plus kept
             extras, ``_rid`` in customer order), for golden profiles and lineage.
+        matching: the standardised matching frame aligned with ``records``;
+            written to ``state/`` so that later batches can be resolved
+            incrementally against this run (see :mod:`c360.incremental`).
         weight_histogram: match weights of *all* candidate pairs in 1-bit
             bins (``bin``: lower edge, ``pairs``); a clear gap between two
             modes is a healthy sign.
@@ -123,6 +126,7 @@ class Resolution:
     candidate_pairs: int = 0
     sources: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA))
     records: pl.DataFrame | None = field(default=None, repr=False)
+    matching: pl.DataFrame | None = field(default=None, repr=False)
     weight_histogram: pl.DataFrame = field(default_factory=pl.DataFrame)
     near_misses: pa.Table | None = None
     estimates: dict[str, float] = field(default_factory=dict)
@@ -187,6 +191,15 @@ class Resolution:
         self.model.save(tmp / "model.json")
         self.config.save(tmp / "config.toml")
         names += ["model.json", "config.toml"]
+        if self.matching is not None:
+            (tmp / "state").mkdir()
+            keep = [c for c in self.matching.columns if c not in ("_row", "_issues")]
+            self.matching.select(keep).with_columns(
+                customer_id=pl.Series(
+                    "customer_id", self.unified_ids.column("customer_id"), dtype=pl.String
+                )
+            ).write_parquet(tmp / "state" / "matching.parquet")
+            names.append("state/matching.parquet")
         backup = out.with_name(f"{out.name}.previous-{self.run_id}")
         if out.exists():
             out.rename(backup)
@@ -553,6 +566,7 @@ def resolve(
         candidate_pairs=int(rid_l.shape[0]),
         sources=prep.sources,
         records=valid,
+        matching=records,
         weight_histogram=_histogram(weight),
         near_misses=near.to_arrow(),
         estimates=estimate_quality(prob, accepted),

@@ -1,0 +1,368 @@
+"""Incremental resolution: new or changed records against a saved resolution.
+
+A full run's output directory holds everything needed to resolve later
+batches without recomputing: ``state/matching.parquet`` (the standardised
+records and their customer IDs), ``model.json`` and ``config.toml``.
+:class:`ResolutionState` loads them once and builds, per blocking rule, a
+sorted array of key hashes, so a batch record finds its candidates by binary
+search instead of scanning a million rows. Each batch is then validated and
+standardised like a full run, compared and scored with the saved model,
+attached to existing customers or made a new customer, and given IDs by the
+same rules as :mod:`c360.ids` (a record linking two customers merges them,
+the one with most history keeps its ID).
+
+Limits, by design: a batch never *splits* an existing customer, and a changed
+record (same source and record_id) is re-attached but the links of the old
+version are not re-examined; run a full ``c360 resolve --previous`` from time
+to time to revisit those.
+
+Example:
+    >>> import tempfile, polars as pl, c360
+    >>> from c360.datasets import generate_people
+    >>> out = tempfile.mkdtemp()
+    >>> _ = c360.resolve(generate_people(200, seed=1).records).write(out)
+    >>> state = ResolutionState.load(out)
+    >>> new = pl.DataFrame({"source": ["web"], "record_id": ["w1"], "first_name": ["Zed"],
+    ...                     "last_name": ["Quimby"], "email": ["zed.q@example.net"]})
+    >>> res = state.resolve(new)
+    >>> res.unified_ids.num_rows, res.id_changes.column("change").to_pylist()
+    (1, ['new'])
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+
+from c360.blocking import BlockingRule
+from c360.cluster import components
+from c360.comparisons import PairData
+from c360.config import ResolveConfig
+from c360.exceptions import StateError
+from c360.ids import ID_CHANGES_SCHEMA, customer_id_for
+from c360.model import FellegiSunterModel
+
+__all__ = ["BatchResult", "ResolutionState"]
+
+_HASH_SEED = 20261128
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleIndex:
+    """Sorted key hashes of one blocking rule and the records holding them."""
+
+    rule: BlockingRule
+    hashes: npt.NDArray[np.uint64]
+    rids: npt.NDArray[np.int64]
+
+
+@dataclass(slots=True, kw_only=True)
+class BatchResult:
+    """Outcome of resolving one batch incrementally.
+
+    Attributes:
+        unified_ids: ``source, record_id, customer_id`` of the batch's accepted records.
+        links: accepted links touching the batch (same columns as a full run's).
+        quarantine: rejected batch rows.
+        id_changes: ``new`` customers and customers ``merged_into`` others.
+        seconds: wall time of the batch.
+    """
+
+    unified_ids: pa.Table
+    links: pa.Table
+    quarantine: pa.Table
+    id_changes: pa.Table
+    seconds: float
+
+
+def _key_hash(frame: pl.DataFrame, rule: BlockingRule) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+    keys = list(rule.keys)
+    valid = frame.select(pl.all_horizontal(pl.col(k).is_not_null() for k in keys)).to_series()
+    hashes = frame.select(pl.struct(keys).hash(_HASH_SEED)).to_series().to_numpy()
+    return hashes.astype(np.uint64), valid.to_numpy()
+
+
+class ResolutionState:
+    """A saved resolution, loaded once, against which batches are resolved.
+
+    Use :meth:`load` on the output directory of ``c360 resolve``; call
+    :meth:`resolve` for each batch; :meth:`save` writes the grown state back.
+    """
+
+    def __init__(
+        self, matching: pl.DataFrame, model: FellegiSunterModel, config: ResolveConfig,
+        junk: pl.DataFrame | None = None,
+    ) -> None:
+        if config.blocking is None or config.comparisons is None:
+            raise StateError("the saved configuration lacks blocking rules or comparisons")
+        self.matching = matching
+        self.model = model
+        self.config = config
+        self.junk = junk
+        self._index = [self._build(rule) for rule in config.blocking.rules]
+        self._delta: list[pl.DataFrame] = []
+        counts = matching.group_by("customer_id").len()
+        self._history: dict[str, int] = dict(zip(counts["customer_id"], counts["len"], strict=True))
+
+    # --- loading --------------------------------------------------------------
+    @classmethod
+    def load(cls, out_dir: str | Path) -> ResolutionState:
+        """Load the state written by a full run into ``out_dir``."""
+        out = Path(out_dir)
+        needed = [out / "state" / "matching.parquet", out / "model.json", out / "config.toml"]
+        missing = [str(p.relative_to(out)) for p in needed if not p.exists()]
+        if missing:
+            raise StateError(
+                f"not a c360 output directory: missing {missing}", path=str(out),
+                hint="run `c360 resolve ... --out DIR` first",
+            )
+        try:
+            matching = pl.read_parquet(needed[0])
+        except Exception as exc:  # polars raises several types for a bad file
+            raise StateError(f"cannot read saved records: {exc}", path=str(needed[0])) from exc
+        model = FellegiSunterModel.load(needed[1])
+        config = ResolveConfig.load(needed[2])
+        return cls(matching, model, config)
+
+    def _build(self, rule: BlockingRule) -> _RuleIndex:
+        if any(k not in self.matching.columns for k in rule.keys):
+            return _RuleIndex(rule, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+        hashes, valid = _key_hash(self.matching, rule)
+        rids = np.flatnonzero(valid).astype(np.int64)
+        order = np.argsort(hashes[rids], kind="stable")
+        return _RuleIndex(rule, hashes[rids][order], rids[order])
+
+    # --- resolving ------------------------------------------------------------
+    def _candidates(self, batch: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(batch row, existing rid) pairs sharing a blocking key."""
+        cap = self.config.blocking.max_block_size if self.config.blocking else None
+        lefts, rights = [], []
+        for idx in self._index:
+            if idx.hashes.size == 0 or any(k not in batch.columns for k in idx.rule.keys):
+                continue
+            hashes, valid = _key_hash(batch, idx.rule)
+            rows = np.flatnonzero(valid)
+            lo = np.searchsorted(idx.hashes, hashes[rows], side="left")
+            hi = np.searchsorted(idx.hashes, hashes[rows], side="right")
+            size = hi - lo
+            if cap is not None:
+                keep = size <= cap
+                rows, lo, size = rows[keep], lo[keep], size[keep]
+            if size.sum() == 0:
+                continue
+            lefts.append(np.repeat(rows, size))
+            offsets = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+            rights.append(idx.rids[np.repeat(lo, size) + offsets])
+        if not lefts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        pairs = np.unique(np.column_stack([np.concatenate(lefts), np.concatenate(rights)]), axis=0)
+        return pairs[:, 0], pairs[:, 1]
+
+    def resolve(self, inputs: Any, *, run_id: str | None = None) -> BatchResult:
+        """Resolve a batch (same inputs as :func:`c360.resolve`) against the state.
+
+        The state grows by the batch's accepted records, so consecutive calls
+        see each other's records.
+        """
+        from c360.pipeline import (
+            _DERIVED,
+            _as_sources,
+            _contradicted,
+            _links_table,
+            _load_all,
+            _matching_frame,
+            _new_run_id,
+        )
+        from c360.rules import null_junk
+
+        start = time.perf_counter()
+        run = run_id or _new_run_id()
+        cfg = self.config
+        loaded = _load_all(_as_sources(inputs), cfg)
+        quarantine = pl.concat([x.quarantine for x in loaded], how="vertical_relaxed") if loaded else None
+        frames = [x.valid for x in loaded if x.valid.height]
+        if not frames:
+            return self._result([], None, quarantine, [], run, start)
+        valid = pl.concat(frames, how="diagonal_relaxed").sort("source", "record_id")
+        batch = _matching_frame(valid, cfg)
+        if self.junk is not None and self.junk.height:
+            batch = null_junk(batch, self.junk)
+        for col, derived in _DERIVED.items():
+            for d in derived:
+                if col in batch.columns and d in batch.columns:
+                    batch = batch.with_columns(
+                        pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
+                    )
+        nb = batch.height
+        # candidates: batch x state by index lookup, batch x batch by brute force on keys
+        bl, er = self._candidates(batch)
+        uniq_rids, er_local = np.unique(er, return_inverse=True)
+        cols = [c for c in batch.columns if c in self.matching.columns]
+        existing = self.matching.select(cols)[uniq_rids.tolist()]
+        local = pl.concat([batch.select(cols), existing], how="vertical_relaxed")
+        left = [bl]
+        right = [nb + er_local.astype(np.int64)]
+        if nb > 1:
+            from c360.blocking import generate_pairs
+
+            assert cfg.blocking is not None
+            for chunk in generate_pairs(batch.select(cols), cfg.blocking, progress_enabled=False):
+                left.append(chunk["_rid_l"].to_numpy())
+                right.append(chunk["_rid_r"].to_numpy())
+        rid_l = np.concatenate(left).astype(np.int64)
+        rid_r = np.concatenate(right).astype(np.int64)
+        comparisons = cfg.comparisons or ()
+        data = PairData(local, rid_l, rid_r)
+        gamma = (
+            np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
+            if rid_l.size else np.zeros((0, len(comparisons)), dtype=np.int8)
+        )
+        weight, prob = self.model.score_levels(gamma, data)
+        rule = np.full(rid_l.shape[0], "", dtype=object)
+        contradicted = _contradicted(gamma, comparisons)
+        for col in reversed(cfg.deterministic or ()):
+            if col in local.columns and rid_l.size:
+                cl, cr = data.codes(col)
+                rule[(cl >= 0) & (cl == cr) & ~contradicted] = f"exact:{col}"
+        by_rule = rule != ""
+        by_model = prob >= cfg.cluster.threshold
+        rule[by_model & ~by_rule] = "model"
+        acc = by_rule | by_model
+        # graph over batch records and existing customers
+        existing_cid = self.matching["customer_id"].gather(uniq_rids).to_list()
+        cust_names = sorted(set(existing_cid))
+        cust_node = {c: nb + i for i, c in enumerate(cust_names)}
+        node = np.arange(local.height, dtype=np.int64)
+        for j, c in enumerate(existing_cid):
+            node[nb + j] = cust_node[c]
+        n_nodes = nb + len(cust_names)
+        labels = components(n_nodes, node[rid_l[acc]], node[rid_r[acc]])
+        ids, changes = self._assign(batch, labels, cust_names, nb, run)
+        unified = batch.select("source", "record_id").with_columns(customer_id=pl.Series(ids, dtype=pl.String))
+        keys = local.select("source", "record_id")
+        links = _links_table(keys, rid_l[acc], rid_r[acc], weight[acc], prob[acc], rule[acc],
+                             gamma[acc], comparisons)
+        self._grow(batch, unified)
+        return self._result([unified], links, quarantine, changes, run, start)
+
+    def _assign(
+        self, batch: pl.DataFrame, labels: npt.NDArray[np.int64], customers: list[str],
+        nb: int, run: str,
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        changes: list[dict[str, Any]] = []
+        comp_customers: dict[int, list[str]] = {}
+        for i, c in enumerate(customers):
+            comp_customers.setdefault(int(labels[nb + i]), []).append(c)
+        ids: list[str] = []
+        chosen: dict[int, str] = {}
+        srcs = batch["source"].to_list()
+        rids = batch["record_id"].to_list()
+        for i in range(nb):
+            comp = int(labels[i])
+            if comp in chosen:
+                ids.append(chosen[comp])
+                continue
+            found = comp_customers.get(comp, [])
+            if found:
+                survivor = max(found, key=lambda c: (self._history.get(c, 0), [-ord(x) for x in c]))
+                for other in sorted(found):
+                    if other != survivor:
+                        changes.append({"customer_id": other, "change": "merged_into",
+                                        "other_customer_id": survivor, "run_id": run})
+                        self._merge(other, survivor)
+                chosen[comp] = survivor
+            else:
+                salt = 0
+                new = customer_id_for(srcs[i], rids[i])
+                while new in self._history:
+                    salt += 1
+                    new = customer_id_for(srcs[i], rids[i], salt)
+                self._history[new] = 0
+                changes.append({"customer_id": new, "change": "new", "other_customer_id": None,
+                                "run_id": run})
+                chosen[comp] = new
+            ids.append(chosen[comp])
+        return ids, changes
+
+    def _merge(self, other: str, survivor: str) -> None:
+        self.matching = self.matching.with_columns(
+            pl.when(pl.col("customer_id") == other).then(pl.lit(survivor))
+            .otherwise(pl.col("customer_id")).alias("customer_id")
+        )
+        self._history[survivor] = self._history.get(survivor, 0) + self._history.pop(other, 0)
+
+    def _grow(self, batch: pl.DataFrame, unified: pl.DataFrame) -> None:
+        """Append the batch to the state (replacing earlier versions of the same records)."""
+        add = batch.with_columns(customer_id=unified["customer_id"])
+        add = add.select([c for c in self.matching.columns if c in add.columns])
+        replaced = self.matching.join(
+            add.select("source", "record_id"), on=["source", "record_id"], how="semi"
+        ).height
+        if replaced:
+            self.matching = self.matching.join(
+                add.select("source", "record_id"), on=["source", "record_id"], how="anti"
+            )
+        base = self.matching.height
+        self.matching = pl.concat([self.matching, add], how="diagonal_relaxed")
+        for c in unified["customer_id"].to_list():
+            self._history[c] = self._history.get(c, 0) + 1
+        if replaced:
+            self._index = [self._build(r.rule) for r in self._index]
+            return
+        # append the new records to each rule's index, keeping it sorted
+        new_index = []
+        for idx in self._index:
+            if any(k not in add.columns for k in idx.rule.keys) or idx.hashes.size == 0 and base:
+                new_index.append(idx)
+                continue
+            hashes, valid = _key_hash(add, idx.rule)
+            rows = np.flatnonzero(valid)
+            h = np.concatenate([idx.hashes, hashes[rows]])
+            r = np.concatenate([idx.rids, base + rows.astype(np.int64)])
+            order = np.argsort(h, kind="stable")
+            new_index.append(_RuleIndex(idx.rule, h[order], r[order]))
+        self._index = new_index
+
+    def _result(
+        self, unified: list[pl.DataFrame], links: pl.DataFrame | None, quarantine: Any,
+        changes: list[dict[str, Any]], run: str, start: float,
+    ) -> BatchResult:
+        from c360._canonical import QUARANTINE_SCHEMA
+
+        ids = unified[0] if unified else pl.DataFrame(
+            schema={"source": pl.String, "record_id": pl.String, "customer_id": pl.String})
+        q = quarantine.select(list(QUARANTINE_SCHEMA)) if quarantine is not None else pl.DataFrame(
+            schema=QUARANTINE_SCHEMA)
+        return BatchResult(
+            unified_ids=ids.to_arrow(),
+            links=(links if links is not None else pl.DataFrame()).to_arrow(),
+            quarantine=q.to_arrow(),
+            id_changes=pl.DataFrame(changes, schema=ID_CHANGES_SCHEMA).to_arrow(),
+            seconds=time.perf_counter() - start,
+        )
+
+    def unified_ids(self) -> pa.Table:
+        """Current ``source, record_id, customer_id`` of every record in the state."""
+        return self.matching.select("source", "record_id", "customer_id").sort(
+            "source", "record_id").to_arrow()
+
+    def save(self, out_dir: str | Path) -> None:
+        """Write the grown state (and its unified_ids) back into ``out_dir``."""
+        import pyarrow.parquet as pq
+
+        out = Path(out_dir)
+        (out / "state").mkdir(parents=True, exist_ok=True)
+        tmp = out / "state" / ".matching.parquet.tmp"
+        self.matching.write_parquet(tmp)
+        tmp.replace(out / "state" / "matching.parquet")
+        tmp_ids = out / ".unified_ids.parquet.tmp"
+        pq.write_table(self.unified_ids(), tmp_ids)
+        tmp_ids.replace(out / "unified_ids.parquet")
