@@ -61,3 +61,17 @@ def test_threshold_and_sizes():
     res = cluster_links(5, np.array([0, 2]), np.array([1, 3]), np.array([0.9, 0.2]))
     assert res.labels.tolist() == [0, 0, 2, 3, 4]
     assert res.sizes().to_dicts() == [{"size": 1, "clusters": 3}, {"size": 2, "clusters": 1}]
+
+
+def test_must_differ_check_on_a_large_frame_with_nulls():
+    n = 5000
+    ids = [None if i % 3 else f"{i:09d}" for i in range(n)]
+    records = pl.DataFrame({"national_id": ids})
+    left = np.arange(0, n - 1, dtype=np.int64)
+    right = left + 1
+    res = cluster_links(n, left, right, np.full(n - 1, 0.99), records=records)
+    # a chain through every record is cut wherever two different ids would meet
+    sizes = np.bincount(res.labels)
+    assert sizes.max() < n
+    frame = pl.DataFrame({"c": res.labels, "id": ids}).group_by("c").agg(pl.col("id").drop_nulls().n_unique())
+    assert frame["id"].max() <= 1

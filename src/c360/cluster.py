@@ -198,17 +198,19 @@ def cluster_links(
     sizes = np.bincount(labels, minlength=n)
     suspect = sizes[labels] >= 3
     values: dict[str, npt.NDArray[Any]] = {}
+    value_series: dict[str, pl.Series] = {}
     distinct = np.zeros(n, dtype=bool)
     if records is not None:
         for col in cfg.cannot_link:
             if col in records.columns:
-                values[col] = records.get_column(col).cast(pl.String).to_numpy()
+                value_series[col] = records.get_column(col).cast(pl.String)
+                values[col] = value_series[col].to_numpy()
         if cfg.distinct_sources and "source" in records.columns:
             distinct = records.get_column("source").is_in(list(cfg.distinct_sources)).to_numpy()
     if records is not None and (values or distinct.any()):
         # components holding clearly different must-differ values, even of size 2
         frame = pl.DataFrame({"c": labels, "_d": distinct}).with_columns(
-            pl.Series(k, v, dtype=pl.String) for k, v in values.items()
+            v.alias(k) for k, v in value_series.items()
         )
         checks = [pl.col(k).drop_nulls().n_unique().alias(k) for k in values]
         agg = frame.group_by("c").agg(*checks, pl.col("_d").sum().alias("_d"))
