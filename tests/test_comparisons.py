@@ -164,3 +164,14 @@ def test_very_long_and_unicode_strings():
     # JW: 0.99997, 0.911 and 0.85 (one of two characters matched, shared prefix)
     assert out["gamma_jw"].to_list() == [2, 1, 1]
     assert out["gamma_ts"].null_count() == 0
+
+
+def test_swap_with_a_typo_is_still_a_swap():
+    records = pl.DataFrame({"first_name": ["brandon", "whtie", "white"],
+                            "last_name": ["white", "brandon", "brandon"]})
+    first = NameComparison("first_name", swap_column="last_name")
+    last = NameComparison("last_name", swap_column="first_name", swap_is_null=True)
+    pairs = pl.DataFrame({"_rid_l": [0, 0], "_rid_r": [1, 2]})
+    out = compare(pairs, records, [first, last])
+    assert [first.labels()[i] for i in out[first.output]] == ["swapped", "swapped"]
+    assert out[last.output].to_list() == [-1, -1]

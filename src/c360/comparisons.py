@@ -338,7 +338,7 @@ class NameComparison(JaroWinklerAtThresholds):
         lv[initial & (lv < 2)] = 1
         if self.swap_column and self.swap_column in data.records.columns:
             sl, sr = data.codes(self.swap_column)
-            swapped = rest & (cl == sr) & (sl == cr) & (sl >= 0)
+            swapped = self._swapped(enc, cl, cr, sl, sr, rest & (sl >= 0) & (sr >= 0))
             lv[swapped] = -1 if self.swap_is_null else labels.index("swapped")
         if self.nickname_column and self.nickname_column in data.records.columns:
             nl, nr = data.codes(self.nickname_column)
@@ -346,6 +346,33 @@ class NameComparison(JaroWinklerAtThresholds):
             lv[nick] = np.maximum(lv[nick], labels.index("nickname"))
         lv[exact] = len(labels) - 1
         return lv
+
+
+    @staticmethod
+    def _swapped(
+        enc: Encoded, cl: IntArray, cr: IntArray, sl: IntArray, sr: IntArray,
+        candidates: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """Name parts given the other way round: one cross pair equal, the other
+        equal or one typo away (Jaro-Winkler >= 0.9). Names share one vocabulary,
+        so codes of both columns index the same values."""
+        out = np.zeros(cl.shape[0], dtype=bool)
+        a = candidates & (cl == sr)
+        b = candidates & (sl == cr)
+        either = a | b
+        if not either.any():
+            return out
+        out |= a & b
+        one = either & ~(a & b)
+        if one.any():
+            # the cross pair that is not exact: (cl, sr) when b holds, (sl, cr) when a holds
+            x = np.where(b, cl, sl)
+            y = np.where(b, sr, cr)
+            sims = _similarity(enc, x, y, one, JaroWinkler.normalized_similarity)
+            close = np.zeros(cl.shape[0], dtype=bool)
+            close[one] = sims >= 0.9
+            out |= close
+        return out
 
 
 @dataclass(frozen=True, slots=True)
