@@ -1,0 +1,244 @@
+"""Observability: stage events, the ``c360`` logger, the run report and lineage.
+
+Two kinds of observation:
+
+* **Live events.** The pipeline calls :func:`emit` at the end of every stage.
+  Each event is named after OpenTelemetry conventions (``c360.stage.<name>``)
+  with namespaced attributes (``c360.rows_in``, ``c360.rows_out``,
+  ``c360.seconds``, ...), passed to every callback registered with
+  :func:`on_event`, and logged at DEBUG level on ``logging.getLogger("c360")``.
+  c360 never prints: the logger has a ``NullHandler`` until you configure
+  logging yourself.
+* **The run report.** :func:`build_report` turns a :class:`~c360.Resolution`
+  into a :class:`RunReport` (``report.json`` plus lineage tables),
+  :func:`write_report` writes ``report.json`` and a self-contained
+  ``report.html``; :func:`explain_link` breaks one link's match weight into a
+  waterfall; :func:`to_openlineage_events` describes the run as OpenLineage
+  START/COMPLETE events. See ``docs/observability.md``.
+
+Example:
+    >>> seen = []
+    >>> with on_event(seen.append):
+    ...     _ = emit("block_and_compare", rows_in=10, rows_out=45, seconds=0.01)
+    >>> seen[0].name, seen[0].attributes["c360.rows_out"]
+    ('c360.stage.block_and_compare', 45)
+    >>> emit("score", rows_in=45)  # nobody listening: nothing happens
+
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from c360.report import (
+    SCHEMA,
+    LinkExplanation,
+    RunReport,
+    build_report,
+    explain_link,
+    load_report,
+    render_html,
+    to_openlineage_events,
+    write_report,
+)
+
+__all__ = [
+    "SCHEMA",
+    "Event",
+    "LinkExplanation",
+    "RunReport",
+    "Subscription",
+    "build_report",
+    "capture",
+    "emit",
+    "explain_link",
+    "load_report",
+    "logger",
+    "on_event",
+    "render_html",
+    "to_openlineage_events",
+    "write_report",
+]
+
+#: The library's logger. Silent (``NullHandler``) until the application configures logging.
+logger = logging.getLogger("c360")
+if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+    logger.addHandler(logging.NullHandler())
+
+#: Attribute value types OpenTelemetry accepts: scalars and homogeneous sequences of them.
+AttributeValue = str | bool | int | float | list[str] | list[bool] | list[int] | list[float]
+
+_LOCK = threading.Lock()
+_CALLBACKS: tuple[Callable[[Event], Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stage event.
+
+    Attributes:
+        name: ``c360.stage.<stage>`` (an OpenTelemetry span/event name).
+        stage: the bare stage name (``load``, ``score``, ...).
+        attributes: ``c360.``-prefixed attributes, values as OpenTelemetry allows
+            (str, bool, int, float or a list of one of them).
+        time_unix_nano: when the event was emitted (nanoseconds since the epoch).
+
+    """
+
+    name: str
+    stage: str
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    time_unix_nano: int = 0
+
+
+def _attribute(value: Any) -> AttributeValue | None:
+    """Return an OpenTelemetry-compatible attribute value, or ``None`` to leave it out."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        items = [v for v in value if v is not None]
+        if all(isinstance(v, bool) for v in items):
+            return [bool(v) for v in items]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            return [int(v) for v in items]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+            return [float(v) for v in items]
+        return [str(v) for v in items]
+    if hasattr(value, "item"):  # numpy scalar
+        return _attribute(value.item())
+    return str(value)
+
+
+def _key(name: str) -> str:
+    return name if name.startswith("c360.") else f"c360.{name}"
+
+
+def emit(stage: str, **attributes: Any) -> Event | None:
+    """Report that pipeline stage ``stage`` finished, with its figures.
+
+    Keyword names become ``c360.<name>`` attributes (``rows_in`` becomes
+    ``c360.rows_in``); ``None`` values are left out, other values are made
+    OpenTelemetry-compatible (numpy scalars unwrapped, unknown objects as text).
+    The event goes to every callback registered with :func:`on_event` and to the
+    ``c360`` logger at DEBUG level. A callback that raises is logged and skipped:
+    observing a run never breaks it.
+
+    Args:
+        stage: the stage's name, e.g. ``"load"``.
+        **attributes: figures such as ``rows_in``, ``rows_out``, ``seconds``.
+
+    Returns:
+        The event, or ``None`` when nothing listens (no callback, logger not
+        enabled for DEBUG), in which case no work is done.
+
+    Example:
+        >>> with capture() as events:
+        ...     _ = emit("load", rows_in=3, cannot_link=["national_id"], note=None)
+        >>> dict(events[0].attributes)
+        {'c360.stage': 'load', 'c360.rows_in': 3, 'c360.cannot_link': ['national_id']}
+
+    """
+    callbacks = _CALLBACKS
+    if not callbacks and not logger.isEnabledFor(logging.DEBUG):
+        return None
+    attrs: dict[str, AttributeValue] = {"c360.stage": stage}
+    for k, v in attributes.items():
+        a = _attribute(v)
+        if a is not None:
+            attrs[_key(k)] = a
+    event = Event(
+        name=f"c360.stage.{stage}", stage=stage, attributes=attrs, time_unix_nano=time.time_ns()
+    )
+    logger.debug(
+        "%s %s", event.name, attrs, extra={"c360_event": event.name, "c360_attributes": attrs}
+    )
+    for cb in callbacks:
+        try:
+            cb(event)
+        except Exception:  # a faulty observer must not stop the run
+            logger.exception("c360 event callback %r failed on %s", cb, event.name)
+    return event
+
+
+class Subscription:
+    """A registered event callback; close it (or leave its ``with`` block) to unregister."""
+
+    def __init__(self, callback: Callable[[Event], Any]) -> None:
+        self.callback = callback
+        self.closed = False
+
+    def close(self) -> None:
+        """Stop receiving events (idempotent)."""
+        global _CALLBACKS
+        with _LOCK:
+            if not self.closed:
+                items = list(_CALLBACKS)
+                for i, cb in enumerate(items):
+                    if cb is self.callback:
+                        del items[i]
+                        break
+                _CALLBACKS = tuple(items)
+                self.closed = True
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def on_event(callback: Callable[[Event], Any]) -> Subscription:
+    """Register ``callback`` to receive every stage event, in any thread.
+
+    Use it as a context manager to unregister automatically, or keep the
+    returned :class:`Subscription` and call ``close()``.
+
+    Example:
+        >>> names = []
+        >>> sub = on_event(lambda e: names.append(e.name))
+        >>> _ = emit("ids", rows_out=2)
+        >>> sub.close()
+        >>> _ = emit("ids", rows_out=2)
+        >>> names
+        ['c360.stage.ids']
+
+    """
+    global _CALLBACKS
+    if not callable(callback):
+        from c360.exceptions import ConfigError
+
+        raise ConfigError(f"on_event needs a callable; got {type(callback).__name__}")
+    sub = Subscription(callback)
+    with _LOCK:
+        _CALLBACKS = (*_CALLBACKS, callback)
+    return sub
+
+
+@contextmanager
+def capture() -> Iterator[list[Event]]:
+    """Collect the events emitted inside the block into a list.
+
+    Example:
+        >>> with capture() as events:
+        ...     _ = emit("cluster", rows_out=1)
+        >>> [e.stage for e in events]
+        ['cluster']
+
+    """
+    events: list[Event] = []
+    with on_event(events.append):
+        yield events

@@ -1,0 +1,815 @@
+"""Build the run report (``report.json`` content and lineage tables) from a Resolution."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from c360.exceptions import StateError
+
+if TYPE_CHECKING:
+    from c360.pipeline import Resolution
+
+__all__ = ["SCHEMA", "ReportConfig", "RunReport", "build_report", "config_hash", "load_report"]
+
+#: Name and major version of the report format; bumped on any incompatible change.
+SCHEMA = "c360.report/1"
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+TABLES_DIR = "report_tables"
+
+#: Record columns shown for the largest clusters (national ids are never shown).
+_DISPLAY = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "address_line1",
+    "city",
+    "postcode",
+    "company",
+    "updated_at",
+)
+_INTERNAL = ("_rid", "_row", "_issues", "source")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportConfig:
+    """What the report flags and how much it shows.
+
+    Attributes:
+        drop_threshold: a source whose row count fell by more than this share
+            since the previous run is flagged (``0.2`` = 20%).
+        quarantine_threshold: a source with more than this share of its rows
+            quarantined is flagged.
+        largest_clusters: how many of the largest clusters to list with their records.
+        cluster_records: records shown per listed cluster (the rest are counted).
+        near_misses: near misses listed in the JSON (all are in the tables).
+        inline_lineage_max: lineage is inlined in the JSON when the run has at
+            most this many accepted records; it is always in the tables.
+
+    """
+
+    drop_threshold: float = 0.2
+    quarantine_threshold: float = 0.05
+    largest_clusters: int = 10
+    cluster_records: int = 50
+    near_misses: int = 100
+    inline_lineage_max: int = 500
+
+
+@dataclass(slots=True)
+class RunReport:
+    """The run report: the content of ``report.json`` plus its tables.
+
+    Attributes:
+        data: the JSON document (``data["schema"] == "c360.report/1"``),
+            documented in ``docs/report-schema.md``.
+        tables_: lineage and detail tables as Arrow tables (see :meth:`tables`).
+
+    """
+
+    data: dict[str, Any]
+    tables_: dict[str, pa.Table] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        """Return the run's id."""
+        return str(self.data["run"]["run_id"])
+
+    @property
+    def incidents(self) -> list[dict[str, Any]]:
+        """Return the problems found: stale sources, dropped rows, breaking changes..."""
+        return list(self.data.get("incidents", []))
+
+    def source(self, name: str) -> dict[str, Any]:
+        """Return the report's entry for source ``name``."""
+        for s in self.data.get("sources", []):
+            if s["source"] == name:
+                return dict(s)
+        raise KeyError(name)
+
+    def to_json(self, *, indent: int | None = 1) -> str:
+        """``report.json``'s text."""
+        return json.dumps(self.data, indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Lineage and detail tables by name.
+
+        ``lineage_records`` (customer_id, source, record_id, updated_at),
+        ``lineage_links`` (the links that joined each customer's records),
+        ``lineage_values`` (each golden value's origin, when profiles exist),
+        ``near_misses`` and ``refused_links``.
+        """
+        return dict(self.tables_)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    v = _utc(value)
+    return None if v is None else v.isoformat().replace("+00:00", "Z")
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` with datetimes as ISO 8601 text and NaN/inf as ``None``."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return str(value)
+
+
+def config_hash(config: Any) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces) of ``config.to_dict()``.
+
+    Example:
+        >>> from c360.config import ResolveConfig
+        >>> config_hash(ResolveConfig()) == config_hash(ResolveConfig())
+        True
+        >>> len(config_hash(ResolveConfig()))
+        64
+
+    """
+    text = json.dumps(
+        jsonable(config.to_dict()), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _frame(table: pa.Table | pl.DataFrame | None) -> pl.DataFrame:
+    if table is None:
+        return pl.DataFrame()
+    if isinstance(table, pl.DataFrame):
+        return table
+    out = pl.from_arrow(table)
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+def _read_previous(
+    previous: str | Path | Mapping[str, Any] | RunReport | None,
+) -> tuple[dict[str, Any] | None, pl.DataFrame | None, str | None]:
+    """Return the previous report's JSON, its unified_ids (when beside it) and its path."""
+    if previous is None:
+        return None, None, None
+    if isinstance(previous, RunReport):
+        return previous.data, None, None
+    if isinstance(previous, Mapping):
+        return dict(previous), None, None
+    p = Path(previous)
+    path = p / REPORT_JSON if p.is_dir() else p
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(
+            f"cannot read the previous run's report: {exc}",
+            path=str(path),
+            hint="pass the previous output directory or its report.json",
+        ) from exc
+    _check_schema(data, path)
+    ids = None
+    ids_path = path.parent / "unified_ids.parquet"
+    if ids_path.exists():
+        ids = pl.read_parquet(ids_path)
+    return data, ids, str(path)
+
+
+def _check_schema(data: Any, path: Path | str) -> None:
+    schema = data.get("schema") if isinstance(data, Mapping) else None
+    if not isinstance(schema, str) or not schema.startswith("c360.report/"):
+        raise StateError(f"not a c360 run report (schema {schema!r})", path=str(path))
+    if schema != SCHEMA:
+        raise StateError(
+            f"report format {schema!r} is not supported; this c360 reads {SCHEMA!r}",
+            path=str(path),
+            hint="rebuild the report with this c360 version",
+        )
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _stages(metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for m in metrics:
+        seconds = m.get("seconds")
+        rows_in = m.get("rows_in")
+        extra = {
+            k: v
+            for k, v in m.items()
+            if k not in ("stage", "rows_in", "rows_out", "quarantined", "seconds")
+        }
+        out.append(
+            {
+                "stage": m.get("stage"),
+                "rows_in": rows_in,
+                "rows_out": m.get("rows_out"),
+                "quarantined": m.get("quarantined"),
+                "seconds": seconds,
+                "rows_per_second": (rows_in / seconds) if rows_in and seconds else None,
+                "extra": extra,
+            }
+        )
+    return out
+
+
+def _notice_dict(n: Any) -> dict[str, Any]:
+    return {"kind": n.kind, "column": n.column, "detail": n.detail, "severity": n.severity}
+
+
+def _source_columns(records: pl.DataFrame | None) -> dict[str, list[dict[str, str]]]:
+    """Return, per source, the columns holding at least one value, with their types."""
+    if records is None or records.height == 0 or "source" not in records.columns:
+        return {}
+    cols = [c for c in records.columns if c not in _INTERNAL]
+    has = records.group_by("source").agg(pl.col(c).is_not_null().any() for c in cols)
+    out: dict[str, list[dict[str, str]]] = {}
+    for row in has.iter_rows(named=True):
+        out[str(row["source"])] = [
+            {"name": c, "type": _type_name(records.schema[c])} for c in cols if row[c]
+        ]
+    return out
+
+
+def _type_name(dtype: pl.DataType) -> str:
+    """Return a plain type name: ``string``, ``date``, ``timestamp``, ``int64``, ``double``..."""
+    if dtype == pl.String:
+        return "string"
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp"
+    if dtype == pl.Float64:
+        return "double"
+    if dtype == pl.Float32:
+        return "float"
+    return str(dtype).lower()
+
+
+def _quarantine_reasons(
+    quarantine: pl.DataFrame, limit: int = 20
+) -> dict[str, list[dict[str, Any]]]:
+    if quarantine.height == 0:
+        return {}
+    counts = (
+        quarantine.group_by("source", "reason")
+        .len("rows")
+        .sort(["source", "rows", "reason"], descending=[False, True, False])
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for (src,), part in counts.partition_by("source", as_dict=True, maintain_order=True).items():
+        out[str(src)] = part.head(limit).select("reason", "rows").to_dicts()
+    return out
+
+
+def _sources(
+    res: Resolution, finished: datetime, prev: dict[str, Any] | None, cfg: ReportConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    incidents: list[dict[str, Any]] = []
+    notices_by: dict[str, list[Any]] = {}
+    for n in sorted(res.notices):
+        notices_by.setdefault(n.source, []).append(n)
+    columns = _source_columns(res.records)
+    reasons = _quarantine_reasons(_frame(res.quarantine))
+    prev_rows = {s["source"]: s.get("rows_read") for s in (prev or {}).get("sources", [])}
+    out = []
+    for row in res.sources.iter_rows(named=True):
+        name = str(row["source"])
+        newest = _utc(row["newest_event"])
+        sla = row["freshness_sla_seconds"]
+        lag = (finished - newest).total_seconds() if newest is not None else None
+        if sla is None or lag is None:
+            meets, status = None, "unknown"
+            why = "no freshness SLA declared" if sla is None else "the source has no event time"
+        else:
+            meets = lag <= sla
+            status = "fresh" if meets else "stale"
+            why = f"newest record is {_duration(lag)} old; SLA {_duration(sla)}"
+        if meets is False:
+            incidents.append(
+                {
+                    "kind": "stale_source",
+                    "severity": "error",
+                    "source": name,
+                    "message": f"{name} is stale: newest record is {_duration(lag or 0)} old, "
+                    f"SLA is {_duration(sla or 0)}",
+                }
+            )
+        rows = int(row["rows_read"] or 0)
+        change: dict[str, Any] | None = None
+        if prev is not None:
+            before = prev_rows.get(name)
+            if before is None:
+                change = {
+                    "previous_rows": None,
+                    "rows": rows,
+                    "change": None,
+                    "change_share": None,
+                    "dropped": False,
+                    "new_source": True,
+                }
+            else:
+                share = (rows - before) / before if before else None
+                dropped = share is not None and share < -cfg.drop_threshold
+                change = {
+                    "previous_rows": before,
+                    "rows": rows,
+                    "change": rows - before,
+                    "change_share": share,
+                    "dropped": dropped,
+                    "new_source": False,
+                }
+                if dropped:
+                    incidents.append(
+                        {
+                            "kind": "rows_dropped",
+                            "severity": "error",
+                            "source": name,
+                            "message": f"{name} delivered {rows:,} rows, "
+                            f"{-(share or 0):.0%} fewer than "
+                            f"the previous run's {before:,} (threshold "
+                            f"{cfg.drop_threshold:.0%})",
+                        }
+                    )
+        notices = notices_by.get(name, [])
+        for n in notices:
+            if n.severity == "breaking":
+                incidents.append(
+                    {
+                        "kind": "breaking_schema_change",
+                        "severity": "error",
+                        "source": name,
+                        "message": f"{name}: {n.kind.replace('_', ' ')} {n.column!r}: {n.detail}",
+                    }
+                )
+        quarantined = int(row["rows_quarantined"] or 0)
+        q_share = quarantined / rows if rows else 0.0
+        if q_share > cfg.quarantine_threshold:
+            incidents.append(
+                {
+                    "kind": "quarantine",
+                    "severity": "warning",
+                    "source": name,
+                    "message": f"{name}: {quarantined:,} of {rows:,} rows "
+                    f"({q_share:.1%}) quarantined",
+                }
+            )
+        out.append(
+            {
+                "source": name,
+                "owner": row["owner"],
+                "description": row["description"],
+                "location": row["location"],
+                "contract": row["contract"],
+                "rows_read": rows,
+                "rows_valid": row["rows_valid"],
+                "rows_quarantined": quarantined,
+                "quarantined_share": q_share,
+                "read_seconds": row["read_seconds"],
+                "oldest_event": _iso(row["oldest_event"]),
+                "newest_event": _iso(newest),
+                "freshness": {
+                    "sla_seconds": sla,
+                    "lag_seconds": lag,
+                    "meets_sla": meets,
+                    "status": status,
+                    "explanation": why,
+                },
+                "row_change": change,
+                "schema_notices": [_notice_dict(n) for n in notices],
+                "quarantine_reasons": reasons.get(name, []),
+                "columns": columns.get(name, []),
+            }
+        )
+    if prev is not None:
+        now = {s["source"] for s in out}
+        for s in prev.get("sources", []):
+            if s["source"] not in now and s.get("rows_read"):
+                incidents.append(
+                    {
+                        "kind": "rows_dropped",
+                        "severity": "error",
+                        "source": s["source"],
+                        "message": f"{s['source']} delivered nothing this run "
+                        f"({s['rows_read']:,} rows in the previous run)",
+                    }
+                )
+    return out, incidents
+
+
+def _duration(seconds: float) -> str:
+    """Format a duration in seconds for people.
+
+    Example:
+        >>> _duration(90), _duration(7200), _duration(3 * 86400 + 60)
+        ('1.5 min', '2.0 h', '3.0 d')
+
+    """
+    s = abs(seconds)
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    if s < 86400 * 2:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} d"
+
+
+def _largest_clusters(
+    res: Resolution, ids: pl.DataFrame, links: pl.DataFrame, cfg: ReportConfig
+) -> list[dict[str, Any]]:
+    if ids.height == 0:
+        return []
+    sizes = (
+        ids.group_by("customer_id")
+        .len("size")
+        .sort(["size", "customer_id"], descending=[True, False])
+        .head(cfg.largest_clusters)
+    )
+    sizes = sizes.filter(pl.col("size") > 1)
+    if sizes.height == 0:
+        return []
+    members = ids.join(sizes.select("customer_id"), on="customer_id")
+    if res.records is not None:
+        show = [c for c in _DISPLAY if c in res.records.columns]
+        members = members.join(
+            res.records.select("source", "record_id", *show), on=["source", "record_id"], how="left"
+        )
+    members = members.sort("customer_id", "source", "record_id")
+    rules = _customer_links(ids, links)
+    by_rule: dict[str, dict[str, int]] = {}
+    if rules.height:
+        counts = (
+            rules.join(sizes.select("customer_id"), on="customer_id")
+            .group_by("customer_id", "rule")
+            .len("links")
+        )
+        for row in counts.iter_rows(named=True):
+            by_rule.setdefault(row["customer_id"], {})[row["rule"]] = row["links"]
+    out = []
+    groups = members.partition_by("customer_id", as_dict=True)
+    for row in sizes.iter_rows(named=True):
+        part = groups[(row["customer_id"],)]
+        recs = part.drop("customer_id").head(cfg.cluster_records).to_dicts()
+        out.append(
+            {
+                "customer_id": row["customer_id"],
+                "size": row["size"],
+                "sources": sorted(set(part["source"].to_list())),
+                "links_by_rule": by_rule.get(row["customer_id"], {}),
+                "records": jsonable(recs),
+                "records_not_shown": max(part.height - cfg.cluster_records, 0),
+            }
+        )
+    return out
+
+
+def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """Return the links whose two records ended in the same customer, with that customer."""
+    cols = [
+        "customer_id",
+        "source_l",
+        "record_id_l",
+        "source_r",
+        "record_id_r",
+        "rule",
+        "match_weight",
+        "match_probability",
+    ]
+    if links.height == 0 or ids.height == 0:
+        return pl.DataFrame(
+            schema={c: (pl.Float64 if c.startswith("match") else pl.String) for c in cols}
+        )
+    left = ids.rename({"source": "source_l", "record_id": "record_id_l", "customer_id": "_cl"})
+    right = ids.rename({"source": "source_r", "record_id": "record_id_r", "customer_id": "_cr"})
+    j = links.join(left, on=["source_l", "record_id_l"]).join(right, on=["source_r", "record_id_r"])
+    return (
+        j.filter(pl.col("_cl") == pl.col("_cr"))
+        .rename({"_cl": "customer_id"})
+        .select(cols)
+        .sort("customer_id", "source_l", "record_id_l", "source_r", "record_id_r")
+    )
+
+
+def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Return each golden value's origin: ``customer_id, field, value, source, record_id``.
+
+    A profile field ``f`` is traced when the profiles hold ``f_source`` and
+    ``f_record_id`` beside it.
+    """
+    if profiles is None or "customer_id" not in profiles.columns:
+        return None
+    fields = [
+        c
+        for c in profiles.columns
+        if f"{c}_source" in profiles.columns and f"{c}_record_id" in profiles.columns
+    ]
+    schema = {
+        "customer_id": pl.String,
+        "field": pl.String,
+        "value": pl.String,
+        "source": pl.String,
+        "record_id": pl.String,
+    }
+    parts = [
+        profiles.select(
+            pl.col("customer_id").cast(pl.String),
+            pl.lit(f).alias("field"),
+            pl.col(f).cast(pl.String).alias("value"),
+            pl.col(f"{f}_source").cast(pl.String).alias("source"),
+            pl.col(f"{f}_record_id").cast(pl.String).alias("record_id"),
+        )
+        for f in fields
+    ]
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts).filter(pl.col("value").is_not_null()).sort("customer_id", "field")
+
+
+def _lineage(
+    res: Resolution, ids: pl.DataFrame, links: pl.DataFrame, cfg: ReportConfig
+) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+    recs = ids.select("customer_id", "source", "record_id")
+    if res.records is not None and "updated_at" in res.records.columns:
+        recs = recs.join(
+            res.records.select("source", "record_id", "updated_at"),
+            on=["source", "record_id"],
+            how="left",
+        )
+    recs = recs.sort("customer_id", "source", "record_id")
+    joined = _customer_links(ids, links)
+    profiles = getattr(res, "profiles", None)
+    values = _lineage_values(_frame(profiles) if profiles is not None else None)
+    tables = {"lineage_records": recs.to_arrow(), "lineage_links": joined.to_arrow()}
+    if values is not None:
+        tables["lineage_values"] = values.to_arrow()
+    section: dict[str, Any] = {
+        "customers": int(ids["customer_id"].n_unique()) if ids.height else 0,
+        "records": recs.height,
+        "links": joined.height,
+        "values": values.height if values is not None else None,
+        "profiles": values is not None,
+        "tables": {
+            name: {"rows": t.num_rows, "path": f"{TABLES_DIR}/{name}.parquet"}
+            for name, t in tables.items()
+        },
+        "inline": None,
+    }
+    if recs.height <= cfg.inline_lineage_max:
+        link_groups = joined.partition_by("customer_id", as_dict=True) if joined.height else {}
+        value_groups = (
+            values.partition_by("customer_id", as_dict=True)
+            if values is not None and values.height
+            else {}
+        )
+        inline = []
+        for (cid,), part in recs.partition_by(
+            "customer_id", as_dict=True, maintain_order=True
+        ).items():
+            entry: dict[str, Any] = {
+                "customer_id": cid,
+                "records": part.select("source", "record_id").to_dicts(),
+                "links": (
+                    link_groups[(cid,)].drop("customer_id").to_dicts()
+                    if (cid,) in link_groups
+                    else []
+                ),
+            }
+            if values is not None:
+                entry["values"] = (
+                    value_groups[(cid,)].drop("customer_id").to_dicts()
+                    if (cid,) in value_groups
+                    else []
+                )
+            inline.append(entry)
+        section["inline"] = jsonable(inline)
+    return section, tables
+
+
+def _diagnostics(
+    res: Resolution, ids: pl.DataFrame, links: pl.DataFrame, cfg: ReportConfig
+) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+    model = res.model
+    threshold = float(res.config.cluster.threshold)
+    near = _frame(res.near_misses)
+    if near.height:
+        near = (
+            near.with_columns((pl.col("match_probability") - threshold).abs().alias("_d"))
+            .sort("_d", "source_l", "record_id_l", "source_r", "record_id_r")
+            .drop("_d")
+        )
+    refused = _frame(res.refused_links)
+    refused_kinds: dict[str, int] = {}
+    if refused.height and "reason" in refused.columns:
+        kinds = (
+            refused.select(pl.col("reason").str.split(":").list.first().alias("kind"))
+            .group_by("kind")
+            .len("links")
+            .sort(["links", "kind"], descending=[True, False])
+        )
+        refused_kinds = {str(r["kind"]): int(r["links"]) for r in kinds.iter_rows(named=True)}
+    gamma_cols = [c for c in near.columns if c.startswith("gamma_")]
+    params = model.parameters()
+    diag = {
+        "threshold": threshold,
+        "threshold_weight": math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else None,
+        "weight_histogram": res.weight_histogram.to_dicts() if res.weight_histogram.height else [],
+        "prior": {
+            "lambda": model.lam,
+            "prior_weight": model.prior_weight,
+            "total_pairs": model.total_pairs,
+            "iterations": model.iterations,
+            "converged": model.converged,
+            "classes": [{"name": n, "prior": p} for n, _, p in model.others],
+        },
+        "parameters": params.to_dicts() if params.height else [],
+        "cluster_sizes": res.cluster_sizes().to_dicts() if ids.height else [],
+        "largest_clusters": _largest_clusters(res, ids, links, cfg),
+        "near_misses": {
+            "count": near.height,
+            "shown": min(near.height, cfg.near_misses),
+            "comparisons": [c.removeprefix("gamma_") for c in gamma_cols],
+            "rows": near.head(cfg.near_misses).to_dicts(),
+        },
+        "estimates": dict(res.estimates),
+        "model_warnings": list(model.warnings),
+        "junk": _frame(res.junk).to_dicts(),
+        "refused_links": {"count": refused.height, "by_reason": refused_kinds},
+    }
+    tables = {"near_misses": near.to_arrow(), "refused_links": refused.to_arrow()}
+    return jsonable(diag), tables
+
+
+def build_report(
+    resolution: Resolution,
+    *,
+    run_id: str | None = None,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+    previous: str | Path | Mapping[str, Any] | RunReport | None = None,
+    config: ReportConfig | None = None,
+) -> RunReport:
+    """Build the run report of a resolution.
+
+    Args:
+        resolution: the result of :func:`c360.resolve`.
+        run_id: the run's id (default: a new UUID4). Use the same id as the
+            run's ``id_changes``.
+        started_at: when the run started (default: ``finished_at`` minus the
+            stages' summed seconds). Naive datetimes are taken as UTC.
+        finished_at: when the run ended (default: now); freshness lags are
+            measured to this moment.
+        previous: an earlier run's output directory, its ``report.json``, or
+            its report: row counts are compared with it, and with its
+            ``unified_ids.parquet`` (when beside it) the groupings too.
+        config: thresholds and sizes (:class:`ReportConfig`).
+
+    Returns:
+        The :class:`RunReport`.
+
+    Example:
+        >>> import polars as pl
+        >>> import c360
+        >>> df = pl.DataFrame({"source": ["crm", "shop"], "record_id": ["1", "a"],
+        ...                    "first_name": ["Ann", "Ann"], "last_name": ["Lee", "Lee"],
+        ...                    "email": ["ann@x.io", "ANN@x.io"]})
+        >>> rep = build_report(c360.resolve(df), run_id="r1")
+        >>> summary = rep.data["summary"]
+        >>> rep.data["schema"], summary["customers"], summary["duplicates_removed"]
+        ('c360.report/1', 1, 1)
+
+    """
+    import c360
+    from c360._canonical import CONTRACT_VERSION
+    from c360.evaluate import compare_runs
+
+    cfg = config or ReportConfig()
+    finished = _utc(finished_at) or datetime.now(UTC)
+    seconds = float(sum(float(m.get("seconds") or 0.0) for m in resolution.metrics))
+    started = _utc(started_at) or finished - timedelta(seconds=seconds)
+    prev, prev_ids, prev_path = _read_previous(previous)
+    ids = _frame(resolution.unified_ids)
+    links = _frame(resolution.links)
+    quarantined = resolution.quarantine.num_rows
+    customers = int(ids["customer_id"].n_unique()) if ids.height else 0
+
+    sources, incidents = _sources(resolution, finished, prev, cfg)
+    for w in resolution.model.warnings:
+        incidents.append(
+            {"kind": "model_warning", "severity": "warning", "source": None, "message": w}
+        )
+    incidents.sort(key=lambda i: (i["severity"] != "error", i["kind"], i["source"] or ""))
+    diagnostics, detail_tables = _diagnostics(resolution, ids, links, cfg)
+    lineage, lineage_tables = _lineage(resolution, ids, links, cfg)
+    by_rule: dict[str, int] = {}
+    if links.height:
+        for r in links.group_by("rule").len("n").sort("rule").iter_rows(named=True):
+            by_rule[str(r["rule"])] = int(r["n"])
+
+    changes = None
+    if prev is not None:
+        changes = {
+            "previous_run_id": prev.get("run", {}).get("run_id"),
+            "previous_report": prev_path,
+            "grouping": None,
+        }
+        if prev_ids is not None and ids.height:
+            changes["grouping"] = compare_runs(prev_ids, ids).to_dict()
+
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "run": {
+            "run_id": run_id or str(uuid.uuid4()),
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "seconds": seconds,
+            "c360_version": c360.__version__,
+            "config_hash": config_hash(resolution.config),
+            "link_type": resolution.config.link_type,
+        },
+        "contracts": {
+            "canonical": CONTRACT_VERSION,
+            "sources": {s["source"]: s["contract"] for s in sources},
+        },
+        "summary": {
+            "records_in": ids.height + quarantined,
+            "records_accepted": ids.height,
+            "records_quarantined": quarantined,
+            "customers": customers,
+            "duplicates_removed": ids.height - customers,
+            "candidate_pairs": resolution.candidate_pairs,
+            "links": links.height,
+            "links_by_rule": by_rule,
+            "refused_links": resolution.refused_links.num_rows,
+            "junk_values": resolution.junk.num_rows,
+            "sources": len(sources),
+            "stale_sources": sum(1 for s in sources if s["freshness"]["status"] == "stale"),
+            "incidents": len(incidents),
+            "errors": sum(1 for i in incidents if i["severity"] == "error"),
+        },
+        "stages": _stages(resolution.metrics),
+        "sources": sources,
+        "incidents": incidents,
+        "diagnostics": diagnostics,
+        "lineage": lineage,
+        "changes": changes,
+        "config": resolution.config.to_dict(),
+    }
+    return RunReport(data=jsonable(data), tables_={**lineage_tables, **detail_tables})
+
+
+def load_report(path: str | Path) -> RunReport:
+    """Read a report written by :func:`~c360.observe.write_report` (a directory or its report.json).
+
+    Tables are read from ``report_tables/`` beside the JSON when present.
+    """
+    p = Path(path)
+    file = p / REPORT_JSON if p.is_dir() else p
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(
+            f"cannot read the run report: {exc}",
+            path=str(file),
+            hint="pass an output directory written by c360 resolve",
+        ) from exc
+    _check_schema(data, file)
+    tables = {}
+    tdir = file.parent / TABLES_DIR
+    if tdir.is_dir():
+        import pyarrow.parquet as pq
+
+        for f in sorted(tdir.glob("*.parquet")):
+            tables[f.stem] = pq.read_table(f)
+    return RunReport(data=data, tables_=tables)

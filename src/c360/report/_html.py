@@ -1,0 +1,548 @@
+"""Render ``report.json`` as one self-contained HTML page (inline CSS and SVG, no network)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from importlib.resources import files
+from typing import Any
+
+from c360.report._svg import BLUE, GREEN, GREY, RED, Bar, bar_chart, freshness_chart, mu_chart
+
+__all__ = ["render_html"]
+
+#: Counts the chart marks the browser actually laid out, for tests and the curious
+#: (``document.body.dataset.renderedMarks``). The page needs no script to display.
+_SCRIPT = """
+(function () {
+  var marks = document.querySelectorAll("svg .mark"), drawn = 0;
+  for (var i = 0; i < marks.length; i++) {
+    var b = marks[i].getBoundingClientRect();
+    if (b.width > 0 && b.height > 0) { drawn++; }
+  }
+  document.body.setAttribute("data-rendered-marks", String(drawn));
+  document.body.setAttribute("data-charts", String(document.querySelectorAll("svg.chart").length));
+})();
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "&ndash;"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "&ndash;"
+        return f"{value:,.{digits}f}"
+    return _e(value)
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    return "&ndash;" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+
+def _dur(seconds: Any) -> str:
+    if seconds is None:
+        return "&ndash;"
+    s = float(seconds)
+    sign = "-" if s < 0 else ""
+    s = abs(s)
+    if s < 60:
+        return f"{sign}{s:.0f} s"
+    if s < 3600:
+        return f"{sign}{s / 60:.0f} min"
+    if s < 86400 * 2:
+        return f"{sign}{s / 3600:.1f} h"
+    return f"{sign}{s / 86400:.1f} days"
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: Iterable[int] = (),
+    empty: str = "none",
+) -> str:
+    num = set(numeric)
+    body = [
+        "<tr>"
+        + "".join(
+            f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>" for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    ]
+    if not body:
+        return f'<p class="muted">{_e(empty)}</p>'
+    head = "".join(
+        f'<th class="num">{_e(h)}</th>' if i in num else f"<th>{_e(h)}</th>"
+        for i, h in enumerate(headers)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _tile(value: str, label: str) -> str:
+    return (
+        f'<div class="tile"><div class="value">{value}</div>'
+        f'<div class="label">{_e(label)}</div></div>'
+    )
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _top(d: Mapping[str, Any]) -> str:
+    s, run = d["summary"], d["run"]
+    incidents = d.get("incidents", [])
+    errors = [i for i in incidents if i["severity"] == "error"]
+    if errors:
+        banner = (
+            f'<div class="banner bad">{len(errors)} problem{"s" if len(errors) != 1 else ""} '
+            f"need{'s' if len(errors) == 1 else ''} attention</div>"
+        )
+    elif incidents:
+        plural = "s" if len(incidents) != 1 else ""
+        banner = f'<div class="banner warn">{len(incidents)} warning{plural} to review</div>'
+    else:
+        banner = '<div class="banner ok">All checks passed</div>'
+    fresh = sum(1 for x in d["sources"] if x["freshness"]["status"] == "fresh")
+    tiles = "".join(
+        [
+            _tile(_n(s["customers"]), "customers"),
+            _tile(_n(s["records_in"]), "records received"),
+            _tile(_n(s["duplicates_removed"]), "duplicate records merged"),
+            _tile(_n(s["records_quarantined"]), "records set aside (quarantine)"),
+            _tile(f"{fresh} / {len(d['sources'])}", "sources within their freshness SLA"),
+        ]
+    )
+    return (
+        "<header><h1>Customer 360 run report</h1>"
+        f"<p>Run <code>{_e(run['run_id'])}</code> · finished {_e(run['finished_at'])} · "
+        f"c360 {_e(run['c360_version'])}</p></header>"
+        f"{banner}<section class='tiles'>{tiles}</section>"
+    )
+
+
+def _sources_table(d: Mapping[str, Any]) -> str:
+    rows = []
+    for s in d["sources"]:
+        f = s["freshness"]
+        status = f["status"]
+        label = {"fresh": "on time", "stale": "late", "unknown": "no SLA / no dates"}[status]
+        rc = s.get("row_change")
+        if rc is None:
+            change = "&ndash;"
+        elif rc.get("new_source"):
+            change = "new source"
+        else:
+            share = rc.get("change_share")
+            change = (
+                f'<span class="{"sev-error" if rc.get("dropped") else ""}">'
+                f"{'+' if (rc.get('change') or 0) >= 0 else ''}{_n(rc.get('change'))} "
+                f"({'' if share is None else _pct(share, 0)})</span>"
+            )
+        breaking = sum(1 for n in s["schema_notices"] if n["severity"] == "breaking")
+        notices = len(s["schema_notices"])
+        schema = (
+            "none"
+            if not notices
+            else f'<span class="sev-error">{breaking} breaking</span>, {notices - breaking} other'
+            if breaking
+            else f"{notices} compatible"
+        )
+        rows.append(
+            [
+                f'<span class="dot {status}"></span>{_e(label)}',
+                f"<b>{_e(s['source'])}</b><br><span class='muted'>{_e(s['owner'] or '')}</span>",
+                _e(s["newest_event"] or "&ndash;"),
+                _dur(f["lag_seconds"]),
+                _dur(f["sla_seconds"]),
+                _n(s["rows_read"]),
+                change,
+                f"{_n(s['rows_quarantined'])} ({_pct(s['quarantined_share'])})",
+                schema,
+            ]
+        )
+    return "<h2>Sources</h2>" + _table(
+        [
+            "freshness",
+            "source",
+            "newest record",
+            "age",
+            "SLA",
+            "rows",
+            "change vs previous run",
+            "quarantined",
+            "schema changes",
+        ],
+        rows,
+        numeric=(5,),
+    )
+
+
+def _incidents(d: Mapping[str, Any]) -> str:
+    items = d.get("incidents", [])
+    if not items:
+        return "<h2>Incidents</h2><p>No incidents: sources are fresh, complete and on contract.</p>"
+    lis = "".join(
+        f'<li><span class="sev-{_e(i["severity"])}">{_e(i["severity"])}</span> · '
+        f"{_e(i['kind'].replace('_', ' '))}: {_e(i['message'])}</li>"
+        for i in items
+    )
+    return f"<h2>Incidents</h2><ul class='incidents'>{lis}</ul>"
+
+
+def _weight_chart(diag: Mapping[str, Any]) -> str:
+    hist = diag.get("weight_histogram") or []
+    thr = diag.get("threshold_weight")
+    bars, marker = [], None
+    if hist:
+        lo, hi = min(h["bin"] for h in hist), max(h["bin"] for h in hist)
+        counts = {h["bin"]: h["pairs"] for h in hist}
+        for i, b in enumerate(range(lo, hi + 1)):
+            color = GREEN if thr is not None and b >= thr else GREY
+            bars.append(
+                Bar(
+                    str(b),
+                    float(counts.get(b, 0)),
+                    color,
+                    f"weight {b} to {b + 1}: {counts.get(b, 0):,} pairs",
+                )
+            )
+            if thr is not None and b <= thr < b + 1:
+                marker = (i + (thr - b), f"threshold {thr:+.1f}")
+    return bar_chart(
+        bars,
+        title="Match weight of every candidate pair",
+        x_title="match weight (bits)",
+        y_title="pairs",
+        log_y=True,
+        marker=marker,
+    )
+
+
+def _cluster_chart(diag: Mapping[str, Any]) -> str:
+    sizes = diag.get("cluster_sizes") or []
+    bars = [
+        Bar(
+            str(r["size"]),
+            float(r["customers"]),
+            BLUE if r["size"] < 10 else RED,
+            f"{r['customers']:,} customers with {r['size']} records",
+        )
+        for r in sizes
+    ]
+    return bar_chart(
+        bars,
+        title="Customers by number of records",
+        x_title="records per customer",
+        y_title="customers",
+        log_y=True,
+    )
+
+
+def _mu_charts(diag: Mapping[str, Any]) -> str:
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in diag.get("parameters") or []:
+        by.setdefault(str(r["comparison"]), []).append(r)
+    return "".join(
+        f'<div class="chart-box">{mu_chart(name, rows)}</div>' for name, rows in by.items()
+    )
+
+
+def _freshness(d: Mapping[str, Any]) -> str:
+    rows = []
+    for s in d["sources"]:
+        f = s["freshness"]
+        text = (
+            f"{_dur(f['lag_seconds'])} old, SLA {_dur(f['sla_seconds'])}"
+            if f["lag_seconds"] is not None and f["sla_seconds"]
+            else f["explanation"]
+        )
+        rows.append(
+            {
+                "source": s["source"],
+                "status": f["status"],
+                "lag_seconds": f["lag_seconds"],
+                "sla_seconds": f["sla_seconds"],
+                "text": text,
+            }
+        )
+    return freshness_chart(rows)
+
+
+def _charts(d: Mapping[str, Any]) -> str:
+    diag = d["diagnostics"]
+    return (
+        "<h3>Charts</h3><div class='charts'>"
+        f"<div class='chart-box'>{_weight_chart(diag)}</div>"
+        f"<div class='chart-box'>{_cluster_chart(diag)}</div>"
+        f"<div class='chart-box'>{_freshness(d)}</div></div>"
+        "<h3>What the model learned: m and u per comparison level</h3>"
+        "<p class='muted'>m: how often matching records show this level; u: how often "
+        "different people do. The weight log2(m/u) is what the level adds to a pair's score.</p>"
+        f"<div class='charts'>{_mu_charts(diag)}</div>"
+    )
+
+
+def _run_details(d: Mapping[str, Any]) -> str:
+    run, c = d["run"], d["contracts"]
+    rows = [
+        ["run id", f"<code>{_e(run['run_id'])}</code>"],
+        ["started / finished", f"{_e(run['started_at'])} → {_e(run['finished_at'])}"],
+        ["duration", _dur(run["seconds"])],
+        ["c360 version", _e(run["c360_version"])],
+        ["configuration hash (SHA-256)", f"<code>{_e(run['config_hash'])}</code>"],
+        ["link type", _e(run["link_type"])],
+        ["canonical contract", _e(c["canonical"])],
+        [
+            "source contracts",
+            ", ".join(f"{_e(k)}: {_e(v or 'canonical')}" for k, v in c["sources"].items())
+            or "&ndash;",
+        ],
+    ]
+    ch = d.get("changes")
+    if ch:
+        rows.append(["previous run", f"<code>{_e(ch.get('previous_run_id'))}</code>"])
+        g = ch.get("grouping")
+        if g:
+            rows.append(
+                [
+                    "grouping vs previous run",
+                    f"{_pct(g['changed_share'], 2)} of {_n(g['records'])} common records "
+                    f"regrouped; {_n(g['merges'])} merges, {_n(g['splits'])} splits; "
+                    f"{_n(g['only_in_b'])} new records",
+                ]
+            )
+    return "<h3>Run</h3>" + _table(["", ""], rows)
+
+
+def _stages(d: Mapping[str, Any]) -> str:
+    rows = [
+        [
+            _e(s["stage"]),
+            _n(s["rows_in"]),
+            _n(s["rows_out"]),
+            _n(s.get("quarantined")),
+            _n(s["seconds"], 3),
+            _n(s["rows_per_second"]),
+        ]
+        for s in d["stages"]
+    ]
+    return "<h3>Stages</h3>" + _table(
+        ["stage", "rows in", "rows out", "quarantined", "seconds", "rows per second"],
+        rows,
+        numeric=(1, 2, 3, 4, 5),
+    )
+
+
+def _estimates(d: Mapping[str, Any]) -> str:
+    est = d["diagnostics"].get("estimates") or {}
+    prior = d["diagnostics"]["prior"]
+    rows = [
+        ["estimated precision of the links", _pct(est.get("precision"))],
+        ["estimated recall (among candidate pairs)", _pct(est.get("recall"))],
+        ["expected matching pairs", _n(est.get("expected_matching_pairs"))],
+        ["links accepted", _n(d["summary"]["links"])],
+        [
+            "links by rule",
+            ", ".join(f"{_e(k)}: {_n(v)}" for k, v in d["summary"]["links_by_rule"].items())
+            or "&ndash;",
+        ],
+        ["links refused by the clustering guard", _n(d["summary"]["refused_links"])],
+        ["candidate pairs scored", _n(d["summary"]["candidate_pairs"])],
+        [
+            "prior λ (share of matches among all pairs)",
+            f"{prior['lambda']:.3g}" if prior.get("lambda") is not None else "&ndash;",
+        ],
+        ["EM iterations / converged", f"{_n(prior['iterations'])} / {_n(prior['converged'])}"],
+    ]
+    warnings = d["diagnostics"].get("model_warnings") or []
+    warn = (
+        "<ul>" + "".join(f"<li class='sev-warning'>{_e(w)}</li>" for w in warnings) + "</ul>"
+        if warnings
+        else "<p>No model warnings.</p>"
+    )
+    return (
+        "<h3>Match quality, estimated without labels</h3>"
+        + _table(["", ""], rows)
+        + "<h3>Model warnings</h3>"
+        + warn
+    )
+
+
+def _schema(d: Mapping[str, Any]) -> str:
+    rows = [
+        [
+            _e(s["source"]),
+            f'<span class="sev-{_e(n["severity"])}">{_e(n["severity"])}</span>',
+            _e(n["kind"].replace("_", " ")),
+            _e(n["column"]),
+            _e(n["detail"]),
+        ]
+        for s in d["sources"]
+        for n in s["schema_notices"]
+    ]
+    return "<h3>Schema changes</h3>" + _table(
+        ["source", "severity", "change", "column", "detail"], rows, empty="No schema changes."
+    )
+
+
+def _quarantine(d: Mapping[str, Any]) -> str:
+    rows = [
+        [_e(s["source"]), _e(r["reason"]), _n(r["rows"])]
+        for s in d["sources"]
+        for r in s["quarantine_reasons"]
+    ]
+    return "<h3>Quarantine reasons</h3>" + _table(
+        ["source", "reason", "rows"], rows, numeric=(2,), empty="No rows were quarantined."
+    )
+
+
+def _near_misses(d: Mapping[str, Any]) -> str:
+    nm = d["diagnostics"]["near_misses"]
+    comps = nm.get("comparisons", [])
+    rows = [
+        [
+            f"{_e(r['source_l'])}:{_e(r['record_id_l'])}",
+            f"{_e(r['source_r'])}:{_e(r['record_id_r'])}",
+            _n(r["match_weight"], 2),
+            _n(r["match_probability"], 3),
+            _e(r.get("rule") or ""),
+            *(_e(r.get(f"gamma_{c}")) for c in comps),
+        ]
+        for r in nm.get("rows", [])
+    ]
+    note = (
+        f"<p class='muted'>Pairs the model is unsure about (probability between 0.05 and 0.95), "
+        f"closest to the threshold first: {_n(nm.get('shown'))} of {_n(nm.get('count'))} shown; "
+        "all are in <code>report_tables/near_misses.parquet</code>. Level -1 means a value is "
+        "missing.</p>"
+    )
+    return (
+        "<h3>Near misses</h3>"
+        + note
+        + _table(
+            ["left", "right", "weight", "probability", "rule", *comps],
+            rows,
+            numeric=(2, 3),
+            empty="No near misses.",
+        )
+    )
+
+
+def _clusters(d: Mapping[str, Any]) -> str:
+    out = [
+        "<h3>Largest customers</h3><p class='muted'>The records joined into the largest "
+        "customers. Very large groups can mean wrong merges (chains).</p>"
+    ]
+    clusters = d["diagnostics"].get("largest_clusters") or []
+    if not clusters:
+        out.append("<p class='muted'>No customer has more than one record.</p>")
+    for c in clusters:
+        recs = c["records"]
+        cols = [
+            k for k in (recs[0].keys() if recs else []) if any(r.get(k) is not None for r in recs)
+        ]
+        rows = [[_e(r.get(k)) for k in cols] for r in recs]
+        rules = ", ".join(f"{_e(k)}: {_n(v)}" for k, v in c["links_by_rule"].items())
+        more = (
+            f"<p class='muted'>{_n(c['records_not_shown'])} more records not shown.</p>"
+            if c["records_not_shown"]
+            else ""
+        )
+        out.append(
+            f"<details><summary>{_e(c['customer_id'])} — {_n(c['size'])} records from "
+            f"{_e(', '.join(c['sources']))}</summary><p class='muted'>links: {rules or '&ndash;'}"
+            f"</p>{_table(cols, rows)}{more}</details>"
+        )
+    return "".join(out)
+
+
+def _junk(d: Mapping[str, Any]) -> str:
+    rows = [
+        [_e(j["column"]), f"<code>{_e(j['value'])}</code>", _n(j["records"]), _e(j["reason"])]
+        for j in d["diagnostics"].get("junk") or []
+    ]
+    refused = d["diagnostics"].get("refused_links") or {}
+    ref_rows = [[_e(k), _n(v)] for k, v in (refused.get("by_reason") or {}).items()]
+    return (
+        "<h3>Junk values ignored for matching</h3>"
+        + _table(
+            ["column", "value", "records", "reason"],
+            rows,
+            numeric=(2,),
+            empty="No junk values found.",
+        )
+        + "<h3>Links refused by the clustering guard</h3>"
+        + _table(["reason", "links"], ref_rows, numeric=(1,), empty="No links refused.")
+    )
+
+
+def _lineage(d: Mapping[str, Any]) -> str:
+    lin = d.get("lineage") or {}
+    rows = [
+        [f"<code>{_e(t['path'])}</code>", _n(t["rows"])] for t in (lin.get("tables") or {}).values()
+    ]
+    profiles = (
+        "Golden values are traced to their source record in <code>lineage_values</code>."
+        if lin.get("profiles")
+        else "No golden profiles in this run: values are not traced."
+    )
+    return (
+        "<h3>Lineage</h3><p>Each customer's source records and the links (rule or match weight) "
+        f"that joined them. {profiles}</p>" + _table(["table", "rows"], rows, numeric=(1,))
+    )
+
+
+def render_html(report: Any) -> str:
+    """Render the report as one self-contained HTML page.
+
+    Args:
+        report: a :class:`~c360.report.RunReport` or the ``report.json`` content.
+
+    Example:
+        >>> import polars as pl, c360
+        >>> from c360.report import build_report
+        >>> df = pl.DataFrame({"source": ["a", "b"], "record_id": ["1", "2"],
+        ...                    "email": ["x@y.io", "x@y.io"], "first_name": ["Al", "Al"]})
+        >>> page = render_html(build_report(c360.resolve(df)))
+        >>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<body")[0]
+        (True, False)
+
+    """
+    d: Mapping[str, Any] = getattr(report, "data", report)
+    css = (files("c360.report") / "assets" / "report.css").read_text(encoding="utf-8")
+    body = "".join(
+        [
+            _top(d),
+            _incidents(d),
+            _sources_table(d),
+            "<h2>Details</h2>",
+            _charts(d),
+            _estimates(d),
+            _run_details(d),
+            _stages(d),
+            _schema(d),
+            _quarantine(d),
+            _near_misses(d),
+            _clusters(d),
+            _junk(d),
+            _lineage(d),
+        ]
+    )
+    title = f"c360 run report {d['run']['run_id']}"
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{css}</style></head>"
+        f"<body><main>{body}</main><script>{_SCRIPT}</script></body></html>\n"
+    )
