@@ -126,11 +126,27 @@ class EMResult:
 
 
 def _patterns(gamma: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int16], FloatArray]:
-    """Distinct rows of the level matrix and their counts."""
+    """Distinct rows of the level matrix and their counts.
+
+    Rows are packed into one integer (5 bits per comparison, levels -1..30)
+    so that finding distinct patterns is one 1-D ``np.unique``, not a
+    lexicographic sort of rows.
+    """
+    k = gamma.shape[1]
     if gamma.shape[0] == 0:
-        return np.zeros((0, gamma.shape[1]), dtype=np.int16), np.zeros(0)
-    uniq, counts = np.unique(gamma, axis=0, return_counts=True)
-    return uniq.astype(np.int16), counts.astype(np.float64)
+        return np.zeros((0, k), dtype=np.int16), np.zeros(0)
+    if k == 0 or k > 12 or int(gamma.max()) > 30:
+        uniq, counts = np.unique(gamma, axis=0, return_counts=True)
+        return uniq.astype(np.int16), counts.astype(np.float64)
+    key = np.zeros(gamma.shape[0], dtype=np.int64)
+    for j in range(k):
+        key = (key << 5) | (gamma[:, j].astype(np.int64) + 1)
+    uniq_key, counts = np.unique(key, return_counts=True)
+    out = np.empty((uniq_key.shape[0], k), dtype=np.int16)
+    for j in range(k - 1, -1, -1):
+        out[:, j] = (uniq_key & 31) - 1
+        uniq_key = uniq_key >> 5
+    return out, counts.astype(np.float64)
 
 
 def _log_probs(patterns: npt.NDArray[np.int16], probs: Sequence[FloatArray]) -> FloatArray:
@@ -182,7 +198,8 @@ def fit_em(
         m_init: starting ``m``; default puts most mass on the top level.
         lam_init: starting share of matches (and of each extra class).
         max_iterations: iteration limit.
-        tolerance: convergence threshold on parameter change.
+        tolerance: convergence threshold on parameter change; EM also stops
+            when the log-likelihood changes by less than one part in 10⁹.
         smoothing: pseudo-count per level in each M-step.
         counts: pattern counts when ``gamma`` already holds distinct patterns.
         fix_u: keep ``u`` at ``u_init`` (estimate only ``m`` and the prior).
@@ -221,6 +238,7 @@ def fit_em(
     if total == 0:
         return result()
     tiny = 1e-300
+    previous_ll = -math.inf
     for it in range(1, max_iterations + 1):  # noqa: B007 - iteration count is reported
         logs = [
             _log_probs(patterns, m) + math.log(max(lam, tiny)),
@@ -256,9 +274,12 @@ def fit_em(
               for no, o in zip(new_other, other, strict=True) for a, b in zip(no, o, strict=True)),
         )
         m, u, lam, lam_o, other = new_m, new_u, new_lam, new_lam_o, new_other
-        if delta < tolerance:
+        # parameters of rare levels creep long after the fit has settled: also
+        # stop when the log-likelihood no longer moves
+        if delta < tolerance or abs(ll - previous_ll) <= 1e-9 * abs(ll):
             converged = True
             break
+        previous_ll = ll
     return result()
 
 
