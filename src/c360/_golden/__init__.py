@@ -1,0 +1,1 @@
+"""Machinery behind :mod:`c360.golden`: survivorship rules and the profile builder."""
