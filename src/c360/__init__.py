@@ -13,26 +13,29 @@ Example:
     1
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from c360.config import ResolveConfig
+from c360.contracts import Contract, canonical_contract
 from c360.exceptions import C360Error
+from c360.incremental import ResolutionState
 from c360.pipeline import Resolution, prepare, resolve
 from c360.sources import Source, load
 
 try:
-    __version__ = version("c360")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _metadata.version("c360")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
     "C360Error",
+    "Contract",
     "Resolution",
+    "ResolutionState",
     "ResolveConfig",
     "Source",
     "__version__",
+    "canonical_contract",
     "load",
     "prepare",
     "resolve",
