@@ -39,9 +39,12 @@ from typing import Any
 
 from c360.report import (
     SCHEMA,
+    Contribution,
     LinkExplanation,
+    ReportConfig,
     RunReport,
     build_report,
+    config_hash,
     explain_link,
     load_report,
     render_html,
@@ -51,12 +54,15 @@ from c360.report import (
 
 __all__ = [
     "SCHEMA",
+    "Contribution",
     "Event",
     "LinkExplanation",
+    "ReportConfig",
     "RunReport",
     "Subscription",
     "build_report",
     "capture",
+    "config_hash",
     "emit",
     "explain_link",
     "load_report",
@@ -102,10 +108,18 @@ def _attribute(value: Any) -> AttributeValue | None:
     """Return an OpenTelemetry-compatible attribute value, or ``None`` to leave it out."""
     if value is None:
         return None
-    if isinstance(value, bool | int | float | str):
-        return value
+    if hasattr(value, "item") and not isinstance(value, Sequence):  # numpy scalar
+        return _attribute(value.item())
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-        items = [v for v in value if v is not None]
+        items = [v.item() if hasattr(v, "item") else v for v in value if v is not None]
         if all(isinstance(v, bool) for v in items):
             return [bool(v) for v in items]
         if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
@@ -113,8 +127,6 @@ def _attribute(value: Any) -> AttributeValue | None:
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
             return [float(v) for v in items]
         return [str(v) for v in items]
-    if hasattr(value, "item"):  # numpy scalar
-        return _attribute(value.item())
     return str(value)
 
 

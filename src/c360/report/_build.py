@@ -525,15 +525,15 @@ def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
 def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
     """Return each golden value's origin: ``customer_id, field, value, source, record_id``.
 
-    A profile field ``f`` is traced when the profiles hold ``f_source`` and
-    ``f_record_id`` beside it.
+    A profile field ``f`` is traced when the profiles hold ``f__source`` and
+    ``f__record_id`` beside it (as :func:`c360.golden.build_profiles` writes them).
     """
     if profiles is None or "customer_id" not in profiles.columns:
         return None
     fields = [
         c
         for c in profiles.columns
-        if f"{c}_source" in profiles.columns and f"{c}_record_id" in profiles.columns
+        if f"{c}__source" in profiles.columns and f"{c}__record_id" in profiles.columns
     ]
     schema = {
         "customer_id": pl.String,
@@ -547,8 +547,8 @@ def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
             pl.col("customer_id").cast(pl.String),
             pl.lit(f).alias("field"),
             pl.col(f).cast(pl.String).alias("value"),
-            pl.col(f"{f}_source").cast(pl.String).alias("source"),
-            pl.col(f"{f}_record_id").cast(pl.String).alias("record_id"),
+            pl.col(f"{f}__source").cast(pl.String).alias("source"),
+            pl.col(f"{f}__record_id").cast(pl.String).alias("record_id"),
         )
         for f in fields
     ]
@@ -684,8 +684,7 @@ def build_report(
 
     Args:
         resolution: the result of :func:`c360.resolve`.
-        run_id: the run's id (default: a new UUID4). Use the same id as the
-            run's ``id_changes``.
+        run_id: the run's id (default: the resolution's ``run_id``, else a new UUID4).
         started_at: when the run started (default: ``finished_at`` minus the
             stages' summed seconds). Naive datetimes are taken as UTC.
         finished_at: when the run ended (default: now); freshness lags are
@@ -737,6 +736,11 @@ def build_report(
         for r in links.group_by("rule").len("n").sort("rule").iter_rows(named=True):
             by_rule[str(r["rule"])] = int(r["n"])
 
+    id_changes: dict[str, int] = {}
+    id_table = getattr(resolution, "id_changes", None)
+    if id_table is not None and id_table.num_rows and "change" in id_table.column_names:
+        counts = _frame(id_table).group_by("change").len("n").sort("change")
+        id_changes = {str(r["change"]): int(r["n"]) for r in counts.iter_rows(named=True)}
     changes = None
     if prev is not None:
         changes = {
@@ -750,7 +754,7 @@ def build_report(
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "run": {
-            "run_id": run_id or str(uuid.uuid4()),
+            "run_id": run_id or getattr(resolution, "run_id", None) or str(uuid.uuid4()),
             "started_at": _iso(started),
             "finished_at": _iso(finished),
             "seconds": seconds,
@@ -773,6 +777,7 @@ def build_report(
             "links_by_rule": by_rule,
             "refused_links": resolution.refused_links.num_rows,
             "junk_values": resolution.junk.num_rows,
+            "id_changes": id_changes,
             "sources": len(sources),
             "stale_sources": sum(1 for s in sources if s["freshness"]["status"] == "stale"),
             "incidents": len(incidents),

@@ -153,7 +153,8 @@ def _pair_records(resolution: Resolution, row: Mapping[str, Any]) -> pl.DataFram
     from c360.rules import null_junk
     from c360.standardize import standardize
 
-    records = resolution.records
+    matching = getattr(resolution, "matching", None)
+    records = matching if matching is not None else resolution.records
     if records is None or any(row.get(k) is None for k in _KEYS):
         return None
     parts = []
@@ -170,6 +171,8 @@ def _pair_records(resolution: Resolution, row: Mapping[str, Any]) -> pl.DataFram
             )
         parts.append(hit)
     pair = pl.concat(parts, how="vertical_relaxed")
+    if matching is not None:  # already standardized, junk nulled
+        return pair
     std = standardize(pair.lazy(), resolution.config.standardize).collect()
     junk = pl.from_arrow(resolution.junk)
     assert isinstance(junk, pl.DataFrame)

@@ -64,6 +64,16 @@ def _dur(seconds: Any) -> str:
     return f"{sign}{s / 86400:.1f} days"
 
 
+def _when(iso: Any) -> str:
+    """Format an ISO 8601 UTC timestamp as ``2024-12-31 23:14 UTC``."""
+    if not iso:
+        return "&ndash;"
+    text = str(iso)
+    if len(text) >= 16 and text[10] == "T":
+        return _e(f"{text[:10]} {text[11:16]} UTC")
+    return _e(text)
+
+
 def _table(
     headers: Sequence[str],
     rows: Iterable[Sequence[str]],
@@ -86,7 +96,10 @@ def _table(
         f'<th class="num">{_e(h)}</th>' if i in num else f"<th>{_e(h)}</th>"
         for i, h in enumerate(headers)
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _tile(value: str, label: str) -> str:
@@ -125,7 +138,7 @@ def _top(d: Mapping[str, Any]) -> str:
     )
     return (
         "<header><h1>Customer 360 run report</h1>"
-        f"<p>Run <code>{_e(run['run_id'])}</code> · finished {_e(run['finished_at'])} · "
+        f"<p>Run <code>{_e(run['run_id'])}</code> · finished {_when(run['finished_at'])} · "
         f"c360 {_e(run['c360_version'])}</p></header>"
         f"{banner}<section class='tiles'>{tiles}</section>"
     )
@@ -162,7 +175,7 @@ def _sources_table(d: Mapping[str, Any]) -> str:
             [
                 f'<span class="dot {status}"></span>{_e(label)}',
                 f"<b>{_e(s['source'])}</b><br><span class='muted'>{_e(s['owner'] or '')}</span>",
-                _e(s["newest_event"] or "&ndash;"),
+                _when(s["newest_event"]),
                 _dur(f["lag_seconds"]),
                 _dur(f["sla_seconds"]),
                 _n(s["rows_read"]),
@@ -297,7 +310,7 @@ def _run_details(d: Mapping[str, Any]) -> str:
     run, c = d["run"], d["contracts"]
     rows = [
         ["run id", f"<code>{_e(run['run_id'])}</code>"],
-        ["started / finished", f"{_e(run['started_at'])} → {_e(run['finished_at'])}"],
+        ["started / finished", f"{_when(run['started_at'])} → {_when(run['finished_at'])}"],
         ["duration", _dur(run["seconds"])],
         ["c360 version", _e(run["c360_version"])],
         ["configuration hash (SHA-256)", f"<code>{_e(run['config_hash'])}</code>"],
