@@ -47,6 +47,8 @@ __all__ = [
     "count_pairs",
     "generate_pairs",
     "is_candidate",
+    "rule_keys",
+    "skipped_blocks",
     "total_pairs",
 ]
 
@@ -186,7 +188,20 @@ def _source_codes(records: pl.DataFrame) -> npt.NDArray[np.int64]:
     return (records.get_column("source").cast(pl.String).rank("dense").cast(pl.Int64) - 1).to_numpy()
 
 
-def count_pairs(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFrame:
+def rule_keys(records: pl.DataFrame, config: BlockingConfig) -> list[_RuleKeys]:
+    """Key groups of every rule, computed once and passed to the other functions.
+
+    Example:
+        >>> recs = pl.DataFrame({"k": ["a", "a", "b"]})
+        >>> rule_keys(recs, BlockingConfig(rules=(block_on("k"),)))[0].sizes.tolist()
+        [2, 1]
+    """
+    return [_rule_keys(records, r, config.max_block_size) for r in config.rules]
+
+
+def count_pairs(
+    records: pl.DataFrame, config: BlockingConfig, *, keys: Sequence[_RuleKeys] | None = None
+) -> pl.DataFrame:
     """Count the pairs each rule would produce, before generating any.
 
     The count for a rule is the number of pairs it finds on its own (pairs
@@ -203,8 +218,8 @@ def count_pairs(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFrame:
     """
     rows = []
     src = _source_codes(records)
-    for rule in config.rules:
-        rk = _rule_keys(records, rule, config.max_block_size)
+    keys = keys if keys is not None else rule_keys(records, config)
+    for rule, rk in zip(config.rules, keys, strict=True):
         total = int((rk.sizes * (rk.sizes - 1) // 2).sum())
         if config.link_type != "dedupe_and_link" and rk.sizes.size:
             valid = rk.group >= 0
@@ -232,10 +247,12 @@ def count_pairs(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFrame:
     )
 
 
-def skipped_blocks(records: pl.DataFrame, config: BlockingConfig) -> pl.DataFrame:
+def skipped_blocks(
+    records: pl.DataFrame, config: BlockingConfig, *, keys: Sequence[_RuleKeys] | None = None
+) -> pl.DataFrame:
     """Key groups larger than ``max_block_size``, which blocking skips (rule, key, records)."""
-    frames = [_rule_keys(records, r, config.max_block_size).skipped for r in config.rules]
-    return pl.concat(frames)
+    keys = keys if keys is not None else rule_keys(records, config)
+    return pl.concat([k.skipped for k in keys])
 
 
 def is_candidate(
@@ -243,6 +260,8 @@ def is_candidate(
     config: BlockingConfig,
     left: npt.NDArray[np.int64],
     right: npt.NDArray[np.int64],
+    *,
+    keys: Sequence[_RuleKeys] | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Whether each pair ``(left[i], right[i])`` is a candidate under ``config``.
 
@@ -253,8 +272,7 @@ def is_candidate(
         [True, False]
     """
     out = np.zeros(left.shape[0], dtype=bool)
-    for rule in config.rules:
-        rk = _rule_keys(records, rule, config.max_block_size)
+    for rk in keys if keys is not None else rule_keys(records, config):
         gl = rk.group[left]
         out |= (gl >= 0) & (gl == rk.group[right])
     src = _source_codes(records)
@@ -313,6 +331,7 @@ def generate_pairs(
     config: BlockingConfig,
     *,
     progress_enabled: bool | None = None,
+    keys: Sequence[_RuleKeys] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Generate candidate pairs in chunks.
 
@@ -320,6 +339,7 @@ def generate_pairs(
         records: matching frame, row ``i`` being record ``_rid == i``.
         config: the blocking rules and limits.
         progress_enabled: show a progress bar (default: as the caller set up).
+        keys: the rules' key groups from :func:`rule_keys`, if already computed.
 
     Yields:
         Frames with ``_rid_l < _rid_r`` (Int64) and ``_rule`` (Int16, index of
@@ -329,7 +349,8 @@ def generate_pairs(
     Raises:
         BlockingError: a rule would exceed ``max_pairs_per_rule``.
     """
-    counts = count_pairs(records, config)
+    keys = keys if keys is not None else rule_keys(records, config)
+    counts = count_pairs(records, config, keys=keys)
     for row in counts.iter_rows(named=True):
         if row["pairs"] > config.max_pairs_per_rule:
             raise BlockingError(
@@ -339,7 +360,6 @@ def generate_pairs(
                 hint="add a key to the rule, or raise BlockingConfig.max_pairs_per_rule",
             )
     src = _source_codes(records)
-    keys = [_rule_keys(records, r, config.max_block_size) for r in config.rules]
     total = int(counts["pairs"].sum())
     with progress("Generating pairs", total=total, enabled=progress_enabled) as bar:
         for ri, rk in enumerate(keys):

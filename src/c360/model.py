@@ -96,7 +96,7 @@ class ModelConfig:
 
     max_iterations: int = 1000
     tolerance: float = 1e-5
-    u_sample_pairs: int = 1_000_000
+    u_sample_pairs: int = 500_000
     seed: int = 42
     smoothing: float = 0.5
     tf_adjust: bool = True
@@ -614,6 +614,7 @@ def train(
     blocking: BlockingConfig | None = None,
     encodings: dict[str, Encoded] | None = None,
     progress_enabled: bool | None = None,
+    blocking_keys: Any = None,
 ) -> FellegiSunterModel:
     """Train a Fellegi-Sunter model without labels.
 
@@ -637,6 +638,8 @@ def train(
             the candidates alone with ``u`` re-estimated among them.
         encodings: shared column encodings.
         progress_enabled: show progress.
+        blocking_keys: the blocking rules' key groups (``c360.blocking.rule_keys``)
+            if already computed.
 
     Returns:
         The trained model; check its ``warnings``.
@@ -660,7 +663,7 @@ def train(
     fix_u = blocking is not None
     lam_init = 0.1
     if blocking is not None and sample.shape[0]:
-        cand = is_candidate(records, blocking, a, b)
+        cand = is_candidate(records, blocking, a, b, keys=blocking_keys)
         rest = sample[~cand]
         n_rest = max(n_total - gamma.shape[0], 0)
         if rest.shape[0] and n_rest:

@@ -36,7 +36,7 @@ from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
 from c360._encode import Encoded
 from c360._progress import progress, resolve_progress
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
-from c360.blocking import generate_pairs, skipped_blocks
+from c360.blocking import generate_pairs, rule_keys, skipped_blocks
 from c360.cluster import ClusterConfig, cluster_links
 from c360.comparisons import Comparison, PairData, compare
 from c360.config import ResolveConfig
@@ -472,9 +472,10 @@ def resolve(
     rid_r_parts: list[npt.NDArray[np.int64]] = []
     gamma_parts: list[npt.NDArray[np.int8]] = []
     with metrics.stage("block_and_compare", n) as m:
+        keys = rule_keys(records, blocking)
         if n >= 2 and comparisons:
             with progress_bar("Comparing pairs", show) as bar:
-                for chunk in generate_pairs(records, blocking, progress_enabled=show):
+                for chunk in generate_pairs(records, blocking, progress_enabled=show, keys=keys):
                     cmp = compare(chunk, records, comparisons, encodings=encodings)
                     rid_l_parts.append(chunk["_rid_l"].to_numpy())
                     rid_r_parts.append(chunk["_rid_r"].to_numpy())
@@ -490,12 +491,12 @@ def resolve(
             else np.zeros((0, len(comparisons)), dtype=np.int8)
         )
         m["rows_out"] = int(rid_l.shape[0])
-        m["skipped_blocks"] = skipped_blocks(records, blocking).height if n else 0
+        m["skipped_blocks"] = skipped_blocks(records, blocking, keys=keys).height if n else 0
 
     with metrics.stage("train", int(rid_l.shape[0])) as m:
         model = train(
             records, comparisons, gamma, config=cfg.model, link_type=cfg.link_type,
-            blocking=blocking, encodings=encodings, progress_enabled=show,
+            blocking=blocking, encodings=encodings, progress_enabled=show, blocking_keys=keys,
         )
         m["iterations"] = model.iterations
         m["converged"] = model.converged
