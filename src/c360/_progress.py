@@ -62,6 +62,12 @@ class _Task:
 def progress(description: str, total: float | None = None, *, enabled: bool | None = None) -> Iterator[_Task]:
     """Show a progress bar for a long step when progress is enabled."""
     on = resolve_progress(enabled)
+    if on:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        # a pipe or a log file gets no bars (they would only leave blank lines)
+        on = console.is_terminal or console.is_jupyter
     if not on:
         yield _Task(None, None)
         return
@@ -73,7 +79,7 @@ def progress(description: str, total: float | None = None, *, enabled: bool | No
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}" if total else ""),
         TimeElapsedColumn(),
         transient=True,
-        console=None,
+        console=console,
     ) as bar:
         task_id = bar.add_task(description, total=total)
         yield _Task(bar, task_id)
