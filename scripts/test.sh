@@ -21,6 +21,19 @@ PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --upgrade pip >&2
 "$PY" -m pip install --quiet -e '.[test]' >&2
 
+# Headless Chromium renders report.html in tests/test_report_browser.py (which
+# fails under CI without it). Installed once from Debian's packages when missing;
+# set C360_NO_BROWSER=1 to skip the install (the test then skips, outside CI).
+if [[ -z "${C360_NO_BROWSER:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing chromium (apt-get)" >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 \
+            || echo "test.sh: could not install chromium; the browser test cannot run" >&2
+    else
+        echo "test.sh: chromium not found; install it (apt-get install chromium) for the browser test" >&2
+    fi
+fi
+
 PG_STARTED=0
 cleanup() {
     if [[ "$PG_STARTED" == 1 ]]; then

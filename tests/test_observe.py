@@ -22,16 +22,29 @@ from c360.model import FellegiSunterModel
 
 def test_emit_names_and_attributes_follow_opentelemetry_conventions():
     with observe.capture() as events:
-        observe.emit("block_and_compare", rows_in=10, rows_out=45, seconds=np.float64(0.5),
-                     skipped_blocks=np.int64(2), cannot_link=("national_id",), converged=True,
-                     ratios=[1, 2.5], missing=None, obj=object)
+        observe.emit(
+            "block_and_compare",
+            rows_in=10,
+            rows_out=45,
+            seconds=np.float64(0.5),
+            skipped_blocks=np.int64(2),
+            cannot_link=("national_id",),
+            converged=True,
+            ratios=[1, 2.5],
+            missing=None,
+            obj=object,
+        )
     (e,) = events
-    assert e.name == "c360.stage.block_and_compare" and e.stage == "block_and_compare"
+    assert e.name == "c360.stage.block_and_compare"
+    assert e.stage == "block_and_compare"
     a = dict(e.attributes)
     assert a["c360.stage"] == "block_and_compare"
-    assert a["c360.rows_in"] == 10 and a["c360.rows_out"] == 45
-    assert a["c360.seconds"] == 0.5 and type(a["c360.seconds"]) is float
-    assert a["c360.skipped_blocks"] == 2 and type(a["c360.skipped_blocks"]) is int
+    assert a["c360.rows_in"] == 10
+    assert a["c360.rows_out"] == 45
+    assert a["c360.seconds"] == 0.5
+    assert type(a["c360.seconds"]) is float
+    assert a["c360.skipped_blocks"] == 2
+    assert type(a["c360.skipped_blocks"]) is int
     assert a["c360.cannot_link"] == ["national_id"]
     assert a["c360.converged"] is True
     assert a["c360.ratios"] == [1.0, 2.5]
@@ -76,13 +89,17 @@ def test_failing_callback_is_logged_not_raised_and_others_still_run(caplog, caps
     def boom(event):
         raise RuntimeError("observer bug")
 
-    with observe.on_event(boom), observe.capture() as events:
-        with caplog.at_level(logging.ERROR, logger="c360"):
-            observe.emit("score", rows_in=3)
+    with (
+        observe.on_event(boom),
+        observe.capture() as events,
+        caplog.at_level(logging.ERROR, logger="c360"),
+    ):
+        observe.emit("score", rows_in=3)
     assert [e.stage for e in events] == ["score"]
     assert any("observer bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)
     out = capsys.readouterr()
-    assert out.out == "" and out.err == ""  # c360 never prints
+    assert out.out == ""
+    assert out.err == ""
 
 
 def test_debug_log_record_carries_the_event(caplog):
@@ -116,9 +133,17 @@ def _two_class_model() -> FellegiSunterModel:
 
 def test_waterfall_by_hand_with_an_extra_class():
     model = _two_class_model()
-    ex = observe.explain_link(model, {"gamma_email": 0, "gamma_last_name": 1,
-                                      "source_l": "a", "record_id_l": "1",
-                                      "source_r": "b", "record_id_r": "2"})
+    ex = observe.explain_link(
+        model,
+        {
+            "gamma_email": 0,
+            "gamma_last_name": 1,
+            "source_l": "a",
+            "record_id_l": "1",
+            "source_r": "b",
+            "record_id_r": "2",
+        },
+    )
     lam_u = 1 - 0.001 - 0.01
     bits = {c.name: c.bits for c in ex.contributions}
     assert bits["prior"] == pytest.approx(math.log2(0.001 / lam_u))
@@ -129,7 +154,8 @@ def test_waterfall_by_hand_with_an_extra_class():
     expected = math.log2(0.001 * 0.2 * 0.9) - math.log2(lam_u * 0.99 * 0.05 + 0.01 * 0.99 * 0.8)
     assert ex.total == pytest.approx(expected)
     weight, prob = model.score_levels(np.array([[0, 1]], dtype=np.int8))
-    assert ex.total == pytest.approx(weight[0]) and ex.probability == pytest.approx(prob[0])
+    assert ex.total == pytest.approx(weight[0])
+    assert ex.probability == pytest.approx(prob[0])
     frame = ex.to_frame()
     assert frame["end"][-1] == pytest.approx(ex.total)
     assert frame["start"].to_list()[1:] == pytest.approx(frame["end"].to_list()[:-1])
@@ -140,7 +166,8 @@ def test_missing_value_adds_nothing_and_bad_rows_are_refused():
     model = _two_class_model()
     ex = observe.explain_link(model, {"gamma_email": -1, "gamma_last_name": -1})
     steps = {c.name: c for c in ex.contributions}
-    assert steps["email"].bits == 0.0 and steps["email"].label == "null"
+    assert steps["email"].bits == 0.0
+    assert steps["email"].label == "null"
     with pytest.raises(ModelError, match="last_name"):
         observe.explain_link(model, {"gamma_email": 1})
     with pytest.raises(ModelError, match="out of range"):
@@ -159,16 +186,19 @@ def resolution():
 def test_waterfall_adds_up_to_the_stored_weight_on_real_links(resolution):
     links = pl.from_arrow(resolution.links)
     near = pl.from_arrow(resolution.near_misses)
-    rows = [*links.filter(pl.col("rule") == "model").head(15).iter_rows(named=True),
-            *links.filter(pl.col("rule") != "model").head(10).iter_rows(named=True),
-            *near.head(15).iter_rows(named=True)]
+    rows = [
+        *links.filter(pl.col("rule") == "model").head(15).iter_rows(named=True),
+        *links.filter(pl.col("rule") != "model").head(10).iter_rows(named=True),
+        *near.head(15).iter_rows(named=True),
+    ]
     assert len(rows) >= 30
     saw_tf = False
     for row in rows:
         ex = observe.explain_link(resolution, row)
         assert ex.total == pytest.approx(row["match_weight"], abs=1e-9)
         assert ex.probability == pytest.approx(row["match_probability"], rel=1e-9, abs=1e-12)
-        assert ex.tf_known and not ex.notes
+        assert ex.tf_known
+        assert not ex.notes
         saw_tf |= any(c.kind == "term_frequency" for c in ex.contributions)
         levels = {c.name: c.level for c in ex.contributions if c.kind == "comparison"}
         assert levels == {c.name: row[c.output] for c in resolution.model.comparisons}

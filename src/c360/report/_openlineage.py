@@ -108,6 +108,15 @@ def to_openlineage_events(
     Raises:
         ConfigError: ``openlineage-python`` is not installed.
 
+    Example:
+        >>> from openlineage.client import OpenLineageClient  # doctest: +SKIP
+        >>> from openlineage.client.transport.file import FileConfig  # doctest: +SKIP
+        >>> from openlineage.client.transport.file import FileTransport  # doctest: +SKIP
+        >>> client = OpenLineageClient(transport=FileTransport(  # doctest: +SKIP
+        ...     FileConfig(log_file_path="lineage.ndjson", append=True)))
+        >>> for event in to_openlineage_events(report, namespace="nightly"):  # doctest: +SKIP
+        ...     client.emit(event)
+
     """
     ev, fc = _ol()
     d: Mapping[str, Any] = getattr(report, "data", report)

@@ -91,10 +91,11 @@ def bar_chart(
         h = scale(b.value)
         x = left + i * step + (step - bw) / 2
         tip = escape(b.tip or f"{b.label}: {b.value:,.0f}")
-        parts.append(
-            f'<rect class="mark" x="{x:.1f}" y="{top + ph - h:.1f}" width="{bw:.1f}" '
-            f'height="{max(h, 0.0):.1f}" fill="{b.color}"><title>{tip}</title></rect>'
-        )
+        if b.value > 0:  # an empty bin draws nothing but keeps its label
+            parts.append(
+                f'<rect class="mark" x="{x:.1f}" y="{top + ph - h:.1f}" width="{bw:.1f}" '
+                f'height="{h:.1f}" fill="{b.color}"><title>{tip}</title></rect>'
+            )
         if i % label_every == 0:
             parts.append(
                 f'<text x="{left + i * step + step / 2:.1f}" y="{top + ph + 14}" '
