@@ -123,6 +123,10 @@ class LinkExplanation:
         for c in self.contributions:
             running += c.bits
             what = c.name if c.label is None else f"{c.name} = {c.label}"
+            if c.kind == "term_frequency":
+                what = f"term frequency: {what}"
+            elif c.kind == "other_classes":
+                what = f"other classes: {what}"
             lines.append(f"  {c.bits:+8.2f}  {running:+8.2f}  {what}")
         lines.append(
             f"  match weight {self.total:+.2f} bits, probability {self.probability:.4f}"
