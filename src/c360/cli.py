@@ -8,6 +8,7 @@ Commands::
     c360 demo [--out DIR]
     c360 resolve INPUT... --out DIR [--config c360.toml] [--previous DIR]
     c360 contract check|diff|infer ...
+    c360 report DIR [--open]
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _run(items: list[Any], cfg: Any, out: Path, previous: Path | None, quiet: bo
 
     with show_progress(not quiet):
         res = run(items, config=cfg, previous=previous)
-    res.write(out)
+    res.write(out, previous=previous if previous is not None else (out if out.exists() else None))
     return res
 
 
@@ -161,8 +162,10 @@ def demo_summary(res: Any) -> str:
 
 def _register() -> None:
     from c360._cli_contract import contract_app
+    from c360._cli_report import report
 
     app.add_typer(contract_app, name="contract")
+    app.command(name="report")(report)
 
 
 def main() -> None:

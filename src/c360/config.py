@@ -31,6 +31,12 @@ from c360.rules import JunkConfig
 __all__ = ["ResolveConfig"]
 
 
+def _survivorship() -> Any:
+    from c360.golden import Survivorship
+
+    return Survivorship()
+
+
 def _standardize_config() -> Any:
     from c360.standardize import StandardizeConfig
 
@@ -53,6 +59,8 @@ class ResolveConfig:
         cluster: clustering options and threshold.
         junk: junk-value detection.
         on_schema_change: what a schema change in a source does.
+        survivorship: how golden profiles pick each field's value
+            (``c360.golden.Survivorship``).
     """
 
     link_type: LinkType = "dedupe_and_link"
@@ -64,6 +72,7 @@ class ResolveConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     junk: JunkConfig = field(default_factory=JunkConfig)
     on_schema_change: OnSchemaChange = "warn"
+    survivorship: Any = field(default_factory=_survivorship)
 
     def to_dict(self) -> dict[str, Any]:
         """A TOML/JSON-able form (``None`` entries are left out)."""
@@ -74,6 +83,7 @@ class ResolveConfig:
             "model": self.model.to_dict(),
             "cluster": self.cluster.to_dict(),
             "junk": self.junk.to_dict(),
+            "survivorship": self.survivorship.to_dict(),
         }
         if self.blocking is not None:
             out["blocking"] = self.blocking.to_dict()
@@ -115,6 +125,10 @@ class ResolveConfig:
                 kwargs["cluster"] = ClusterConfig.from_dict(d["cluster"])
             if "junk" in d:
                 kwargs["junk"] = JunkConfig.from_dict(d["junk"])
+            if "survivorship" in d:
+                from c360.golden import Survivorship
+
+                kwargs["survivorship"] = Survivorship.from_dict(d["survivorship"])
         except TypeError as exc:
             raise ConfigError(f"invalid configuration: {exc}") from exc
         return cls(**kwargs)

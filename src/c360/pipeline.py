@@ -44,6 +44,7 @@ from c360.exceptions import ConfigError
 from c360.exceptions import StateError
 from c360.ids import assign_stable_ids
 from c360.model import FellegiSunterModel, train
+from c360.observe import emit
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
 
@@ -162,14 +163,19 @@ class Resolution:
             lines.append(f"model warning:     {w}")
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
+    def write(
+        self, out_dir: str | Path, *, report: bool = True, previous: str | Path | None = None
+    ) -> list[Path]:
         """Write the outputs into ``out_dir``, atomically.
 
         Everything is first written to a new sibling directory, which then
         replaces ``out_dir`` by renames: a crash mid-write leaves the previous
         output intact (at worst as ``<out_dir>.previous-<run>`` beside it).
-        Files: ``unified_ids``, ``links``, ``quarantine``, ``id_changes``
-        (Parquet), ``model.json``, ``config.toml``.
+        Files: ``unified_ids``, ``links``, ``profiles``, ``quarantine``,
+        ``id_changes`` (Parquet), ``model.json``, ``config.toml``,
+        ``state/matching.parquet`` and, with ``report``, ``report.json``,
+        ``report.html`` and ``report_tables/``. ``previous`` (an earlier output
+        directory) lets the report flag row-count drops against it.
         """
         import shutil
 
@@ -191,6 +197,10 @@ class Resolution:
         self.model.save(tmp / "model.json")
         self.config.save(tmp / "config.toml")
         names += ["model.json", "config.toml"]
+        if report:
+            from c360.report import write_report
+
+            names += [str(p.relative_to(tmp)) for p in write_report(self, tmp, previous=previous)]
         if self.matching is not None:
             (tmp / "state").mkdir()
             keep = [c for c in self.matching.columns if c not in ("_row", "_issues")]
@@ -226,6 +236,7 @@ class _Metrics:
         finally:
             entry["seconds"] = round(time.perf_counter() - start, 4)
             self.rows.append(entry)
+            emit(name, **{k: v for k, v in entry.items() if k != "stage"})
 
 
 def _split_frame(frame: Any, default_name: str) -> list[Source]:
@@ -540,6 +551,12 @@ def resolve(
         m["rows_out"] = unified.height
         m["id_changes"] = id_changes.height
 
+    with metrics.stage("golden", n) as m:
+        from c360.golden import build_profiles
+
+        profiles = build_profiles(valid, unified, cfg.survivorship)
+        m["rows_out"] = profiles.num_rows
+
     keys = valid.select("source", "record_id")
     links = _links_table(keys, rid_l[accepted], rid_r[accepted], weight[accepted],
                          prob[accepted], rule[accepted], gamma[accepted], comparisons)
@@ -566,6 +583,7 @@ def resolve(
         notices=prep.notices,
         candidate_pairs=int(rid_l.shape[0]),
         sources=prep.sources,
+        profiles=profiles,
         records=valid,
         matching=records,
         weight_histogram=_histogram(weight),
