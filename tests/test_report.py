@@ -499,3 +499,21 @@ def test_html_top_shows_incidents_and_freshness():
     )
     assert clean.incidents == []
     assert "All checks passed" in render_html(clean)
+
+
+def test_lineage_of_values_from_real_golden_profiles():
+    from c360.golden import build_profiles
+
+    res = tiny()
+    profiles = build_profiles(res.records, res.unified_ids)
+    rep = build_report(tiny(profiles=profiles), finished_at=END)
+    values = pl.from_arrow(rep.tables()["lineage_values"])
+    prof = pl.from_arrow(profiles)
+    fields = [c for c in prof.columns if f"{c}__source" in prof.columns]
+    assert "first_name" in fields
+    # one row per non-null golden value, each pointing at a record of that customer
+    expected = sum(prof[f].is_not_null().sum() for f in fields)
+    assert values.height == expected
+    ids = pl.from_arrow(res.unified_ids)
+    joined = values.join(ids, on=["source", "record_id"], how="left", suffix="_rec")
+    assert (joined["customer_id"] == joined["customer_id_rec"]).all()
