@@ -217,3 +217,15 @@ def test_model_only_infers_term_frequency_and_levels_come_from_records(resolutio
     assert again.total == pytest.approx(one["match_weight"][0], abs=1e-9)
     with pytest.raises(ConfigError, match="not among"):
         observe.explain_link(resolution, {**keys, "record_id_l": "no-such-record"})
+
+
+def test_a_stage_metrics_dict_can_be_passed_whole():
+    entry = {"stage": "cluster", "rows_in": 5, "rows_out": 3, "seconds": 0.01}
+    with observe.capture() as events:
+        observe.emit(entry["stage"], **entry)
+    assert events[0].attributes == {
+        "c360.stage": "cluster",
+        "c360.rows_in": 5,
+        "c360.rows_out": 3,
+        "c360.seconds": 0.01,
+    }

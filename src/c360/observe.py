@@ -134,12 +134,14 @@ def _key(name: str) -> str:
     return name if name.startswith("c360.") else f"c360.{name}"
 
 
-def emit(stage: str, **attributes: Any) -> Event | None:
+def emit(stage: str, /, **attributes: Any) -> Event | None:
     """Report that pipeline stage ``stage`` finished, with its figures.
 
     Keyword names become ``c360.<name>`` attributes (``rows_in`` becomes
     ``c360.rows_in``); ``None`` values are left out, other values are made
     OpenTelemetry-compatible (numpy scalars unwrapped, unknown objects as text).
+    ``stage`` is positional-only, so a metrics dict can be passed whole
+    (``emit(m["stage"], **m)``; its ``stage`` key is the same ``c360.stage``).
     The event goes to every callback registered with :func:`on_event` and to the
     ``c360`` logger at DEBUG level. A callback that raises is logged and skipped:
     observing a run never breaks it.
@@ -164,6 +166,8 @@ def emit(stage: str, **attributes: Any) -> Event | None:
         return None
     attrs: dict[str, AttributeValue] = {"c360.stage": stage}
     for k, v in attributes.items():
+        if k == "stage":
+            continue
         a = _attribute(v)
         if a is not None:
             attrs[_key(k)] = a
