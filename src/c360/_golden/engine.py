@@ -1,14 +1,16 @@
 """Vectorised golden-profile builder.
 
 Every record gets ``_c`` (dense customer number, in ``customer_id`` order) and
-``_i`` (its row number once records are sorted by ``customer_id, source,
-record_id``). A rule becomes a list of ranking keys; candidates are sorted by
-``(_c, keys..., _i)`` and the first candidate of each customer wins, so every
-tie ends on the lowest ``(source, record_id)`` and the result does not depend
-on input row order. Fields whose rule ranks records without looking at the
-value (most recent, source priority) share one sort; the winner of each field
-is the first row of the customer where that field is a candidate (non-null).
-Winners are row numbers, gathered into values and lineage at the end.
+``_i`` (its rank in ``(customer_id, source, record_id)`` order). A rule turns
+into one unsigned 64-bit *goodness* per record: the rule's own key, ranked
+densely so that higher is better and null is lowest, in the high 32 bits, and
+the dense rank of ``updated_at`` (recency, null lowest) in the low 32 bits.
+Non-candidates (null values) get goodness 0. With the records in ``_i`` order,
+one ``group_by(_c)`` takes the ``arg_max`` of every field's goodness at once;
+``arg_max`` returns the first of equal maxima, so every tie ends on the lowest
+``(source, record_id)`` and the result does not depend on input row order.
+Winners are row numbers, gathered into values and lineage at the end. No sort
+of the records is needed beyond one ``arg_sort`` that numbers them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ _KEY: Final = "_key"
 _ROW_NR: Final = "_row_nr"
 #: The streaming engine holds about 3x more memory for the key join at 1M rows.
 _ENGINE: Final = "in-memory"
+_RECENCY: Final = "_recency"
+_SHIFT: Final = 1 << 32
 _AKEY: Final = "_addr_key"
 #: Which address field decides the address record when a customer has no address_line1.
 ADDRESS_KEY_ORDER: Final = (
@@ -77,12 +81,11 @@ def arrow_schema(schema: Mapping[str, pl.DataType]) -> pa.Schema:
 
 
 @dataclass(slots=True)
-class _Group:
-    """Candidates ranked by the same keys; ``picks`` maps an output to its candidate mask."""
+class _Plan:
+    """Goodness keys shared between outputs, and each output's key and candidate mask."""
 
-    keys: list[pl.Expr]
-    descending: list[bool]
-    picks: dict[str, pl.Expr] = field(default_factory=dict)
+    keys: dict[Hashable, pl.Expr] = field(default_factory=dict)
+    picks: dict[str, tuple[str, pl.Expr]] = field(default_factory=dict)
 
 
 def build(
@@ -145,14 +148,13 @@ def build(
             pl.coalesce(*[pl.col(f).cast(pl.String) for f in order]).alias(_AKEY),
         )
 
-    groups: dict[Hashable, _Group] = {}
+    plan = _Plan()
     for f, rule in rules.items():
-        _add(groups, df, f, pl.col(f), pl.col(f).is_not_null(), rule)
+        _add(plan, df, f, pl.col(f), pl.col(f).is_not_null(), rule)
     if address_rule is not None:
         cand = pl.col(_LEVEL).is_not_null() & (pl.col(_LEVEL) == pl.col(_LEVEL).min().over(C))
-        _add(groups, df, ADDRESS, pl.col(_AKEY), cand, address_rule)
-
-    winners = [_winners(df, g) for g in groups.values()]
+        _add(plan, df, ADDRESS, pl.col(_AKEY), cand, address_rule)
+    picked = _winners(df, plan)
     summary = (
         df.lazy()
         .group_by(C)
@@ -166,7 +168,6 @@ def build(
         .sort(C)
         .collect(engine=_ENGINE)
     )
-    picked = pl.concat([summary.select(C), *(w.drop(C) for w in winners)], how="horizontal")
     columns: list[pl.Series] = [summary.get_column(c) for c in SUMMARY_SCHEMA]
     src, rid = df.get_column(SOURCE), df.get_column(RECORD_ID)
     for f in chosen:
@@ -341,39 +342,41 @@ def _normalized(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return value
 
 
-def _add(groups: dict[Hashable, _Group], df: pl.DataFrame, out: str, value: pl.Expr,
-         cand: pl.Expr, rule: Rule) -> None:
+def _goodness(key: pl.Expr, *, descending: bool = True) -> pl.Expr:
+    """Dense rank of ``key`` as u64, best highest, null 0."""
+    return key.rank("dense", descending=not descending).fill_null(0).cast(pl.UInt64)
+
+
+def _add(plan: _Plan, df: pl.DataFrame, out: str, value: pl.Expr, cand: pl.Expr,
+         rule: Rule) -> None:
     """Register output ``out`` chosen by ``rule`` among rows where ``cand`` holds."""
-    recent = (pl.col(TS), True)
+    primary: pl.Expr | None
     key: Hashable
-    pairs: list[tuple[pl.Expr, bool]]
     if isinstance(rule, MostRecent):
-        pairs = [recent] if rule.by == UPDATED_AT else [(pl.col(rule.by), True), recent]
+        primary = None if rule.by == UPDATED_AT else _goodness(pl.col(rule.by))
         key = rule
     elif isinstance(rule, SourcePriority):
-        rank = pl.col(SOURCE).replace_strict(
-            list(rule.order), list(range(len(rule.order))), default=len(rule.order),
-            return_dtype=pl.UInt32,
+        n = len(rule.order)
+        primary = pl.col(SOURCE).replace_strict(
+            list(rule.order), list(range(n, 0, -1)), default=0, return_dtype=pl.UInt64
         )
-        pairs = [(rank, False), recent]
         key = rule
     else:
         key = ("field", out)
         if isinstance(rule, MostFrequent):
             dtype = df.select(value).dtypes[0]
             by_value = _normalized(value, dtype) if rule.normalize else value
-            pairs = [(pl.len().over(C, by_value), True), recent]
+            primary = pl.len().over(C, by_value).cast(pl.UInt64)
         elif isinstance(rule, Longest):
-            pairs = [(value.cast(pl.String).str.len_chars(), True), recent]
+            primary = value.cast(pl.String).str.len_chars().fill_null(0).cast(pl.UInt64)
         else:
-            pairs = [(_score(df, value, rule), True), recent]
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = _Group(
-            keys=[e.alias(f"_k{len(groups)}_{j}") for j, (e, _) in enumerate(pairs)],
-            descending=[d for _, d in pairs],
+            primary = _goodness(_score(df, value, rule))
+    if key not in plan.keys:
+        recency = pl.col(_RECENCY)
+        plan.keys[key] = (recency if primary is None else primary * _SHIFT + recency).alias(
+            f"_key{len(plan.keys)}"
         )
-    group.picks[out] = cand
+    plan.picks[out] = (plan.keys[key].meta.output_name(), cand)
 
 
 def _score(df: pl.DataFrame, value: pl.Expr, rule: Custom) -> pl.Expr:
@@ -397,17 +400,25 @@ def _score(df: pl.DataFrame, value: pl.Expr, rule: Custom) -> pl.Expr:
     return pl.lit(score)
 
 
-def _winners(df: pl.DataFrame, group: _Group) -> pl.DataFrame:
-    """Row number of the winning candidate per customer, one column per pick."""
-    names = [k.meta.output_name() for k in group.keys]
-    return (
+def _winners(df: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
+    """Row number of the best candidate per customer (``_c`` order), one column per pick."""
+    masks = {out: f"_cand{k}" for k, out in enumerate(plan.picks)}
+    narrow = (
         df.lazy()
-        .select(
-            C, I, pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW_NR), *group.keys,
-            *(c.alias(f"_cand_{o}") for o, c in group.picks.items()),
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW_NR),
+            _goodness(pl.col(TS)).alias(_RECENCY),
         )
-        .sort([C, *names, I], descending=[False, *group.descending, False], nulls_last=True)
-        .group_by(C, maintain_order=True)
-        .agg(pl.col(_ROW_NR).filter(pl.col(f"_cand_{o}")).first().alias(o) for o in group.picks)
-        .collect(engine=_ENGINE)
+        .select(
+            C, I, _ROW_NR, *plan.keys.values(),
+            *(c.alias(masks[o]) for o, (_, c) in plan.picks.items()),
+        )
+        .sort(I)
     )
+    aggs = []
+    for out, (key, _) in plan.picks.items():
+        good = pl.when(pl.col(masks[out])).then(pl.col(key) + 1).otherwise(0)
+        aggs.append(
+            pl.when(good.max() > 0).then(pl.col(_ROW_NR).get(good.arg_max())).alias(out)
+        )
+    return narrow.group_by(C, maintain_order=True).agg(aggs).collect(engine=_ENGINE)
