@@ -423,6 +423,16 @@ def _quarantine(d: Mapping[str, Any]) -> str:
 def _near_misses(d: Mapping[str, Any]) -> str:
     nm = d["diagnostics"]["near_misses"]
     comps = nm.get("comparisons", [])
+    labels = {
+        (str(p["comparison"]), p["level"]): str(p["label"])
+        for p in d["diagnostics"].get("parameters") or []
+    }
+
+    def level(c: str, lv: Any) -> str:
+        if lv is None or lv == -1:
+            return "<span class='muted'>missing</span>"
+        return _e(labels.get((c, lv), lv))
+
     rows = [
         [
             f"{_e(r['source_l'])}:{_e(r['record_id_l'])}",
@@ -430,15 +440,15 @@ def _near_misses(d: Mapping[str, Any]) -> str:
             _n(r["match_weight"], 2),
             _n(r["match_probability"], 3),
             _e(r.get("rule") or ""),
-            *(_e(r.get(f"gamma_{c}")) for c in comps),
+            *(level(c, r.get(f"gamma_{c}")) for c in comps),
         ]
         for r in nm.get("rows", [])
     ]
     note = (
         f"<p class='muted'>Pairs the model is unsure about (probability between 0.05 and 0.95), "
         f"closest to the threshold first: {_n(nm.get('shown'))} of {_n(nm.get('count'))} shown; "
-        "all are in <code>report_tables/near_misses.parquet</code>. Level -1 means a value is "
-        "missing.</p>"
+        "all are in <code>report_tables/near_misses.parquet</code>. Each comparison column "
+        "says how the two records compare (missing: one of them has no value).</p>"
     )
     return (
         "<h3>Near misses</h3>"
