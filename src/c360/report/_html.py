@@ -127,13 +127,18 @@ def _top(d: Mapping[str, Any]) -> str:
     else:
         banner = '<div class="banner ok">All checks passed</div>'
     fresh = sum(1 for x in d["sources"] if x["freshness"]["status"] == "fresh")
+    unknown = sum(1 for x in d["sources"] if x["freshness"]["status"] == "unknown")
     tiles = "".join(
         [
             _tile(_n(s["customers"]), "customers"),
             _tile(_n(s["records_in"]), "records received"),
             _tile(_n(s["duplicates_removed"]), "duplicate records merged"),
             _tile(_n(s["records_quarantined"]), "records set aside (quarantine)"),
-            _tile(f"{fresh} / {len(d['sources'])}", "sources within their freshness SLA"),
+            _tile(
+                f"{fresh} / {len(d['sources'])}",
+                "sources within their freshness SLA"
+                + (f" ({unknown} without an SLA or dates: not checked)" if unknown else ""),
+            ),
         ]
     )
     return (
@@ -204,7 +209,17 @@ def _sources_table(d: Mapping[str, Any]) -> str:
 def _incidents(d: Mapping[str, Any]) -> str:
     items = d.get("incidents", [])
     if not items:
-        return "<h2>Incidents</h2><p>No incidents: sources are fresh, complete and on contract.</p>"
+        unknown = [s["source"] for s in d["sources"] if s["freshness"]["status"] == "unknown"]
+        note = (
+            f" Freshness was not checked for {_e(', '.join(unknown))}: no SLA declared or no "
+            "event times."
+            if unknown
+            else ""
+        )
+        return (
+            "<h2>Incidents</h2><p>No incidents: no stale source, no lost rows, no breaking "
+            f"schema change, no model warning.{note}</p>"
+        )
     lis = "".join(
         f'<li><span class="sev-{_e(i["severity"])}">{_e(i["severity"])}</span> · '
         f"{_e(i['kind'].replace('_', ' '))}: {_e(i['message'])}</li>"
