@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Final, TypeAlias
 
 import polars as pl
 
-from c360._canonical import ATTRIBUTES, UPDATED_AT
+from c360._canonical import UPDATED_AT
 from c360.exceptions import ConfigError
 
 __all__ = [
@@ -467,7 +467,3 @@ class Survivorship:
                 kwargs[key] = data[key]
         return cls(**kwargs)
 
-
-def known_field_names() -> tuple[str, ...]:
-    """Canonical attribute fields a rule may name even when absent from the data."""
-    return ATTRIBUTES
