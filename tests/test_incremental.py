@@ -90,3 +90,19 @@ def test_bad_rows_are_quarantined_not_lost(base, tmp_path):
 def test_not_an_output_directory(tmp_path):
     with pytest.raises(StateError, match="missing"):
         ResolutionState.load(tmp_path)
+
+
+def test_compaction_keeps_results(base, monkeypatch):
+    out, _, held, _ = base
+    batches = [held.slice(i, 3).drop("person_id") for i in range(0, 30, 3)]
+
+    def run(compact_every):
+        monkeypatch.setattr(ResolutionState, "COMPACT_EVERY", compact_every)
+        state = ResolutionState.load(out)
+        got = [pl.from_arrow(state.resolve(b).unified_ids) for b in batches]
+        return pl.concat(got), state
+
+    a, sa = run(10**9)
+    b, sb = run(7)  # compacts every few batches
+    assert a.equals(b)
+    assert sa.matching.sort("source", "record_id").equals(sb.matching.sort("source", "record_id"))

@@ -102,14 +102,65 @@ class ResolutionState:
     ) -> None:
         if config.blocking is None or config.comparisons is None:
             raise StateError("the saved configuration lacks blocking rules or comparisons")
-        self.matching = matching
+        self._main = matching
+        self._extra: list[pl.DataFrame] = []
+        self._extra_frame: pl.DataFrame | None = None
         self.model = model
         self.config = config
         self.junk = junk
         self._index = [self._build(rule) for rule in config.blocking.rules]
-        self._delta: list[pl.DataFrame] = []
+        # rows appended since the last compaction, per rule: (hashes, rids), unsorted
+        self._delta: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = [
+            (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)) for _ in self._index
+        ]
+        self._active = np.ones(matching.height, dtype=bool)
+        self._cid = matching["customer_id"].to_list()
+        self._remap: dict[str, str] = {}
+        self._pos = {
+            key: i for i, key in enumerate(
+                zip(matching["source"].to_list(), matching["record_id"].to_list(), strict=True)
+            )
+        }
         counts = matching.group_by("customer_id").len()
         self._history: dict[str, int] = dict(zip(counts["customer_id"], counts["len"], strict=True))
+
+    @property
+    def size(self) -> int:
+        """Number of rows held (including replaced versions of updated records)."""
+        return self._active.shape[0]
+
+    @property
+    def matching(self) -> pl.DataFrame:
+        """The current records with their customer IDs (latest version of each record)."""
+        frame = self._rows()
+        frame = frame.with_columns(customer_id=pl.Series(self._current_ids(), dtype=pl.String))
+        return frame.filter(pl.Series(self._active))
+
+    def _rows(self) -> pl.DataFrame:
+        if self._extra:
+            if self._extra_frame is None:
+                self._extra_frame = pl.concat(self._extra, how="diagonal_relaxed")
+            return pl.concat([self._main, self._extra_frame], how="diagonal_relaxed")
+        return self._main
+
+    def _gather(self, rids: npt.NDArray[np.int64], columns: list[str]) -> pl.DataFrame:
+        """Rows ``rids`` (positions in main then appended rows), in that order."""
+        base = self._main.height
+        if not self._extra or (rids < base).all():
+            return self._main.select(columns)[rids.tolist()]
+        if self._extra_frame is None:
+            self._extra_frame = pl.concat(self._extra, how="diagonal_relaxed")
+        both = pl.concat([self._main.select(columns), self._extra_frame.select(columns)],
+                         how="vertical_relaxed")
+        return both[rids.tolist()]
+
+    def _resolve_id(self, cid: str) -> str:
+        while cid in self._remap:
+            cid = self._remap[cid]
+        return cid
+
+    def _current_ids(self) -> list[str]:
+        return [self._resolve_id(c) for c in self._cid]
 
     # --- loading --------------------------------------------------------------
     @classmethod
@@ -132,12 +183,18 @@ class ResolutionState:
         return cls(matching, model, config)
 
     def _build(self, rule: BlockingRule) -> _RuleIndex:
-        if any(k not in self.matching.columns for k in rule.keys):
+        if any(k not in self._main.columns for k in rule.keys):
             return _RuleIndex(rule, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-        hashes, valid = _key_hash(self.matching, rule)
-        rids = np.flatnonzero(valid).astype(np.int64)
+        hashes, valid = _key_hash(self._main, rule)
+        rids = np.flatnonzero(valid & self._active_main()).astype(np.int64)
         order = np.argsort(hashes[rids], kind="stable")
         return _RuleIndex(rule, hashes[rids][order], rids[order])
+
+    def _active_main(self) -> npt.NDArray[np.bool_]:
+        active = getattr(self, "_active", None)
+        if active is None:
+            return np.ones(self._main.height, dtype=bool)
+        return active[: self._main.height]
 
     # --- resolving ------------------------------------------------------------
     def _candidates(self, batch: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -160,11 +217,29 @@ class ResolutionState:
             lefts.append(np.repeat(rows, size))
             offsets = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
             rights.append(idx.rids[np.repeat(lo, size) + offsets])
+        for idx, (dh, dr) in zip(self._index, self._delta, strict=True):
+            if dh.size == 0 or any(k not in batch.columns for k in idx.rule.keys):
+                continue
+            hashes, valid = _key_hash(batch, idx.rule)
+            rows = np.flatnonzero(valid)
+            if rows.size * dh.size <= 2_000_000:
+                hit_row, hit_delta = np.nonzero(hashes[rows][:, None] == dh[None, :])
+                lefts.append(rows[hit_row])
+                rights.append(dr[hit_delta])
+                continue
+            order = np.argsort(dh, kind="stable")
+            sh, sr = dh[order], dr[order]
+            lo = np.searchsorted(sh, hashes[rows], side="left")
+            size = np.searchsorted(sh, hashes[rows], side="right") - lo
+            lefts.append(np.repeat(rows, size))
+            offsets = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+            rights.append(sr[np.repeat(lo, size) + offsets])
         if not lefts:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         pairs = np.unique(np.column_stack([np.concatenate(lefts), np.concatenate(rights)]), axis=0)
-        return pairs[:, 0], pairs[:, 1]
+        keep = self._active[pairs[:, 1]]
+        return pairs[keep, 0], pairs[keep, 1]
 
     def resolve(self, inputs: Any, *, run_id: str | None = None) -> BatchResult:
         """Resolve a batch (same inputs as :func:`c360.resolve`) against the state.
@@ -205,8 +280,8 @@ class ResolutionState:
         # candidates: batch x state by index lookup, batch x batch by brute force on keys
         bl, er = self._candidates(batch)
         uniq_rids, er_local = np.unique(er, return_inverse=True)
-        cols = [c for c in batch.columns if c in self.matching.columns]
-        existing = self.matching.select(cols)[uniq_rids.tolist()]
+        cols = [c for c in batch.columns if c in self._main.columns]
+        existing = self._gather(uniq_rids.astype(np.int64), cols)
         local = pl.concat([batch.select(cols), existing], how="vertical_relaxed")
         left = [bl]
         right = [nb + er_local.astype(np.int64)]
@@ -237,7 +312,7 @@ class ResolutionState:
         rule[by_model & ~by_rule] = "model"
         acc = by_rule | by_model
         # graph over batch records and existing customers
-        existing_cid = self.matching["customer_id"].gather(uniq_rids).to_list()
+        existing_cid = [self._resolve_id(self._cid[int(r)]) for r in uniq_rids]
         cust_names = sorted(set(existing_cid))
         cust_node = {c: nb + i for i, c in enumerate(cust_names)}
         node = np.arange(local.height, dtype=np.int64)
@@ -293,43 +368,55 @@ class ResolutionState:
         return ids, changes
 
     def _merge(self, other: str, survivor: str) -> None:
-        self.matching = self.matching.with_columns(
-            pl.when(pl.col("customer_id") == other).then(pl.lit(survivor))
-            .otherwise(pl.col("customer_id")).alias("customer_id")
-        )
+        self._remap[other] = survivor
         self._history[survivor] = self._history.get(survivor, 0) + self._history.pop(other, 0)
 
     def _grow(self, batch: pl.DataFrame, unified: pl.DataFrame) -> None:
-        """Append the batch to the state (replacing earlier versions of the same records)."""
+        """Append the batch; an earlier version of the same record becomes inactive.
+
+        Costs O(batch): appended rows and their index entries are kept apart
+        and folded into the main frame and sorted index every
+        :attr:`COMPACT_EVERY` rows.
+        """
         add = batch.with_columns(customer_id=unified["customer_id"])
-        add = add.select([c for c in self.matching.columns if c in add.columns])
-        replaced = self.matching.join(
-            add.select("source", "record_id"), on=["source", "record_id"], how="semi"
-        ).height
-        if replaced:
-            self.matching = self.matching.join(
-                add.select("source", "record_id"), on=["source", "record_id"], how="anti"
-            )
-        base = self.matching.height
-        self.matching = pl.concat([self.matching, add], how="diagonal_relaxed")
-        for c in unified["customer_id"].to_list():
+        add = add.select([c for c in self._main.columns if c in add.columns])
+        base = self.size
+        keys = list(zip(add["source"].to_list(), add["record_id"].to_list(), strict=True))
+        for k in keys:
+            old = self._pos.get(k)
+            if old is not None:
+                self._active[old] = False
+        self._active = np.concatenate([self._active, np.ones(add.height, dtype=bool)])
+        for i, k in enumerate(keys):
+            self._pos[k] = base + i
+        ids = unified["customer_id"].to_list()
+        self._cid.extend(ids)
+        for c in ids:
             self._history[c] = self._history.get(c, 0) + 1
-        if replaced:
-            self._index = [self._build(r.rule) for r in self._index]
-            return
-        # append the new records to each rule's index, keeping it sorted
-        new_index = []
-        for idx in self._index:
-            if any(k not in add.columns for k in idx.rule.keys) or idx.hashes.size == 0 and base:
-                new_index.append(idx)
+        self._extra.append(add)
+        self._extra_frame = None
+        new_delta = []
+        for idx, (dh, dr) in zip(self._index, self._delta, strict=True):
+            if any(k not in add.columns for k in idx.rule.keys):
+                new_delta.append((dh, dr))
                 continue
             hashes, valid = _key_hash(add, idx.rule)
             rows = np.flatnonzero(valid)
-            h = np.concatenate([idx.hashes, hashes[rows]])
-            r = np.concatenate([idx.rids, base + rows.astype(np.int64)])
-            order = np.argsort(h, kind="stable")
-            new_index.append(_RuleIndex(idx.rule, h[order], r[order]))
-        self._index = new_index
+            new_delta.append((np.concatenate([dh, hashes[rows]]),
+                              np.concatenate([dr, base + rows.astype(np.int64)])))
+        self._delta = new_delta
+        if sum(f.height for f in self._extra) >= self.COMPACT_EVERY:
+            self._compact()
+
+    COMPACT_EVERY = 50_000
+
+    def _compact(self) -> None:
+        """Fold appended rows into the main frame and the sorted indexes."""
+        self._main = self._rows()
+        self._extra, self._extra_frame = [], None
+        self._index = [self._build(idx.rule) for idx in self._index]
+        self._delta = [(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+                       for _ in self._index]
 
     def _result(
         self, unified: list[pl.DataFrame], links: pl.DataFrame | None, quarantine: Any,
@@ -361,8 +448,12 @@ class ResolutionState:
         out = Path(out_dir)
         (out / "state").mkdir(parents=True, exist_ok=True)
         tmp = out / "state" / ".matching.parquet.tmp"
-        self.matching.write_parquet(tmp)
+        current = self.matching
+        current.write_parquet(tmp)
         tmp.replace(out / "state" / "matching.parquet")
         tmp_ids = out / ".unified_ids.parquet.tmp"
-        pq.write_table(self.unified_ids(), tmp_ids)
+        pq.write_table(
+            current.select("source", "record_id", "customer_id").sort("source", "record_id").to_arrow(),
+            tmp_ids,
+        )
         tmp_ids.replace(out / "unified_ids.parquet")
