@@ -39,10 +39,14 @@ record = st.fixed_dictionaries(
     chunk=st.integers(1, 50),
 )
 def test_generation_equals_brute_force(rows, link_type, chunk):
-    records = pl.DataFrame(rows, schema={"source": pl.String, "x": pl.String, "y": pl.String, "z": pl.String})
+    records = pl.DataFrame(
+        rows, schema={"source": pl.String, "x": pl.String, "y": pl.String, "z": pl.String}
+    )
     cfg = BlockingConfig(
         rules=(block_on("x", "y"), block_on("z"), block_on("y")),
-        link_type=link_type, chunk_pairs=chunk, max_block_size=None,
+        link_type=link_type,
+        chunk_pairs=chunk,
+        max_block_size=None,
     )
     chunks = list(generate_pairs(records, cfg))
     got = [(int(a), int(b)) for c in chunks for a, b in zip(c["_rid_l"], c["_rid_r"])]
@@ -53,13 +57,20 @@ def test_generation_equals_brute_force(rows, link_type, chunk):
 
 def test_counts_before_generation_match_generated():
     records = pl.DataFrame({"source": ["a"] * 6 + ["b"] * 4, "k": ["x"] * 7 + ["y"] * 3})
-    for lt, expected in (("dedupe_and_link", 21 + 3), ("link", 6 * 1 + 0 + 0 * 3 + 3 * 0), ("dedupe", 15 + 3)):
+    for lt, expected in (
+        ("dedupe_and_link", 21 + 3),
+        ("link", 6 * 1 + 0 + 0 * 3 + 3 * 0),
+        ("dedupe", 15 + 3),
+    ):
         cfg = BlockingConfig(rules=(block_on("k"),), link_type=lt)
         counted = count_pairs(records, cfg)["pairs"][0]
         generated = sum(c.height for c in generate_pairs(records, cfg))
-        assert counted == generated
+        assert counted == generated == expected
     # link: x-group has 6 'a' and 1 'b' -> 6 cross pairs; y-group all 'b' -> 0
-    assert count_pairs(records, BlockingConfig(rules=(block_on("k"),), link_type="link"))["pairs"][0] == 6
+    assert (
+        count_pairs(records, BlockingConfig(rules=(block_on("k"),), link_type="link"))["pairs"][0]
+        == 6
+    )
 
 
 def test_rule_over_ceiling_raises_with_count_before_generating():
@@ -92,5 +103,9 @@ def test_config_round_trip():
 
 def test_null_keys_never_pair():
     records = pl.DataFrame({"k": [None, None, None]}, schema={"k": pl.String})
-    assert sum(c.height for c in generate_pairs(records, BlockingConfig(rules=(block_on("k"),)))) == 0
-    assert np.all(count_pairs(records, BlockingConfig(rules=(block_on("k"),)))["pairs"].to_numpy() == 0)
+    assert (
+        sum(c.height for c in generate_pairs(records, BlockingConfig(rules=(block_on("k"),)))) == 0
+    )
+    assert np.all(
+        count_pairs(records, BlockingConfig(rules=(block_on("k"),)))["pairs"].to_numpy() == 0
+    )

@@ -37,8 +37,18 @@ def test_resolve_files_without_config_and_with_previous(tmp_path):
     r1 = runner.invoke(app, ["resolve", str(path), "--out", str(tmp_path / "day1")])
     assert r1.exit_code == 0, r1.output
     assert "[blocking]" in r1.output or "blocking" in r1.output
-    r2 = runner.invoke(app, ["resolve", str(path), "--out", str(tmp_path / "day2"),
-                             "--previous", str(tmp_path / "day1"), "--quiet"])
+    r2 = runner.invoke(
+        app,
+        [
+            "resolve",
+            str(path),
+            "--out",
+            str(tmp_path / "day2"),
+            "--previous",
+            str(tmp_path / "day1"),
+            "--quiet",
+        ],
+    )
     assert r2.exit_code == 0, r2.output
     a = pl.read_parquet(tmp_path / "day1" / "unified_ids.parquet")
     b = pl.read_parquet(tmp_path / "day2" / "unified_ids.parquet")
@@ -47,7 +57,9 @@ def test_resolve_files_without_config_and_with_previous(tmp_path):
 
 
 def test_usage_errors_exit_2_with_one_line(tmp_path):
-    res = runner.invoke(app, ["resolve", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app, ["resolve", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2
     assert "error:" in res.output and "Traceback" not in res.output
     bad = tmp_path / "c360.toml"

@@ -8,9 +8,14 @@ from c360.cluster import ClusterConfig, cluster_links, components
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 40).flatmap(
-    lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))
-))
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
+        )
+    )
+)
 def test_components_agree_with_networkx(case):
     n, edges = case
     left = np.array([a for a, _ in edges], dtype=np.int64)
@@ -34,8 +39,9 @@ def test_weak_bridge_between_two_groups_is_refused():
     assert res.labels.tolist() == [0, 0, 2, 2]
     assert res.refused.height == 1 and "weak bridge" in res.refused["reason"][0]
     # two independent weak links between the same groups are accepted
-    res2 = cluster_links(4, np.array([0, 2, 1, 0]), np.array([1, 3, 2, 3]),
-                         np.array([0.999, 0.999, 0.6, 0.7]))
+    res2 = cluster_links(
+        4, np.array([0, 2, 1, 0]), np.array([1, 3, 2, 3]), np.array([0.999, 0.999, 0.6, 0.7])
+    )
     assert res2.labels.tolist() == [0, 0, 0, 0]
 
 
@@ -52,8 +58,14 @@ def test_must_differ_national_ids_split_a_chain():
 
 def test_distinct_source_records_never_share_a_cluster():
     records = pl.DataFrame({"source": ["billing", "billing", "crm"]})
-    res = cluster_links(3, np.array([0, 1]), np.array([2, 2]), np.array([0.99, 0.98]),
-                        config=ClusterConfig(distinct_sources=("billing",)), records=records)
+    res = cluster_links(
+        3,
+        np.array([0, 1]),
+        np.array([2, 2]),
+        np.array([0.99, 0.98]),
+        config=ClusterConfig(distinct_sources=("billing",)),
+        records=records,
+    )
     assert res.labels[0] != res.labels[1]
 
 

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rapidfuzz.distance import DamerauLevenshtein as DL
+from rapidfuzz.distance import DamerauLevenshtein
 
 from c360.comparisons import (
     DateComparison,
@@ -67,7 +67,11 @@ words = st.text(alphabet=st.sampled_from(list("abcdeéxyz ")), min_size=0, max_s
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.one_of(st.none(), words), st.one_of(st.none(), words)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), words), st.one_of(st.none(), words)), min_size=1, max_size=40
+    )
+)
 def test_jaro_winkler_levels_match_naive_reference(pairs):
     left, right = zip(*pairs)
     records, p = pairs_for(left, right)
@@ -93,7 +97,7 @@ def test_levenshtein_levels_match_naive_distance(pairs):
     records, p = pairs_for(left, right)
     got = compare(p, records, [LevenshteinAtThresholds("v", (1, 2))])["gamma_v"].to_list()
     for (a, b), lv in zip(pairs, got):
-        d = DL.distance(a, b)
+        d = DamerauLevenshtein.distance(a, b)
         assert lv == (3 if a == b else 2 if d <= 1 else 1 if d <= 2 else 0)
 
 
@@ -104,11 +108,13 @@ def test_missing_is_its_own_level_never_agreement():
 
 
 def test_name_comparison_levels():
-    records = pl.DataFrame({
-        "first_name": ["william", "bill", "j", "john", "doe", "anna", "anna"],
-        "first_name_nick": ["william", "william", "j", "john", "doe", "anna", "anna"],
-        "last_name": ["jones", "jones", "doe", "doe", "john", "lee", "lee"],
-    })
+    records = pl.DataFrame(
+        {
+            "first_name": ["william", "bill", "j", "john", "doe", "anna", "anna"],
+            "first_name_nick": ["william", "william", "j", "john", "doe", "anna", "anna"],
+            "last_name": ["jones", "jones", "doe", "doe", "john", "lee", "lee"],
+        }
+    )
     c = NameComparison("first_name", nickname_column="first_name_nick", swap_column="last_name")
     labels = c.labels()
     pairs = pl.DataFrame({"_rid_l": [0, 2, 3, 5, 0], "_rid_r": [1, 3, 4, 6, 3]})
@@ -120,8 +126,18 @@ def test_date_comparison_levels():
     import datetime as dt
 
     d = dt.date
-    records = pl.DataFrame({"dob": [d(1980, 3, 4), d(1980, 3, 4), d(1980, 4, 3), d(1980, 3, 5),
-                                    d(1980, 9, 1), d(1975, 1, 1)]})
+    records = pl.DataFrame(
+        {
+            "dob": [
+                d(1980, 3, 4),
+                d(1980, 3, 4),
+                d(1980, 4, 3),
+                d(1980, 3, 5),
+                d(1980, 9, 1),
+                d(1975, 1, 1),
+            ]
+        }
+    )
     c = DateComparison("dob")
     pairs = pl.DataFrame({"_rid_l": [0, 0, 0, 0, 0], "_rid_r": [1, 2, 3, 4, 5]})
     got = [c.labels()[i] for i in compare(pairs, records, [c])[c.output].to_list()]
@@ -129,11 +145,25 @@ def test_date_comparison_levels():
 
 
 def test_email_and_phone_levels():
-    records = pl.DataFrame({
-        "email": ["ann.lee@x.io", "ann.lee@x.io", "ann.lee@y.io", "anne.lee@y.io", "ann.leeds@q.io"],
-        "email_user": ["ann.lee", "ann.lee", "ann.lee", "anne.lee", "ann.leeds"],
-        "phone": ["+15550001111", "+15550001111", "+15550001112", "+15550001121", "+19990000000"],
-    })
+    records = pl.DataFrame(
+        {
+            "email": [
+                "ann.lee@x.io",
+                "ann.lee@x.io",
+                "ann.lee@y.io",
+                "anne.lee@y.io",
+                "ann.leeds@q.io",
+            ],
+            "email_user": ["ann.lee", "ann.lee", "ann.lee", "anne.lee", "ann.leeds"],
+            "phone": [
+                "+15550001111",
+                "+15550001111",
+                "+15550001112",
+                "+15550001121",
+                "+19990000000",
+            ],
+        }
+    )
     pairs = pl.DataFrame({"_rid_l": [0, 0, 0, 0], "_rid_r": [1, 2, 3, 4]})
     e, p = EmailComparison("email"), PhoneComparison("phone")
     out = compare(pairs, records, [e, p])
@@ -142,8 +172,11 @@ def test_email_and_phone_levels():
 
 
 def test_round_trip_and_bad_specs():
-    for c in (NameComparison("first_name", nickname_column="first_name_nick", tf_adjust=True),
-              DateComparison("date_of_birth"), TokenSetAtThresholds("address_line1", (0.95, 0.6))):
+    for c in (
+        NameComparison("first_name", nickname_column="first_name_nick", tf_adjust=True),
+        DateComparison("date_of_birth"),
+        TokenSetAtThresholds("address_line1", (0.95, 0.6)),
+    ):
         assert comparison_from_dict(c.to_dict()) == c
     with pytest.raises(ConfigError, match="unknown comparison type"):
         comparison_from_dict({"type": "Nope", "column": "x"})
@@ -160,15 +193,18 @@ def test_missing_column_is_a_clear_error():
 def test_very_long_and_unicode_strings():
     long = "x" * 20_000
     records, p = pairs_for([long, "東京", "\u0000\ud7ff"], [long + "y", "東京都", "\u0000"])
-    out = compare(p, records, [JaroWinklerAtThresholds("v", name="jw"), TokenSetAtThresholds("v", name="ts")])
+    out = compare(
+        p, records, [JaroWinklerAtThresholds("v", name="jw"), TokenSetAtThresholds("v", name="ts")]
+    )
     # JW: 0.99997, 0.911 and 0.85 (one of two characters matched, shared prefix)
     assert out["gamma_jw"].to_list() == [2, 1, 1]
     assert out["gamma_ts"].null_count() == 0
 
 
 def test_swap_with_a_typo_is_still_a_swap():
-    records = pl.DataFrame({"first_name": ["brandon", "whtie", "white"],
-                            "last_name": ["white", "brandon", "brandon"]})
+    records = pl.DataFrame(
+        {"first_name": ["brandon", "whtie", "white"], "last_name": ["white", "brandon", "brandon"]}
+    )
     first = NameComparison("first_name", swap_column="last_name")
     last = NameComparison("last_name", swap_column="first_name", swap_is_null=True)
     pairs = pl.DataFrame({"_rid_l": [0, 0], "_rid_r": [1, 2]})

@@ -5,7 +5,11 @@ import c360
 
 def test_all_is_sorted_and_complete():
     assert c360.__all__ == sorted(c360.__all__)
-    public = {n for n in dir(c360) if not n.startswith("_") and not isinstance(getattr(c360, n), type(c360))}
+    public = {
+        n
+        for n in dir(c360)
+        if not n.startswith("_") and not isinstance(getattr(c360, n), type(c360))
+    }
     assert public == set(c360.__all__) - {"__version__"}
 
 

@@ -89,10 +89,20 @@ def test_unchanged_clusters_never_change_id(n, edges, new_edges, dropped):
     """Random edits to the links: every record whose cluster is identical keeps its ID."""
     r = recs(n)
     e1 = [(a % n, b % n) for a, b in edges]
-    lab1 = components(n, np.array([a for a, _ in e1], dtype=np.int64), np.array([b for _, b in e1], dtype=np.int64))
+    lab1 = components(
+        n,
+        np.array([a for a, _ in e1], dtype=np.int64),
+        np.array([b for _, b in e1], dtype=np.int64),
+    )
     ids1, _ = assign_stable_ids(r, lab1, None)
-    e2 = [x for x in e1 if x not in {(a % n, b % n) for a, b in dropped}] + [(a % n, b % n) for a, b in new_edges]
-    lab2 = components(n, np.array([a for a, _ in e2], dtype=np.int64), np.array([b for _, b in e2], dtype=np.int64))
+    e2 = [x for x in e1 if x not in {(a % n, b % n) for a, b in dropped}] + [
+        (a % n, b % n) for a, b in new_edges
+    ]
+    lab2 = components(
+        n,
+        np.array([a for a, _ in e2], dtype=np.int64),
+        np.array([b for _, b in e2], dtype=np.int64),
+    )
     ids2, changes = assign_stable_ids(r, lab2, prev_of(r, ids1))
     members1 = {}
     members2 = {}
@@ -103,7 +113,12 @@ def test_unchanged_clusters_never_change_id(n, edges, new_edges, dropped):
         if members1[lab1[i]] == members2[lab2[i]]:
             assert ids1[i] == ids2[i]
     # every previous ID is either still used or explained in id_changes
-    explained = set(changes.filter(pl.col("change").is_in(["merged_into", "retired"]))["customer_id"])
+    explained = set(
+        changes.filter(pl.col("change").is_in(["merged_into", "retired"]))["customer_id"]
+    )
     assert set(ids1) <= set(ids2) | explained
     # one ID per cluster
-    assert pl.DataFrame({"c": lab2, "id": ids2}).group_by("c").agg(pl.col("id").n_unique())["id"].max() == 1
+    assert (
+        pl.DataFrame({"c": lab2, "id": ids2}).group_by("c").agg(pl.col("id").n_unique())["id"].max()
+        == 1
+    )

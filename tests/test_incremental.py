@@ -24,13 +24,19 @@ def test_batch_attaches_to_existing_customers_and_matches_a_full_run(base):
     state = ResolutionState.load(out)
     res = state.resolve(held.drop("person_id"))
     assert res.unified_ids.num_rows + res.quarantine.num_rows == held.height
-    got = pl.from_arrow(res.unified_ids).join(held.select("source", "record_id", "person_id"),
-                                              on=["source", "record_id"])
-    old = pl.from_arrow(full.unified_ids).join(kept.select("source", "record_id", "person_id"),
-                                               on=["source", "record_id"])
+    got = pl.from_arrow(res.unified_ids).join(
+        held.select("source", "record_id", "person_id"), on=["source", "record_id"]
+    )
+    old = pl.from_arrow(full.unified_ids).join(
+        kept.select("source", "record_id", "person_id"), on=["source", "record_id"]
+    )
     # which existing customer holds most of each person's records
-    home = old.group_by("person_id", "customer_id").len().sort("len", descending=True).unique(
-        "person_id", keep="first")
+    home = (
+        old.group_by("person_id", "customer_id")
+        .len()
+        .sort("len", descending=True)
+        .unique("person_id", keep="first")
+    )
     known = got.join(home.select("person_id", pl.col("customer_id").alias("home")), on="person_id")
     agree = (known["customer_id"] == known["home"]).mean()
     assert agree >= 0.8, agree
@@ -53,25 +59,47 @@ def test_state_grows_and_saves(base, tmp_path):
     # the same records again are updates, not new rows
     again = state.resolve(first)
     assert state.matching.height == before + 5
-    assert pl.from_arrow(again.unified_ids)["customer_id"].to_list() == \
-        pl.from_arrow(state.unified_ids()).join(pl.from_arrow(again.unified_ids).select("source", "record_id"),
-                                                on=["source", "record_id"], how="semi").sort(
-            "source", "record_id")["customer_id"].to_list()
+    assert (
+        pl.from_arrow(again.unified_ids)["customer_id"].to_list()
+        == pl.from_arrow(state.unified_ids())
+        .join(
+            pl.from_arrow(again.unified_ids).select("source", "record_id"),
+            on=["source", "record_id"],
+            how="semi",
+        )
+        .sort("source", "record_id")["customer_id"]
+        .to_list()
+    )
     state.save(copy)
     assert ResolutionState.load(copy).matching.height == before + 5
 
 
 def test_a_record_linking_two_customers_merges_them(tmp_path):
-    a = pl.DataFrame({"source": ["crm", "shop"], "record_id": ["1", "2"],
-                      "first_name": ["Ann", "Ann"], "last_name": ["Lee", "Lee"],
-                      "email": ["ann.lee@x.io", None], "phone": [None, "+12125550123"]})
+    a = pl.DataFrame(
+        {
+            "source": ["crm", "shop"],
+            "record_id": ["1", "2"],
+            "first_name": ["Ann", "Ann"],
+            "last_name": ["Lee", "Lee"],
+            "email": ["ann.lee@x.io", None],
+            "phone": [None, "+12125550123"],
+        }
+    )
     base = c360.resolve(a)
     if base.customers != 2:
         pytest.skip("base run already linked the two records")
     base.write(tmp_path)
     state = ResolutionState.load(tmp_path)
-    bridge = pl.DataFrame({"source": ["web"], "record_id": ["9"], "first_name": ["Ann"],
-                           "last_name": ["Lee"], "email": ["ann.lee@x.io"], "phone": ["+12125550123"]})
+    bridge = pl.DataFrame(
+        {
+            "source": ["web"],
+            "record_id": ["9"],
+            "first_name": ["Ann"],
+            "last_name": ["Lee"],
+            "email": ["ann.lee@x.io"],
+            "phone": ["+12125550123"],
+        }
+    )
     res = state.resolve(bridge)
     changes = pl.from_arrow(res.id_changes)
     assert changes["change"].to_list() == ["merged_into"]
@@ -81,8 +109,9 @@ def test_a_record_linking_two_customers_merges_them(tmp_path):
 def test_bad_rows_are_quarantined_not_lost(base, tmp_path):
     out, *_ = base
     state = ResolutionState.load(out)
-    bad = pl.DataFrame({"source": ["web", "web"], "record_id": ["ok", None],
-                        "first_name": ["Zed", "Nobody"]})
+    bad = pl.DataFrame(
+        {"source": ["web", "web"], "record_id": ["ok", None], "first_name": ["Zed", "Nobody"]}
+    )
     res = state.resolve(bad)
     assert res.unified_ids.num_rows == 1 and res.quarantine.num_rows == 1
 

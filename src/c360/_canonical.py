@@ -41,7 +41,9 @@ CANONICAL_SCHEMA: Final[dict[str, pl.DataType]] = {
 REQUIRED: Final = ("source", "record_id")
 
 #: Person attribute columns (everything but the keys and event time).
-ATTRIBUTES: Final = tuple(c for c in CANONICAL_SCHEMA if c not in ("source", "record_id", "updated_at"))
+ATTRIBUTES: Final = tuple(
+    c for c in CANONICAL_SCHEMA if c not in ("source", "record_id", "updated_at")
+)
 
 # Internal bookkeeping columns, never part of public outputs.
 RID: Final = "_rid"  # dense 0..n-1 integer surrogate key, assigned after contracts

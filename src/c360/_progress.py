@@ -59,7 +59,9 @@ class _Task:
 
 
 @contextlib.contextmanager
-def progress(description: str, total: float | None = None, *, enabled: bool | None = None) -> Iterator[_Task]:
+def progress(
+    description: str, total: float | None = None, *, enabled: bool | None = None
+) -> Iterator[_Task]:
     """Show a progress bar for a long step when progress is enabled."""
     on = resolve_progress(enabled)
     if on:

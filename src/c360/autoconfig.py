@@ -93,7 +93,9 @@ def present_columns(records: pl.DataFrame, *, min_coverage: float = 0.01) -> set
     }
 
 
-def auto_comparisons(records: pl.DataFrame, *, min_coverage: float = 0.01) -> tuple[Comparison, ...]:
+def auto_comparisons(
+    records: pl.DataFrame, *, min_coverage: float = 0.01
+) -> tuple[Comparison, ...]:
     """Comparisons for the canonical fields present in ``records``."""
     have = present_columns(records, min_coverage=min_coverage)
     out: list[Comparison] = []
@@ -112,8 +114,10 @@ def auto_comparisons(records: pl.DataFrame, *, min_coverage: float = 0.01) -> tu
     if "last_name" in have:
         out.append(
             NameComparison(
-                "last_name", swap_column="first_name" if "first_name" in have else None,
-                swap_is_null=True, tf_adjust=True,
+                "last_name",
+                swap_column="first_name" if "first_name" in have else None,
+                swap_is_null=True,
+                tf_adjust=True,
             )
         )
     if "full_name" in have and not names:

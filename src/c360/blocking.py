@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,7 +129,8 @@ class BlockingConfig:
         """Inverse of :meth:`to_dict`."""
         d = dict(data)
         rules = tuple(
-            BlockingRule(tuple(r["keys"]), r.get("name", "")) if isinstance(r, Mapping)
+            BlockingRule(tuple(r["keys"]), r.get("name", ""))
+            if isinstance(r, Mapping)
             else BlockingRule(tuple(r))
             for r in d.pop("rules")
         )
@@ -185,7 +187,9 @@ def _rule_keys(records: pl.DataFrame, rule: BlockingRule, max_block_size: int | 
 def _source_codes(records: pl.DataFrame) -> npt.NDArray[np.int64]:
     if "source" not in records.columns:
         return np.zeros(records.height, dtype=np.int64)
-    return (records.get_column("source").cast(pl.String).rank("dense").cast(pl.Int64) - 1).to_numpy()
+    return (
+        records.get_column("source").cast(pl.String).rank("dense").cast(pl.Int64) - 1
+    ).to_numpy()
 
 
 def rule_keys(records: pl.DataFrame, config: BlockingConfig) -> list[_RuleKeys]:
@@ -242,8 +246,12 @@ def count_pairs(
         )
     return pl.DataFrame(
         rows,
-        schema={"rule": pl.String, "pairs": pl.Int64, "largest_block": pl.Int64,
-                "skipped_blocks": pl.Int64},
+        schema={
+            "rule": pl.String,
+            "pairs": pl.Int64,
+            "largest_block": pl.Int64,
+            "skipped_blocks": pl.Int64,
+        },
     )
 
 
@@ -280,7 +288,8 @@ def is_candidate(
         out &= src[left] != src[right]
     elif config.link_type == "dedupe":
         out &= src[left] == src[right]
-    return out & (left != right)
+    result: npt.NDArray[np.bool_] = out & (left != right)
+    return result
 
 
 def total_pairs(records: pl.DataFrame, link_type: LinkType) -> int:
@@ -383,9 +392,11 @@ def _rule_chunks(
     per = rk.sizes * (rk.sizes - 1) // 2
     # cut the groups into chunks of about chunk_pairs pairs
     cum = np.cumsum(per)
-    bounds = np.searchsorted(cum, np.arange(config.chunk_pairs, int(cum[-1]) + 1, config.chunk_pairs))
+    bounds = np.searchsorted(
+        cum, np.arange(config.chunk_pairs, int(cum[-1]) + 1, config.chunk_pairs)
+    )
     cuts = np.unique(np.concatenate([[0], bounds + 1, [n_groups]]))
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         sl = slice(int(a), int(b))
         left, right = _pairs_in_groups(order, starts[sl], rk.sizes[sl])
         bar.advance(left.size)

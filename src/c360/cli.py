@@ -67,10 +67,22 @@ def _read_config(path: Path | None) -> tuple[Any, list[Any]]:
 
 @app.command()
 def resolve(
-    inputs: Annotated[list[str] | None, typer.Argument(help="Files (parquet, csv, ndjson, arrow) in canonical columns.")] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files (parquet, csv, ndjson, arrow) in canonical columns."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("c360-out"),
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="c360.toml with sources and options.")] = None,
-    previous: Annotated[Path | None, typer.Option("--previous", "-p", help="Output directory of an earlier run whose customer IDs carry over.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="c360.toml with sources and options.")
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            "-p",
+            help="Output directory of an earlier run whose customer IDs carry over.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet."""
@@ -144,17 +156,28 @@ def demo_summary(res: Any) -> str:
     for i, a in enumerate(names):
         for b in names[i:]:
             if a == b:
-                n = ids.filter(pl.col("source") == a).group_by("customer_id").len().filter(
-                    pl.col("len") > 1).height
+                n = (
+                    ids.filter(pl.col("source") == a)
+                    .group_by("customer_id")
+                    .len()
+                    .filter(pl.col("len") > 1)
+                    .height
+                )
                 label = f"{a} (within)"
             else:
-                n = per.filter(pl.col("source").list.contains(a) & pl.col("source").list.contains(b)).height
+                n = per.filter(
+                    pl.col("source").list.contains(a) & pl.col("source").list.contains(b)
+                ).height
                 label = f"{a} + {b}"
             lines.append(f"    {label:<24} {n:>6,}")
     if q.height:
         lines += ["", "  quarantine reasons (top 5):"]
-        reasons = q.group_by(pl.col("reason").str.split(":").list.first().alias("r")).len().sort(
-            "len", descending=True).head(5)
+        reasons = (
+            q.group_by(pl.col("reason").str.split(":").list.first().alias("r"))
+            .len()
+            .sort("len", descending=True)
+            .head(5)
+        )
         for r, nrow in reasons.iter_rows():
             lines.append(f"    {nrow:>5,}  {r}")
     return "\n".join(lines)

@@ -99,12 +99,7 @@ class ClusterResult:
         """Cluster-size distribution: ``size`` and number of ``clusters`` of that size."""
         counts = np.bincount(self.labels)
         counts = counts[counts > 0]
-        return (
-            pl.DataFrame({"size": counts})
-            .group_by("size")
-            .len("clusters")
-            .sort("size")
-        )
+        return pl.DataFrame({"size": counts}).group_by("size").len("clusters").sort("size")
 
 
 def components(n: int, left: IntArray, right: IntArray) -> IntArray:
@@ -116,25 +111,29 @@ def components(n: int, left: IntArray, right: IntArray) -> IntArray:
     """
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    graph = coo_matrix(
-        (np.ones(left.shape[0], dtype=np.int8), (left, right)), shape=(n, n)
-    ).tocsr()
+    graph = coo_matrix((np.ones(left.shape[0], dtype=np.int8), (left, right)), shape=(n, n)).tocsr()
     _, lab = connected_components(graph, directed=False)
     # relabel by the smallest member so labels do not depend on traversal order
     smallest = np.full(int(lab.max()) + 1, n, dtype=np.int64)
     np.minimum.at(smallest, lab, np.arange(n, dtype=np.int64))
-    return smallest[lab]
+    out: IntArray = smallest[lab]
+    return out
 
 
 class _Groups:
     """Union-find over a component's records with per-group must-differ values."""
 
-    def __init__(self, members: Sequence[int], values: Mapping[str, Mapping[int, str]],
-                 distinct: Mapping[int, bool]) -> None:
+    def __init__(
+        self,
+        members: Sequence[int],
+        values: Mapping[str, Mapping[int, str]],
+        distinct: Mapping[int, bool],
+    ) -> None:
         self.parent = {m: m for m in members}
         self.size = dict.fromkeys(members, 1)
-        self.values = {m: {c: ({v[m]} if m in v else set()) for c, v in values.items()}
-                       for m in members}
+        self.values = {
+            m: {c: ({v[m]} if m in v else set()) for c, v in values.items()} for m in members
+        }
         self.distinct = {m: int(distinct.get(m, False)) for m in members}
 
     def find(self, x: int) -> int:
@@ -216,7 +215,8 @@ def cluster_links(
         agg = frame.group_by("c").agg(*checks, pl.col("_d").sum().alias("_d"))
         bad = agg.filter(
             pl.any_horizontal(*(pl.col(k) > 1 for k in values), pl.col("_d") > 1)
-            if values else pl.col("_d") > 1
+            if values
+            else pl.col("_d") > 1
         )["c"].to_numpy()
         suspect |= np.isin(labels, bad)
     link_suspect = suspect[left]
@@ -243,14 +243,26 @@ def cluster_links(
             if a == b:
                 continue
             reason = groups.conflict(a, b)
-            if (reason is None and groups.size[a] >= 2 and groups.size[b] >= 2
-                    and sp[i] < cfg.bridge_probability
-                    and _cross_links(groups, sl[idx], sr[idx], a, b) < 2):
-                reason = (f"weak bridge: a single link of probability {sp[i]:.3f} would join "
-                          f"groups of {groups.size[a]} and {groups.size[b]} records")
+            if (
+                reason is None
+                and groups.size[a] >= 2
+                and groups.size[b] >= 2
+                and sp[i] < cfg.bridge_probability
+                and _cross_links(groups, sl[idx], sr[idx], a, b) < 2
+            ):
+                reason = (
+                    f"weak bridge: a single link of probability {sp[i]:.3f} would join "
+                    f"groups of {groups.size[a]} and {groups.size[b]} records"
+                )
             if reason is not None:
-                refused_rows.append({"_rid_l": int(sl[i]), "_rid_r": int(sr[i]),
-                                     "match_probability": float(sp[i]), "reason": reason})
+                refused_rows.append(
+                    {
+                        "_rid_l": int(sl[i]),
+                        "_rid_r": int(sr[i]),
+                        "match_probability": float(sp[i]),
+                        "reason": reason,
+                    }
+                )
                 continue
             groups.union(a, b)
         roots = {m: groups.find(m) for m in members.tolist()}
@@ -275,6 +287,10 @@ def _cross_links(groups: _Groups, ls: IntArray, rs: IntArray, a: int, b: int) ->
 def _refused_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
-        schema={"_rid_l": pl.Int64, "_rid_r": pl.Int64, "match_probability": pl.Float64,
-                "reason": pl.String},
+        schema={
+            "_rid_l": pl.Int64,
+            "_rid_r": pl.Int64,
+            "match_probability": pl.Float64,
+            "reason": pl.String,
+        },
     )

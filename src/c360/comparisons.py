@@ -198,9 +198,9 @@ class Comparison:
         return out
 
     # helpers for subclasses -------------------------------------------------
-    def _start(self, data: PairData, column: str | None = None) -> tuple[
-        Encoded, IntArray, IntArray, Int8Array, npt.NDArray[np.bool_]
-    ]:
+    def _start(
+        self, data: PairData, column: str | None = None
+    ) -> tuple[Encoded, IntArray, IntArray, Int8Array, npt.NDArray[np.bool_]]:
         col = column or self.column
         enc = data.encoded(col)
         cl, cr = data.codes(col)
@@ -347,15 +347,21 @@ class NameComparison(JaroWinklerAtThresholds):
         lv[exact] = len(labels) - 1
         return lv
 
-
     @staticmethod
     def _swapped(
-        enc: Encoded, cl: IntArray, cr: IntArray, sl: IntArray, sr: IntArray,
+        enc: Encoded,
+        cl: IntArray,
+        cr: IntArray,
+        sl: IntArray,
+        sr: IntArray,
         candidates: npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.bool_]:
-        """Name parts given the other way round: one cross pair equal, the other
-        equal or one typo away (Jaro-Winkler >= 0.9). Names share one vocabulary,
-        so codes of both columns index the same values."""
+        """Name parts given the other way round, allowing one typo.
+
+        One cross pair must be equal, the other equal or one typo away
+        (Jaro-Winkler >= 0.9). Names share one vocabulary, so codes of both
+        columns index the same values.
+        """
         out = np.zeros(cl.shape[0], dtype=bool)
         a = candidates & (cl == sr)
         b = candidates & (sl == cr)
@@ -468,7 +474,9 @@ class DateComparison(Comparison):
         vals = enc.values
         if vals.len():
             parsed = vals.str.to_date("%Y-%m-%d", strict=False)
-            ymd = pl.DataFrame({"y": parsed.dt.year(), "m": parsed.dt.month(), "d": parsed.dt.day()})
+            ymd = pl.DataFrame(
+                {"y": parsed.dt.year(), "m": parsed.dt.month(), "d": parsed.dt.day()}
+            )
             y, m, d = (ymd[c].fill_null(-1).to_numpy() for c in ("y", "m", "d"))
             a = np.where(cl < 0, 0, cl)
             b = np.where(cr < 0, 0, cr)
@@ -591,8 +599,7 @@ class LocationComparison(Comparison):
     def columns(self) -> tuple[str, ...]:
         """Columns read."""
         return tuple(
-            c for c in (self.column, self.postcode_column, self.city_column, self.phone_column)
-            if c
+            c for c in (self.column, self.postcode_column, self.city_column, self.phone_column) if c
         )
 
     def levels(self, data: PairData) -> Int8Array:
@@ -647,7 +654,7 @@ def comparison_from_dict(spec: Mapping[str, Any]) -> Comparison:
             f"unknown comparison type {kind!r}", hint=f"one of: {', '.join(sorted(_TYPES))}"
         )
     column = spec.pop("column")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
     return cls(column, **kwargs)
 
 

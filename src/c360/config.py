@@ -91,7 +91,8 @@ class ResolveConfig:
             out["comparisons"] = [c.to_dict() for c in self.comparisons]
         if self.deterministic is not None:
             out["deterministic"] = list(self.deterministic)
-        return _drop_none(out)
+        cleaned: dict[str, Any] = _drop_none(out)
+        return cleaned
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResolveConfig:
@@ -134,11 +135,16 @@ class ResolveConfig:
         return cls(**kwargs)
 
     def with_choices(
-        self, *, blocking: BlockingConfig, comparisons: tuple[Comparison, ...],
+        self,
+        *,
+        blocking: BlockingConfig,
+        comparisons: tuple[Comparison, ...],
         deterministic: tuple[str, ...],
     ) -> ResolveConfig:
         """A copy with the data-driven choices filled in."""
-        return replace(self, blocking=blocking, comparisons=comparisons, deterministic=deterministic)
+        return replace(
+            self, blocking=blocking, comparisons=comparisons, deterministic=deterministic
+        )
 
     def to_toml(self) -> str:
         """The configuration as TOML text."""

@@ -112,8 +112,8 @@ def b_cubed(
         pl.len().over("p").alias("np"),
         pl.len().over("t").alias("nt"),
     )
-    p = float((j["both"] / j["np"]).mean() or 0.0)
-    r = float((j["both"] / j["nt"]).mean() or 0.0)
+    p = float(j.select((pl.col("both") / pl.col("np")).mean()).item() or 0.0)
+    r = float(j.select((pl.col("both") / pl.col("nt")).mean()).item() or 0.0)
     f = 2 * p * r / (p + r) if p + r else 0.0
     return p, r, f
 
@@ -130,9 +130,12 @@ def cluster_metrics(
     both = j.group_by("p", "t").len("both")
     sizes_p = j.group_by("p").len("np")
     sizes_t = j.group_by("t").len("nt")
-    exact = both.join(sizes_p, on="p").join(sizes_t, on="t").filter(
-        (pl.col("both") == pl.col("np")) & (pl.col("both") == pl.col("nt"))
-    ).height
+    exact = (
+        both.join(sizes_p, on="p")
+        .join(sizes_t, on="t")
+        .filter((pl.col("both") == pl.col("np")) & (pl.col("both") == pl.col("nt")))
+        .height
+    )
     p = exact / sizes_p.height if sizes_p.height else 1.0
     r = exact / sizes_t.height if sizes_t.height else 1.0
     f = 2 * p * r / (p + r) if p + r else 0.0
@@ -164,22 +167,28 @@ def clusters_from_links(records: pl.DataFrame, links: pl.DataFrame) -> pl.DataFr
     for side in ("l", "r"):
         ends.append(
             links.select(
-                pl.col(f"source_{side}").alias("source"), pl.col(f"record_id_{side}").alias("record_id")
+                pl.col(f"source_{side}").alias("source"),
+                pl.col(f"record_id_{side}").alias("record_id"),
             ).join(keys, on=_KEY, how="left", maintain_order="left")["_i"]
         )
     ok = ends[0].is_not_null() & ends[1].is_not_null()
     lab = components(
-        keys.height, ends[0].filter(ok).to_numpy().astype("int64"), ends[1].filter(ok).to_numpy().astype("int64")
+        keys.height,
+        ends[0].filter(ok).to_numpy().astype("int64"),
+        ends[1].filter(ok).to_numpy().astype("int64"),
     )
     return keys.drop("_i").with_columns(cluster=pl.Series(lab, dtype=pl.Int64))
 
 
-def blocking_recall(candidates: pl.DataFrame, truth: pl.DataFrame, *, cluster: str = "cluster") -> float:
+def blocking_recall(
+    candidates: pl.DataFrame, truth: pl.DataFrame, *, cluster: str = "cluster"
+) -> float:
     """Share of true pairs present among candidate pairs.
 
     Args:
         candidates: ``source_l, record_id_l, source_r, record_id_r`` per candidate pair.
         truth: true clusters (``source``, ``record_id``, cluster column).
+        cluster: name of the cluster column in ``truth``.
 
     """
     t = truth.select(*_KEY, pl.col(cluster).alias("_c"))
@@ -193,9 +202,11 @@ def blocking_recall(candidates: pl.DataFrame, truth: pl.DataFrame, *, cluster: s
         t.rename({"source": "source_r", "record_id": "record_id_r", "_c": "_cr"}),
         on=["source_r", "record_id_r"],
     )
-    found = c.filter(pl.col("_cl") == pl.col("_cr")).unique(
-        ["source_l", "record_id_l", "source_r", "record_id_r"]
-    ).height
+    found = (
+        c.filter(pl.col("_cl") == pl.col("_cr"))
+        .unique(["source_l", "record_id_l", "source_r", "record_id_r"])
+        .height
+    )
     return found / true_pairs
 
 
@@ -264,7 +275,8 @@ def _as_ids(frame: object, cluster: str, name: str) -> pl.DataFrame:
     missing = [c for c in [*_KEY, cluster] if c not in frame.columns]
     if missing:
         raise ConfigError(
-            f"{name} lacks columns {missing}; have {frame.columns}", column=missing[0],
+            f"{name} lacks columns {missing}; have {frame.columns}",
+            column=missing[0],
             hint="pass the unified_ids table of each run (source, record_id, customer_id)",
         )
     out = frame.select(*_KEY, pl.col(cluster).cast(pl.String).alias("_c"))

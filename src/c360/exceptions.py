@@ -147,7 +147,9 @@ class ColumnNotFoundError(ContractError):
             close = difflib.get_close_matches(m, self.available, n=1, cutoff=0.6)
             if close:
                 hints.append(f"did you mean {close[0]!r} for {m!r}?")
-        hint = " ".join(hints) if hints else "map the source's own column names in Source(columns=...)"
+        hint = (
+            " ".join(hints) if hints else "map the source's own column names in Source(columns=...)"
+        )
         plural = "s" if len(missing) > 1 else ""
         super().__init__(
             f"{what}{plural} {', '.join(map(repr, self.missing))} not found; "

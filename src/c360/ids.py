@@ -125,8 +125,9 @@ def assign_stable_ids(
             .group_by("_c", "customer_id")
             .len("shared")
             .join(prev_size, on="customer_id")
-            .sort(["shared", "prev_size", "customer_id", "_c"],
-                  descending=[True, True, False, False])
+            .sort(
+                ["shared", "prev_size", "customer_id", "_c"], descending=[True, True, False, False]
+            )
         )
         used: set[str] = set()
         for c, pid, _shared, _size in overlap.iter_rows():
@@ -145,11 +146,15 @@ def assign_stable_ids(
             holder.setdefault(pid, c)
         for pid in sorted(taken - used):
             if pid in holder:
-                changes.append({"customer_id": pid, "change": "merged_into",
-                                "other_customer_id": chosen.get(holder[pid])})
+                changes.append(
+                    {
+                        "customer_id": pid,
+                        "change": "merged_into",
+                        "other_customer_id": chosen.get(holder[pid]),
+                    }
+                )
             else:
-                changes.append({"customer_id": pid, "change": "retired",
-                                "other_customer_id": None})
+                changes.append({"customer_id": pid, "change": "retired", "other_customer_id": None})
     ids: dict[int, str] = {}
     fresh: list[tuple[int, str]] = []
     for c, source, record_id, _size in anchors.iter_rows():
@@ -167,18 +172,18 @@ def assign_stable_ids(
     if previous is not None:
         for c, new in fresh:
             if c in split_of:
-                changes.append({"customer_id": new, "change": "split_from",
-                                "other_customer_id": split_of[c]})
+                changes.append(
+                    {"customer_id": new, "change": "split_from", "other_customer_id": split_of[c]}
+                )
             else:
                 changes.append({"customer_id": new, "change": "new", "other_customer_id": None})
     label_ids = pl.DataFrame(
         {"_c": list(ids.keys()), "customer_id": list(ids.values())},
         schema={"_c": pl.Int64, "customer_id": pl.String},
     )
-    series = (
-        pl.DataFrame({"_c": labels.astype(np.int64)})
-        .join(label_ids, on="_c", how="left", maintain_order="left")["customer_id"]
-    )
+    series = pl.DataFrame({"_c": labels.astype(np.int64)}).join(
+        label_ids, on="_c", how="left", maintain_order="left"
+    )["customer_id"]
     change_frame = pl.DataFrame(
         [{**ch, "run_id": run_id} for ch in changes], schema=ID_CHANGES_SCHEMA
     ).sort("change", "customer_id")

@@ -82,7 +82,9 @@ class BatchResult:
     seconds: float
 
 
-def _key_hash(frame: pl.DataFrame, rule: BlockingRule) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+def _key_hash(
+    frame: pl.DataFrame, rule: BlockingRule
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
     keys = list(rule.keys)
     valid = frame.select(pl.all_horizontal(pl.col(k).is_not_null() for k in keys)).to_series()
     hashes = frame.select(pl.struct(keys).hash(_HASH_SEED)).to_series().to_numpy()
@@ -97,7 +99,10 @@ class ResolutionState:
     """
 
     def __init__(
-        self, matching: pl.DataFrame, model: FellegiSunterModel, config: ResolveConfig,
+        self,
+        matching: pl.DataFrame,
+        model: FellegiSunterModel,
+        config: ResolveConfig,
         junk: pl.DataFrame | None = None,
     ) -> None:
         if config.blocking is None or config.comparisons is None:
@@ -117,7 +122,8 @@ class ResolutionState:
         self._cid = matching["customer_id"].to_list()
         self._remap: dict[str, str] = {}
         self._pos = {
-            key: i for i, key in enumerate(
+            key: i
+            for i, key in enumerate(
                 zip(matching["source"].to_list(), matching["record_id"].to_list(), strict=True)
             )
         }
@@ -147,12 +153,15 @@ class ResolutionState:
         """Rows ``rids`` (positions in main then appended rows), in that order."""
         base = self._main.height
         if not self._extra or (rids < base).all():
-            return self._main.select(columns)[rids.tolist()]
+            picked: pl.DataFrame = self._main.select(columns)[rids.tolist()]
+            return picked
         if self._extra_frame is None:
             self._extra_frame = pl.concat(self._extra, how="diagonal_relaxed")
-        both = pl.concat([self._main.select(columns), self._extra_frame.select(columns)],
-                         how="vertical_relaxed")
-        return both[rids.tolist()]
+        both = pl.concat(
+            [self._main.select(columns), self._extra_frame.select(columns)], how="vertical_relaxed"
+        )
+        rows: pl.DataFrame = both[rids.tolist()]
+        return rows
 
     def _resolve_id(self, cid: str) -> str:
         while cid in self._remap:
@@ -171,7 +180,8 @@ class ResolutionState:
         missing = [str(p.relative_to(out)) for p in needed if not p.exists()]
         if missing:
             raise StateError(
-                f"not a c360 output directory: missing {missing}", path=str(out),
+                f"not a c360 output directory: missing {missing}",
+                path=str(out),
                 hint="run `c360 resolve ... --out DIR` first",
             )
         try:
@@ -194,10 +204,13 @@ class ResolutionState:
         active = getattr(self, "_active", None)
         if active is None:
             return np.ones(self._main.height, dtype=bool)
-        return active[: self._main.height]
+        head: npt.NDArray[np.bool_] = active[: self._main.height]
+        return head
 
     # --- resolving ------------------------------------------------------------
-    def _candidates(self, batch: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def _candidates(
+        self, batch: pl.DataFrame
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(batch row, existing rid) pairs sharing a blocking key."""
         cap = self.config.blocking.max_block_size if self.config.blocking else None
         lefts, rights = [], []
@@ -262,7 +275,9 @@ class ResolutionState:
         run = run_id or _new_run_id()
         cfg = self.config
         loaded = _load_all(_as_sources(inputs), cfg)
-        quarantine = pl.concat([x.quarantine for x in loaded], how="vertical_relaxed") if loaded else None
+        quarantine = (
+            pl.concat([x.quarantine for x in loaded], how="vertical_relaxed") if loaded else None
+        )
         frames = [x.valid for x in loaded if x.valid.height]
         if not frames:
             return self._result([], None, quarantine, [], run, start)
@@ -298,7 +313,8 @@ class ResolutionState:
         data = PairData(local, rid_l, rid_r)
         gamma = (
             np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
-            if rid_l.size else np.zeros((0, len(comparisons)), dtype=np.int8)
+            if rid_l.size
+            else np.zeros((0, len(comparisons)), dtype=np.int8)
         )
         weight, prob = self.model.score_levels(gamma, data)
         rule = np.full(rid_l.shape[0], "", dtype=object)
@@ -321,16 +337,23 @@ class ResolutionState:
         n_nodes = nb + len(cust_names)
         labels = components(n_nodes, node[rid_l[acc]], node[rid_r[acc]])
         ids, changes = self._assign(batch, labels, cust_names, nb, run)
-        unified = batch.select("source", "record_id").with_columns(customer_id=pl.Series(ids, dtype=pl.String))
+        unified = batch.select("source", "record_id").with_columns(
+            customer_id=pl.Series(ids, dtype=pl.String)
+        )
         keys = local.select("source", "record_id")
-        links = _links_table(keys, rid_l[acc], rid_r[acc], weight[acc], prob[acc], rule[acc],
-                             gamma[acc], comparisons)
+        links = _links_table(
+            keys, rid_l[acc], rid_r[acc], weight[acc], prob[acc], rule[acc], gamma[acc], comparisons
+        )
         self._grow(batch, unified)
         return self._result([unified], links, quarantine, changes, run, start)
 
     def _assign(
-        self, batch: pl.DataFrame, labels: npt.NDArray[np.int64], customers: list[str],
-        nb: int, run: str,
+        self,
+        batch: pl.DataFrame,
+        labels: npt.NDArray[np.int64],
+        customers: list[str],
+        nb: int,
+        run: str,
     ) -> tuple[list[str], list[dict[str, Any]]]:
         changes: list[dict[str, Any]] = []
         comp_customers: dict[int, list[str]] = {}
@@ -350,8 +373,14 @@ class ResolutionState:
                 survivor = max(found, key=lambda c: (self._history.get(c, 0), [-ord(x) for x in c]))
                 for other in sorted(found):
                     if other != survivor:
-                        changes.append({"customer_id": other, "change": "merged_into",
-                                        "other_customer_id": survivor, "run_id": run})
+                        changes.append(
+                            {
+                                "customer_id": other,
+                                "change": "merged_into",
+                                "other_customer_id": survivor,
+                                "run_id": run,
+                            }
+                        )
                         self._merge(other, survivor)
                 chosen[comp] = survivor
             else:
@@ -361,8 +390,9 @@ class ResolutionState:
                     salt += 1
                     new = customer_id_for(srcs[i], rids[i], salt)
                 self._history[new] = 0
-                changes.append({"customer_id": new, "change": "new", "other_customer_id": None,
-                                "run_id": run})
+                changes.append(
+                    {"customer_id": new, "change": "new", "other_customer_id": None, "run_id": run}
+                )
                 chosen[comp] = new
             ids.append(chosen[comp])
         return ids, changes
@@ -402,8 +432,12 @@ class ResolutionState:
                 continue
             hashes, valid = _key_hash(add, idx.rule)
             rows = np.flatnonzero(valid)
-            new_delta.append((np.concatenate([dh, hashes[rows]]),
-                              np.concatenate([dr, base + rows.astype(np.int64)])))
+            new_delta.append(
+                (
+                    np.concatenate([dh, hashes[rows]]),
+                    np.concatenate([dr, base + rows.astype(np.int64)]),
+                )
+            )
         self._delta = new_delta
         if sum(f.height for f in self._extra) >= self.COMPACT_EVERY:
             self._compact()
@@ -415,19 +449,33 @@ class ResolutionState:
         self._main = self._rows()
         self._extra, self._extra_frame = [], None
         self._index = [self._build(idx.rule) for idx in self._index]
-        self._delta = [(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-                       for _ in self._index]
+        self._delta = [
+            (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)) for _ in self._index
+        ]
 
     def _result(
-        self, unified: list[pl.DataFrame], links: pl.DataFrame | None, quarantine: Any,
-        changes: list[dict[str, Any]], run: str, start: float,
+        self,
+        unified: list[pl.DataFrame],
+        links: pl.DataFrame | None,
+        quarantine: Any,
+        changes: list[dict[str, Any]],
+        run: str,
+        start: float,
     ) -> BatchResult:
         from c360._canonical import QUARANTINE_SCHEMA
 
-        ids = unified[0] if unified else pl.DataFrame(
-            schema={"source": pl.String, "record_id": pl.String, "customer_id": pl.String})
-        q = quarantine.select(list(QUARANTINE_SCHEMA)) if quarantine is not None else pl.DataFrame(
-            schema=QUARANTINE_SCHEMA)
+        ids = (
+            unified[0]
+            if unified
+            else pl.DataFrame(
+                schema={"source": pl.String, "record_id": pl.String, "customer_id": pl.String}
+            )
+        )
+        q = (
+            quarantine.select(list(QUARANTINE_SCHEMA))
+            if quarantine is not None
+            else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        )
         return BatchResult(
             unified_ids=ids.to_arrow(),
             links=(links if links is not None else pl.DataFrame()).to_arrow(),
@@ -438,8 +486,11 @@ class ResolutionState:
 
     def unified_ids(self) -> pa.Table:
         """Current ``source, record_id, customer_id`` of every record in the state."""
-        return self.matching.select("source", "record_id", "customer_id").sort(
-            "source", "record_id").to_arrow()
+        return (
+            self.matching.select("source", "record_id", "customer_id")
+            .sort("source", "record_id")
+            .to_arrow()
+        )
 
     def save(self, out_dir: str | Path) -> None:
         """Write the grown state (and its unified_ids) back into ``out_dir``."""
@@ -453,7 +504,9 @@ class ResolutionState:
         tmp.replace(out / "state" / "matching.parquet")
         tmp_ids = out / ".unified_ids.parquet.tmp"
         pq.write_table(
-            current.select("source", "record_id", "customer_id").sort("source", "record_id").to_arrow(),
+            current.select("source", "record_id", "customer_id")
+            .sort("source", "record_id")
+            .to_arrow(),
             tmp_ids,
         )
         tmp_ids.replace(out / "unified_ids.parquet")

@@ -50,6 +50,7 @@ from c360.comparisons import Comparison, PairData, comparison_from_dict
 from c360.exceptions import ModelError
 
 if TYPE_CHECKING:
+    from c360._typing import LinkType
     from c360.blocking import BlockingConfig
 
 __all__ = [
@@ -125,7 +126,7 @@ class EMResult:
     others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
 
 
-def _patterns(gamma: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.int16], FloatArray]:
+def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16], FloatArray]:
     """Distinct rows of the level matrix and their counts.
 
     Rows are packed into one integer (5 bits per comparison, levels -1..30)
@@ -159,11 +160,12 @@ def _log_probs(patterns: npt.NDArray[np.int16], probs: Sequence[FloatArray]) -> 
 
 
 def _normalise(x: FloatArray) -> FloatArray:
-    return x / x.sum()
+    out: FloatArray = x / x.sum()
+    return out
 
 
 def fit_em(
-    gamma: npt.NDArray[np.int8],
+    gamma: npt.NDArray[np.integer[Any]],
     n_levels: Sequence[int],
     *,
     u_init: Sequence[FloatArray],
@@ -219,7 +221,8 @@ def fit_em(
         m = [np.asarray(x, dtype=np.float64).copy() for x in m_init]
     u = [_normalise(np.clip(np.asarray(x, dtype=np.float64), _EPS, None)) for x in u_init]
     pins = {
-        name: list(p) for name, p in (extra_classes or {}).items()
+        name: list(p)
+        for name, p in (extra_classes or {}).items()
         if len(p) == k and any(p) and not all(p)
     }
     names = list(pins)
@@ -232,8 +235,9 @@ def fit_em(
     ll = -math.inf
 
     def result() -> EMResult:
-        return EMResult(m, u, lam, it, converged, ll,
-                        [(c, other[i], lam_o[i]) for i, c in enumerate(names)])
+        return EMResult(
+            m, u, lam, it, converged, ll, [(c, other[i], lam_o[i]) for i, c in enumerate(names)]
+        )
 
     if total == 0:
         return result()
@@ -243,7 +247,10 @@ def fit_em(
         logs = [
             _log_probs(patterns, m) + math.log(max(lam, tiny)),
             _log_probs(patterns, u) + math.log(max(1 - lam - sum(lam_o), tiny)),
-            *(_log_probs(patterns, o) + math.log(max(lo, tiny)) for o, lo in zip(other, lam_o, strict=True)),
+            *(
+                _log_probs(patterns, o) + math.log(max(lo, tiny))
+                for o, lo in zip(other, lam_o, strict=True)
+            ),
         ]
         stack = np.vstack(logs)
         mx = stack.max(axis=0)
@@ -257,7 +264,8 @@ def fit_em(
             lv = patterns[:, j]
             ok = lv >= 0
             a = np.bincount(lv[ok], weights=level_weights[ok], minlength=n_levels[j]) + smoothing
-            return a / a.sum()
+            out: FloatArray = a / a.sum()
+            return out
 
         new_m = [fit(weights[0], j) for j in range(k)]
         new_u = u if fix_u else [fit(weights[1], j) for j in range(k)]
@@ -270,8 +278,11 @@ def fit_em(
             *(abs(a - b) for a, b in zip(new_lam_o, lam_o, strict=True)),
             *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
             *(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True)),
-            *(float(np.abs(a - b).max())
-              for no, o in zip(new_other, other, strict=True) for a, b in zip(no, o, strict=True)),
+            *(
+                float(np.abs(a - b).max())
+                for no, o in zip(new_other, other, strict=True)
+                for a, b in zip(no, o, strict=True)
+            ),
         )
         m, u, lam, lam_o, other = new_m, new_u, new_lam, new_lam_o, new_other
         # parameters of rare levels creep long after the fit has settled: also
@@ -403,9 +414,9 @@ class FellegiSunterModel:
             [-3.31, 6.49]
         """
         rows = []
-        for k, (c, m, u, ur, w) in enumerate(zip(
-            self.comparisons, self.m, self.u, self.u_random, self.level_weights(), strict=True
-        )):
+        for k, (c, m, u, ur, w) in enumerate(
+            zip(self.comparisons, self.m, self.u, self.u_random, self.level_weights(), strict=True)
+        ):
             for lv, label in enumerate(c.labels()):
                 rows.append(
                     {
@@ -438,8 +449,10 @@ class FellegiSunterModel:
             if table is None or not hit.any() or column not in data.records.columns:
                 continue
             enc = data.encoded(column)
-            values = enc.values.cast(pl.String).to_frame("value").join(
-                table, on="value", how="left", maintain_order="left"
+            values = (
+                enc.values.cast(pl.String)
+                .to_frame("value")
+                .join(table, on="value", how="left", maintain_order="left")
             )
             freq = values.get_column("frequency").to_numpy()
             baseline = float(table.get_column("frequency").pow(2).sum())
@@ -457,7 +470,7 @@ class FellegiSunterModel:
     ) -> tuple[FloatArray, FloatArray]:
         """Match weight (log2 odds) and probability for a level matrix (pairs x comparisons).
 
-        The odds are ``λ m(γ) / (λ_u u(γ) + Σ λ_c c(γ))`` over the extra
+        The odds are ``λ·m(g) / (λ_u·u(g) + Σ λ_c·c(g))`` for a level vector ``g`` over the extra
         non-match classes ``c``.
         """
         log_m = np.zeros(gamma.shape[0])
@@ -512,11 +525,8 @@ class FellegiSunterModel:
                     "m": m.tolist(),
                     "u": u.tolist(),
                     "u_random": ur.tolist(),
-
                 }
-                for c, m, u, ur in zip(
-                    self.comparisons, self.m, self.u, self.u_random, strict=True
-                )
+                for c, m, u, ur in zip(self.comparisons, self.m, self.u, self.u_random, strict=True)
             ],
         }
 
@@ -549,8 +559,11 @@ class FellegiSunterModel:
                 tf=tf,
                 tf_max_bits=float(data.get("tf_max_bits", 8.0)),
                 others=[
-                    (str(c["name"]), [np.asarray(p, dtype=np.float64) for p in c["probabilities"]],
-                     float(c["prior"]))
+                    (
+                        str(c["name"]),
+                        [np.asarray(p, dtype=np.float64) for p in c["probabilities"]],
+                        float(c["prior"]),
+                    )
                     for c in data.get("classes", [])
                 ],
             )
@@ -610,7 +623,7 @@ def train(
     gamma: npt.NDArray[np.int8],
     *,
     config: ModelConfig | None = None,
-    link_type: str = "dedupe_and_link",
+    link_type: LinkType = "dedupe_and_link",
     blocking: BlockingConfig | None = None,
     encodings: dict[str, Encoded] | None = None,
     progress_enabled: bool | None = None,
@@ -649,8 +662,11 @@ def train(
     cfg = config or ModelConfig()
     enc = encodings if encodings is not None else {}
     n_levels = [len(c.labels()) for c in comparisons]
-    n_total = total_pairs(records, link_type) if "source" in records.columns or \
-        link_type == "dedupe_and_link" else records.height * (records.height - 1) // 2
+    n_total = (
+        total_pairs(records, link_type)
+        if "source" in records.columns or link_type == "dedupe_and_link"
+        else records.height * (records.height - 1) // 2
+    )
     with progress("Estimating u from random pairs", enabled=progress_enabled):
         if records.height >= 2:
             a, b = _random_pairs(records, cfg.u_sample_pairs, cfg.seed, link_type)
@@ -685,9 +701,7 @@ def train(
             extra_classes=_extra_classes(comparisons) if cfg.related_class else None,
         )
     if gamma.shape[0] == 0:
-        em = EMResult(
-            [np.full(n, 1 / n) for n in n_levels], u_random, 1e-12, 0, False, -math.inf
-        )
+        em = EMResult([np.full(n, 1 / n) for n in n_levels], u_random, 1e-12, 0, False, -math.inf)
     m, warnings = _sanity(comparisons, em, u_random)
     space = n_total if fix_u else gamma.shape[0]
     expected = em.lam * space

@@ -40,8 +40,7 @@ from c360.blocking import generate_pairs, rule_keys, skipped_blocks
 from c360.cluster import ClusterConfig, cluster_links
 from c360.comparisons import Comparison, PairData, compare
 from c360.config import ResolveConfig
-from c360.exceptions import ConfigError
-from c360.exceptions import StateError
+from c360.exceptions import ConfigError, StateError
 from c360.ids import assign_stable_ids
 from c360.model import FellegiSunterModel, train
 from c360.observe import emit
@@ -125,7 +124,9 @@ class Resolution:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Any] = field(default_factory=list)
     candidate_pairs: int = 0
-    sources: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA))
+    sources: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA)
+    )
     records: pl.DataFrame | None = field(default=None, repr=False)
     matching: pl.DataFrame | None = field(default=None, repr=False)
     weight_histogram: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -142,7 +143,9 @@ class Resolution:
         """Number of customers per cluster size."""
         ids = pl.from_arrow(self.unified_ids)
         assert isinstance(ids, pl.DataFrame)
-        return ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
+        return (
+            ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
+        )
 
     def summary(self) -> str:
         """A short plain-text summary."""
@@ -250,7 +253,8 @@ def _split_frame(frame: Any, default_name: str) -> list[Source]:
     if df.get_column("source").null_count():
         raise ConfigError(
             f"{df.get_column('source').null_count()} rows have a null 'source'",
-            source=default_name, column="source",
+            source=default_name,
+            column="source",
             hint="fill the source column, or drop it and pass a mapping of name to frame",
         )
     return [
@@ -264,10 +268,11 @@ def _as_sources(inputs: Any) -> list[Source]:
         return [inputs]
     if isinstance(inputs, Mapping):
         return [
-            v if isinstance(v, Source) else Source(name=str(k), data=v)
-            for k, v in inputs.items()
+            v if isinstance(v, Source) else Source(name=str(k), data=v) for k, v in inputs.items()
         ]
-    if isinstance(inputs, pl.DataFrame | pl.LazyFrame | pa.Table) or type(inputs).__module__.startswith("pandas"):
+    if isinstance(inputs, pl.DataFrame | pl.LazyFrame | pa.Table) or type(
+        inputs
+    ).__module__.startswith("pandas"):
         return _split_frame(inputs, "input0")
     if isinstance(inputs, str | Path):
         return [Source(name=Path(inputs).stem, location=str(inputs))]
@@ -339,12 +344,14 @@ class Prepared:
     sources: pl.DataFrame
 
     def candidate_pairs(self) -> pl.DataFrame:
-        """All candidate pairs with their keys (``source_l, record_id_l, source_r, record_id_r``)."""
+        """All candidate pairs, keyed by ``source_l, record_id_l, source_r, record_id_r``."""
         assert self.config.blocking is not None
         chunks = list(generate_pairs(self.records, self.config.blocking))
         if not chunks:
-            return _attach_keys(pl.DataFrame(schema={"_rid_l": pl.Int64, "_rid_r": pl.Int64}),
-                                self.valid.select("source", "record_id"))
+            return _attach_keys(
+                pl.DataFrame(schema={"_rid_l": pl.Int64, "_rid_r": pl.Int64}),
+                self.valid.select("source", "record_id"),
+            )
         pairs = pl.concat(chunks).select("_rid_l", "_rid_r")
         return _attach_keys(pairs, self.valid.select("source", "record_id"))
 
@@ -362,26 +369,32 @@ def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
     for x in loaded:
         s = x.source
         events = (
-            x.valid.select(pl.col("updated_at").min().alias("lo"), pl.col("updated_at").max().alias("hi")).row(0)
+            x.valid.select(
+                pl.col("updated_at").min().alias("lo"), pl.col("updated_at").max().alias("hi")
+            ).row(0)
             if "updated_at" in x.valid.columns and x.valid.height
             else (None, None)
         )
         contract = getattr(getattr(x, "validated", None), "contract", None)
-        rows.append({
-            "source": s.name,
-            "owner": s.owner,
-            "description": s.description,
-            "freshness_sla_seconds": s.freshness_sla.total_seconds() if s.freshness_sla else None,
-            "location": s.where if s.location else "(in memory)",
-            "contract": str(contract) if contract is not None else None,
-            "rows_read": x.rows_read,
-            "rows_valid": x.rows_valid,
-            "rows_quarantined": x.rows_quarantined,
-            "oldest_event": events[0],
-            "newest_event": events[1],
-            "read_seconds": round(x.seconds, 4),
-            "schema_notices": len(x.notices),
-        })
+        rows.append(
+            {
+                "source": s.name,
+                "owner": s.owner,
+                "description": s.description,
+                "freshness_sla_seconds": s.freshness_sla.total_seconds()
+                if s.freshness_sla
+                else None,
+                "location": s.where if s.location else "(in memory)",
+                "contract": str(contract) if contract is not None else None,
+                "rows_read": x.rows_read,
+                "rows_valid": x.rows_valid,
+                "rows_quarantined": x.rows_quarantined,
+                "oldest_event": events[0],
+                "newest_event": events[1],
+                "read_seconds": round(x.seconds, 4),
+                "schema_notices": len(x.notices),
+            }
+        )
     return pl.DataFrame(rows, schema=SOURCE_SUMMARY_SCHEMA)
 
 
@@ -438,8 +451,16 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
     effective = cfg.with_choices(
         blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
     )
-    return Prepared(valid=valid, records=records, quarantine=quarantine, config=effective,
-                    junk=junk, notices=notices, metrics=metrics, sources=source_summary(loaded))
+    return Prepared(
+        valid=valid,
+        records=records,
+        quarantine=quarantine,
+        config=effective,
+        junk=junk,
+        notices=notices,
+        metrics=metrics,
+        sources=source_summary(loaded),
+    )
 
 
 def resolve(
@@ -448,7 +469,7 @@ def resolve(
     config: ResolveConfig | None = None,
     previous: str | Path | Resolution | pa.Table | pl.DataFrame | None = None,
     run_id: str | None = None,
-    progress: bool | str | None = None,  # noqa: A002 - mirrors the CLI flag
+    progress: bool | str | None = None,
 ) -> Resolution:
     """Resolve records from one or more sources into unified customers.
 
@@ -472,7 +493,8 @@ def resolve(
     prev_ids = _previous_ids(previous)
     prep = prepare(inputs, config=config)
     cfg = prep.config
-    assert cfg.blocking is not None and cfg.comparisons is not None
+    assert cfg.blocking is not None
+    assert cfg.comparisons is not None
     valid, records, metrics = prep.valid, prep.records, prep.metrics
     blocking, comparisons = cfg.blocking, cfg.comparisons
     deterministic = cfg.deterministic or ()
@@ -483,10 +505,10 @@ def resolve(
     rid_r_parts: list[npt.NDArray[np.int64]] = []
     gamma_parts: list[npt.NDArray[np.int8]] = []
     with metrics.stage("block_and_compare", n) as m:
-        keys = rule_keys(records, blocking)
+        bkeys = rule_keys(records, blocking)
         if n >= 2 and comparisons:
             with progress_bar("Comparing pairs", show) as bar:
-                for chunk in generate_pairs(records, blocking, progress_enabled=show, keys=keys):
+                for chunk in generate_pairs(records, blocking, progress_enabled=show, keys=bkeys):
                     cmp = compare(chunk, records, comparisons, encodings=encodings)
                     rid_l_parts.append(chunk["_rid_l"].to_numpy())
                     rid_r_parts.append(chunk["_rid_r"].to_numpy())
@@ -502,12 +524,19 @@ def resolve(
             else np.zeros((0, len(comparisons)), dtype=np.int8)
         )
         m["rows_out"] = int(rid_l.shape[0])
-        m["skipped_blocks"] = skipped_blocks(records, blocking, keys=keys).height if n else 0
+        m["skipped_blocks"] = skipped_blocks(records, blocking, keys=bkeys).height if n else 0
 
     with metrics.stage("train", int(rid_l.shape[0])) as m:
         model = train(
-            records, comparisons, gamma, config=cfg.model, link_type=cfg.link_type,
-            blocking=blocking, encodings=encodings, progress_enabled=show, blocking_keys=keys,
+            records,
+            comparisons,
+            gamma,
+            config=cfg.model,
+            link_type=cfg.link_type,
+            blocking=blocking,
+            encodings=encodings,
+            progress_enabled=show,
+            blocking_keys=bkeys,
         )
         m["iterations"] = model.iterations
         m["converged"] = model.converged
@@ -536,17 +565,19 @@ def resolve(
         # deterministic links count as certain for clustering
         eff_prob = np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob)
         clusters = cluster_links(
-            n, rid_l[accepted], rid_r[accepted], eff_prob[accepted],
-            config=cluster_cfg, records=records,
+            n,
+            rid_l[accepted],
+            rid_r[accepted],
+            eff_prob[accepted],
+            config=cluster_cfg,
+            records=records,
         )
         m["rows_out"] = int(np.unique(clusters.labels).shape[0]) if n else 0
         m["refused_links"] = clusters.refused.height
         m["cannot_link"] = list(cluster_cfg.cannot_link)
 
     with metrics.stage("ids", n) as m:
-        customer_id, id_changes = assign_stable_ids(
-            valid, clusters.labels, prev_ids, run_id=run
-        )
+        customer_id, id_changes = assign_stable_ids(valid, clusters.labels, prev_ids, run_id=run)
         unified = valid.select("source", "record_id").with_columns(customer_id=customer_id)
         m["rows_out"] = unified.height
         m["id_changes"] = id_changes.height
@@ -558,14 +589,30 @@ def resolve(
         m["rows_out"] = profiles.num_rows
 
     keys = valid.select("source", "record_id")
-    links = _links_table(keys, rid_l[accepted], rid_r[accepted], weight[accepted],
-                         prob[accepted], rule[accepted], gamma[accepted], comparisons)
+    links = _links_table(
+        keys,
+        rid_l[accepted],
+        rid_r[accepted],
+        weight[accepted],
+        prob[accepted],
+        rule[accepted],
+        gamma[accepted],
+        comparisons,
+    )
     unsure = np.flatnonzero((prob > 0.05) & (prob < 0.95))
     if unsure.size > 1000:
         closest = np.argsort(np.abs(prob[unsure] - cfg.cluster.threshold), kind="stable")[:1000]
         unsure = unsure[closest]
-    near = _links_table(keys, rid_l[unsure], rid_r[unsure], weight[unsure], prob[unsure],
-                        rule[unsure], gamma[unsure], comparisons)
+    near = _links_table(
+        keys,
+        rid_l[unsure],
+        rid_r[unsure],
+        weight[unsure],
+        prob[unsure],
+        rule[unsure],
+        gamma[unsure],
+        comparisons,
+    )
     refused = clusters.refused
     if refused.height:
         refused = _attach_keys(refused, keys)
@@ -609,7 +656,8 @@ def _previous_ids(previous: Any) -> pl.DataFrame | None:
         file = path / "unified_ids.parquet" if path.is_dir() else path
         if not file.exists():
             raise StateError(
-                "previous run has no unified_ids.parquet", path=str(path),
+                "previous run has no unified_ids.parquet",
+                path=str(path),
                 hint="point --previous at the output directory of an earlier `c360 resolve`",
             )
         try:
@@ -649,7 +697,8 @@ def _histogram(weight: npt.NDArray[np.float64]) -> pl.DataFrame:
     bins = np.floor(np.clip(weight, -60, 60)).astype(np.int64)
     return (
         pl.DataFrame({"bin": bins}).group_by("bin").len("pairs").sort("bin")
-        if bins.size else pl.DataFrame(schema={"bin": pl.Int64, "pairs": pl.UInt32})
+        if bins.size
+        else pl.DataFrame(schema={"bin": pl.Int64, "pairs": pl.UInt32})
     )
 
 
@@ -711,4 +760,3 @@ def _links_table(
         **{c.output: pl.Series(gamma[:, k], dtype=pl.Int8) for k, c in enumerate(comparisons)},
     )
     return frame.sort("source_l", "record_id_l", "source_r", "record_id_r")
-

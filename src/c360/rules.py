@@ -38,10 +38,32 @@ import polars as pl
 __all__ = ["JunkConfig", "detect_junk", "null_junk"]
 
 _PLACEHOLDER_EMAIL_USERS = (
-    "test", "none", "noemail", "no-email", "no_email", "na", "n/a", "null", "unknown", "noreply",
-    "no-reply", "donotreply", "email", "nobody", "xxx", "abc", "asdf",
+    "test",
+    "none",
+    "noemail",
+    "no-email",
+    "no_email",
+    "na",
+    "n/a",
+    "null",
+    "unknown",
+    "noreply",
+    "no-reply",
+    "donotreply",
+    "email",
+    "nobody",
+    "xxx",
+    "abc",
+    "asdf",
 )
-_PLACEHOLDER_DOMAINS = ("example.com", "example.org", "test.com", "email.com", "none.com", "domain.com")
+_PLACEHOLDER_DOMAINS = (
+    "example.com",
+    "example.org",
+    "test.com",
+    "email.com",
+    "none.com",
+    "domain.com",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,12 +117,9 @@ def _placeholder(column: str) -> pl.Expr:
         return user.is_in(list(_PLACEHOLDER_EMAIL_USERS)) | domain.is_in(list(_PLACEHOLDER_DOMAINS))
     if column in ("phone", "national_id"):
         digits = v.str.replace_all(r"\D", "")
-        return (
-            (digits.str.len_chars() >= 5)
-            & (
-                (digits.str.split("").list.n_unique() == 1)
-                | digits.str.contains("1234567890|0123456789|123456789")
-            )
+        return (digits.str.len_chars() >= 5) & (
+            (digits.str.split("").list.n_unique() == 1)
+            | digits.str.contains("1234567890|0123456789|123456789")
         )
     if column == "postcode":
         return v.str.contains(r"^(0+|9+|x+|X+)$")
@@ -131,27 +150,41 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
             too_many = pl.col("records") > cfg.max_records_per_identifier
             why = pl.format(
                 "{} records share this value (more than {} for one person)",
-                pl.col("records"), pl.lit(cfg.max_records_per_identifier),
+                pl.col("records"),
+                pl.lit(cfg.max_records_per_identifier),
             )
         else:
             limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
             too_many = pl.col("records") > limit
-            why = pl.format("{} records ({}% of all) share this value", pl.col("records"),
-                            (pl.col("records") * 100 / max(n, 1)).round(1))
+            why = pl.format(
+                "{} records ({}% of all) share this value",
+                pl.col("records"),
+                (pl.col("records") * 100 / max(n, 1)).round(1),
+            )
         placeholder = _placeholder(col) if cfg.placeholders else pl.lit(value=False)
         found = counts.filter(too_many | placeholder).select(
             pl.lit(col).alias("column"),
             "value",
             "records",
-            pl.when(too_many).then(why).otherwise(pl.lit("placeholder-looking value")).alias("reason"),
+            pl.when(too_many)
+            .then(why)
+            .otherwise(pl.lit("placeholder-looking value"))
+            .alias("reason"),
         )
         frames.append(found)
     if not frames:
         return pl.DataFrame(
-            schema={"column": pl.String, "value": pl.String, "records": pl.UInt32, "reason": pl.String}
+            schema={
+                "column": pl.String,
+                "value": pl.String,
+                "records": pl.UInt32,
+                "reason": pl.String,
+            }
         )
-    return pl.concat(frames).with_columns(pl.col("records").cast(pl.UInt32)).sort(
-        "column", "records", "value", descending=[False, True, False]
+    return (
+        pl.concat(frames)
+        .with_columns(pl.col("records").cast(pl.UInt32))
+        .sort("column", "records", "value", descending=[False, True, False])
     )
 
 
@@ -170,7 +203,9 @@ def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
         name = str(col[0])
         values = group["value"].to_list()
         exprs.append(
-            pl.when(pl.col(name).cast(pl.String).is_in(values)).then(None)
-            .otherwise(pl.col(name)).alias(name)
+            pl.when(pl.col(name).cast(pl.String).is_in(values))
+            .then(None)
+            .otherwise(pl.col(name))
+            .alias(name)
         )
     return records.with_columns(exprs)

@@ -65,12 +65,9 @@ class ClassifierModel:
 
     def _frame(self, gamma: npt.NDArray[np.int8]) -> Any:
         pd = import_optional("pandas")
-        if self.method == "ecm":
-            # ECM models each feature as one Bernoulli per class: give it the
-            # classic "agrees" indicator (any level above 'else') per comparison
-            x = (gamma > 0).astype(np.int8)
-        else:
-            x = one_hot(gamma, self.n_levels)
+        # ECM models each feature as one Bernoulli per class: give it the
+        # classic "agrees" indicator (any level above 'else') per comparison
+        x = (gamma > 0).astype(np.int8) if self.method == "ecm" else one_hot(gamma, self.n_levels)
         if self.features is not None:
             x = x[:, self.features]
         index = pd.MultiIndex.from_arrays([np.arange(x.shape[0]), np.arange(x.shape[0])])
