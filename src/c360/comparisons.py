@@ -149,6 +149,28 @@ def _similarity(
     return np.asarray(scores)[inv]
 
 
+def _grade(
+    scores: npt.NDArray[Any], thresholds: Sequence[float], *, distance: bool = False, first: int = 1
+) -> Int8Array:
+    """Level per score: ``first`` for the loosest threshold met, one more per stricter one.
+
+    Similarities meet a threshold from above, distances from below; pairs
+    meeting none get 0.
+
+    Example:
+        >>> _grade(np.array([0.95, 0.85, 0.5]), (0.92, 0.8)).tolist()
+        [2, 1, 0]
+        >>> _grade(np.array([0, 2, 3]), (1, 2), distance=True).tolist()
+        [2, 1, 0]
+    """
+    out = np.zeros(scores.shape[0], dtype=np.int8)
+    ordered = sorted(thresholds, reverse=True) if distance else sorted(thresholds)
+    for i, t in enumerate(ordered):
+        met = scores <= t if distance else scores >= t - 1e-6
+        out[met] = first + i
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """Base of all comparisons. Subclasses define levels and how to compute them.
@@ -259,18 +281,13 @@ class JaroWinklerAtThresholds(Comparison):
             "exact",
         )
 
-    def _fuzzy(self, enc: Encoded, cl: IntArray, cr: IntArray, lv: Int8Array, todo: Any) -> None:
-        sims = _similarity(enc, cl, cr, todo, JaroWinkler.normalized_similarity)
-        sub = np.zeros(sims.shape[0], dtype=np.int8)
-        for i, t in enumerate(reversed(self.thresholds)):
-            sub[sims >= t - 1e-6] = i + 1
-        lv[todo] = sub
-
     def levels(self, data: PairData) -> Int8Array:
         """Compute levels."""
         enc, cl, cr, lv, null = self._start(data)
         exact = (cl == cr) & ~null
-        self._fuzzy(enc, cl, cr, lv, ~null & ~exact)
+        rest = ~null & ~exact
+        sims = _similarity(enc, cl, cr, rest, JaroWinkler.normalized_similarity)
+        lv[rest] = _grade(sims, self.thresholds)
         lv[exact] = len(self.thresholds) + 1
         return lv
 
@@ -331,10 +348,7 @@ class NameComparison(JaroWinklerAtThresholds):
         else:
             initial = np.zeros_like(rest)
         sims = _similarity(enc, cl, cr, rest, JaroWinkler.normalized_similarity)
-        sub = np.zeros(sims.shape[0], dtype=np.int8)
-        for i, t in enumerate(reversed(self.thresholds)):
-            sub[sims >= t - 1e-6] = i + 2
-        lv[rest] = sub
+        lv[rest] = _grade(sims, self.thresholds, first=2)
         lv[initial & (lv < 2)] = 1
         if self.swap_column and self.swap_column in data.records.columns:
             sl, sr = data.codes(self.swap_column)
@@ -405,10 +419,7 @@ class LevenshteinAtThresholds(Comparison):
         dist = _similarity(
             enc, cl, cr, rest, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=cutoff + 1
         )
-        sub = np.zeros(dist.shape[0], dtype=np.int8)
-        for i, t in enumerate(sorted(self.thresholds, reverse=True)):
-            sub[dist <= t] = i + 1
-        lv[rest] = sub
+        lv[rest] = _grade(dist, self.thresholds, distance=True)
         lv[exact] = len(self.thresholds) + 1
         return lv
 
@@ -436,10 +447,7 @@ class TokenSetAtThresholds(Comparison):
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
         sims = _similarity(enc, cl, cr, rest, fuzz.token_set_ratio) / 100.0
-        sub = np.zeros(sims.shape[0], dtype=np.int8)
-        for i, t in enumerate(reversed(self.thresholds)):
-            sub[sims >= t - 1e-6] = i + 1
-        lv[rest] = sub
+        lv[rest] = _grade(sims, self.thresholds)
         lv[exact] = len(self.thresholds) + 1
         return lv
 
@@ -547,9 +555,7 @@ class PhoneComparison(Comparison):
         dist = _similarity(
             enc, cl, cr, rest, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=2
         )
-        sub = np.zeros(dist.shape[0], dtype=np.int8)
-        sub[dist <= 1] = 1
-        lv[rest] = sub
+        lv[rest] = _grade(dist, (1,), distance=True)
         lv[exact] = 2
         return lv
 
