@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -87,6 +88,8 @@ class Resolution:
         id_changes: how customer IDs changed against the previous run
             (``customer_id, change, other_customer_id, run_id``); empty without one.
         run_id: this run's identifier.
+        started_at: when :func:`resolve` started (UTC).
+        finished_at: when it finished (UTC).
         config: the effective configuration (data-driven choices filled in).
         model: the trained model.
         junk: junk values found and ignored for matching.
@@ -133,6 +136,8 @@ class Resolution:
     near_misses: pa.Table | None = None
     estimates: dict[str, float] = field(default_factory=dict)
     profiles: pa.Table | None = None
+    started_at: datetime.datetime | None = None
+    finished_at: datetime.datetime | None = None
 
     @property
     def customers(self) -> int:
@@ -203,7 +208,17 @@ class Resolution:
         if report:
             from c360.report import write_report
 
-            names += [str(p.relative_to(tmp)) for p in write_report(self, tmp, previous=previous)]
+            names += [
+                str(p.relative_to(tmp))
+                for p in write_report(
+                    self,
+                    tmp,
+                    run_id=self.run_id,
+                    previous=previous,
+                    started_at=self.started_at,
+                    finished_at=self.finished_at,
+                )
+            ]
         if self.matching is not None:
             (tmp / "state").mkdir()
             keep = [c for c in self.matching.columns if c not in ("_row", "_issues")]
@@ -488,6 +503,7 @@ def resolve(
         A :class:`Resolution` with ``unified_ids``, ``links``, ``quarantine``
         and ``id_changes``.
     """
+    started = datetime.datetime.now(datetime.UTC)
     show = resolve_progress(progress)
     run = run_id or _new_run_id()
     prev_ids = _previous_ids(previous)
@@ -620,6 +636,8 @@ def resolve(
         unified_ids=unified.to_arrow(),
         id_changes=id_changes.to_arrow(),
         run_id=run,
+        started_at=started,
+        finished_at=datetime.datetime.now(datetime.UTC),
         links=links.to_arrow(),
         quarantine=prep.quarantine.to_arrow(),
         config=cfg,
@@ -640,9 +658,7 @@ def resolve(
 
 
 def _new_run_id() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def _previous_ids(previous: Any) -> pl.DataFrame | None:
