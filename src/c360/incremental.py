@@ -9,7 +9,9 @@ search instead of scanning a million rows. Each batch is then validated and
 standardised like a full run, compared and scored with the saved model,
 attached to existing customers or made a new customer, and given IDs by the
 same rules as :mod:`c360.ids` (a record linking two customers merges them,
-the one with most history keeps its ID).
+the one with most history keeps its ID, and only when both links reach the
+clustering's ``bridge_probability``: otherwise the record joins the customer
+it matches best).
 
 Limits, by design: a batch never *splits* an existing customer, and a changed
 record (same source and record_id) is re-attached but the links of the old
@@ -89,6 +91,44 @@ def _key_hash(
     valid = frame.select(pl.all_horizontal(pl.col(k).is_not_null() for k in keys)).to_series()
     hashes = frame.select(pl.struct(keys).hash(_HASH_SEED)).to_series().to_numpy()
     return hashes.astype(np.uint64), valid.to_numpy()
+
+
+def _bridge_guard(
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    prob: npt.NDArray[np.float64],
+    n_batch: int,
+    bridge: float,
+) -> npt.NDArray[np.bool_]:
+    """Which links to keep so that a batch record merges customers only on strong evidence.
+
+    Nodes below ``n_batch`` are batch records, the others existing customers.
+    A batch record always attaches to the customer it links to most strongly;
+    a link to a second customer (which would merge the two) is kept only when
+    it and the strongest link both reach ``bridge``, the same bar the full
+    run's weak-bridge guard sets.
+
+    Example:
+        >>> keep = _bridge_guard(np.array([0, 0]), np.array([1, 2]), np.array([0.99, 0.7]), 1, 0.9)
+        >>> keep.tolist()
+        [True, False]
+    """
+    keep = np.ones(left.shape[0], dtype=bool)
+    lo = np.minimum(left, right)
+    hi = np.maximum(left, right)
+    to_customer = (lo < n_batch) & (hi >= n_batch)
+    idx = np.flatnonzero(to_customer)
+    if idx.size == 0:
+        return keep
+    # per batch record: its links to customers, strongest first
+    order = idx[np.lexsort((hi[idx], -prob[idx], lo[idx]))]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = lo[order][1:] != lo[order][:-1]
+    best = np.maximum.reduceat(prob[order], np.flatnonzero(first))
+    best_of = np.repeat(best, np.diff(np.append(np.flatnonzero(first), order.size)))
+    weak = ~first & ((prob[order] < bridge) | (best_of < bridge))
+    keep[order[weak]] = False
+    return keep
 
 
 class ResolutionState:
@@ -335,7 +375,11 @@ class ResolutionState:
         for j, c in enumerate(existing_cid):
             node[nb + j] = cust_node[c]
         n_nodes = nb + len(cust_names)
-        labels = components(n_nodes, node[rid_l[acc]], node[rid_r[acc]])
+        edge_l, edge_r = node[rid_l[acc]], node[rid_r[acc]]
+        # deterministic links count as certain, as in a full run's clustering
+        certainty = np.where(by_rule, 1.0, prob)[acc]
+        keep = _bridge_guard(edge_l, edge_r, certainty, nb, cfg.cluster.bridge_probability)
+        labels = components(n_nodes, edge_l[keep], edge_r[keep])
         ids, changes = self._assign(batch, labels, cust_names, nb, run)
         unified = batch.select("source", "record_id").with_columns(
             customer_id=pl.Series(ids, dtype=pl.String)
