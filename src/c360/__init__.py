@@ -3,7 +3,7 @@
 Read every source, check it against its data contract, resolve which records
 are the same person and emit one unified customer ID per person.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> import c360
     >>> df = pl.DataFrame({"source": ["crm", "shop"], "record_id": ["1", "a"],

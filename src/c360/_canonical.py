@@ -1,7 +1,7 @@
 """The canonical customer record (contract v1): column names and types.
 
 This module is the single source of truth for canonical column names. The
-pandera model in :mod:`c360.contracts` is built from it.
+pandera model in [`c360.contracts`][c360.contracts] is built from it.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def _source_name(name: str | None, file: Path) -> str:
 def parse_threshold(text: str) -> tuple[str, float]:
     """Read ``--max-failed-rows``: a count (``10``) or a fraction (``0.01`` or ``1%``).
 
-    Example:
+    Examples:
         >>> parse_threshold("1%"), parse_threshold("0.05"), parse_threshold("10")
         (('fraction', 0.01), ('fraction', 0.05), ('count', 10.0))
 

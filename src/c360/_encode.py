@@ -45,7 +45,7 @@ def encode(series: pl.Series) -> Encoded:
 
     Sorting makes codes independent of row order.
 
-    Example:
+    Examples:
         >>> e = encode(pl.Series(["b", None, "a", "b"]))
         >>> e.codes.tolist(), e.values.to_list(), e.counts.tolist()
         ([1, -1, 0, 1], ['a', 'b'], [1, 2])
@@ -73,7 +73,7 @@ def distinct_pairs(
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.intp]]:
     """Distinct unordered code pairs and, for each input pair, its index among them.
 
-    Example:
+    Examples:
         >>> a, b, inv = distinct_pairs(np.array([1, 2, 1]), np.array([2, 1, 3]))
         >>> a.tolist(), b.tolist(), inv.tolist()
         ([1, 1], [2, 3], [0, 0, 1])

@@ -13,7 +13,7 @@ from c360.exceptions import ConfigError
 def to_lazy(data: Any, *, what: str = "data") -> pl.LazyFrame:
     """Convert a polars/pyarrow/pandas frame to a ``pl.LazyFrame``.
 
-    Example:
+    Examples:
         >>> to_lazy(pa.table({"a": [1]})).collect().height
         1
     """

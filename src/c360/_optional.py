@@ -18,9 +18,9 @@ _EXTRA = {
 
 
 def import_optional(name: str) -> ModuleType:
-    """Import ``name`` or raise a :class:`ConfigError` naming the extra to install.
+    """Import ``name`` or raise a [`ConfigError`][ConfigError] naming the extra to install.
 
-    Example:
+    Examples:
         >>> import_optional("json").__name__
         'json'
     """

@@ -1,7 +1,7 @@
 """Progress reporting: shown from the CLI or a notebook, silent when embedded.
 
-Library code calls :func:`progress` around long steps. Nothing is shown unless
-the caller enabled it with :func:`show_progress` (the CLI does) or passed
+Library code calls [`progress`][progress] around long steps. Nothing is shown unless
+the caller enabled it with [`show_progress`][show_progress] (the CLI does) or passed
 ``progress="on"``.
 """
 

@@ -1,8 +1,8 @@
-"""Readers behind :class:`c360.sources.Source`: files, globs, directories and SQL.
+"""Readers behind [`c360.sources.Source`][c360.sources.Source]: files, globs, directories and SQL.
 
 Each reader returns a ``pl.LazyFrame`` (SQL returns Arrow, turned into one) of
-the source's own columns. Failures are turned into :class:`SourceReadError` /
-:class:`EmptySourceError` by :func:`source_context`, which names the source and
+the source's own columns. Failures are turned into [`SourceReadError`][SourceReadError] /
+``EmptySourceError`` by ``source_context``, which names the source and
 its file, and where cheap also the line or byte where the file went wrong.
 """
 
@@ -81,7 +81,7 @@ _ALIGNMENT_SAFE_CSV_OPTIONS: Final = frozenset(
 def is_sql_uri(location: str) -> bool:
     """Whether ``location`` is a SQL URI (``sqlite:///...``, ``postgresql://...``).
 
-    Example:
+    Examples:
         >>> is_sql_uri("postgresql://me@db:5432/crm"), is_sql_uri("data/crm.csv")
         (True, False)
 
@@ -93,7 +93,7 @@ def is_sql_uri(location: str) -> bool:
 def mask_uri(uri: str) -> str:
     """Hide the password in a URI so that it never reaches a message or a log.
 
-    Example:
+    Examples:
         >>> mask_uri("postgresql://me:s3cret@db:5432/crm")
         'postgresql://me:***@db:5432/crm'
 
@@ -114,7 +114,7 @@ def mask_uri(uri: str) -> str:
 def infer_format(location: str) -> FileFormat | Literal["sql"] | None:
     """Return the format a location implies, or ``None`` when its name does not say.
 
-    Example:
+    Examples:
         >>> infer_format("crm/*.parquet"), infer_format("sqlite:///crm.db"), infer_format("dir")
         ('parquet', 'sql', None)
 
@@ -208,13 +208,13 @@ def source_context(
 ) -> Iterator[None]:
     """Attach ``source`` and ``path`` to errors raised inside; wrap foreign errors.
 
-    A :class:`C360Error` gets the missing context filled in. polars, pyarrow,
-    ADBC and OS errors become :class:`SourceReadError` (or
-    :class:`EmptySourceError` for an empty file) that name the source and the
+    A [`C360Error`][C360Error] gets the missing context filled in. polars, pyarrow,
+    ADBC and OS errors become [`SourceReadError`][SourceReadError] (or
+    [`EmptySourceError`][EmptySourceError] for an empty file) that name the source and the
     file, with the original error chained as ``__cause__``. With ``wrap=False``
     only c360 errors are touched.
 
-    Example:
+    Examples:
         >>> try:
         ...     with source_context("crm", "crm.csv"):
         ...         raise OSError("disk on fire")
@@ -310,7 +310,7 @@ def malformed_csv_error(*, source: str | None, path: str | None) -> SourceReadEr
 def locate_unclosed_quote(path: Path, quote: str = '"') -> int | None:
     r"""Return the 1-based line where a quote is opened and never closed, if any.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     p = Path(d) / "x.csv"
@@ -364,7 +364,7 @@ def locate_bad_utf8(path: Path, *, chunk_size: int = 1 << 20) -> tuple[int, int,
 
     Reads the file in chunks; used only once a read has already failed.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     p = Path(d) / "x.csv"
@@ -673,7 +673,7 @@ def _field_count_plan(data: Path | bytes, *, sep: str, quote: str | None) -> pl.
 def quote_identifier(name: str) -> str:
     """Quote a (possibly schema-qualified) table name for SQLite and PostgreSQL.
 
-    Example:
+    Examples:
         >>> print(quote_identifier("public.people"))
         "public"."people"
 
@@ -684,7 +684,7 @@ def quote_identifier(name: str) -> str:
 def sqlite_path(uri: str) -> Path:
     """Return the file of a ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` URI.
 
-    Example:
+    Examples:
         >>> sqlite_path("sqlite:////data/crm.db").as_posix()
         '/data/crm.db'
 

@@ -17,7 +17,7 @@ Given only canonical columns, c360 picks:
 The chosen spec is printed by the CLI and can be saved, edited and passed
 back as configuration.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> recs = pl.DataFrame({"source": ["a"] * 4, "email": ["x@y.z", "x@y.z", "p@q.r", None],
     ...                      "email_user": ["x", "x", "p", None]})
@@ -163,7 +163,7 @@ def auto_blocking(
     min_coverage: float = 0.01,
     max_block_size: int | None = 5_000,
 ) -> BlockingConfig:
-    """Blocking rules that fit a pair budget, chosen from :data:`RULE_POOL`."""
+    """Blocking rules that fit a pair budget, chosen from [`RULE_POOL`][RULE_POOL]."""
     have = present_columns(records, min_coverage=min_coverage)
     budget = max(pair_budget_floor, int(pairs_per_record * records.height))
     chosen: list[BlockingRule] = []

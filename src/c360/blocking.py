@@ -8,11 +8,11 @@ the pair itself, so no global de-duplication (and no pair set in memory) is
 needed.
 
 Pairs are counted per rule *before* any is generated (``sum(c * (c - 1) / 2)``
-over key groups); a rule over the ceiling raises :class:`~c360.exceptions.BlockingError`
+over key groups); a rule over the ceiling raises [`BlockingError`][c360.exceptions.BlockingError]
 with the count. Generation streams chunks of at most ``chunk_pairs`` pairs on
 integer record keys.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> from c360.blocking import BlockingConfig, block_on, generate_pairs
     >>> recs = pl.DataFrame({
@@ -58,7 +58,7 @@ __all__ = [
 class BlockingRule:
     """Records pair up when all ``keys`` are equal and non-null.
 
-    Example:
+    Examples:
         >>> block_on("last_name", "postcode").name
         'last_name+postcode'
     """
@@ -80,7 +80,7 @@ class BlockingRule:
 def block_on(*keys: str, name: str | None = None) -> BlockingRule:
     """A blocking rule on the given key columns.
 
-    Example:
+    Examples:
         >>> block_on("email")
         BlockingRule(keys=('email',), name='email')
     """
@@ -96,7 +96,7 @@ class BlockingConfig:
         link_type: ``dedupe_and_link`` (all pairs), ``link`` (only pairs from
             different sources) or ``dedupe`` (only pairs within a source).
         max_pairs_per_rule: ceiling; a rule that would produce more raises
-            :class:`BlockingError` before generating anything.
+            [`BlockingError`][BlockingError] before generating anything.
         max_block_size: key groups larger than this are skipped (and reported)
             rather than paired; ``None`` keeps every group.
         chunk_pairs: upper bound on pairs generated per chunk (memory bound).
@@ -126,7 +126,7 @@ class BlockingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlockingConfig:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         d = dict(data)
         rules = tuple(
             BlockingRule(tuple(r["keys"]), r.get("name", ""))
@@ -195,7 +195,7 @@ def _source_codes(records: pl.DataFrame) -> npt.NDArray[np.int64]:
 def rule_keys(records: pl.DataFrame, config: BlockingConfig) -> list[_RuleKeys]:
     """Key groups of every rule, computed once and passed to the other functions.
 
-    Example:
+    Examples:
         >>> recs = pl.DataFrame({"k": ["a", "a", "b"]})
         >>> rule_keys(recs, BlockingConfig(rules=(block_on("k"),)))[0].sizes.tolist()
         [2, 1]
@@ -215,7 +215,7 @@ def count_pairs(
     Returns:
         A frame with ``rule``, ``pairs``, ``largest_block`` and ``skipped_blocks``.
 
-    Example:
+    Examples:
         >>> recs = pl.DataFrame({"source": ["a"] * 3, "city": ["x", "x", "x"]})
         >>> count_pairs(recs, BlockingConfig(rules=(block_on("city"),)))["pairs"].to_list()
         [3]
@@ -273,7 +273,7 @@ def is_candidate(
 ) -> npt.NDArray[np.bool_]:
     """Whether each pair ``(left[i], right[i])`` is a candidate under ``config``.
 
-    Example:
+    Examples:
         >>> recs = pl.DataFrame({"k": ["a", "a", "b"]})
         >>> cfg = BlockingConfig(rules=(block_on("k"),))
         >>> is_candidate(recs, cfg, np.array([0, 0]), np.array([1, 2])).tolist()
@@ -295,7 +295,7 @@ def is_candidate(
 def total_pairs(records: pl.DataFrame, link_type: LinkType) -> int:
     """Number of record pairs in the comparison space (before blocking).
 
-    Example:
+    Examples:
         >>> total_pairs(pl.DataFrame({"source": ["a", "a", "b"]}), "link")
         2
     """
@@ -348,7 +348,7 @@ def generate_pairs(
         records: matching frame, row ``i`` being record ``_rid == i``.
         config: the blocking rules and limits.
         progress_enabled: show a progress bar (default: as the caller set up).
-        keys: the rules' key groups from :func:`rule_keys`, if already computed.
+        keys: the rules' key groups from [`rule_keys`][rule_keys], if already computed.
 
     Yields:
         Frames with ``_rid_l < _rid_r`` (Int64) and ``_rule`` (Int16, index of

@@ -16,7 +16,7 @@ A suspect component is rebuilt greedily from its links, strongest first
 differ, or when it would join two groups of two or more records through a
 single link weaker than ``bridge_probability``. Every refusal is reported.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> res = cluster_links(4, np.array([0, 2]), np.array([1, 3]), np.array([0.99, 0.9]))
     >>> res.labels.tolist()
@@ -80,7 +80,7 @@ class ClusterConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClusterConfig:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         d = dict(data)
         for k in ("cannot_link", "distinct_sources"):
             if k in d:
@@ -105,7 +105,7 @@ class ClusterResult:
 def components(n: int, left: IntArray, right: IntArray) -> IntArray:
     """Connected components; each record labelled by the smallest key in its component.
 
-    Example:
+    Examples:
         >>> components(5, np.array([3, 1]), np.array([4, 0])).tolist()
         [0, 0, 2, 3, 3]
     """

@@ -4,13 +4,13 @@ Every comparison turns a column of candidate pairs into an ``int8`` level per
 pair: ``-1`` when either side is null (a missing value is neither agreement nor
 disagreement), ``0`` for "else" (disagreement) and higher levels for closer
 agreement, the highest being an exact match. Level labels are given by
-:meth:`Comparison.labels`.
+[`Comparison.labels`][Comparison.labels].
 
 The work is vectorised: each column is dictionary-encoded once, exact
 agreement is an integer comparison, and string metrics are computed with one
-:func:`rapidfuzz.process.cpdist` call over the *distinct* value pairs only.
+``rapidfuzz.process.cpdist`` call over the *distinct* value pairs only.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> from c360.comparisons import JaroWinklerAtThresholds, compare
     >>> records = pl.DataFrame({"first_name": ["martha", "marhta", "john", None]})
@@ -157,7 +157,7 @@ def _grade(
     Similarities meet a threshold from above, distances from below; pairs
     meeting none get 0.
 
-    Example:
+    Examples:
         >>> _grade(np.array([0.95, 0.85, 0.5]), (0.92, 0.8)).tolist()
         [2, 1, 0]
         >>> _grade(np.array([0, 2, 3]), (1, 2), distance=True).tolist()
@@ -236,7 +236,7 @@ class Comparison:
 class ExactMatch(Comparison):
     """Exact agreement or not.
 
-    Example:
+    Examples:
         >>> ExactMatch("email").labels()
         ('else', 'exact')
     """
@@ -256,7 +256,7 @@ class ExactMatch(Comparison):
 class JaroWinklerAtThresholds(Comparison):
     """Exact, then Jaro-Winkler similarity at descending thresholds, else.
 
-    Example:
+    Examples:
         >>> JaroWinklerAtThresholds("city", (0.92, 0.8)).labels()
         ('else', 'jaro_winkler>=0.8', 'jaro_winkler>=0.92', 'exact')
     """
@@ -307,7 +307,7 @@ class NameComparison(JaroWinklerAtThresholds):
             missing. Use it on the second name part, so that one swap counts
             once (on the first name), not twice.
 
-    Example:
+    Examples:
         >>> NameComparison("first_name", nickname_column="first_name_nick",
         ...                swap_column="last_name").labels()[3:]
         ('jaro_winkler>=0.92', 'swapped', 'nickname', 'exact')
@@ -399,7 +399,7 @@ class NameComparison(JaroWinklerAtThresholds):
 class LevenshteinAtThresholds(Comparison):
     """Exact, then Damerau-Levenshtein distance at ascending thresholds, else.
 
-    Example:
+    Examples:
         >>> LevenshteinAtThresholds("postcode", (1, 2)).labels()
         ('else', 'damerau<=2', 'damerau<=1', 'exact')
     """
@@ -430,7 +430,7 @@ class TokenSetAtThresholds(Comparison):
 
     For full names and addresses, where words move around.
 
-    Example:
+    Examples:
         >>> TokenSetAtThresholds("address_line1").labels()
         ('else', 'token_set>=0.7', 'token_set>=0.9', 'exact')
     """
@@ -456,7 +456,7 @@ class TokenSetAtThresholds(Comparison):
 class DateComparison(Comparison):
     """Dates: exact, one typo or day/month transposed, within a year, else.
 
-    Example:
+    Examples:
         >>> DateComparison("date_of_birth").labels()
         ('else', 'within_1y', 'typo_or_transposed', 'exact')
     """
@@ -503,7 +503,7 @@ class EmailComparison(Comparison):
     members' addresses are close in spelling; only an exactly equal user part
     counts as partial agreement.
 
-    Example:
+    Examples:
         >>> EmailComparison("email").labels()
         ('else', 'user_exact', 'exact')
     """
@@ -538,7 +538,7 @@ class EmailComparison(Comparison):
 class PhoneComparison(Comparison):
     """Phone numbers (E.164): exact, one digit typo or transposition, else.
 
-    Example:
+    Examples:
         >>> PhoneComparison("phone").labels()
         ('else', 'damerau<=1', 'exact')
     """
@@ -576,10 +576,11 @@ class LocationComparison(Comparison):
     Args:
         column: the street-address column (``address_line1``), or ``None``-like
             when absent from the data (then only the other columns are used).
-        postcode_column, city_column, phone_column: the other columns (each may
-            be ``None``).
+        postcode_column: the postcode column, or ``None``.
+        city_column: the city column, or ``None``.
+        phone_column: the phone column, or ``None``.
 
-    Example:
+    Examples:
         >>> LocationComparison("address_line1").labels()[:4]
         ('else', 'city', 'postcode', 'city+postcode')
     """
@@ -645,9 +646,9 @@ _TYPES: dict[str, type[Comparison]] = {
 
 
 def comparison_from_dict(spec: Mapping[str, Any]) -> Comparison:
-    """Rebuild a comparison from :meth:`Comparison.to_dict` output.
+    """Rebuild a comparison from [`Comparison.to_dict`][Comparison.to_dict] output.
 
-    Example:
+    Examples:
         >>> c = JaroWinklerAtThresholds("city", (0.9,))
         >>> comparison_from_dict(c.to_dict()) == c
         True

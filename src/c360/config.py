@@ -3,9 +3,9 @@
 Everything is optional: ``ResolveConfig()`` lets c360 choose blocking rules and
 comparisons from the data. What c360 chose is returned in
 ``Resolution.config`` (an effective, complete configuration) which can be saved
-with :meth:`ResolveConfig.save` and edited.
+with [`ResolveConfig.save`][ResolveConfig.save] and edited.
 
-Example:
+Examples:
     >>> cfg = ResolveConfig(link_type="link")
     >>> ResolveConfig.from_dict(cfg.to_dict()) == cfg
     True
@@ -96,7 +96,7 @@ class ResolveConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResolveConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        """Inverse of [`to_dict`][to_dict]; unknown keys raise [`ConfigError`][ConfigError]."""
         from c360.standardize import StandardizeConfig
 
         d = dict(data)

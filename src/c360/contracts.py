@@ -1,20 +1,20 @@
 """Data contracts: what each source must deliver, checked without losing a row.
 
-A :class:`Contract` is a versioned, declarative description of columns
-(:class:`ColumnContract`: type, required, nullable, unique, checks, and what a
+A [`Contract`][Contract] is a versioned, declarative description of columns
+(``ColumnContract``: type, required, nullable, unique, checks, and what a
 failing value does: ``on_fail="quarantine"`` the row or ``"nullify"`` the
 value). Contracts are saved as YAML or JSON so that they live in git, compared
-with :func:`diff` (breaking or compatible, and whether the version bump fits),
-and applied with :func:`validate`, which splits a batch into valid rows and a
-quarantine table. :func:`check_schema` compares a batch's schema with its
-contract without reading any data. :func:`canonical_contract` is the canonical
-customer record, contract v1; :meth:`Contract.to_pandera` gives its pandera
+with [`diff`][diff] (breaking or compatible, and whether the version bump fits),
+and applied with ``validate``, which splits a batch into valid rows and a
+quarantine table. ``check_schema`` compares a batch's schema with its
+contract without reading any data. [`canonical_contract`][canonical_contract] is the canonical
+customer record, contract v1; [`Contract.to_pandera`][Contract.to_pandera] gives its pandera
 schema.
 
-Checks: :class:`IsEmail`, :class:`MatchesRegex`, :class:`InRange`,
-:class:`AllowedValues`, :class:`MaxLength`.
+Checks: [`IsEmail`][IsEmail], ``MatchesRegex``, [`InRange`][InRange],
+``AllowedValues``, ``MaxLength``.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> batch = pl.LazyFrame(
     ...     {"source": ["crm", "crm"], "record_id": ["1", ""], "email": ["a@b.co", "x@y.co"]}

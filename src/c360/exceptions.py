@@ -1,6 +1,6 @@
 """Errors raised by c360.
 
-Every error derives from :class:`C360Error`. Errors carry the ``source``,
+Every error derives from [`C360Error`][C360Error]. Errors carry the ``source``,
 ``column``, ``row`` and ``path`` they concern as attributes (``None`` when not
 known) so that a caller can act on them without parsing messages::
 
@@ -49,7 +49,7 @@ class C360Error(Exception):
         path: file or URI concerned, if any.
         hint: a suggestion for fixing the problem.
 
-    Example:
+    Examples:
         >>> err = C360Error("bad value", source="crm", column="email", row=3)
         >>> str(err)
         "bad value [source='crm', column='email', row=3]"

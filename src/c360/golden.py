@@ -1,16 +1,16 @@
 """Golden profiles: one row per customer, each field chosen by a survivorship rule.
 
-:func:`build_profiles` takes the accepted records (raw values, as loaded) and
+[`build_profiles`][build_profiles] takes the accepted records (raw values, as loaded) and
 ``unified_ids`` and returns one profile per ``customer_id``: the golden value
 of each field, the ``source`` and ``record_id`` it came from
 (``<field>__source``, ``<field>__record_id``), ``record_count``, ``sources``,
 ``first_seen`` and ``last_seen``. Which value wins is set per field by a
-:class:`Survivorship`: :class:`MostRecent`, :class:`MostFrequent`,
-:class:`SourcePriority`, :class:`Longest` or :class:`Custom`. A null never
+[`Survivorship`][Survivorship]: [`MostRecent`][MostRecent], [`MostFrequent`][MostFrequent],
+[`SourcePriority`][SourcePriority], [`Longest`][Longest] or [`Custom`][Custom]. A null never
 wins over a value, and every tie ends on the lowest ``(source, record_id)``, so
 profiles do not depend on row order. See ``docs/golden.md``.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> from datetime import datetime
     >>> records = pl.DataFrame({
@@ -91,7 +91,7 @@ def build_profiles(
         record_count, sources, first_seen, last_seen`` then, for each field,
         ``<field>, <field>__source, <field>__record_id`` (lineage is null
         exactly when the value is). Canonical fields have their canonical
-        types; see :func:`profile_schema`.
+        types; see [`profile_schema`][profile_schema].
 
     Raises:
         ColumnNotFoundError: a required column, a listed field or a column a
@@ -99,7 +99,7 @@ def build_profiles(
         ConfigError: a record has no customer_id or appears twice, a value
             does not convert to its canonical type, or a Custom score fails.
 
-    Example:
+    Examples:
         >>> import polars as pl
         >>> recs = pl.DataFrame({"source": ["crm", "billing"], "record_id": ["1", "9"],
         ...                      "national_id": ["111", "112"]})
@@ -121,7 +121,7 @@ def profile_schema(fields: Sequence[str] | Mapping[str, pl.DataType] | None = No
             field name to polars type for extra columns; by default every
             canonical attribute.
 
-    Example:
+    Examples:
         >>> profile_schema(["email"]).names[5:]
         ['email', 'email__source', 'email__record_id']
 

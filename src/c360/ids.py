@@ -5,7 +5,7 @@ record_id)`` among its records, hashed with BLAKE2b: the same records give the
 same ID on any machine and in any row order.
 
 Given the previous run's ``unified_ids``, IDs carry over
-(:func:`assign_stable_ids`):
+([`assign_stable_ids`][assign_stable_ids]):
 
 * a customer whose records are unchanged, or who gained or lost records,
   keeps its ID;
@@ -22,7 +22,7 @@ previous customer's size, then by ID, and each previous ID goes to at most one
 cluster. A cluster identical to a previous customer therefore always keeps
 its ID: no other cluster shares any of its records.
 
-Example:
+Examples:
     >>> customer_id_for("crm", "42")
     'C-ae663e7ab7cf5279'
 """
@@ -101,9 +101,9 @@ def assign_stable_ids(
 
     Returns:
         The ``customer_id`` series aligned with ``records``, and the
-        ``id_changes`` table (see :data:`ID_CHANGES_SCHEMA`).
+        ``id_changes`` table (see ``ID_CHANGES_SCHEMA``).
 
-    Example:
+    Examples:
         >>> recs = pl.DataFrame({"source": ["a"] * 3, "record_id": ["1", "2", "3"]})
         >>> prev = recs.with_columns(customer_id=pl.Series(["X", "X", "Y"]))
         >>> ids, changes = assign_stable_ids(recs, np.array([0, 0, 0]), prev, run_id="r2")

@@ -3,12 +3,12 @@
 A full run's output directory holds everything needed to resolve later
 batches without recomputing: ``state/matching.parquet`` (the standardised
 records and their customer IDs), ``model.json`` and ``config.toml``.
-:class:`ResolutionState` loads them once and builds, per blocking rule, a
+[`ResolutionState`][ResolutionState] loads them once and builds, per blocking rule, a
 sorted array of key hashes, so a batch record finds its candidates by binary
 search instead of scanning a million rows. Each batch is then validated and
 standardised like a full run, compared and scored with the saved model,
 attached to existing customers or made a new customer, and given IDs by the
-same rules as :mod:`c360.ids` (a record linking two customers merges them,
+same rules as [`c360.ids`][c360.ids] (a record linking two customers merges them,
 the one with most history keeps its ID, and only when both links reach the
 clustering's ``bridge_probability``: otherwise the record joins the customer
 it matches best).
@@ -18,7 +18,7 @@ record (same source and record_id) is re-attached but the links of the old
 version are not re-examined; run a full ``c360 resolve --previous`` from time
 to time to revisit those.
 
-Example:
+Examples:
     >>> import tempfile, polars as pl, c360
     >>> from c360.datasets import generate_people
     >>> out = tempfile.mkdtemp()
@@ -108,7 +108,7 @@ def _bridge_guard(
     it and the strongest link both reach ``bridge``, the same bar the full
     run's weak-bridge guard sets.
 
-    Example:
+    Examples:
         >>> keep = _bridge_guard(np.array([0, 0]), np.array([1, 2]), np.array([0.99, 0.7]), 1, 0.9)
         >>> keep.tolist()
         [True, False]
@@ -134,8 +134,8 @@ def _bridge_guard(
 class ResolutionState:
     """A saved resolution, loaded once, against which batches are resolved.
 
-    Use :meth:`load` on the output directory of ``c360 resolve``; call
-    :meth:`resolve` for each batch; :meth:`save` writes the grown state back.
+    Use [`load`][load] on the output directory of ``c360 resolve``; call
+    [`resolve`][resolve] for each batch; [`save`][save] writes the grown state back.
     """
 
     def __init__(
@@ -295,7 +295,7 @@ class ResolutionState:
         return pairs[keep, 0], pairs[keep, 1]
 
     def resolve(self, inputs: Any, *, run_id: str | None = None) -> BatchResult:
-        """Resolve a batch (same inputs as :func:`c360.resolve`) against the state.
+        """Resolve a batch (same inputs as [`c360.resolve`][c360.resolve]) against the state.
 
         The state grows by the batch's accepted records, so consecutive calls
         see each other's records.
@@ -450,7 +450,7 @@ class ResolutionState:
 
         Costs O(batch): appended rows and their index entries are kept apart
         and folded into the main frame and sorted index every
-        :attr:`COMPACT_EVERY` rows.
+        [`COMPACT_EVERY`][COMPACT_EVERY] rows.
         """
         add = batch.with_columns(customer_id=unified["customer_id"])
         add = add.select([c for c in self._main.columns if c in add.columns])

@@ -6,7 +6,7 @@ among true matches) and ``u`` (among non-matches). A pair's match weight is
 nothing), plus a term-frequency adjustment on exact agreement of common or
 rare values; its match probability is the logistic of the weight in base 2.
 
-Training (:func:`train`):
+Training ([`train`][train]):
 
 1. ``u_random`` is estimated from uniformly random record pairs, which are
    almost all non-matches. It is kept for reporting, sanity checks and the
@@ -18,11 +18,11 @@ Training (:func:`train`):
    corrupted field still gets the right prior.
 3. The learned parameters are checked for sanity (agreement must be more
    likely among matches than non-matches; λ in a plausible range; EM
-   converged). A failed check is reported in :attr:`FellegiSunterModel.warnings`;
+   converged). A failed check is reported in ``FellegiSunterModel.warnings``;
    a level whose parameters are unusable falls back to neutral weight, so
    weights are never NaN.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> g = np.array([[2, 2, 2]] * 50 + [[0, 0, 0]] * 900 + [[2, 0, 0]] * 25 + [[0, 2, 0]] * 25,
     ...              dtype=np.int8)
@@ -92,7 +92,7 @@ class ModelConfig:
         tf_adjust: apply term-frequency adjustments where comparisons ask for it.
         tf_max_bits: cap on the absolute size of a term-frequency adjustment.
         related_class: model related persons (households, neighbours) and
-            namesakes as non-match classes of their own (see :func:`fit_em`).
+            namesakes as non-match classes of their own (see [`fit_em`][fit_em]).
     """
 
     max_iterations: int = 1000
@@ -111,7 +111,7 @@ class ModelConfig:
 
 @dataclass(frozen=True, slots=True)
 class EMResult:
-    """Parameters fitted by :func:`fit_em`.
+    """Parameters fitted by [`fit_em`][fit_em].
 
     ``others`` holds the extra non-match classes (name, level probabilities,
     prior), in the order of ``fit_em``'s ``extra_classes``.
@@ -333,7 +333,7 @@ def estimate_u(
     Random pairs are non-matches with overwhelming probability, so the share
     of each level among them estimates ``u``. Null levels are excluded.
 
-    Example:
+    Examples:
         >>> from c360.comparisons import ExactMatch
         >>> recs = pl.DataFrame({"city": ["a", "b"] * 50})
         >>> u = estimate_u(recs, [ExactMatch("city")], n_pairs=20_000)
@@ -371,7 +371,7 @@ class FellegiSunterModel:
         tf: per column, the term-frequency table (value, frequency) used for
             the adjusted levels of comparisons (see ``Comparison.tf_levels``).
         others: extra non-match classes (name, level probabilities per
-            comparison, prior): related persons and namesakes, see :func:`fit_em`.
+            comparison, prior): related persons and namesakes, see [`fit_em`][fit_em].
     """
 
     comparisons: tuple[Comparison, ...]
@@ -405,7 +405,7 @@ class FellegiSunterModel:
     def parameters(self) -> pl.DataFrame:
         """One row per comparison level: m, u, u_random and the weight.
 
-        Example:
+        Examples:
             >>> from c360.comparisons import ExactMatch
             >>> mdl = FellegiSunterModel(comparisons=(ExactMatch("email"),),
             ...     m=[np.array([0.1, 0.9])], u=[np.array([0.99, 0.01])],
@@ -536,7 +536,7 @@ class FellegiSunterModel:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FellegiSunterModel:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         try:
             comps = tuple(comparison_from_dict(c["spec"]) for c in data["comparisons"])
             tf = {
@@ -572,7 +572,7 @@ class FellegiSunterModel:
 
     @classmethod
     def load(cls, path: str | Path) -> FellegiSunterModel:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by [`save`][save]."""
         p = Path(path)
         try:
             data = json.loads(p.read_text(encoding="utf-8"))

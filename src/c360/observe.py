@@ -2,21 +2,21 @@
 
 Two kinds of observation:
 
-* **Live events.** The pipeline calls :func:`emit` at the end of every stage.
+* **Live events.** The pipeline calls [`emit`][emit] at the end of every stage.
   Each event is named after OpenTelemetry conventions (``c360.stage.<name>``)
   with namespaced attributes (``c360.rows_in``, ``c360.rows_out``,
   ``c360.seconds``, ...), passed to every callback registered with
-  :func:`on_event`, and logged at DEBUG level on ``logging.getLogger("c360")``.
+  [`on_event`][on_event], and logged at DEBUG level on ``logging.getLogger("c360")``.
   c360 never prints: the logger has a ``NullHandler`` until you configure
   logging yourself.
-* **The run report.** :func:`build_report` turns a :class:`~c360.Resolution`
-  into a :class:`RunReport` (``report.json`` plus lineage tables),
-  :func:`write_report` writes ``report.json`` and a self-contained
-  ``report.html``; :func:`explain_link` breaks one link's match weight into a
-  waterfall; :func:`to_openlineage_events` describes the run as OpenLineage
+* **The run report.** [`build_report`][build_report] turns a [`Resolution`][c360.Resolution]
+  into a [`RunReport`][RunReport] (``report.json`` plus lineage tables),
+  [`write_report`][write_report] writes ``report.json`` and a self-contained
+  ``report.html``; [`explain_link`][explain_link] breaks one link's match weight into a
+  waterfall; [`to_openlineage_events`][to_openlineage_events] describes the run as OpenLineage
   START/COMPLETE events. See ``docs/observability.md``.
 
-Example:
+Examples:
     >>> seen = []
     >>> with on_event(seen.append):
     ...     _ = emit("block_and_compare", rows_in=10, rows_out=45, seconds=0.01)
@@ -142,7 +142,7 @@ def emit(stage: str, /, **attributes: Any) -> Event | None:
     OpenTelemetry-compatible (numpy scalars unwrapped, unknown objects as text).
     ``stage`` is positional-only, so a metrics dict can be passed whole
     (``emit(m["stage"], **m)``; its ``stage`` key is the same ``c360.stage``).
-    The event goes to every callback registered with :func:`on_event` and to the
+    The event goes to every callback registered with [`on_event`][on_event] and to the
     ``c360`` logger at DEBUG level. A callback that raises is logged and skipped:
     observing a run never breaks it.
 
@@ -154,7 +154,7 @@ def emit(stage: str, /, **attributes: Any) -> Event | None:
         The event, or ``None`` when nothing listens (no callback, logger not
         enabled for DEBUG), in which case no work is done.
 
-    Example:
+    Examples:
         >>> with capture() as events:
         ...     _ = emit("load", rows_in=3, cannot_link=["national_id"], note=None)
         >>> dict(events[0].attributes)
@@ -221,9 +221,9 @@ def on_event(callback: Callable[[Event], Any]) -> Subscription:
     """Register ``callback`` to receive every stage event, in any thread.
 
     Use it as a context manager to unregister automatically, or keep the
-    returned :class:`Subscription` and call ``close()``.
+    returned [`Subscription`][Subscription] and call ``close()``.
 
-    Example:
+    Examples:
         >>> names = []
         >>> sub = on_event(lambda e: names.append(e.name))
         >>> _ = emit("ids", rows_out=2)
@@ -248,7 +248,7 @@ def on_event(callback: Callable[[Event], Any]) -> Subscription:
 def capture() -> Iterator[list[Event]]:
     """Collect the events emitted inside the block into a list.
 
-    Example:
+    Examples:
         >>> with capture() as events:
         ...     _ = emit("cluster", rows_out=1)
         >>> [e.stage for e in events]

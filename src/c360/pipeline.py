@@ -6,7 +6,7 @@ chooses blocking and comparisons when not configured, generates and compares
 pairs in chunks, trains the model, scores, clusters and assigns customer IDs.
 Each stage reports rows in and out and its duration in ``Resolution.metrics``.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> import c360
     >>> crm = pl.DataFrame({"record_id": ["1", "2"], "first_name": ["Ann", "Bob"],
@@ -79,7 +79,7 @@ SOURCE_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 
 @dataclass(slots=True, kw_only=True)
 class Resolution:
-    """The result of :func:`resolve`. Tables are ``pyarrow.Table``.
+    """The result of [`resolve`][resolve]. Tables are ``pyarrow.Table``.
 
     Attributes:
         unified_ids: ``source, record_id, customer_id``, one row per accepted record.
@@ -88,7 +88,7 @@ class Resolution:
         id_changes: how customer IDs changed against the previous run
             (``customer_id, change, other_customer_id, run_id``); empty without one.
         run_id: this run's identifier.
-        started_at: when :func:`resolve` started (UTC).
+        started_at: when [`resolve`][resolve] started (UTC).
         finished_at: when it finished (UTC).
         config: the effective configuration (data-driven choices filled in).
         model: the trained model.
@@ -98,12 +98,12 @@ class Resolution:
         notices: schema-change notices from the contracts.
         candidate_pairs: number of candidate pairs scored.
         sources: one row per source: owner, SLA, rows read/valid/quarantined,
-            event-time range (see :func:`source_summary`).
+            event-time range (see ``source_summary``).
         records: the accepted records as loaded (canonical columns plus kept
             extras, ``_rid`` in customer order), for golden profiles and lineage.
         matching: the standardised matching frame aligned with ``records``;
             written to ``state/`` so that later batches can be resolved
-            incrementally against this run (see :mod:`c360.incremental`).
+            incrementally against this run (see [`c360.incremental`][c360.incremental]).
         weight_histogram: match weights of *all* candidate pairs in 1-bit
             bins (``bin``: lower edge, ``pairs``); a clear gap between two
             modes is a healthy sign.
@@ -112,7 +112,7 @@ class Resolution:
             review; same columns as ``links``.
         estimates: precision and recall estimated without labels from the
             posterior match probabilities of all candidate pairs (see
-            :func:`estimate_quality`).
+            ``estimate_quality``).
     """
 
     unified_ids: pa.Table
@@ -237,7 +237,7 @@ class Resolution:
         return [out / n for n in names]
 
 
-#: Tables written by :meth:`Resolution.write`, in order.
+#: Tables written by [`Resolution.write`][Resolution.write], in order.
 OUTPUT_TABLES = ("unified_ids", "links", "profiles", "quarantine", "id_changes")
 
 
@@ -346,7 +346,7 @@ class Prepared:
         config: the effective configuration (data-driven choices filled in).
         junk: junk values found.
         notices: schema-change notices.
-        sources: one row per source (see :func:`source_summary`).
+        sources: one row per source (see ``source_summary``).
     """
 
     valid: pl.DataFrame
@@ -374,7 +374,7 @@ class Prepared:
 def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
     """One row per source: declaration (owner, SLA), row counts and event-time range.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"record_id": ["a"], "updated_at": ["2026-01-02T03:04:05"]})
         >>> source_summary([load(Source(name="crm", data=df, owner="sales"))]).select(
         ...     "source", "owner", "rows_valid", "newest_event").row(0)
@@ -416,7 +416,7 @@ def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
 def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
     """Load, validate, key and standardise inputs, and choose blocking and comparisons.
 
-    This is the first half of :func:`resolve`; use it to see what c360 would
+    This is the first half of [`resolve`][resolve]; use it to see what c360 would
     choose for your data (``prepare(...).config.to_toml()``).
     """
     cfg = config or ResolveConfig()
@@ -489,18 +489,18 @@ def resolve(
     """Resolve records from one or more sources into unified customers.
 
     Args:
-        inputs: a :class:`~c360.sources.Source`, a frame (polars, pyarrow or
+        inputs: a [`Source`][c360.sources.Source], a frame (polars, pyarrow or
             pandas) in canonical columns (a ``source`` column splits it into
             sources), a path, a list of these, or a mapping of source name to
             frame or Source.
         config: options; by default everything is chosen from the data.
         previous: an earlier run (its output directory, its Resolution, or its
-            ``unified_ids``) whose customer IDs carry over (see :mod:`c360.ids`).
+            ``unified_ids``) whose customer IDs carry over (see [`c360.ids`][c360.ids]).
         run_id: identifier of this run (default: a timestamp).
         progress: show progress bars (``None``: on from the CLI or a notebook).
 
     Returns:
-        A :class:`Resolution` with ``unified_ids``, ``links``, ``quarantine``
+        A [`Resolution`][Resolution] with ``unified_ids``, ``links``, ``quarantine``
         and ``id_changes``.
     """
     started = datetime.datetime.now(datetime.UTC)
@@ -728,7 +728,7 @@ def estimate_quality(
     pairs the sum of all probabilities (as fastLink does). Pairs that blocking
     never produced are not counted, so recall is relative to the candidates.
 
-    Example:
+    Examples:
         >>> p = np.array([0.99, 0.9, 0.4, 0.01])
         >>> est = estimate_quality(p, p >= 0.5)
         >>> round(est["precision"], 3), round(est["recall"], 3)

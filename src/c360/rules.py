@@ -2,7 +2,7 @@
 
 Junk values (an email like ``test@test.com`` on hundreds of records, a phone
 ``0000000000``, a postcode held by most records) make blocking explode and
-matching merge strangers. :func:`detect_junk` finds them from the data:
+matching merge strangers. [`detect_junk`][detect_junk] finds them from the data:
 
 * on identifier columns (email, phone, national id), a value held by more
   records than one person plausibly has (``max_records_per_identifier``), or
@@ -20,7 +20,7 @@ identifier (normalised email, phone, national id, or a configured key such as
 different first names, dates of birth or national ids): a shared family email
 must not merge a household.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> recs = pl.DataFrame({"email": ["test@test.com"] * 30 + ["a@b.io", "a@b.io"]})
     >>> detect_junk(recs)["value"].to_list()
@@ -101,7 +101,7 @@ class JunkConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JunkConfig:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         d = dict(data)
         for k in ("identifier_columns", "location_columns"):
             if k in d:
@@ -191,7 +191,7 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
 def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
     """Replace junk values by null in the columns where they were found.
 
-    Example:
+    Examples:
         >>> recs = pl.DataFrame({"email": ["x@y.z", "test@test.com"]})
         >>> null_junk(recs, detect_junk(recs))["email"].to_list()
         ['x@y.z', None]

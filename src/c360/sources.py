@@ -1,22 +1,22 @@
 """Sources: where customer records come from, and reading them into canonical columns.
 
-A :class:`Source` declares one system of record: where its data is (a file,
+A [`Source`][Source] declares one system of record: where its data is (a file,
 glob, directory, SQL URI or an in-memory frame), who owns it, how fresh it must
 be, and how its own column names map onto the canonical record
-(:data:`c360._canonical.CANONICAL_SCHEMA`).
+(``c360._canonical.CANONICAL_SCHEMA``).
 
-* :meth:`Source.scan` gives the raw data as a ``pl.LazyFrame``.
-* :meth:`Source.read` gives it in canonical column names, plus ``source``,
+* [`Source.scan`][Source.scan] gives the raw data as a ``pl.LazyFrame``.
+* [`Source.read`][Source.read] gives it in canonical column names, plus ``source``,
   ``record_id`` (text) and ``_row`` (0-based data row number).
-* :func:`load` reads and validates against a contract, splitting valid rows
+* [`load`][load] reads and validates against a contract, splitting valid rows
   from quarantine rows.
 
 Whole-source failures (missing file, bad encoding, unreachable database) raise
-:class:`~c360.exceptions.SourceReadError` or
-:class:`~c360.exceptions.EmptySourceError`, naming the source and its file;
+[`SourceReadError`][c360.exceptions.SourceReadError] or
+[`EmptySourceError`][c360.exceptions.EmptySourceError], naming the source and its file;
 bad rows go to quarantine.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> crm = Source(
     ...     name="crm",
@@ -84,7 +84,7 @@ def parse_duration(value: timedelta | str, *, what: str = "duration") -> timedel
     Raises:
         ConfigError: the string is not a duration.
 
-    Example:
+    Examples:
         >>> parse_duration("1d12h")
         datetime.timedelta(days=1, seconds=43200)
 
@@ -114,9 +114,9 @@ def parse_duration(value: timedelta | str, *, what: str = "duration") -> timedel
 
 
 def format_duration(value: timedelta) -> str:
-    """Write a duration compactly, as :func:`parse_duration` reads it back.
+    """Write a duration compactly, as [`parse_duration`][parse_duration] reads it back.
 
-    Example:
+    Examples:
         >>> format_duration(timedelta(hours=36)), format_duration(timedelta(seconds=90))
         ('1d12h', '1m30s')
 
@@ -175,7 +175,7 @@ class Source:
     Raises:
         ConfigError: the declaration is invalid; the message names the source and field.
 
-    Example:
+    Examples:
         >>> s = Source(name="billing", location="billing/*.parquet", freshness_sla="24h",
         ...            columns={"cust_no": "user_id", "mail": "email"})
         >>> s.resolved_format, s.freshness_sla
@@ -388,7 +388,7 @@ class Source:
     def to_dict(self) -> dict[str, Any]:
         """Return the declaration as a TOML/JSON-able dict (no ``data``, no ``None`` values).
 
-        Example:
+        Examples:
             >>> Source(name="crm", location="crm.csv", freshness_sla="2d").to_dict()
             {'name': 'crm', 'location': 'crm.csv', 'freshness_sla': '2d'}
 
@@ -417,12 +417,12 @@ class Source:
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any], *, data: Any = None) -> Source:
-        """Build a source from :meth:`to_dict` output (or a TOML ``[[sources]]`` table).
+        """Build a source from [`to_dict`][to_dict] output (or a TOML ``[[sources]]`` table).
 
         Raises:
             ConfigError: unknown keys (with a did-you-mean hint) or invalid values.
 
-        Example:
+        Examples:
             >>> Source.from_dict({"name": "crm", "location": "crm.csv", "keep": ["tier"]}).keep
             ('tier',)
 
@@ -467,7 +467,7 @@ class Source:
                 bad SQL URI, missing table or database down.
             EmptySourceError: an empty CSV file (no header).
 
-        Example:
+        Examples:
             >>> Source(name="s", data=pl.DataFrame({"record_id": ["a"]})).scan().collect().height
             1
 
@@ -512,15 +512,15 @@ class Source:
         (header excluded, over all files of a glob in sorted order).
 
         CSV rows whose number of fields differs from the header's are read with
-        missing fields null and extra fields dropped; :func:`load` sends them to
+        missing fields null and extra fields dropped; [`load`][load] sends them to
         quarantine.
 
         Raises:
             ColumnNotFoundError: the id column, a mapped, kept or event-time column is
                 missing (names source, file, missing and available columns).
-            SourceReadError: see :meth:`scan`.
+            SourceReadError: see [`scan`][scan].
 
-        Example:
+        Examples:
             >>> df = pl.DataFrame({"id": [7], "First": ["Ann"], "tier": ["gold"], "x": [0]})
             >>> Source(name="crm", data=df, record_id="id", columns={"First": "first_name"},
             ...        keep=["tier"]).read().collect().columns
@@ -542,7 +542,7 @@ class Source:
         Raises:
             ColumnNotFoundError: a declared column is missing.
 
-        Example:
+        Examples:
             >>> Source(name="s", location="s.csv", record_id="id",
             ...        columns={"mail": "email"}).output_columns(["id", "mail", "city", "x"])
             [('id', 'record_id'), ('mail', 'email'), ('city', 'city')]
@@ -588,7 +588,7 @@ class Source:
     def context(self) -> Iterator[None]:
         """Attach this source's name and location to any error raised inside.
 
-        Example:
+        Examples:
             >>> s = Source(name="crm", location="crm.csv")
             >>> try:
             ...     with s.context():
@@ -625,11 +625,11 @@ _DEFAULTS: Final[dict[str, Any]] = {
 def source_context(source: Source | str, path: str | None = None) -> Iterator[None]:
     """Attach a source's name and file to any error raised inside; wrap foreign errors.
 
-    Polars, pyarrow, ADBC and OS errors become :class:`SourceReadError` naming the
+    Polars, pyarrow, ADBC and OS errors become [`SourceReadError`][SourceReadError] naming the
     source and file (the original error is chained); c360 errors get the missing
     source/path filled in. Use it around code that collects a source's frame.
 
-    Example:
+    Examples:
         >>> try:
         ...     with source_context("crm", "crm.csv"):
         ...         pl.LazyFrame({"a": ["x"]}).select(pl.col("a").cast(pl.Int64)).collect()
@@ -657,7 +657,7 @@ def collect_source(source: Source) -> pl.DataFrame:
             line where cheap to find).
         ColumnNotFoundError: a declared column is missing.
 
-    Example:
+    Examples:
         >>> collect_source(Source(name="s", data=pl.DataFrame({"record_id": [1]}))).rows()
         [('s', '1', 0)]
 
@@ -724,7 +724,7 @@ def load(
         ColumnNotFoundError: a declared column is missing.
         SchemaChangeError: a breaking schema change with ``on_schema_change="fail"``.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"record_id": ["a", "b"], "email": ["a@x.org", "b@x.org"]})
         >>> loaded = load(Source(name="crm", data=df))
         >>> loaded.rows_valid, loaded.rows_quarantined

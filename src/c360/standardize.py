@@ -3,10 +3,10 @@
 Every function takes and returns a ``pl.Expr`` and works on whole columns; Python
 runs only once per *distinct* value where no vectorised path exists
 (transliteration of non-Latin scripts, phonetic codes, phone numbers that are not
-plain North American ones). :func:`standardize` applies them to a canonical
+plain North American ones). [`standardize`][standardize] applies them to a canonical
 frame. See ``docs/standardize.md`` for the rules and the decisions behind them.
 
-Example:
+Examples:
     >>> import polars as pl
     >>> from c360.standardize import clean_name, nickname_canonical
     >>> df = pl.DataFrame({"first_name": ["  BILLY ", "Peggy"]})

@@ -12,7 +12,7 @@ feature and class, gets one "agrees" indicator per comparison (any level above
 the ``ml`` extra (``pip install 'c360[ml]'``) and is imported only here, and
 pandas is touched only at this edge.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> gamma = np.array([[1, 1], [1, 0], [0, 0], [0, 1]] * 20, dtype=np.int8)
     >>> y = np.array([1, 1, 0, 0] * 20)
@@ -42,7 +42,7 @@ Method = Literal["logistic", "naive_bayes", "svm", "ecm"]
 def one_hot(gamma: npt.NDArray[np.int8], n_levels: Sequence[int]) -> npt.NDArray[np.int8]:
     """Binary features: one column per (comparison, level); nulls set none.
 
-    Example:
+    Examples:
         >>> one_hot(np.array([[1, -1]], dtype=np.int8), [2, 3]).tolist()
         [[0, 1, 0, 0, 0]]
     """

@@ -1,1 +1,1 @@
-"""Machinery behind :mod:`c360.contracts`; import from there, not from here."""
+"""Machinery behind [`c360.contracts`][c360.contracts]; import from there, not from here."""

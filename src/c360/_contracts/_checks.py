@@ -3,8 +3,8 @@
 Each check knows four things: its file key (how it is written in a contract
 file), how to compile itself to a polars expression that yields a failure
 message per row (null when the value passes), how to express itself as a
-pandera check (the reference used in tests and by :meth:`Contract.to_pandera`),
-and how it compares with an older version of itself for :func:`diff`.
+pandera check (the reference used in tests and by [`Contract.to_pandera`][Contract.to_pandera]),
+and how it compares with an older version of itself for [`diff`][diff].
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _MAX_SHOWN = 80
 def show(value: pl.Expr) -> pl.Expr:
     """Show a value as text for a message, cut to 80 characters.
 
-    Example:
+    Examples:
         >>> pl.select(show(pl.lit("x" * 100))).item()[-5:]
         'xx...'
 
@@ -75,7 +75,7 @@ def format_bound(bound: Bound) -> str:
 
 
 class Check:
-    """Base of the checks a :class:`ColumnContract` can carry."""
+    """Base of the checks a ``ColumnContract`` can carry."""
 
     key: ClassVar[str]
     applies_to: ClassVar[frozenset[str]]
@@ -111,7 +111,7 @@ class Check:
         return f"{self.key}({self.params()!r})"
 
     def check_dtype(self, column: str, dtype: ColumnType) -> None:
-        """Raise :class:`ConfigError` when the check cannot apply to ``dtype``."""
+        """Raise [`ConfigError`][ConfigError] when the check cannot apply to ``dtype``."""
         if dtype not in self.applies_to:
             raise ConfigError(
                 f"check {self.key!r} cannot apply to a {dtype} column; "
@@ -126,7 +126,7 @@ class IsEmail(Check):
 
     Only the shape is checked; standardization lower-cases and cleans it later.
 
-    Example:
+    Examples:
         >>> pl.select(IsEmail().failure("email", pl.lit("no-at-sign"), "string")).item()
         "email: 'no-at-sign' is not an email address"
 
@@ -157,7 +157,7 @@ class IsEmail(Check):
 class MatchesRegex(Check):
     """The whole value matches a regular expression (Rust ``regex`` syntax, as polars).
 
-    Example:
+    Examples:
         >>> pl.select(MatchesRegex(r"[A-Z]{2}").failure("country", pl.lit("GBR"), "string")).item()
         "country: 'GBR' does not match the pattern '[A-Z]{2}'"
 
@@ -202,7 +202,7 @@ class InRange(Check):
     ``date``/``datetime`` columns; ``"today"`` is resolved when the data is
     validated. ISO text (``"1900-01-01"``) is accepted for date bounds.
 
-    Example:
+    Examples:
         >>> import datetime as dt
         >>> chk = InRange(min="1900-01-01", max="today")
         >>> chk.min
@@ -314,7 +314,7 @@ class InRange(Check):
 class AllowedValues(Check):
     """The value is one of a fixed set (compared exactly, case-sensitive).
 
-    Example:
+    Examples:
         >>> chk = AllowedValues(("GB", "FR"))
         >>> pl.select(chk.failure("country", pl.lit("XX"), "string")).item()
         "country: 'XX' is not an allowed value (allowed: 'FR', 'GB')"
@@ -391,7 +391,7 @@ class AllowedValues(Check):
 class MaxLength(Check):
     """The text is at most ``n`` characters long.
 
-    Example:
+    Examples:
         >>> pl.select(MaxLength(3).failure("state", pl.lit("ABCD"), "string")).item()
         "state: 'ABCD' is longer than 3 characters"
 

@@ -27,7 +27,7 @@ ChangeKind: TypeAlias = Literal[
     "allow_missing_changed",
     "allow_extra_changed",
 ]
-"""What kind of change a :class:`ContractChange` records."""
+"""What kind of change a [`ContractChange`][ContractChange] records."""
 
 _Emit: TypeAlias = Callable[[ChangeKind, str | None, str, bool], None]
 
@@ -91,7 +91,7 @@ class ContractDiff:
     def report(self) -> str:
         """Render a readable report: the changes, then the verdict on the version.
 
-        Example:
+        Examples:
             >>> old = Contract(name="c", version="1.0.0", columns=(ColumnContract(name="a"),))
             >>> print(diff(old, Contract(name="c", version="1.1.0")).report())
             [breaking] column_removed: a: column 'a' (string) removed
@@ -124,7 +124,7 @@ def diff(old: Contract, new: Contract) -> ContractDiff:
     Compatible: the opposite loosening moves, and optional columns added.
     Descriptions are ignored.
 
-    Example:
+    Examples:
         >>> from c360.contracts import canonical_contract
         >>> old = canonical_contract()
         >>> cols = tuple(c for c in old.columns if c.name != "company")

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 
 def infer_contract(frame: FrameLike, *, name: str, version: str, description: str) -> Contract:
-    """Infer a contract from ``frame`` (see :meth:`Contract.infer`).
+    """Infer a contract from ``frame`` (see [`Contract.infer`][Contract.infer]).
 
-    Example:
+    Examples:
         >>> frame = pl.DataFrame({"n": [1, None]})
         >>> col = infer_contract(frame, name="x", version="1.0.0", description="").columns[0]
         >>> col.name, col.dtype, col.nullable

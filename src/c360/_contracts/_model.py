@@ -43,7 +43,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 def parse_version(version: str) -> tuple[int, int, int, str]:
     """Split a semantic version into (major, minor, patch, pre-release).
 
-    Example:
+    Examples:
         >>> parse_version("1.2.3-rc.1")
         (1, 2, 3, 'rc.1')
 
@@ -66,16 +66,16 @@ class ColumnContract:
         nullable: nulls (and blank text) are allowed. A null in a non-nullable
             column sends the row to quarantine.
         unique: values are unique within each source; later duplicates fail.
-        checks: value checks (:class:`IsEmail`, :class:`MatchesRegex`,
-            :class:`InRange`, :class:`AllowedValues`, :class:`MaxLength`).
+        checks: value checks ([`IsEmail`][IsEmail], ``MatchesRegex``,
+            [`InRange`][InRange], ``AllowedValues``, ``MaxLength``).
         on_fail: what a value that cannot be parsed or fails a check does to its
             row: ``"quarantine"`` the row, or ``"nullify"`` the value (the row is
             kept and the nulled value is noted in ``_issues``).
         formats: strptime formats to parse text dates/datetimes with, tried in
-            order; empty means the built-in formats (see :mod:`c360.contracts`).
+            order; empty means the built-in formats (see [`c360.contracts`][c360.contracts]).
         description: free text for people.
 
-    Example:
+    Examples:
         >>> col = ColumnContract(name="email", checks=(IsEmail(),), on_fail="nullify")
         >>> col.dtype, col.nullable
         ('string', True)
@@ -164,9 +164,9 @@ class ColumnContract:
 class Contract:
     """A versioned data contract: the columns a source must deliver and their rules.
 
-    Contracts live in git as YAML or JSON (:meth:`save`, :meth:`load`), are
-    compared with :func:`c360.contracts.diff`, and applied with
-    :func:`c360.contracts.validate`.
+    Contracts live in git as YAML or JSON ([`save`][save], [`load`][load]), are
+    compared with [`c360.contracts.diff`][c360.contracts.diff], and applied with
+    [`c360.contracts.validate`][c360.contracts.validate].
 
     Args:
         name: contract name, e.g. the source it describes.
@@ -179,7 +179,7 @@ class Contract:
         allow_extra: columns the contract does not list are expected and raise
             no schema notice. They are kept as they are.
 
-    Example:
+    Examples:
         >>> c = Contract(name="crm", version="1.0.0", columns=(ColumnContract(name="email"),))
         >>> c.column("email").dtype
         'string'
@@ -225,9 +225,9 @@ class Contract:
     # -- plain data and files -------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the contract as plain data (what :meth:`save` writes).
+        """Return the contract as plain data (what [`save`][save] writes).
 
-        Example:
+        Examples:
             >>> Contract(name="x", version="1.0.0").to_dict()["version"]
             '1.0.0'
 
@@ -248,7 +248,7 @@ class Contract:
         Raises:
             ContractFileError: a key is unknown, missing or has a bad value.
 
-        Example:
+        Examples:
             >>> data = {"name": "x", "version": "1.0.0", "columns": [{"name": "a"}]}
             >>> Contract.from_dict(data).column_names
             ('a',)
@@ -259,7 +259,7 @@ class Contract:
     def save(self, path: str | Path) -> Path:
         """Write the contract to ``path`` as YAML (``.yaml``/``.yml``) or JSON (``.json``).
 
-        Example:
+        Examples:
             >>> import tempfile, pathlib
             >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.yaml"
             >>> c = Contract(name="x", version="1.0.0")
@@ -325,7 +325,7 @@ class Contract:
     def to_pandera(self) -> pa_pl.DataFrameSchema:
         """Express the contract as a pandera (polars backend) schema over *typed* data.
 
-        The schema checks the output of :func:`validate` (``Validated.valid``):
+        The schema checks the output of ``validate`` (``Validated.valid``):
         canonical dtypes, nullability, uniqueness of values within a source and
         the value checks. It does not coerce or parse text; ``validate`` does
         that. Validate with an explicit depth (pandera only checks the schema
@@ -335,7 +335,7 @@ class Contract:
             with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
                 schema.validate(frame, lazy=True)
 
-        Example:
+        Examples:
             >>> schema = canonical_contract().to_pandera()
             >>> schema.columns["date_of_birth"].dtype
             DataType(Date)
@@ -362,7 +362,7 @@ class Contract:
         columns will raise schema notices (``allow_missing=False``,
         ``allow_extra=False``).
 
-        Example:
+        Examples:
             >>> import polars as pl
             >>> frame = pl.DataFrame({"record_id": ["a"], "joined": ["2024-01-02"]})
             >>> c = Contract.infer(frame, name="crm")
@@ -389,7 +389,7 @@ def canonical_contract() -> Contract:
     parsed sends the row to quarantine (it drives survivorship). Sources map only
     some columns and keep extra ones, so neither raises a schema notice.
 
-    Example:
+    Examples:
         >>> c = canonical_contract()
         >>> c.version, c.column("email").on_fail, c.column("updated_at").dtype
         ('1.0.0', 'nullify', 'datetime')

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 def contract_to_pandera(contract: Contract) -> pa_pl.DataFrameSchema:
     """Translate ``contract`` to a ``pandera.polars.DataFrameSchema`` over typed data.
 
-    Uniqueness is per source (``source`` plus the column), as in :func:`validate`,
+    Uniqueness is per source (``source`` plus the column), as in ``validate``,
     and ignores nulls; it is expressed as a dataframe-level check.
 
-    Example:
+    Examples:
         >>> from c360._contracts._model import canonical_contract
         >>> contract_to_pandera(canonical_contract()).name
         'canonical@1.0.0'

@@ -59,7 +59,7 @@ _NAMED_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", 
 def polars_type(dtype: ColumnType) -> pl.DataType:
     """Return the polars type a contract type is stored as.
 
-    Example:
+    Examples:
         >>> polars_type("datetime")
         Datetime(time_unit='us', time_zone=None)
 
@@ -70,7 +70,7 @@ def polars_type(dtype: ColumnType) -> pl.DataType:
 def contract_type(dtype: pl.DataType) -> ColumnType | None:
     """Return the contract type a polars type maps to, or None for nested/binary types.
 
-    Example:
+    Examples:
         >>> contract_type(pl.Int32())
         'int'
 
@@ -98,7 +98,7 @@ class Stages:
     are computed once as temporary columns, level by level; later levels refer
     to them by name. Unused temporaries are pruned by the query optimiser.
 
-    Example:
+    Examples:
         >>> st = Stages()
         >>> a = st.put(0, "x:a", pl.col("x") + 1)
         >>> b = st.put(1, "x:b", a * 2)
@@ -165,7 +165,7 @@ class Coerced:
 def blank_to_null(text: pl.Expr) -> pl.Expr:
     """Strip surrounding whitespace; empty text becomes null.
 
-    Example:
+    Examples:
         >>> pl.select(blank_to_null(pl.lit("  "))).item() is None
         True
 
@@ -206,7 +206,7 @@ def coerce(
 
     Intermediate columns go into ``st`` from ``level`` on.
 
-    Example:
+    Examples:
         >>> st = Stages()
         >>> c = coerce(st, 0, "dob", pl.String(), "date")
         >>> lf = st.apply(pl.LazyFrame({"dob": ["1990-01-02", "02/13/1990", "31/02/1990"]}))
@@ -390,7 +390,7 @@ def parse_date_stages(
 
     Returns the date, an 'ambiguous' flag, and the next free level. The
     day/month order of ``NN/NN/YYYY`` values is decided for the whole column
-    (see :mod:`c360._contracts._parse`).
+    (see [`c360._contracts._parse`][c360._contracts._parse]).
     """
     iso = st.put(level, f"{tag}:iso", text.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     # Rarer formats are tried only on the rows whose shape fits them (strptime on null is free).
@@ -438,9 +438,9 @@ def parse_date_stages(
 
 
 def parse_dates(text: pl.Series) -> pl.Series:
-    """Parse a text column into dates with the built-in formats (a convenience over :func:`coerce`).
+    """Parse a text column into dates with the built-in formats (a convenience over ``coerce``).
 
-    Example:
+    Examples:
         >>> s = pl.Series(["25/12/1990", "03/04/1990", "1990-01-02", "19900102", "2 Jan 1990"])
         >>> [str(d) for d in parse_dates(s)]
         ['1990-12-25', '1990-04-03', '1990-01-02', '1990-01-02', '1990-01-02']

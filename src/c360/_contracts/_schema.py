@@ -20,7 +20,7 @@ from c360.exceptions import ConfigError, SchemaChangeError
 NoticeKind: TypeAlias = Literal[
     "column_removed", "column_renamed", "type_changed", "nullability_changed", "column_added"
 ]
-"""What kind of schema change a :class:`SchemaNotice` reports."""
+"""What kind of schema change a [`SchemaNotice`][SchemaNotice] reports."""
 
 _Emit: TypeAlias = Callable[[NoticeKind, str, str, Severity], None]
 _KIND_ORDER = {k: i for i, k in enumerate(get_args(NoticeKind))}
@@ -41,7 +41,7 @@ class SchemaNotice:
         detail: what was expected and what was found.
         severity: ``"breaking"`` (data will be lost or rejected) or ``"compatible"``.
 
-    Example:
+    Examples:
         >>> n = SchemaNotice(
         ...     source="crm", kind="column_added", column="x", detail="new", severity="compatible"
         ... )
@@ -86,14 +86,14 @@ def check_schema(
         lazy_frame: the batch, as read from the source.
         contract: the contract it should follow.
         source: the source's name, used in notices and errors.
-        on_schema_change: ``"fail"`` raises :class:`SchemaChangeError` when a
+        on_schema_change: ``"fail"`` raises [`SchemaChangeError`][SchemaChangeError] when a
             notice is breaking (and warns about the others); ``"warn"`` emits one
-            :class:`C360Warning` listing the notices; ``"accept"`` only returns them.
+            [`C360Warning`][C360Warning] listing the notices; ``"accept"`` only returns them.
 
     Returns:
         The notices, breaking ones first.
 
-    Example:
+    Examples:
         >>> c = Contract(name="crm", version="1.0.0", columns=(ColumnContract(name="email"),))
         >>> lf = pl.LazyFrame({"e_mail": ["a@b.co"]})
         >>> [n.kind for n in check_schema(lf, c, source="crm", on_schema_change="accept")]
@@ -106,7 +106,7 @@ def check_schema(
 
 
 def schema_notices(schema: pl.Schema, contract: Contract, *, source: str) -> list[SchemaNotice]:
-    """Return the notices for an already collected schema (see :func:`check_schema`)."""
+    """Return the notices for an already collected schema (see ``check_schema``)."""
     present = {n: schema[n] for n in schema.names() if not n.startswith("_")}
     missing = [c for c in contract.columns if c.name not in present]
     extra = [n for n in present if n not in contract and n not in KEYS]

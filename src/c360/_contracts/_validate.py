@@ -48,7 +48,7 @@ class ValidationCounts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Validated:
-    """The outcome of :func:`validate`.
+    """The outcome of ``validate``.
 
     Attributes:
         source: the source's name.
@@ -73,7 +73,7 @@ class Validated:
     def summary(self) -> str:
         """One line for logs and the CLI.
 
-        Example:
+        Examples:
             >>> from c360.contracts import canonical_contract
             >>> frame = pl.DataFrame({"source": ["a"], "record_id": ["1"]})
             >>> v = validate(frame, canonical_contract(), source="a")
@@ -103,7 +103,7 @@ def validate(
     """Coerce and check a batch against ``contract``; split it into valid rows and quarantine.
 
     Every input row ends in exactly one of ``valid`` or ``quarantine``. Text is
-    parsed to the contract types (see :mod:`c360.contracts` for the accepted
+    parsed to the contract types (see [`c360.contracts`][c360.contracts] for the accepted
     date formats); a value that cannot be parsed or fails a check quarantines
     its row, or — for ``on_fail="nullify"`` columns — is nulled and noted in
     ``_issues``. Nulls in non-nullable columns quarantine the row. A value of a
@@ -114,9 +114,9 @@ def validate(
     Args:
         data: the batch (a source read: ``source``, ``record_id``, mapped
             columns, extra columns, ``_row``). ``_row`` is added (0-based) if absent.
-        contract: the contract to apply, e.g. :func:`canonical_contract`.
+        contract: the contract to apply, e.g. [`canonical_contract`][canonical_contract].
         source: the source's name, for notices, errors and quarantine rows.
-        on_schema_change: policy for schema notices (see :func:`check_schema`).
+        on_schema_change: policy for schema notices (see ``check_schema``).
 
     Raises:
         ColumnNotFoundError: ``source``, ``record_id`` or a column the contract
@@ -124,7 +124,7 @@ def validate(
         SchemaChangeError: a breaking schema change and ``on_schema_change="fail"``.
         SourceReadError: the batch cannot be read.
 
-    Example:
+    Examples:
         >>> from c360.contracts import canonical_contract
         >>> lf = pl.LazyFrame({
         ...     "source": ["crm"] * 3,
@@ -221,7 +221,7 @@ def _plan(
     """Build the lazy plan: typed values and one boolean flag per way a row can fail.
 
     Messages are not built here: polars would format one for every row. They
-    are built after collection, for the flagged rows only (see :func:`_split`).
+    are built after collection, for the flagged rows only (see [`_split`][_split]).
     """
     st = Stages()
     value: dict[str, pl.Expr] = {}

@@ -1,4 +1,4 @@
-"""Warnings emitted by c360 (re-exported from :mod:`c360.contracts`)."""
+"""Warnings emitted by c360 (re-exported from [`c360.contracts`][c360.contracts])."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ __all__ = ["C360Warning"]
 class C360Warning(UserWarning):
     """A problem worth a look that does not stop the run (e.g. a schema change under ``warn``).
 
-    Example:
+    Examples:
         >>> issubclass(C360Warning, UserWarning)
         True
 

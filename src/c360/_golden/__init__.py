@@ -1,1 +1,1 @@
-"""Machinery behind :mod:`c360.golden`: survivorship rules and the profile builder."""
+"""Machinery behind [`c360.golden`][c360.golden]: survivorship rules and the profile builder."""

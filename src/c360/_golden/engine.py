@@ -94,7 +94,7 @@ def build(
     survivorship: Survivorship,
     fields: Sequence[str] | None,
 ) -> pa.Table:
-    """See :func:`c360.golden.build_profiles`."""
+    """See [`c360.golden.build_profiles`][c360.golden.build_profiles]."""
     if not isinstance(survivorship, Survivorship):
         raise ConfigError(
             f"survivorship must be a Survivorship; got {type(survivorship).__name__}"

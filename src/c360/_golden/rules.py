@@ -1,7 +1,7 @@
 """Survivorship rules: frozen specs that say which candidate value wins.
 
 The specs here are pure configuration (with a TOML/JSON round-trip); how a
-rule ranks candidates is decided by :mod:`c360._golden.engine`.
+rule ranks candidates is decided by [`c360._golden.engine`][c360._golden.engine].
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
     "rule_from_dict",
 ]
 
-#: Address fields survive together from one record (see :class:`Survivorship`).
+#: Address fields survive together from one record (see [`Survivorship`][Survivorship]).
 ADDRESS_FIELDS: Final = ("address_line1", "address_line2", "city", "state", "postcode", "country")
 
 _NAME_FIELDS: Final = ("first_name", "middle_name", "last_name", "full_name")
@@ -46,7 +46,7 @@ class MostRecent:
     Attributes:
         by: the column that orders records; ``updated_at`` by default.
 
-    Example:
+    Examples:
         >>> MostRecent().to_dict()
         {'rule': 'most_recent', 'by': 'updated_at'}
 
@@ -65,7 +65,7 @@ class MostRecent:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MostRecent:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         return cls(**_options(cls, data))
 
 
@@ -81,7 +81,7 @@ class MostFrequent:
         normalize: count string values that differ only in case or in
             whitespace (leading, trailing, repeated) as one value.
 
-    Example:
+    Examples:
         >>> MostFrequent().to_dict()
         {'rule': 'most_frequent', 'normalize': True}
 
@@ -96,7 +96,7 @@ class MostFrequent:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MostFrequent:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         return cls(**_options(cls, data))
 
 
@@ -111,7 +111,7 @@ class SourcePriority:
     Attributes:
         order: source names, most trusted first.
 
-    Example:
+    Examples:
         >>> SourcePriority(order=("billing", "crm")).to_dict()
         {'rule': 'source_priority', 'order': ['billing', 'crm']}
 
@@ -141,7 +141,7 @@ class SourcePriority:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SourcePriority:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         d = _options(cls, data)
         if "order" in d and isinstance(d["order"], list):
             d["order"] = tuple(d["order"])
@@ -155,7 +155,7 @@ class Longest:
     Ties go to the most recent record (``updated_at``), then to the lowest
     ``(source, record_id)``. Non-string values are measured as text.
 
-    Example:
+    Examples:
         >>> Longest().to_dict()
         {'rule': 'longest'}
 
@@ -169,7 +169,7 @@ class Longest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Longest:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         return cls(**_options(cls, data))
 
 
@@ -178,8 +178,8 @@ class Custom:
     """A score computed per candidate record; the highest score wins.
 
     ``expr`` is either a SQL expression string (evaluated with
-    :func:`polars.sql_expr`, so it round-trips to TOML) or a ``pl.Expr``
-    (Python only: :meth:`to_dict` refuses it). It is evaluated over the
+    [`polars.sql_expr`][polars.sql_expr], so it round-trips to TOML) or a ``pl.Expr``
+    (Python only: [`to_dict`][to_dict] refuses it). It is evaluated over the
     customer's records, one value per record: it may use any column of the
     records, ``customer_id``, and ``value``, the candidate value of the field
     being chosen (``value`` hides a record column of that name). Null scores
@@ -189,7 +189,7 @@ class Custom:
     Attributes:
         expr: the score.
 
-    Example:
+    Examples:
         >>> rule = Custom(expr="CASE WHEN value LIKE '%@gmail.com' THEN 0 ELSE 1 END")
         >>> Custom.from_dict(rule.to_dict()) == rule
         True
@@ -246,7 +246,7 @@ class Custom:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Custom:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][to_dict]."""
         return cls(**_options(cls, data))
 
 
@@ -271,9 +271,9 @@ def _options(cls: type[Rule], data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def rule_from_dict(data: Mapping[str, Any] | str) -> Rule:
-    """Build a rule from its :meth:`to_dict` form, or from a bare rule name.
+    """Build a rule from its [`to_dict`][to_dict] form, or from a bare rule name.
 
-    Example:
+    Examples:
         >>> rule_from_dict({"rule": "source_priority", "order": ["billing", "crm"]})
         SourcePriority(order=('billing', 'crm'))
         >>> rule_from_dict("longest")
@@ -313,13 +313,13 @@ class Survivorship:
     ========================================  ===================================
     field                                     rule
     ========================================  ===================================
-    first_name, middle_name, last_name,       :class:`MostFrequent`
+    first_name, middle_name, last_name,       [`MostFrequent`][MostFrequent]
     full_name, date_of_birth
-    email, phone, address fields              :class:`MostRecent`
-    national_id                               :class:`SourcePriority` over
+    email, phone, address fields              [`MostRecent`][MostRecent]
+    national_id                               [`SourcePriority`][SourcePriority] over
                                               ``source_priority`` if given, else
-                                              :class:`MostFrequent`
-    anything else (company, extra columns)    ``default`` (:class:`MostRecent`)
+                                              [`MostFrequent`][MostFrequent]
+    anything else (company, extra columns)    ``default`` ([`MostRecent`][MostRecent])
     ========================================  ===================================
 
     With ``keep_address_together`` (the default) the address fields
@@ -332,11 +332,11 @@ class Survivorship:
         rules: rule per field name.
         default: rule for fields with neither an entry nor a built-in default.
         source_priority: source names, most trusted first; makes
-            ``national_id`` default to :class:`SourcePriority`.
+            ``national_id`` default to [`SourcePriority`][SourcePriority].
         field_defaults: use the built-in per-field defaults above.
         keep_address_together: take all address fields from one record.
 
-    Example:
+    Examples:
         >>> s = Survivorship(rules={"email": SourcePriority(order=("billing",))})
         >>> s.rule_for("email")
         SourcePriority(order=('billing',))
@@ -397,7 +397,7 @@ class Survivorship:
     def rule_for(self, name: str) -> Rule:
         """Return the rule that chooses field ``name``.
 
-        Example:
+        Examples:
             >>> Survivorship(source_priority=("billing",)).rule_for("national_id")
             SourcePriority(order=('billing',))
 
@@ -419,7 +419,7 @@ class Survivorship:
         """JSON/TOML-able form.
 
         Raises:
-            ConfigError: a :class:`Custom` rule holds a ``pl.Expr``.
+            ConfigError: a [`Custom`][Custom] rule holds a ``pl.Expr``.
 
         """
         out: dict[str, Any] = {
@@ -435,9 +435,9 @@ class Survivorship:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Survivorship:
-        """Inverse of :meth:`to_dict`; a rule may also be given by its bare name.
+        """Inverse of [`to_dict`][to_dict]; a rule may also be given by its bare name.
 
-        Example:
+        Examples:
             >>> Survivorship.from_dict({"rules": {"company": "longest"}}).rule_for("company")
             Longest()
 

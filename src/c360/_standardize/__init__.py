@@ -1,1 +1,1 @@
-"""Machinery of the standardisation stage; the public API is :mod:`c360.standardize`."""
+"""Machinery of the standardisation stage; the public API is ``c360.standardize``."""

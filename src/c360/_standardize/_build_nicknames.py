@@ -10,12 +10,12 @@ edge would chain almost every English name into one component (about 1,000 of
 1. Every name may point at one *parent*: a name that lists it as a nickname, is
    longer, and has strictly more nicknames of its own (so chains always move
    towards more formal names and terminate). Among candidates a pinned name
-   (:data:`PINNED`) wins, then the parent of the name's stem (``billy`` follows
+   ([`PINNED`][PINNED]) wins, then the parent of the name's stem (``billy`` follows
    ``bill``), then the one with the most neighbours in common, then the one with
    more nicknames, then the alphabetically first. Pinned names never take a parent.
 2. Following parents to the end gives each name a root. Roots whose own nickname
-   sets overlap strongly (Jaccard >= :data:`MERGE_JACCARD`) are then merged, most
-   similar first, as long as the merged group stays within :data:`MAX_GROUP`
+   sets overlap strongly (Jaccard >= [`MERGE_JACCARD`][MERGE_JACCARD]) are then merged, most
+   similar first, as long as the merged group stays within [`MAX_GROUP`][MAX_GROUP]
    roots and holds at most one pinned name.
 3. The canonical form of a group is its pinned name if it has one, else the root
    with the most nicknames, then the shorter, then the alphabetically first.

@@ -43,12 +43,12 @@ def parse_date(
     as their ISO form, and integers such as ``19850312`` work), trimmed, commas
     removed and whitespace collapsed (``"Mar 12, 1985"`` → ``"Mar 12 1985"``).
     ISO 8601 is tried first — a trailing time part is dropped — then ``formats``
-    (default :data:`DEFAULT_DATE_FORMATS`) in order; the first that parses wins.
+    (default ``DEFAULT_DATE_FORMATS``) in order; the first that parses wins.
     Month names may be full or abbreviated, any case (``%B`` accepts both).
     Dates that do not exist (``1985-02-30``) and years outside
     ``[min_year, max_year]`` give null.
 
-    Example:
+    Examples:
         >>> import datetime as dt
         >>> df = pl.DataFrame({"x": ["1985-03-12", "19850312", "03/12/1985", "13/03/1985",
         ...                          "12 Mar 1985", "March 12, 1985", "1985-02-30", "junk", None]})

@@ -13,7 +13,7 @@ SeriesFn = Callable[[pl.Series], pl.Series]
 def frame_fn(build: Callable[[pl.Expr], pl.Expr]) -> SeriesFn:
     """Turn an expression builder into a function of a Series (evaluated eagerly).
 
-    Example:
+    Examples:
         >>> frame_fn(lambda e: e.str.to_uppercase())(pl.Series(["a", None])).to_list()
         ['A', None]
 
@@ -34,7 +34,7 @@ def per_distinct(expr: pl.Expr, fn: SeriesFn, *, return_dtype: pl.DataType) -> p
     must be element-wise and map null to null. Columns of names, dates, cities or
     postcodes repeat a lot, so cleaning them costs a fraction of a pass.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"a": ["x", "y", "x", "x", None]})
         >>> up = per_distinct(pl.col("a"), lambda s: s.str.to_uppercase(),
         ...                   return_dtype=pl.String())
@@ -58,7 +58,7 @@ def apply_python(
 ) -> pl.Series:
     """Call a Python function once per distinct non-null value of ``s``; nulls stay null.
 
-    Example:
+    Examples:
         >>> s = pl.Series(["a", "b", "a", None])
         >>> apply_python(s, str.upper, return_dtype=pl.String()).to_list()
         ['A', 'B', 'A', None]
@@ -88,7 +88,7 @@ def map_distinct(
             and the others are kept as they are (``return_dtype`` must then be
             ``pl.String``).
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"a": ["x", "y", "x", None]})
         >>> df.select(map_distinct(pl.col("a"), str.upper, return_dtype=pl.String()))["a"].to_list()
         ['X', 'Y', 'X', None]

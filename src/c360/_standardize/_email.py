@@ -53,7 +53,7 @@ DOTLESS_DOMAINS: Final = ("gmail.com",)
 def clean_email(expr: pl.Expr) -> pl.Expr:
     """Trim surrounding whitespace, lower-case, drop a ``mailto:`` prefix; empty → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["  John.Smith@Example.COM ", "mailto:a@b.org", " ", None]})
         >>> df.select(clean_email(pl.col("x"))).to_series().to_list()
         ['john.smith@example.com', 'a@b.org', None, None]
@@ -70,13 +70,13 @@ def _is_valid_clean(e: pl.Expr) -> pl.Expr:
 
 
 def email_is_valid(expr: pl.Expr) -> pl.Expr:
-    """Whether a value, after :func:`clean_email`, is a syntactically valid address.
+    """Whether a value, after [`clean_email`][clean_email], is a syntactically valid address.
 
     ASCII only: a dot-atom user name of at most 64 characters (no quoted forms), a
     host name of at least two labels with an alphabetic (or ``xn--``) top-level
     domain, 254 characters at most. Null in → null out.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["A@b.co", "a@b", "a..b@c.com", "no at", None]})
         >>> df.select(email_is_valid(pl.col("x"))).to_series().to_list()
         [True, False, False, False, None]
@@ -92,12 +92,12 @@ def canonical_email(expr: pl.Expr, *, provider_rules: bool = True) -> pl.Expr:
 
     * ``googlemail.com`` → ``gmail.com``; dots in a Gmail user name are removed.
     * A ``+tag`` is removed for providers that deliver ``user+tag`` to ``user``
-      (:data:`PLUS_TAG_DOMAINS`: Gmail, Outlook.com/Hotmail/Live/MSN, iCloud,
+      (``PLUS_TAG_DOMAINS``: Gmail, Outlook.com/Hotmail/Live/MSN, iCloud,
       Fastmail, Proton, Yandex).
     * Yahoo's ``-`` addresses are *not* folded: they need a separately chosen base
       name, so ``base-keyword`` cannot be told from a user name with a hyphen.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["J.Smith+news@GoogleMail.com", "a.b+x@outlook.com",
         ...                          "a.b-x@yahoo.com", "+x@gmail.com", "bad@", None]})
         >>> df.select(canonical_email(pl.col("x"))).to_series().to_list()
@@ -145,7 +145,7 @@ def _canonical(provider_rules: bool) -> SeriesFn:
 def email_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """``(user, domain)`` of an already canonical address (nulls stay null).
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["ann@example.com", None]})
         >>> user, domain = email_parts(pl.col("x"))
         >>> df.select(user.alias("u"), domain.alias("d")).rows()

@@ -39,7 +39,7 @@ class StandardizeConfig:
         nicknames: add ``first_name_nick`` (canonical form of the first name).
         phonetic: add phonetic keys of first and last names.
 
-    Example:
+    Examples:
         >>> cfg = StandardizeConfig(default_region="GB")
         >>> StandardizeConfig.from_dict(cfg.to_dict()) == cfg
         True
@@ -82,7 +82,7 @@ class StandardizeConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StandardizeConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise :class:`ConfigError`."""
+        """Build from ``to_dict`` output; unknown keys raise ``ConfigError``."""
         known = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in data if k not in known]
         if unknown:
@@ -120,7 +120,7 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
     as invalid adds ``"<column>: invalid, nulled"`` to the ``_issues`` list
     column (created when absent). Stays lazy: nothing is computed here.
 
-    Example:
+    Examples:
         >>> lf = pl.LazyFrame({"record_id": ["1"], "full_name": ["Dr. Bill O'Neil Jr."],
         ...                    "email": ["Bill.ONeil+shop@GMAIL.com"], "phone": ["nope"],
         ...                    "loyalty_tier": ["Gold"]})

@@ -36,9 +36,9 @@ _NANP_SHAPE: Final = (
 
 
 def check_region(region: str) -> str:
-    """Return ``region`` if phonenumbers knows it, else raise :class:`ConfigError`.
+    """Return ``region`` if phonenumbers knows it, else raise [`ConfigError`][ConfigError].
 
-    Example:
+    Examples:
         >>> check_region("GB")
         'GB'
 
@@ -142,7 +142,7 @@ def to_e164_reference(
 ) -> str | None:
     """Phonenumbers alone, one value: the reference the fast path must agree with.
 
-    Example:
+    Examples:
         >>> to_e164_reference("(212) 555-0123")
         '+12125550123'
 
@@ -162,7 +162,7 @@ def to_e164(
     (assigned ranges); ``"possible"`` keeps those whose length is possible.
     Extensions are dropped. Integer columns are accepted.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["(212) 555-0123", "+44 20 7946 0958", "020 7946 0958",
         ...                          "555-0123", "not a phone", None]})
         >>> df.select(to_e164(pl.col("x"))).to_series().to_list()

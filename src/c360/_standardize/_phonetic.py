@@ -28,7 +28,7 @@ def _phonetic(expr: pl.Expr, func: Callable[[str], str]) -> pl.Expr:
 def metaphone(expr: pl.Expr) -> pl.Expr:
     """Metaphone code of a (cleaned) name; non-letters are ignored, no letters → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["smith", "smyth", "mary jane", "123", None]})
         >>> df.select(metaphone(pl.col("x"))).to_series().to_list()
         ['SM0', 'SM0', 'MRJN', None, None]
@@ -40,7 +40,7 @@ def metaphone(expr: pl.Expr) -> pl.Expr:
 def nysiis(expr: pl.Expr) -> pl.Expr:
     """NYSIIS code of a (cleaned) name; non-letters are ignored, no letters → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["macintosh", "mcintosh", None]})
         >>> df.select(nysiis(pl.col("x"))).to_series().to_list()
         ['MCANT', 'MCANT', None]
@@ -52,7 +52,7 @@ def nysiis(expr: pl.Expr) -> pl.Expr:
 def soundex(expr: pl.Expr) -> pl.Expr:
     """American Soundex code of a (cleaned) name; non-letters are ignored, no letters → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["robert", "rupert", None]})
         >>> df.select(soundex(pl.col("x"))).to_series().to_list()
         ['R163', 'R163', None]

@@ -17,7 +17,7 @@ def _rows(filename: str) -> list[list[str]]:
 def nicknames() -> dict[str, str]:
     """Nickname -> canonical first name (``data/nicknames.csv``).
 
-    Example:
+    Examples:
         >>> nicknames()["bill"]
         'william'
 
@@ -30,7 +30,7 @@ def nicknames() -> dict[str, str]:
 def name_affixes(kind: str) -> tuple[str, ...]:
     """Words of one ``kind`` (title, suffix, particle) from ``data/name_affixes.csv``.
 
-    Example:
+    Examples:
         >>> "mrs" in name_affixes("title")
         True
 
@@ -42,7 +42,7 @@ def name_affixes(kind: str) -> tuple[str, ...]:
 def address_abbreviations() -> dict[str, str]:
     """Address word -> USPS-style short form (``data/address_abbreviations.csv``).
 
-    Example:
+    Examples:
         >>> address_abbreviations()["street"]
         'st'
 
@@ -54,7 +54,7 @@ def address_abbreviations() -> dict[str, str]:
 def company_legal_forms() -> tuple[str, ...]:
     """Legal-form words stripped from company names (``data/company_legal_forms.txt``).
 
-    Example:
+    Examples:
         >>> "llc" in company_legal_forms()
         True
 

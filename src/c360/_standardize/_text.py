@@ -60,7 +60,7 @@ def ascii_fold(expr: pl.Expr) -> pl.Expr:
     characters (other scripts, ``ø``, ``ß``, ``ł``) are transliterated with
     ``anyascii``, once per distinct value. Case is kept.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["Zoë Łukasz", "Ærøskøbing", "Дмитрий", None]})
         >>> df.select(ascii_fold(pl.col("x"))).to_series().to_list()
         ['Zoe Lukasz', 'Aeroskobing', 'Dmitrii', None]
@@ -86,7 +86,7 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
     ASCII-folded, lower case, apostrophes removed, any other run of punctuation or
     whitespace turned into one space, trimmed; empty → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["  São  Paulo ", "St. John's", "---", None]})
         >>> df.select(clean_text(pl.col("x"))).to_series().to_list()
         ['sao paulo', 'st johns', None, None]
@@ -98,13 +98,13 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
 def clean_name(expr: pl.Expr) -> pl.Expr:
     """Clean a person's name (or one part of it).
 
-    Steps: ASCII fold (see :func:`ascii_fold`), lower case, apostrophes removed
+    Steps: ASCII fold (see [`ascii_fold`][ascii_fold]), lower case, apostrophes removed
     (``O'Brien`` → ``obrien``), every other run of punctuation, hyphens or spaces
     becomes one space (``Mary-Jane`` → ``mary jane``), leading titles (``mr``,
     ``dr``, ...) and trailing suffixes (``jr``, ``iii``, ``phd``, ...) removed as
     long as another word remains, empty → null. Idempotent.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["Dr. José O'Brien-Núñez, Jr.", "MARY-JANE", "Mr", "  ", None]})
         >>> df.select(clean_name(pl.col("x"))).to_series().to_list()
         ['jose obrien nunez', 'mary jane', 'mr', None, None]
@@ -123,9 +123,9 @@ def nickname_canonical(expr: pl.Expr) -> pl.Expr:
 
     Uses the shipped table ``c360/data/nicknames.csv`` (derived from the
     ``nicknames`` package, Apache-2.0). Names not in the table are returned
-    unchanged; the whole value is looked up, so feed it :func:`clean_name` output.
+    unchanged; the whole value is looked up, so feed it [`clean_name`][clean_name] output.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["bill", "billy", "will", "william", "peggy", "xavi", None]})
         >>> df.select(nickname_canonical(pl.col("x"))).to_series().to_list()
         ['william', 'william', 'william', 'william', 'margaret', 'xavi', None]
@@ -150,10 +150,10 @@ def split_full_name(expr: pl.Expr) -> pl.Expr:
       last ``van beethoven``).
     * ``"Last, First [Middle]"`` when the name holds a comma (a trailing
       ``", Jr."``-style suffix is not taken for that comma).
-    * Titles and suffixes are removed as by :func:`clean_name`.
+    * Titles and suffixes are removed as by [`clean_name`][clean_name].
     * A single word is taken as the first name; empty → all null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["Dr. John Q. Smith Jr.", "Smith, Mary Ann", "John Smith, Jr.",
         ...                "Juan de la Cruz", "Cher", None]})
         >>> out = df.select(split_full_name(pl.col("x")).alias("p")).unnest("p")
@@ -190,7 +190,7 @@ def _split_full_name(expr: pl.Expr) -> pl.Expr:
 def join_name_parts(first: pl.Expr, middle: pl.Expr, last: pl.Expr) -> pl.Expr:
     """``"first middle last"`` from cleaned parts, skipping nulls; all null → null.
 
-    Example:
+    Examples:
         >>> pl.select(join_name_parts(pl.lit("ann"), pl.lit(None, pl.String), pl.lit("lee"))).item()
         'ann lee'
 
@@ -202,10 +202,10 @@ def join_name_parts(first: pl.Expr, middle: pl.Expr, last: pl.Expr) -> pl.Expr:
 def clean_company(expr: pl.Expr) -> pl.Expr:
     """Clean a company name.
 
-    As :func:`clean_text`, then a leading ``the`` and trailing legal forms
+    As [`clean_text`][clean_text], then a leading ``the`` and trailing legal forms
     (``inc``, ``llc``, ``ltd``, ``gmbh``, ...) are dropped while another word remains.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["The ACME Co., Inc.", "Müller GmbH", "LLC", None]})
         >>> df.select(clean_company(pl.col("x"))).to_series().to_list()
         ['acme', 'muller', 'llc', None]
@@ -222,13 +222,13 @@ def _clean_company(expr: pl.Expr) -> pl.Expr:
 def clean_address(expr: pl.Expr) -> pl.Expr:
     """Clean an address line.
 
-    As :func:`clean_text` (``#`` and other punctuation become spaces), then each
+    As [`clean_text`][clean_text] (``#`` and other punctuation become spaces), then each
     word is replaced by its standard short form from
     ``c360/data/address_abbreviations.csv`` (USPS Publication 28 style:
     ``street``/``str`` → ``st``, ``avenue`` → ``ave``, ``north`` → ``n``,
     ``apartment`` → ``apt``, ``suite`` → ``ste``); short forms are kept. Idempotent.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["123 North Main Street, Apartment #4B",
         ...                          "9 Rue de l'Église", None]})
         >>> df.select(clean_address(pl.col("x"))).to_series().to_list()
@@ -249,17 +249,17 @@ def _clean_address(expr: pl.Expr) -> pl.Expr:
 
 
 def house_number_from_clean(expr: pl.Expr) -> pl.Expr:
-    """Leading house number of an address already cleaned by :func:`clean_address`."""
+    """Leading house number of an address already cleaned by [`clean_address`][clean_address]."""
     return expr.str.extract(r"^([0-9]+[a-z]?)(?: |$)", 1)
 
 
 def house_number(expr: pl.Expr) -> pl.Expr:
     """Extract the leading number of an address line (``"123b"`` is one, ``"1st"`` is not).
 
-    The address is cleaned first (:func:`clean_address`), so ``"12-14 Main St"``
+    The address is cleaned first ([`clean_address`][clean_address]), so ``"12-14 Main St"``
     gives ``"12"``; no leading number → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["123 Main St", "123B Elm Ave", "1st Avenue", "PO Box 7",
         ...                          None]})
         >>> df.select(house_number(pl.col("x"))).to_series().to_list()
@@ -275,7 +275,7 @@ def clean_postcode(expr: pl.Expr) -> pl.Expr:
     NFKD, upper case, only ``A-Z0-9`` kept; a 9-digit US ZIP+4 becomes its 5-digit
     ZIP; empty → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["sw1a 1aa", "12345-6789", " 02134 ", "-", None]})
         >>> df.select(clean_postcode(pl.col("x"))).to_series().to_list()
         ['SW1A1AA', '12345', '02134', None, None]
@@ -300,7 +300,7 @@ def clean_national_id(expr: pl.Expr) -> pl.Expr:
 
     Upper case; whitespace, dashes, dots and slashes removed; empty → null.
 
-    Example:
+    Examples:
         >>> df = pl.DataFrame({"x": ["123-45-6789", " ab 12 34 56 c ", "--", None]})
         >>> df.select(clean_national_id(pl.col("x"))).to_series().to_list()
         ['123456789', 'AB123456C', None, None]

@@ -143,7 +143,7 @@ def build(
     Returns:
         ``({source: frame}, truth)``; the truth holds only genuine rows.
 
-    Example:
+    Examples:
         >>> frames, truth = build(60, seed=1)
         >>> sorted(frames)
         ['billing', 'crm', 'marketing', 'support']

@@ -104,7 +104,7 @@ def _default_countries() -> dict[str, float]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SynthConfig:
-    """Knobs of :func:`generate_people`; every one has a documented default.
+    """Knobs of [`generate_people`][generate_people]; every one has a documented default.
 
     Rates are probabilities in ``[0, 1]``. The corruption rates (everything from
     ``nickname_rate`` down) are multiplied by ``noise``, so ``noise=0`` gives clean
@@ -152,7 +152,7 @@ class SynthConfig:
         end: last day of the ``updated_at`` window.
         span_days: length of the ``updated_at`` window (two years).
 
-    Example:
+    Examples:
         >>> SynthConfig(noise=0.5).noise
         0.5
         >>> round(SynthConfig().mean_records_per_person, 2)
@@ -231,7 +231,7 @@ class Generated:
     def by_source(self) -> dict[str, pl.DataFrame]:
         """Split the records per source, in the order the sources were asked for.
 
-        Example:
+        Examples:
             >>> g = generate_people(50, seed=1)
             >>> sorted(g.by_source()) == sorted(g.records["source"].unique().to_list())
             True
@@ -309,7 +309,7 @@ def _typo_expr(col: pl.Expr, pos: pl.Expr, op: pl.Expr, pick: pl.Expr) -> pl.Exp
 
 
 def _typo_column(df: pl.DataFrame, col: str, rate: float, u: Any) -> pl.DataFrame:
-    """Apply :func:`_typo_expr` to a materialised column on a ``rate`` share of rows."""
+    """Apply [`_typo_expr`][_typo_expr] to a materialised column on a ``rate`` share of rows."""
     c = pl.col(col)
     return df.with_columns(
         pl.when(u() < rate).then(_typo_expr(c, u(), u(), u())).otherwise(c).alias(col)
@@ -1480,16 +1480,16 @@ def generate_people(
             ``("crm", "billing", "marketing", "support")``. Each has its own
             missing fields and habits (see ``docs/datasets.md``).
         seed: random seed; the same seed and config give identical frames.
-        config: every other knob, with documented defaults (:class:`SynthConfig`).
+        config: every other knob, with documented defaults ([`SynthConfig`][SynthConfig]).
 
     Returns:
-        :class:`Generated` with ``records`` (canonical columns), ``truth``
+        [`Generated`][Generated] with ``records`` (canonical columns), ``truth``
         (source, record_id, person_id) and ``people`` (the true attributes).
 
     Raises:
         ConfigError: an unknown source, or a knob out of range.
 
-    Example:
+    Examples:
         >>> g = generate_people(200, seed=7)
         >>> g.records.columns[:3]
         ['source', 'record_id', 'first_name']

@@ -1,6 +1,6 @@
 """The run report: ``report.json``, a self-contained ``report.html``, lineage tables.
 
-Public names are re-exported by :mod:`c360.observe`, the module to import.
+Public names are re-exported by [`c360.observe`][c360.observe], the module to import.
 ``docs/report-schema.md`` documents the JSON (``"schema": "c360.report/1"``).
 """
 

@@ -78,7 +78,7 @@ class RunReport:
     Attributes:
         data: the JSON document (``data["schema"] == "c360.report/1"``),
             documented in ``docs/report-schema.md``.
-        tables_: lineage and detail tables as Arrow tables (see :meth:`tables`).
+        tables_: lineage and detail tables as Arrow tables (see [`tables`][tables]).
 
     """
 
@@ -155,7 +155,7 @@ def jsonable(value: Any) -> Any:
 def config_hash(config: Any) -> str:
     """SHA-256 of the canonical JSON (sorted keys, no spaces) of ``config.to_dict()``.
 
-    Example:
+    Examples:
         >>> from c360.config import ResolveConfig
         >>> config_hash(ResolveConfig()) == config_hash(ResolveConfig())
         True
@@ -431,7 +431,7 @@ def _sources(
 def _duration(seconds: float) -> str:
     """Format a duration in seconds for people.
 
-    Example:
+    Examples:
         >>> _duration(90), _duration(7200), _duration(3 * 86400 + 60)
         ('1.5 min', '2.0 h', '3.0 d')
 
@@ -526,7 +526,7 @@ def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
     """Return each golden value's origin: ``customer_id, field, value, source, record_id``.
 
     A profile field ``f`` is traced when the profiles hold ``f__source`` and
-    ``f__record_id`` beside it (as :func:`c360.golden.build_profiles` writes them).
+    ``f__record_id`` beside it (as ``c360.golden.build_profiles`` writes them).
     """
     if profiles is None or "customer_id" not in profiles.columns:
         return None
@@ -683,7 +683,7 @@ def build_report(
     """Build the run report of a resolution.
 
     Args:
-        resolution: the result of :func:`c360.resolve`.
+        resolution: the result of [`c360.resolve`][c360.resolve].
         run_id: the run's id (default: the resolution's ``run_id``, else a new UUID4).
         started_at: when the run started (default: ``finished_at`` minus the
             stages' summed seconds). Naive datetimes are taken as UTC.
@@ -692,12 +692,12 @@ def build_report(
         previous: an earlier run's output directory, its ``report.json``, or
             its report: row counts are compared with it, and with its
             ``unified_ids.parquet`` (when beside it) the groupings too.
-        config: thresholds and sizes (:class:`ReportConfig`).
+        config: thresholds and sizes ([`ReportConfig`][ReportConfig]).
 
     Returns:
-        The :class:`RunReport`.
+        The [`RunReport`][RunReport].
 
-    Example:
+    Examples:
         >>> import polars as pl
         >>> import c360
         >>> df = pl.DataFrame({"source": ["crm", "shop"], "record_id": ["1", "a"],
@@ -795,7 +795,7 @@ def build_report(
 
 
 def load_report(path: str | Path) -> RunReport:
-    """Read a report written by :func:`~c360.observe.write_report` (a directory or its report.json).
+    """Read a report written by ``write_report`` (a directory or its report.json).
 
     Tables are read from ``report_tables/`` beside the JSON when present.
     """

@@ -212,17 +212,17 @@ def explain_link(
       weight (never positive).
 
     Args:
-        resolution_or_model: a :class:`~c360.Resolution` (term-frequency
+        resolution_or_model: a [`Resolution`][c360.Resolution] (term-frequency
             adjustments are computed from its records) or a bare
-            :class:`~c360.model.FellegiSunterModel` (the adjustment is then
+            [`FellegiSunterModel`][c360.model.FellegiSunterModel] (the adjustment is then
             inferred as the link's ``match_weight`` minus the rest, when given).
         link_row: one row of ``links`` or ``near_misses``: a dict, or a one-row
             polars frame or Arrow table, with the ``gamma_<comparison>`` levels.
 
     Returns:
-        A :class:`LinkExplanation`; ``str()`` of it prints the waterfall.
+        A [`LinkExplanation`][LinkExplanation]; ``str()`` of it prints the waterfall.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from c360.comparisons import ExactMatch
         >>> model = FellegiSunterModel(comparisons=(ExactMatch("email"), ExactMatch("city")),

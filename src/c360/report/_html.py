@@ -545,9 +545,9 @@ def render_html(report: Any) -> str:
     """Render the report as one self-contained HTML page.
 
     Args:
-        report: a :class:`~c360.report.RunReport` or the ``report.json`` content.
+        report: a [`RunReport`][c360.report.RunReport] or the ``report.json`` content.
 
-    Example:
+    Examples:
         >>> import polars as pl, c360
         >>> from c360.report import build_report
         >>> df = pl.DataFrame({"source": ["a", "b"], "record_id": ["1", "2"],

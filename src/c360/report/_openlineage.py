@@ -96,7 +96,7 @@ def to_openlineage_events(
     ``OpenLineageClient(transport=FileTransport(FileConfig(log_file_path=...)))``.
 
     Args:
-        report: a :class:`~c360.report.RunReport` or the ``report.json`` content.
+        report: a [`RunReport`][c360.report.RunReport] or the ``report.json`` content.
         namespace: the job namespace (your scheduler or team).
         job_name: the job name.
         output_dir: where the output tables were written (their dataset names);
@@ -108,7 +108,7 @@ def to_openlineage_events(
     Raises:
         ConfigError: ``openlineage-python`` is not installed.
 
-    Example:
+    Examples:
         >>> from openlineage.client import OpenLineageClient  # doctest: +SKIP
         >>> from openlineage.client.transport.file import FileConfig  # doctest: +SKIP
         >>> from openlineage.client.transport.file import FileTransport  # doctest: +SKIP

@@ -49,13 +49,13 @@ def write_report(
     """Write ``report.json``, ``report.html`` and the report's tables into ``out_dir``.
 
     Tables (lineage, near misses, refused links) go to ``out_dir/report_tables/``
-    as Parquet. Given a :class:`~c360.Resolution`, the report is built first
-    with :func:`build_report` and the keyword arguments.
+    as Parquet. Given a [`Resolution`][c360.Resolution], the report is built first
+    with [`build_report`][build_report] and the keyword arguments.
 
     Returns:
         The paths written.
 
-    Example:
+    Examples:
         >>> import tempfile, polars as pl, c360
         >>> df = pl.DataFrame({"source": ["a", "b"], "record_id": ["1", "2"],
         ...                    "email": ["x@y.io"] * 2})
