@@ -303,11 +303,11 @@ class ResolutionState:
         from c360.pipeline import (
             _DERIVED,
             _as_sources,
-            _contradicted,
             _links_table,
             _load_all,
             _matching_frame,
             _new_run_id,
+            decide_links,
         )
         from c360.rules import null_junk
 
@@ -357,16 +357,9 @@ class ResolutionState:
             else np.zeros((0, len(comparisons)), dtype=np.int8)
         )
         weight, prob = self.model.score_levels(gamma, data)
-        rule = np.full(rid_l.shape[0], "", dtype=object)
-        contradicted = _contradicted(gamma, comparisons)
-        for col in reversed(cfg.deterministic or ()):
-            if col in local.columns and rid_l.size:
-                cl, cr = data.codes(col)
-                rule[(cl >= 0) & (cl == cr) & ~contradicted] = f"exact:{col}"
-        by_rule = rule != ""
-        by_model = prob >= cfg.cluster.threshold
-        rule[by_model & ~by_rule] = "model"
-        acc = by_rule | by_model
+        rule, by_rule, acc = decide_links(
+            data, gamma, prob, comparisons, cfg.deterministic or (), cfg.cluster.threshold
+        )
         # graph over batch records and existing customers
         existing_cid = [self._resolve_id(self._cid[int(r)]) for r in uniq_rids]
         cust_names = sorted(set(existing_cid))

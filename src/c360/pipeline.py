@@ -324,6 +324,39 @@ def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...
     return tuple(c for c in ("national_id", "email", "phone") if c in have)
 
 
+def decide_links(
+    data: PairData,
+    gamma: npt.NDArray[np.int8],
+    probability: npt.NDArray[np.float64],
+    comparisons: Sequence[Comparison],
+    deterministic: Sequence[str],
+    threshold: float,
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which scored pairs become links, and by which rule.
+
+    A pair agreeing exactly on a ``deterministic`` column is linked with rule
+    ``exact:<column>`` (the first such column listed wins) unless it carries
+    contradicting evidence; any other pair is linked by the model when its
+    probability reaches ``threshold``.
+
+    Returns:
+        The rule name per pair (``""`` when not linked), whether a
+        deterministic rule linked it, and whether it is linked at all.
+    """
+    rule = np.full(gamma.shape[0], "", dtype=object)
+    if deterministic and gamma.shape[0]:
+        contradicted = _contradicted(gamma, comparisons)
+        for col in reversed(deterministic):
+            if col not in data.records.columns:
+                continue
+            cl, cr = data.codes(col)
+            rule[(cl >= 0) & (cl == cr) & ~contradicted] = f"exact:{col}"
+    by_rule = rule != ""
+    by_model = probability >= threshold
+    rule[by_model & ~by_rule] = "model"
+    return rule, by_rule, by_rule | by_model
+
+
 def _contradicted(
     gamma: npt.NDArray[np.int8], comparisons: Sequence[Comparison]
 ) -> npt.NDArray[np.bool_]:
@@ -561,19 +594,9 @@ def resolve(
     with metrics.stage("score", int(rid_l.shape[0])) as m:
         data = PairData(records, rid_l, rid_r, encodings)
         weight, prob = model.score_levels(gamma, data)
-        rule = np.full(rid_l.shape[0], "", dtype=object)
-        if deterministic:
-            contradicted = _contradicted(gamma, comparisons)
-            for col in reversed(deterministic):
-                if col not in records.columns:
-                    continue
-                cl, cr = data.codes(col)
-                hit = (cl >= 0) & (cl == cr) & ~contradicted
-                rule[hit] = f"exact:{col}"
-        by_rule = rule != ""
-        by_model = prob >= cfg.cluster.threshold
-        rule[by_model & ~by_rule] = "model"
-        accepted = by_rule | by_model
+        rule, by_rule, accepted = decide_links(
+            data, gamma, prob, comparisons, deterministic, cfg.cluster.threshold
+        )
         m["rows_out"] = int(accepted.sum())
 
     cluster_cfg = _reliable_cannot_link(cfg.cluster, model)
