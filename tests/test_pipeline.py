@@ -264,3 +264,35 @@ def test_bad_previous_is_a_state_error(tmp_path):
 
     with pytest.raises(StateError, match="no unified_ids"):
         c360.resolve(frame(), previous=tmp_path)
+
+
+def test_model_that_does_not_converge_says_so_and_stays_finite():
+    from c360.datasets import generate_people
+    from c360.model import ModelConfig
+
+    recs = generate_people(300, seed=9).records
+    res = c360.resolve(recs, config=ResolveConfig(model=ModelConfig(max_iterations=1)))
+    assert any("did not converge" in w for w in res.model.warnings)
+    links = pl.from_arrow(res.links)
+    assert links["match_weight"].is_finite().all()
+    assert links["match_probability"].is_between(0, 1).all()
+    assert "did not converge" in res.summary()
+
+
+def test_unicode_junk_and_very_long_strings_resolve_cleanly():
+    junk = ["\u0000\u200b", "🙂🙂", "Ω≈ç√∫", "x" * 50_000, "a\u0301", "\ud7ff", "   ", "NULL"]
+    n = len(junk)
+    df = pl.DataFrame({
+        "source": ["crm"] * n + ["shop"] * n,
+        "record_id": [str(i) for i in range(2 * n)],
+        "first_name": junk + junk,
+        "last_name": list(reversed(junk)) * 2,
+        "email": [f"{i}@x.io" for i in range(n)] * 2,
+        "city": junk + junk,
+    })
+    res = c360.resolve(df)
+    ids = pl.from_arrow(res.unified_ids)
+    assert ids.height + res.quarantine.num_rows == df.height
+    # the same email in both sources is the same person, whatever the names hold
+    assert res.customers <= n + res.quarantine.num_rows
+    assert pl.from_arrow(res.links)["match_weight"].is_finite().all()
