@@ -68,3 +68,53 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
     assert res.exit_code == 2 and "unknown configuration keys" in res.output
     res = runner.invoke(app, ["resolve", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "no inputs" in res.output
+
+
+def test_config_file_declares_sources_rules_comparisons_and_survivorship(tmp_path):
+    import tomllib
+
+    import tomli_w
+
+    from c360.config import ResolveConfig
+    from c360.contracts import canonical_contract
+    from c360.datasets import generate_people
+    from c360.sources import Source
+
+    recs = generate_people(150, seed=4).records
+    for name in ("crm", "billing"):
+        part = recs.filter(pl.col("source") == name).drop("source").rename({"record_id": "id"})
+        part.write_parquet(tmp_path / f"{name}.parquet")
+    canonical_contract().save(tmp_path / "contract.yaml")
+    cfg = {
+        "sources": [
+            {"name": n, "location": f"{n}.parquet", "owner": f"{n} team", "freshness_sla": "24h",
+             "record_id": "id", "contract": "contract.yaml"}
+            for n in ("crm", "billing")
+        ],
+        "resolve": {
+            "blocking": {"rules": [{"keys": ["last_name"]}, {"keys": ["email"]}]},
+            "comparisons": [
+                {"type": "NameComparison", "column": "first_name", "nickname_column": "first_name_nick"},
+                {"type": "NameComparison", "column": "last_name"},
+                {"type": "EmailComparison", "column": "email"},
+            ],
+            "cluster": {"threshold": 0.8},
+            "survivorship": {"source_priority": ["billing", "crm"]},
+        },
+    }
+    path = tmp_path / "c360.toml"
+    path.write_text(tomli_w.dumps(cfg))
+    res = runner.invoke(app, ["resolve", "--config", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    used = ResolveConfig.load(tmp_path / "out" / "config.toml")
+    assert [r.keys for r in used.blocking.rules] == [("last_name",), ("email",)]
+    assert [c.name for c in used.comparisons] == ["first_name", "last_name", "email"]
+    assert used.cluster.threshold == 0.8
+    assert used.survivorship.source_priority == ("billing", "crm")
+    assert ResolveConfig.from_dict(used.to_dict()) == used
+    src = Source.from_dict({**cfg["sources"][0], "location": str(tmp_path / "crm.parquet")})
+    assert Source.from_dict(src.to_dict()) == src
+    report = tomllib.loads((tmp_path / "out" / "config.toml").read_text())
+    assert report["cluster"]["threshold"] == 0.8
+    ids = pl.read_parquet(tmp_path / "out" / "unified_ids.parquet")
+    assert set(ids["source"]) == {"crm", "billing"}
