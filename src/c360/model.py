@@ -126,8 +126,10 @@ class EMResult:
     others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
 
 
-def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16], FloatArray]:
-    """Distinct rows of the level matrix and their counts.
+def _distinct_rows(
+    gamma: npt.NDArray[np.integer[Any]],
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Distinct rows of the level matrix, each row's index among them, and counts.
 
     Rows are packed into one integer (5 bits per comparison, levels -1..30)
     so that finding distinct patterns is one 1-D ``np.unique``, not a
@@ -135,19 +137,26 @@ def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16
     """
     k = gamma.shape[1]
     if gamma.shape[0] == 0:
-        return np.zeros((0, k), dtype=np.int16), np.zeros(0)
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros((0, k), dtype=np.int16), empty.astype(np.intp), empty
     if k == 0 or k > 12 or int(gamma.max()) > 30:
-        uniq, counts = np.unique(gamma, axis=0, return_counts=True)
-        return uniq.astype(np.int16), counts.astype(np.float64)
+        uniq, inverse, counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
+        return uniq.astype(np.int16), inverse.reshape(-1), counts.astype(np.int64)
     key = np.zeros(gamma.shape[0], dtype=np.int64)
     for j in range(k):
         key = (key << 5) | (gamma[:, j].astype(np.int64) + 1)
-    uniq_key, counts = np.unique(key, return_counts=True)
+    uniq_key, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     out = np.empty((uniq_key.shape[0], k), dtype=np.int16)
     for j in range(k - 1, -1, -1):
         out[:, j] = (uniq_key & 31) - 1
         uniq_key = uniq_key >> 5
-    return out, counts.astype(np.float64)
+    return out, inverse, counts.astype(np.int64)
+
+
+def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16], FloatArray]:
+    """Distinct rows of the level matrix and their counts."""
+    patterns, _, counts = _distinct_rows(gamma)
+    return patterns, counts.astype(np.float64)
 
 
 def _log_probs(patterns: npt.NDArray[np.int16], probs: Sequence[FloatArray]) -> FloatArray:
@@ -471,22 +480,33 @@ class FellegiSunterModel:
         """Match weight (log2 odds) and probability for a level matrix (pairs x comparisons).
 
         The odds are ``λ·m(g) / (λ_u·u(g) + Σ λ_c·c(g))`` for a level vector ``g`` over the extra
-        non-match classes ``c``.
+        non-match classes ``c``. The class likelihoods are computed once per
+        distinct level pattern; the term-frequency adjustment, which depends on
+        the values, is then added per pair.
         """
-        log_m = np.zeros(gamma.shape[0])
-        log_u = np.zeros(gamma.shape[0])
-        log_o = [np.zeros(gamma.shape[0]) for _ in self.others]
+        patterns, inverse, _ = _distinct_rows(gamma)
+        total = self._pattern_weights(patterns)[inverse]
+        if data is not None:
+            for k in range(len(self.comparisons)):
+                adj = self.tf_adjustment(k, data, gamma[:, k])
+                if adj is not None:
+                    total = total + adj
+        total = np.where(np.isfinite(total), total, 0.0)
+        prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -200, 200)))
+        return total, prob
+
+    def _pattern_weights(self, patterns: npt.NDArray[np.int16]) -> FloatArray:
+        """Log2 odds of a match for each level pattern, before term frequencies."""
+        log_m = np.zeros(patterns.shape[0])
+        log_u = np.zeros(patterns.shape[0])
+        log_o = [np.zeros(patterns.shape[0]) for _ in self.others]
         for k in range(len(self.comparisons)):
-            lv = gamma[:, k]
+            lv = patterns[:, k]
             ok = lv >= 0
             log_m[ok] += np.log2(np.clip(self.m[k], 1e-300, 1))[lv[ok]]
             log_u[ok] += np.log2(np.clip(self.u[k], 1e-300, 1))[lv[ok]]
             for lo, (_, probs, _) in zip(log_o, self.others, strict=True):
                 lo[ok] += np.log2(np.clip(probs[k], 1e-300, 1))[lv[ok]]
-            if data is not None:
-                adj = self.tf_adjustment(k, data, lv)
-                if adj is not None:
-                    log_m += adj
         lam = min(max(self.lam, 1e-300), 1.0)
         lam_u = max(1.0 - self.lam - sum(p for _, _, p in self.others), 1e-300)
         num = log_m + math.log2(lam)
@@ -494,10 +514,8 @@ class FellegiSunterModel:
         for lo, (_, _, prior) in zip(log_o, self.others, strict=True):
             if prior > 0:
                 den = np.logaddexp2(den, lo + math.log2(prior))
-        total = num - den
-        total = np.where(np.isfinite(total), total, 0.0)
-        prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -200, 200)))
-        return total, prob
+        out: FloatArray = num - den
+        return out
 
     # --- persistence ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
