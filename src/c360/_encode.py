@@ -8,7 +8,8 @@ only on those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,24 @@ class Encoded:
     codes: npt.NDArray[np.int32]
     values: pl.Series
     counts: npt.NDArray[np.int64]
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def objects(self) -> npt.NDArray[Any]:
+        """The distinct values as a numpy object array (built once), for rapidfuzz."""
+        out = self._cache.get("objects")
+        if out is None:
+            out = self._cache["objects"] = self.values.to_numpy()
+        return out  # type: ignore[no-any-return]
+
+    def initials(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+        """First character of each distinct value, and whether the value is that one character."""
+        out = self._cache.get("initials")
+        if out is None:
+            out = self._cache["initials"] = (
+                self.values.str.slice(0, 1).to_numpy(),
+                (self.values.str.len_chars() == 1).to_numpy(),
+            )
+        return out  # type: ignore[no-any-return]
 
     @property
     def n(self) -> int:

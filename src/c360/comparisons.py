@@ -114,7 +114,8 @@ class PairData:
         for i, c in enumerate(present):
             codes = enc.codes[i * n : (i + 1) * n]
             counts = np.bincount(codes[codes >= 0], minlength=enc.values.len()).astype(np.int64)
-            self.encodings[c] = Encoded(codes, enc.values, counts)
+            # the columns share one vocabulary, so they share its cached arrays too
+            self.encodings[c] = Encoded(codes, enc.values, counts, enc._cache)
 
     def codes(self, column: str) -> tuple[IntArray, IntArray]:
         """Codes of ``column`` for the left and right side of every pair."""
@@ -144,7 +145,7 @@ def _similarity(
     if out.shape[0] == 0:
         return out
     a, b, inv = distinct_pairs(cl[mask], cr[mask])
-    values = enc.values.to_numpy()
+    values = enc.objects()
     scores = process.cpdist(values[a], values[b], scorer=scorer, dtype=dtype, workers=-1, **kwargs)
     return np.asarray(scores)[inv]
 
@@ -338,10 +339,8 @@ class NameComparison(JaroWinklerAtThresholds):
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
         # initial: one side is a single letter equal to the other's first letter
-        values = enc.values
-        first = values.str.slice(0, 1).to_numpy()
-        single = (values.str.len_chars() == 1).to_numpy()
-        if values.len():
+        first, single = enc.initials()
+        if enc.values.len():
             cl0 = np.where(cl < 0, 0, cl)
             cr0 = np.where(cr < 0, 0, cr)
             initial = rest & (single[cl0] | single[cr0]) & (first[cl0] == first[cr0])
