@@ -158,7 +158,7 @@ def auto_blocking(
     records: pl.DataFrame,
     *,
     link_type: LinkType = "dedupe_and_link",
-    pairs_per_record: float = 10.0,
+    pairs_per_record: float = 5.0,
     pair_budget_floor: int = 50_000,
     min_coverage: float = 0.01,
     max_block_size: int | None = 5_000,

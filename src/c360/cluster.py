@@ -9,7 +9,8 @@ record keys), then re-examines only the components that look suspect:
   person: two clearly different values of a ``cannot_link`` column (by default
   ``national_id``; one typo apart is not "different"), or two records of a
   source declared ``distinct`` (its records are known to be different people);
-* **weak bridge**: the component has 3 or more records.
+* **weak bridge**: the component has 3 or more records and a link weaker
+  than ``bridge_probability``.
 
 A suspect component is rebuilt greedily from its links, strongest first
 (Kruskal's order); a link is refused when it would join two groups that must
@@ -195,7 +196,11 @@ def cluster_links(
     if not cfg.guard or left.shape[0] == 0:
         return ClusterResult(labels, _refused_frame(refused_rows))
     sizes = np.bincount(labels, minlength=n)
-    suspect = sizes[labels] >= 3
+    # a weak bridge needs a link under bridge_probability: components of 3+
+    # records whose links all reach it cannot have one
+    weakest = np.ones(n)
+    np.minimum.at(weakest, labels[left], probability)
+    suspect = (sizes[labels] >= 3) & (weakest[labels] < cfg.bridge_probability)
     values: dict[str, npt.NDArray[Any]] = {}
     value_series: dict[str, pl.Series] = {}
     distinct = np.zeros(n, dtype=bool)
