@@ -30,7 +30,9 @@ from c360.incremental import ResolutionState
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--n", type=int, default=100_000, help="records in the saved resolution (about)")
+    ap.add_argument(
+        "--n", type=int, default=100_000, help="records in the saved resolution (about)"
+    )
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
@@ -60,16 +62,20 @@ def main() -> None:
             state.resolve(row)
             lat.append((time.perf_counter() - t) * 1000)
         lat_a = np.array(lat)
-        print(f"single record: p50 {np.percentile(lat_a, 50):.1f} ms, p99 {np.percentile(lat_a, 99):.1f} ms, "
-              f"max {lat_a.max():.1f} ms over {lat_a.size} queries")
+        print(
+            f"single record: p50 {np.percentile(lat_a, 50):.1f} ms, p99 {np.percentile(lat_a, 99):.1f} ms, "
+            f"max {lat_a.max():.1f} ms over {lat_a.size} queries"
+        )
 
         batch = held.slice(args.queries, args.batch)
         t = time.perf_counter()
         res = state.resolve(batch)
         el = time.perf_counter() - t
         ids = pl.from_arrow(res.unified_ids)
-        print(f"batch of {batch.height:,}: {el:.2f} s, {batch.height / el:,.0f} records/s, "
-              f"{ids.height:,} accepted, {res.id_changes.num_rows:,} id changes")
+        print(
+            f"batch of {batch.height:,}: {el:.2f} s, {batch.height / el:,.0f} records/s, "
+            f"{ids.height:,} accepted, {res.id_changes.num_rows:,} id changes"
+        )
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
