@@ -19,8 +19,14 @@ def frame_fn(build: Callable[[pl.Expr], pl.Expr]) -> SeriesFn:
 
     """
 
+    # polars expressions are immutable: build the (often large) graph once and
+    # reuse it on every batch instead of rebuilding it per call
+    built: list[pl.Expr] = []
+
     def run(s: pl.Series) -> pl.Series:
-        return pl.DataFrame({"v": s}).select(build(pl.col("v")).alias("v")).to_series()
+        if not built:
+            built.append(build(pl.col("v")).alias("v"))
+        return pl.DataFrame({"v": s}).select(built[0]).to_series()
 
     return run
 
