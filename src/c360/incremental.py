@@ -148,8 +148,8 @@ class ResolutionState:
         if config.blocking is None or config.comparisons is None:
             raise StateError("the saved configuration lacks blocking rules or comparisons")
         self._main = matching
-        self._extra: list[pl.DataFrame] = []
-        self._extra_frame: pl.DataFrame | None = None
+        # rows appended since the last compaction, kept as one frame
+        self._extra: pl.DataFrame | None = None
         self.model = model
         self.config = config
         self.junk = junk
@@ -183,24 +183,27 @@ class ResolutionState:
         return frame.filter(pl.Series(self._active))
 
     def _rows(self) -> pl.DataFrame:
-        if self._extra:
-            if self._extra_frame is None:
-                self._extra_frame = pl.concat(self._extra, how="diagonal_relaxed")
-            return pl.concat([self._main, self._extra_frame], how="diagonal_relaxed")
+        if self._extra is not None:
+            return pl.concat([self._main, self._extra], how="diagonal_relaxed")
         return self._main
 
     def _gather(self, rids: npt.NDArray[np.int64], columns: list[str]) -> pl.DataFrame:
-        """Rows ``rids`` (positions in main then appended rows), in that order."""
+        """Rows ``rids`` (positions in main then appended rows), in that order.
+
+        Rows are taken from the main frame and the appended rows separately,
+        so a query never copies the whole state.
+        """
         base = self._main.height
-        if not self._extra or (rids < base).all():
+        in_main = rids < base
+        if self._extra is None or in_main.all():
             picked: pl.DataFrame = self._main.select(columns)[rids.tolist()]
             return picked
-        if self._extra_frame is None:
-            self._extra_frame = pl.concat(self._extra, how="diagonal_relaxed")
-        both = pl.concat(
-            [self._main.select(columns), self._extra_frame.select(columns)], how="vertical_relaxed"
-        )
-        rows: pl.DataFrame = both[rids.tolist()]
+        main_part = self._main.select(columns)[rids[in_main].tolist()]
+        extra_part = self._extra.select(columns)[(rids[~in_main] - base).tolist()]
+        both = pl.concat([main_part, extra_part], how="vertical_relaxed")
+        # back to the order of rids: main rows first, then extra rows, were concatenated
+        order = np.concatenate([np.flatnonzero(in_main), np.flatnonzero(~in_main)])
+        rows: pl.DataFrame = both[np.argsort(order, kind="stable").tolist()]
         return rows
 
     def _resolve_id(self, cid: str) -> str:
@@ -460,8 +463,9 @@ class ResolutionState:
         self._cid.extend(ids)
         for c in ids:
             self._history[c] = self._history.get(c, 0) + 1
-        self._extra.append(add)
-        self._extra_frame = None
+        self._extra = (
+            add if self._extra is None else pl.concat([self._extra, add], how="diagonal_relaxed")
+        )
         new_delta = []
         for idx, (dh, dr) in zip(self._index, self._delta, strict=True):
             if any(k not in add.columns for k in idx.rule.keys):
@@ -476,7 +480,7 @@ class ResolutionState:
                 )
             )
         self._delta = new_delta
-        if sum(f.height for f in self._extra) >= self.COMPACT_EVERY:
+        if self._extra.height >= self.COMPACT_EVERY:
             self._compact()
 
     COMPACT_EVERY = 50_000
@@ -484,7 +488,7 @@ class ResolutionState:
     def _compact(self) -> None:
         """Fold appended rows into the main frame and the sorted indexes."""
         self._main = self._rows()
-        self._extra, self._extra_frame = [], None
+        self._extra = None
         self._index = [self._build(idx.rule) for idx in self._index]
         self._delta = [
             (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)) for _ in self._index
