@@ -93,6 +93,23 @@ def _key_hash(
     return hashes.astype(np.uint64), valid.to_numpy()
 
 
+def _expand(
+    rows: npt.NDArray[np.int64],
+    lo: npt.NDArray[np.int64],
+    size: npt.NDArray[np.int64],
+    sorted_rids: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pairs (batch row, record) for each row's range ``[lo, lo + size)`` of a sorted index.
+
+    Example:
+        >>> _expand(np.array([0, 1]), np.array([1, 0]), np.array([2, 1]), np.array([7, 8, 9]))
+        (array([0, 0, 1]), array([8, 9, 7]))
+    """
+    offsets = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+    right: npt.NDArray[np.int64] = sorted_rids[np.repeat(lo, size) + offsets]
+    return np.repeat(rows, size), right
+
+
 def _bridge_guard(
     left: npt.NDArray[np.int64],
     right: npt.NDArray[np.int64],
@@ -270,9 +287,9 @@ class ResolutionState:
                 rows, lo, size = rows[keep], lo[keep], size[keep]
             if size.sum() == 0:
                 continue
-            lefts.append(np.repeat(rows, size))
-            offsets = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-            rights.append(idx.rids[np.repeat(lo, size) + offsets])
+            left, right = _expand(rows, lo, size, idx.rids)
+            lefts.append(left)
+            rights.append(right)
         for idx, (dh, dr) in zip(self._index, self._delta, strict=True):
             if dh.size == 0 or any(k not in batch.columns for k in idx.rule.keys):
                 continue
@@ -287,9 +304,9 @@ class ResolutionState:
             sh, sr = dh[order], dr[order]
             lo = np.searchsorted(sh, hashes[rows], side="left")
             size = np.searchsorted(sh, hashes[rows], side="right") - lo
-            lefts.append(np.repeat(rows, size))
-            offsets = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-            rights.append(sr[np.repeat(lo, size) + offsets])
+            left, right = _expand(rows, lo, size, sr)
+            lefts.append(left)
+            rights.append(right)
         if not lefts:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
