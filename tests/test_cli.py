@@ -87,14 +87,24 @@ def test_config_file_declares_sources_rules_comparisons_and_survivorship(tmp_pat
     canonical_contract().save(tmp_path / "contract.yaml")
     cfg = {
         "sources": [
-            {"name": n, "location": f"{n}.parquet", "owner": f"{n} team", "freshness_sla": "24h",
-             "record_id": "id", "contract": "contract.yaml"}
+            {
+                "name": n,
+                "location": f"{n}.parquet",
+                "owner": f"{n} team",
+                "freshness_sla": "24h",
+                "record_id": "id",
+                "contract": "contract.yaml",
+            }
             for n in ("crm", "billing")
         ],
         "resolve": {
             "blocking": {"rules": [{"keys": ["last_name"]}, {"keys": ["email"]}]},
             "comparisons": [
-                {"type": "NameComparison", "column": "first_name", "nickname_column": "first_name_nick"},
+                {
+                    "type": "NameComparison",
+                    "column": "first_name",
+                    "nickname_column": "first_name_nick",
+                },
                 {"type": "NameComparison", "column": "last_name"},
                 {"type": "EmailComparison", "column": "email"},
             ],
@@ -104,7 +114,9 @@ def test_config_file_declares_sources_rules_comparisons_and_survivorship(tmp_pat
     }
     path = tmp_path / "c360.toml"
     path.write_text(tomli_w.dumps(cfg))
-    res = runner.invoke(app, ["resolve", "--config", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    res = runner.invoke(
+        app, ["resolve", "--config", str(path), "--out", str(tmp_path / "out"), "--quiet"]
+    )
     assert res.exit_code == 0, res.output
     used = ResolveConfig.load(tmp_path / "out" / "config.toml")
     assert [r.keys for r in used.blocking.rules] == [("last_name",), ("email",)]
@@ -118,3 +130,27 @@ def test_config_file_declares_sources_rules_comparisons_and_survivorship(tmp_pat
     assert report["cluster"]["threshold"] == 0.8
     ids = pl.read_parquet(tmp_path / "out" / "unified_ids.parquet")
     assert set(ids["source"]) == {"crm", "billing"}
+
+
+def test_a_file_with_its_own_source_column_keeps_its_sources(tmp_path):
+    from c360.datasets import generate_people
+
+    recs = generate_people(80, seed=2).records
+    for fmt in ("parquet", "csv"):
+        path = tmp_path / f"people.{fmt}"
+        recs.write_parquet(path) if fmt == "parquet" else recs.with_columns(
+            pl.col("date_of_birth").cast(pl.String), pl.col("updated_at").cast(pl.String)
+        ).write_csv(path)
+        out = tmp_path / f"out-{fmt}"
+        res = runner.invoke(app, ["resolve", str(path), "--out", str(out), "--quiet"])
+        assert res.exit_code == 0, res.output
+        ids = pl.read_parquet(out / "unified_ids.parquet")
+        q = pl.read_parquet(out / "quarantine.parquet")
+        assert set(ids["source"]) == set(recs["source"])
+        assert ids.height + q.height == recs.height
+    # without a source column the file name is the source
+    plain = tmp_path / "crm_export.parquet"
+    recs.drop("source").unique("record_id").write_parquet(plain)
+    res = runner.invoke(app, ["resolve", str(plain), "--out", str(tmp_path / "o3"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert set(pl.read_parquet(tmp_path / "o3" / "unified_ids.parquet")["source"]) == {"crm_export"}

@@ -278,6 +278,19 @@ def _split_frame(frame: Any, default_name: str) -> list[Source]:
     ]
 
 
+def _path_sources(path: str | Path) -> list[Source]:
+    """A file given without a declaration: one source named after the file, or,
+    when the file has its own ``source`` column, one source per value in it.
+    """
+    src = Source(name=Path(path).stem, location=str(path))
+    with src.context():
+        lazy = src.scan()
+        if "source" not in lazy.collect_schema().names():
+            return [src]
+        raw = lazy.collect()
+    return _split_frame(raw, src.name)
+
+
 def _as_sources(inputs: Any) -> list[Source]:
     if isinstance(inputs, Source):
         return [inputs]
@@ -290,7 +303,7 @@ def _as_sources(inputs: Any) -> list[Source]:
     ).__module__.startswith("pandas"):
         return _split_frame(inputs, "input0")
     if isinstance(inputs, str | Path):
-        return [Source(name=Path(inputs).stem, location=str(inputs))]
+        return _path_sources(inputs)
     if not isinstance(inputs, Sequence):
         inputs = [inputs]
     out: list[Source] = []
@@ -298,7 +311,7 @@ def _as_sources(inputs: Any) -> list[Source]:
         if isinstance(item, Source):
             out.append(item)
         elif isinstance(item, str | Path):
-            out.append(Source(name=Path(item).stem, location=str(item)))
+            out.extend(_path_sources(item))
         else:
             out.extend(_split_frame(item, f"input{i}"))
     return out
