@@ -279,8 +279,10 @@ def _split_frame(frame: Any, default_name: str) -> list[Source]:
 
 
 def _path_sources(path: str | Path) -> list[Source]:
-    """A file given without a declaration: one source named after the file, or,
-    when the file has its own ``source`` column, one source per value in it.
+    """Sources for a file given without a declaration.
+
+    One source named after the file or, when the file has its own ``source``
+    column, one source per value in it.
     """
     src = Source(name=Path(path).stem, location=str(path))
     with src.context():

@@ -18,7 +18,6 @@ def frame_fn(build: Callable[[pl.Expr], pl.Expr]) -> SeriesFn:
         ['A', None]
 
     """
-
     # polars expressions are immutable: build the (often large) graph once and
     # reuse it on every batch instead of rebuilding it per call
     built: list[pl.Expr] = []
