@@ -189,22 +189,28 @@ def _read_previous(
         return previous.data, None, None
     if isinstance(previous, Mapping):
         return dict(previous), None, None
-    p = Path(previous)
-    path = p / REPORT_JSON if p.is_dir() else p
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StateError(
-            f"cannot read the previous run's report: {exc}",
-            path=str(path),
-            hint="pass the previous output directory or its report.json",
-        ) from exc
-    _check_schema(data, path)
+    data, path = _read_report_json(
+        previous,
+        what="the previous run's report",
+        hint="pass the previous output directory or its report.json",
+    )
     ids = None
     ids_path = path.parent / "unified_ids.parquet"
     if ids_path.exists():
         ids = pl.read_parquet(ids_path)
     return data, ids, str(path)
+
+
+def _read_report_json(location: str | Path, *, what: str, hint: str) -> tuple[Any, Path]:
+    """Read and schema-check ``report.json`` in ``location`` (a directory or the file)."""
+    p = Path(location)
+    path = p / REPORT_JSON if p.is_dir() else p
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"cannot read {what}: {exc}", path=str(path), hint=hint) from exc
+    _check_schema(data, path)
+    return data, path
 
 
 def _check_schema(data: Any, path: Path | str) -> None:
@@ -799,17 +805,9 @@ def load_report(path: str | Path) -> RunReport:
 
     Tables are read from ``report_tables/`` beside the JSON when present.
     """
-    p = Path(path)
-    file = p / REPORT_JSON if p.is_dir() else p
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StateError(
-            f"cannot read the run report: {exc}",
-            path=str(file),
-            hint="pass an output directory written by c360 resolve",
-        ) from exc
-    _check_schema(data, file)
+    data, file = _read_report_json(
+        path, what="the run report", hint="pass an output directory written by c360 resolve"
+    )
     tables = {}
     tdir = file.parent / TABLES_DIR
     if tdir.is_dir():
