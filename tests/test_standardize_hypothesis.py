@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from unittest import mock
 
 import phonenumbers
 import polars as pl
@@ -14,7 +15,7 @@ from anyascii import anyascii
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from c360._standardize import _email, _tables
+from c360._standardize import _distinct, _email, _tables
 from c360._standardize._dates import DEFAULT_DATE_FORMATS, ISO_FORMAT
 from c360._standardize._phone import to_e164_reference
 from c360.standardize import (
@@ -39,8 +40,19 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def run(func, values, *args, dtype=pl.String, **kwargs):
+    """``func`` over ``values``, through the vectorised path and the small-batch path.
+
+    Both must give the same result (incremental runs of a few records take the
+    small-batch path, full runs the vectorised one).
+    """
     df = pl.DataFrame({"x": values}, schema={"x": dtype})
-    return df.select(func(pl.col("x"), *args, **kwargs)).to_series().to_list()
+    results = []
+    for small in (0, 10**9):
+        with mock.patch.object(_distinct, "SMALL", small):
+            results.append(df.select(func(pl.col("x"), *args, **kwargs)).to_series().to_list())
+    vectorised, per_value = results
+    assert per_value == vectorised
+    return vectorised
 
 
 # --- strategies --------------------------------------------------------------------

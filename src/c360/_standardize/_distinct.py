@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
 SeriesFn = Callable[[pl.Series], pl.Series]
+
+#: Up to this many rows, the helpers below skip the distinct-value machinery
+#: (unique, replace) and work on the values directly: each polars call on a tiny
+#: series costs more than the work, and incremental resolution of one record
+#: runs dozens of them. Results are the same either way (tested).
+SMALL = 64
 
 
 def frame_fn(build: Callable[[pl.Expr], pl.Expr]) -> SeriesFn:
@@ -26,6 +33,34 @@ def frame_fn(build: Callable[[pl.Expr], pl.Expr]) -> SeriesFn:
         if not built:
             built.append(build(pl.col("v")).alias("v"))
         return pl.DataFrame({"v": s}).select(built[0]).to_series()
+
+    return run
+
+
+def staged_fn(build: Callable[[pl.Expr], Sequence[Mapping[str, pl.Expr]]]) -> SeriesFn:
+    """As [`frame_fn`][frame_fn], for a builder that returns stages of named columns.
+
+    Each stage is added with one ``with_columns``; the last stage must define
+    ``"v"``, the result. Polars evaluates an expression tree without sharing
+    repeated sub-trees, so a value used by several later expressions (the
+    ASCII-folded name, say) is best computed once in an earlier stage.
+
+    Examples:
+        >>> fn = staged_fn(lambda e: [{"u": e.str.to_uppercase()},
+        ...                           {"v": pl.col("u") + pl.col("u")}])
+        >>> fn(pl.Series(["a", None])).to_list()
+        ['AA', None]
+
+    """
+    built: list[Sequence[Mapping[str, pl.Expr]]] = []
+
+    def run(s: pl.Series) -> pl.Series:
+        if not built:
+            built.append(build(pl.col("v")))
+        frame = pl.DataFrame({"v": s})
+        for stage in built[0]:
+            frame = frame.with_columns(**stage)
+        return frame.get_column("v")
 
     return run
 
@@ -49,6 +84,8 @@ def per_distinct(expr: pl.Expr, fn: SeriesFn, *, return_dtype: pl.DataType) -> p
     """
 
     def _apply(s: pl.Series) -> pl.Series:
+        if s.len() <= SMALL:
+            return fn(s).cast(return_dtype).rename(s.name)
         uniq = s.drop_nulls().unique()
         if 2 * uniq.len() > s.len():
             return fn(s).cast(return_dtype).rename(s.name)
@@ -69,6 +106,9 @@ def apply_python(
         ['A', 'B', 'A', None]
 
     """
+    if s.len() <= SMALL:
+        out = [None if v is None else func(v) for v in s.to_list()]
+        return pl.Series(s.name, out, dtype=return_dtype)
     keys = s.drop_nulls().unique()
     if keys.len() == 0:
         return pl.Series(s.name, [None] * s.len(), dtype=return_dtype)
@@ -91,7 +131,8 @@ def map_distinct(
         return_dtype: dtype of the result.
         only: a regex; when given, only values matching it are passed to ``func``
             and the others are kept as they are (``return_dtype`` must then be
-            ``pl.String``).
+            ``pl.String``). Small series are tested with Python's ``re``, large
+            ones with polars: keep to syntax both read the same way.
 
     Examples:
         >>> df = pl.DataFrame({"a": ["x", "y", "x", None]})
@@ -99,9 +140,14 @@ def map_distinct(
         ['X', 'Y', 'X', None]
 
     """
+    pattern = re.compile(only) if only is not None else None
 
     def _apply(s: pl.Series) -> pl.Series:
-        s = s.cast(pl.String)
+        if s.dtype != pl.String:
+            s = s.cast(pl.String)
+        if pattern is not None and s.len() <= SMALL:
+            out = [v if v is None or not pattern.search(v) else func(v) for v in s.to_list()]
+            return pl.Series(s.name, out, dtype=pl.String)
         if only is None:
             return apply_python(s, func, return_dtype=return_dtype)
         keys = s.filter(s.str.contains(only).fill_null(False)).unique()

@@ -18,6 +18,7 @@ import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
+from c360._standardize import _distinct
 from c360._standardize._distinct import SeriesFn, apply_python, per_distinct
 from c360.exceptions import ConfigError
 
@@ -183,6 +184,10 @@ def _e164(region: str, validation: PhoneValidation) -> SeriesFn:
 
     def run(s: pl.Series) -> pl.Series:
         raw = s.cast(pl.String)
+        if raw.len() <= _distinct.SMALL:
+            # a few values: phonenumbers itself is quicker than the vectorised
+            # path, whose set-up (a dozen region patterns) is paid per call
+            return apply_python(raw, slow, return_dtype=pl.String()).rename(s.name)
         shape = (
             pl.DataFrame({"raw": raw})
             .select(

@@ -9,7 +9,7 @@ import polars as pl
 
 from c360._optional import import_optional
 from c360._standardize import _tables
-from c360._standardize._distinct import frame_fn, map_distinct, per_distinct
+from c360._standardize._distinct import frame_fn, map_distinct, per_distinct, staged_fn
 
 _NON_ASCII = r"[^\x00-\x7F]"
 _APOSTROPHES = r"['`]"
@@ -18,7 +18,9 @@ _NAME_PARTS = pl.Struct({"first": pl.String, "middle": pl.String, "last": pl.Str
 
 
 def _null_if_empty(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.str.len_bytes() > 0).then(expr)
+    # replace rather than when/then: `expr` appears once in the tree, so it is
+    # evaluated once
+    return expr.replace("", None)
 
 
 def _alternation(words: tuple[str, ...]) -> str:
@@ -162,29 +164,39 @@ def split_full_name(expr: pl.Expr) -> pl.Expr:
          ('juan', None, 'de la cruz'), ('cher', None, None), (None, None, None)]
 
     """
-    return per_distinct(expr, frame_fn(_split_full_name), return_dtype=_NAME_PARTS)
+    return per_distinct(expr, staged_fn(_split_full_name), return_dtype=_NAME_PARTS)
 
 
-def _split_full_name(expr: pl.Expr) -> pl.Expr:
-    folded = ascii_fold(expr)
+def _split_full_name(v: pl.Expr) -> list[dict[str, pl.Expr]]:
+    # in stages: the folded name and the cleaned halves are each used by several
+    # of the output fields
     suffixes = _alternation(_tables.name_affixes("suffix"))
-    folded = folded.str.replace(rf"(?i),[\s.]*(?:{suffixes})[\s.]*$", "")
-    has_comma = folded.str.contains(",", literal=True)
-    halves = folded.str.splitn(",", 2)
-    before = _clean_name(halves.struct.field("field_0"))
-    after = _clean_name(halves.struct.field("field_1"))
-    rest = after.str.extract_groups(r"^(\S+)(?: (.+))?$")
-
-    whole = _clean_name(folded)
-    parts = whole.str.extract_groups(_split_re())
+    folded = ascii_fold(v).str.replace(rf"(?i),[\s.]*(?:{suffixes})[\s.]*$", "")
+    f = pl.col("_folded")
+    halves = f.str.splitn(",", 2)
+    whole = pl.col("_whole")
+    rest, parts, has_comma = pl.col("_rest"), pl.col("_parts"), pl.col("_comma")
     first = (
         pl.when(has_comma)
         .then(rest.struct.field("1"))
         .otherwise(pl.coalesce(parts.struct.field("1"), whole))
     )
     middle = pl.when(has_comma).then(rest.struct.field("2")).otherwise(parts.struct.field("2"))
-    last = pl.when(has_comma).then(before).otherwise(parts.struct.field("3"))
-    return pl.struct(first.alias("first"), middle.alias("middle"), last.alias("last"))
+    last = pl.when(has_comma).then(pl.col("_before")).otherwise(parts.struct.field("3"))
+    return [
+        {"_folded": folded},
+        {
+            "_comma": f.str.contains(",", literal=True),
+            "_before": _clean_name(halves.struct.field("field_0")),
+            "_after": _clean_name(halves.struct.field("field_1")),
+            "_whole": _clean_name(f),
+        },
+        {
+            "_rest": pl.col("_after").str.extract_groups(r"^(\S+)(?: (.+))?$"),
+            "_parts": whole.str.extract_groups(_split_re()),
+        },
+        {"v": pl.struct(first.alias("first"), middle.alias("middle"), last.alias("last"))},
+    ]
 
 
 def join_name_parts(first: pl.Expr, middle: pl.Expr, last: pl.Expr) -> pl.Expr:
