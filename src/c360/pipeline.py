@@ -264,7 +264,7 @@ def _split_frame(frame: Any, default_name: str) -> list[Source]:
     lf = to_lazy(frame, what=default_name)
     if "source" not in lf.collect_schema().names():
         return [Source(name=default_name, data=frame)]
-    df = lf.collect()
+    df = frame if isinstance(frame, pl.DataFrame) else lf.collect()
     if df.get_column("source").null_count():
         raise ConfigError(
             f"{df.get_column('source').null_count()} rows have a null 'source'",
@@ -328,9 +328,10 @@ def _load_all(sources: Sequence[Source], cfg: ResolveConfig) -> list[Loaded]:
 
 
 def _matching_frame(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
+    from c360._frames import engine_for
     from c360.standardize import standardize
 
-    return standardize(valid.lazy(), cfg.standardize).collect()
+    return standardize(valid.lazy(), cfg.standardize).collect(engine=engine_for(valid))
 
 
 def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...]:

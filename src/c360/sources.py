@@ -48,7 +48,7 @@ import polars as pl
 
 from c360 import _readers
 from c360._canonical import ATTRIBUTES, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
-from c360._frames import to_lazy
+from c360._frames import engine_for, to_lazy
 from c360._readers import FORMATS, SourceFormat
 from c360._typing import OnSchemaChange
 from c360.exceptions import ColumnNotFoundError, ConfigError, SourceReadError
@@ -740,7 +740,7 @@ def load(
         lf = source.scan()
         names = lf.collect_schema().names()
         pairs = source.output_columns(names)
-        frame = source._canonicalise(lf, names).collect()
+        frame = source._canonicalise(lf, names).collect(engine=engine_for(source.data))
         ragged_q, frame, read_notes = _csv_row_problems(source, frame, pairs)
     rows_read = frame.height + ragged_q.height
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from c360._contracts._checks import show
 from c360._contracts._model import KEYS, ColumnContract, Contract
 from c360._contracts._parse import Stages, coerce
 from c360._contracts._schema import SchemaNotice, apply_policy, schema_notices
-from c360._frames import to_lazy
+from c360._frames import Engine, engine_for, to_lazy
 from c360.exceptions import ColumnNotFoundError, ConfigError, SourceReadError
 
 if TYPE_CHECKING:
@@ -175,18 +176,19 @@ def validate(
     # Uniqueness is per source. A batch normally holds one source, where a key alone
     # is enough (and half the memory); a batch found to hold several is planned again.
     plan, outputs = _plan(lf, specs, schema, several_sources=False)
-    frames = [_collect(plan, source)]
+    engine = engine_for(data)
+    frames = [_collect(plan, source, engine)]
     if frames[0].get_column(outputs.values[SOURCE]).drop_nulls().n_unique() > 1:
         frames.clear()
         plan, outputs = _plan(lf, specs, schema, several_sources=True)
-        frames.append(_collect(plan, source))
+        frames.append(_collect(plan, source, engine))
     # The collected frame is handed over without a local name: _split releases it early.
     return _split(frames.pop(), outputs, specs, extras, available, contract, source, tuple(notices))
 
 
-def _collect(plan: pl.LazyFrame, source: str) -> pl.DataFrame:
+def _collect(plan: pl.LazyFrame, source: str, engine: Engine) -> pl.DataFrame:
     try:
-        return plan.collect()
+        return plan.collect(engine=engine)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
         raise SourceReadError(f"cannot read the batch: {_one_line(exc)}", source=source) from exc
 
@@ -223,6 +225,22 @@ def _plan(
     Messages are not built here: polars would format one for every row. They
     are built after collection, for the flagged rows only (see [`_split`][_split]).
     """
+    stages, select, outputs = _plan_exprs(tuple(specs), tuple(schema.items()), several_sources)
+    return stages.apply(lf).select(select), outputs
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_exprs(
+    specs: tuple[ColumnContract, ...],
+    schema_items: tuple[tuple[str, pl.DataType], ...],
+    several_sources: bool,
+) -> tuple[Stages, list[pl.Expr], _Outputs]:
+    """The expressions of [`_plan`][_plan], which depend only on the contract and the schema.
+
+    Cached: building them is a few milliseconds of Python, repeated for every
+    batch of an incremental run otherwise. Expressions are immutable.
+    """
+    schema = pl.Schema(schema_items)
     st = Stages()
     value: dict[str, pl.Expr] = {}
     flags: list[_Flag] = []
@@ -313,7 +331,7 @@ def _plan(
             if name not in have and name not in looked_up:
                 have.add(name)
                 keep.append(name)
-    plan = st.apply(lf).select([*map(pl.col, raw_columns), pl.col(ROW), *final, *map(pl.col, keep)])
+    select = [*map(pl.col, raw_columns), pl.col(ROW), *final, *map(pl.col, keep)]
     outputs = _Outputs(
         values=out_values,
         flags=flags,
@@ -321,7 +339,7 @@ def _plan(
         flagged=st.name("out:flagged"),
         keep=keep,
     )
-    return plan, outputs
+    return st, select, outputs
 
 
 def _split(
