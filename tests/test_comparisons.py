@@ -211,3 +211,25 @@ def test_swap_with_a_typo_is_still_a_swap():
     out = compare(pairs, records, [first, last])
     assert [first.labels()[i] for i in out[first.output]] == ["swapped", "swapped"]
     assert out[last.output].to_list() == [-1, -1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["ann", "Ann", "é", "z", ""])),
+        max_size=40,
+    )
+)
+def test_small_encoding_equals_the_polars_one(values):
+    # one-record incremental runs encode in plain Python; codes must not differ
+    from unittest import mock
+
+    from c360 import _encode
+
+    series = pl.Series("c", values, dtype=pl.String)
+    small = _encode.encode(series)
+    with mock.patch.object(_encode, "_SMALL", -1):
+        big = _encode.encode(series)
+    assert small.codes.tolist() == big.codes.tolist()
+    assert small.values.to_list() == big.values.to_list()
+    assert small.counts.tolist() == big.counts.tolist()
