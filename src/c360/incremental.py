@@ -34,6 +34,7 @@ Examples:
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,13 +85,30 @@ class BatchResult:
     seconds: float
 
 
-def _key_hash(
-    frame: pl.DataFrame, rule: BlockingRule
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
-    keys = list(rule.keys)
-    valid = frame.select(pl.all_horizontal(pl.col(k).is_not_null() for k in keys)).to_series()
-    hashes = frame.select(pl.struct(keys).hash(_HASH_SEED)).to_series().to_numpy()
-    return hashes.astype(np.uint64), valid.to_numpy()
+_KeyHash = tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]
+
+
+def _key_hashes(frame: pl.DataFrame, rules: Sequence[BlockingRule]) -> list[_KeyHash | None]:
+    """Per rule, the hash of each row's key and whether the key is complete.
+
+    ``None`` for a rule whose key columns ``frame`` lacks. One query for all rules.
+    """
+    exprs: list[pl.Expr] = []
+    usable = [all(k in frame.columns for k in rule.keys) for rule in rules]
+    for i, (rule, ok) in enumerate(zip(rules, usable, strict=True)):
+        if ok:
+            keys = list(rule.keys)
+            exprs.append(pl.all_horizontal(pl.col(k).is_not_null() for k in keys).alias(f"v{i}"))
+            exprs.append(pl.struct(keys).hash(_HASH_SEED).alias(f"h{i}"))
+    out = frame.select(exprs) if exprs else None
+    result: list[_KeyHash | None] = []
+    for i, ok in enumerate(usable):
+        if not ok or out is None:
+            result.append(None)
+            continue
+        hashes = out.get_column(f"h{i}").to_numpy().astype(np.uint64)
+        result.append((hashes, out.get_column(f"v{i}").to_numpy()))
+    return result
 
 
 def _expand(
@@ -253,9 +271,10 @@ class ResolutionState:
         return cls(matching, model, config)
 
     def _build(self, rule: BlockingRule) -> _RuleIndex:
-        if any(k not in self._main.columns for k in rule.keys):
+        hashed = _key_hashes(self._main, [rule])[0]
+        if hashed is None:
             return _RuleIndex(rule, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-        hashes, valid = _key_hash(self._main, rule)
+        hashes, valid = hashed
         rids = np.flatnonzero(valid & self._active_main()).astype(np.int64)
         order = np.argsort(hashes[rids], kind="stable")
         return _RuleIndex(rule, hashes[rids][order], rids[order])
@@ -269,15 +288,18 @@ class ResolutionState:
 
     # --- resolving ------------------------------------------------------------
     def _candidates(
-        self, batch: pl.DataFrame
+        self, hashed: list[_KeyHash | None]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(batch row, existing rid) pairs sharing a blocking key."""
+        """(batch row, existing rid) pairs sharing a blocking key.
+
+        ``hashed`` holds the batch's key hashes per rule (see [`_key_hashes`][_key_hashes]).
+        """
         cap = self.config.blocking.max_block_size if self.config.blocking else None
         lefts, rights = [], []
-        for idx in self._index:
-            if idx.hashes.size == 0 or any(k not in batch.columns for k in idx.rule.keys):
+        for idx, h in zip(self._index, hashed, strict=True):
+            if idx.hashes.size == 0 or h is None:
                 continue
-            hashes, valid = _key_hash(batch, idx.rule)
+            hashes, valid = h
             rows = np.flatnonzero(valid)
             lo = np.searchsorted(idx.hashes, hashes[rows], side="left")
             hi = np.searchsorted(idx.hashes, hashes[rows], side="right")
@@ -290,10 +312,10 @@ class ResolutionState:
             left, right = _expand(rows, lo, size, idx.rids)
             lefts.append(left)
             rights.append(right)
-        for idx, (dh, dr) in zip(self._index, self._delta, strict=True):
-            if dh.size == 0 or any(k not in batch.columns for k in idx.rule.keys):
+        for (dh, dr), h in zip(self._delta, hashed, strict=True):
+            if dh.size == 0 or h is None:
                 continue
-            hashes, valid = _key_hash(batch, idx.rule)
+            hashes, valid = h
             rows = np.flatnonzero(valid)
             if rows.size * dh.size <= 2_000_000:
                 hit_row, hit_delta = np.nonzero(hashes[rows][:, None] == dh[None, :])
@@ -353,7 +375,8 @@ class ResolutionState:
                     )
         nb = batch.height
         # candidates: batch x state by index lookup, batch x batch by brute force on keys
-        bl, er = self._candidates(batch)
+        hashed = _key_hashes(batch, [idx.rule for idx in self._index])
+        bl, er = self._candidates(hashed)
         uniq_rids, er_local = np.unique(er, return_inverse=True)
         cols = [c for c in batch.columns if c in self._main.columns]
         existing = self._gather(uniq_rids.astype(np.int64), cols)
@@ -401,7 +424,7 @@ class ResolutionState:
         links = _links_table(
             keys, rid_l[acc], rid_r[acc], weight[acc], prob[acc], rule[acc], gamma[acc], comparisons
         )
-        self._grow(batch, unified)
+        self._grow(batch, unified, hashed)
         return self._result([unified], links, quarantine, changes, run, start)
 
     def _assign(
@@ -458,7 +481,9 @@ class ResolutionState:
         self._remap[other] = survivor
         self._history[survivor] = self._history.get(survivor, 0) + self._history.pop(other, 0)
 
-    def _grow(self, batch: pl.DataFrame, unified: pl.DataFrame) -> None:
+    def _grow(
+        self, batch: pl.DataFrame, unified: pl.DataFrame, hashed: list[_KeyHash | None]
+    ) -> None:
         """Append the batch; an earlier version of the same record becomes inactive.
 
         Costs O(batch): appended rows and their index entries are kept apart
@@ -484,11 +509,11 @@ class ResolutionState:
             add if self._extra is None else pl.concat([self._extra, add], how="diagonal_relaxed")
         )
         new_delta = []
-        for idx, (dh, dr) in zip(self._index, self._delta, strict=True):
-            if any(k not in add.columns for k in idx.rule.keys):
+        for (dh, dr), h in zip(self._delta, hashed, strict=True):
+            if h is None:
                 new_delta.append((dh, dr))
                 continue
-            hashes, valid = _key_hash(add, idx.rule)
+            hashes, valid = h
             rows = np.flatnonzero(valid)
             new_delta.append(
                 (
