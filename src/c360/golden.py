@@ -135,7 +135,8 @@ def profile_schema(fields: Sequence[str] | Mapping[str, pl.DataType] | None = No
         if unknown:
             raise ConfigError(
                 f"{unknown} are not canonical fields; give their types",
-                column=unknown[0], hint="pass a mapping of field name to polars type",
+                column=unknown[0],
+                hint="pass a mapping of field name to polars type",
             )
         types = {f: CANONICAL_SCHEMA[f] for f in fields}
     return engine.arrow_schema(engine.profile_polars_schema(types))

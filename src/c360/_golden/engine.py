@@ -52,7 +52,12 @@ _SHIFT: Final = 1 << 32
 _AKEY: Final = "_addr_key"
 #: Which address field decides the address record when a customer has no address_line1.
 ADDRESS_KEY_ORDER: Final = (
-    "address_line1", "postcode", "city", "state", "country", "address_line2",
+    "address_line1",
+    "postcode",
+    "city",
+    "state",
+    "country",
+    "address_line2",
 )
 
 SUMMARY_SCHEMA: Final[dict[str, pl.DataType]] = {
@@ -96,9 +101,7 @@ def build(
 ) -> pa.Table:
     """See [`c360.golden.build_profiles`][c360.golden.build_profiles]."""
     if not isinstance(survivorship, Survivorship):
-        raise ConfigError(
-            f"survivorship must be a Survivorship; got {type(survivorship).__name__}"
-        )
+        raise ConfigError(f"survivorship must be a Survivorship; got {type(survivorship).__name__}")
     lf = to_lazy(records, what="records")
     ids = to_lazy(unified_ids, what="unified_ids")
     names = lf.collect_schema().names()
@@ -194,8 +197,10 @@ def _chosen_fields(names: Sequence[str], fields: Sequence[str] | None) -> list[s
     if fields is None:
         return [f for f in ATTRIBUTES if f in names]
     if isinstance(fields, str):
-        raise ConfigError(f"fields must be a sequence of column names; got the string {fields!r}",
-                          hint=f"write fields=[{fields!r}]")
+        raise ConfigError(
+            f"fields must be a sequence of column names; got the string {fields!r}",
+            hint=f"write fields=[{fields!r}]",
+        )
     chosen = list(dict.fromkeys(fields))
     bad = [f for f in chosen if f in _RESERVED or f.startswith("_")]
     if bad:
@@ -211,8 +216,9 @@ def _check_rule_names(survivorship: Survivorship, names: Sequence[str]) -> None:
     known = set(names) | set(CANONICAL_SCHEMA)
     unknown = [f for f in survivorship.rules if f not in known]
     if unknown:
-        raise ColumnNotFoundError(unknown, sorted(set(names) - {ROW, "_rid", "_issues"}),
-                                  what="survivorship rule field")
+        raise ColumnNotFoundError(
+            unknown, sorted(set(names) - {ROW, "_rid", "_issues"}), what="survivorship rule field"
+        )
 
 
 def _columns_used(rule: Rule, names: Sequence[str]) -> set[str]:
@@ -226,7 +232,8 @@ def _columns_used(rule: Rule, names: Sequence[str]) -> set[str]:
         missing = sorted(roots - set(names))
         if missing:
             raise ColumnNotFoundError(
-                missing, [*names, "value", CUSTOMER_ID],
+                missing,
+                [*names, "value", CUSTOMER_ID],
                 what=f"column used by Custom({rule.expr!s})",
             )
         return roots
@@ -268,7 +275,10 @@ def _join(
     lf = _key(lf.with_columns(*casts))
     try:
         df = lf.join(
-            keys.select(_KEY, CUSTOMER_ID), on=_KEY, how="left", validate="1:1",
+            keys.select(_KEY, CUSTOMER_ID),
+            on=_KEY,
+            how="left",
+            validate="1:1",
             maintain_order="left",
         ).collect(engine=_ENGINE)
     except pl.exceptions.ComputeError as exc:
@@ -281,7 +291,8 @@ def _join(
         bad = next((f for f in field_types if f in str(exc)), None)
         raise ConfigError(
             f"records hold values that do not convert to the canonical type: {exc}",
-            column=bad, hint="pass the records through c360.load so that the contract types them",
+            column=bad,
+            hint="pass the records through c360.load so that the contract types them",
         ) from None
     df = df.drop(_KEY)
     orphans = df.filter(pl.col(CUSTOMER_ID).is_null())
@@ -290,7 +301,9 @@ def _join(
         raise ConfigError(
             f"{orphans.height} record(s) have no customer_id in unified_ids, e.g. "
             f"({first[SOURCE]!r}, {first[RECORD_ID]!r})",
-            source=first[SOURCE], column=CUSTOMER_ID, row=first.get(ROW),
+            source=first[SOURCE],
+            column=CUSTOMER_ID,
+            row=first.get(ROW),
             hint="build profiles from the records and unified_ids of the same resolution",
         )
     order = df.select(pl.arg_sort_by(CUSTOMER_ID, SOURCE, RECORD_ID)).to_series()
@@ -315,7 +328,9 @@ def _raise_duplicates(lf: pl.LazyFrame, what: str) -> None:
         raise ConfigError(
             f"{what} hold (source, record_id) ({row[SOURCE]!r}, {row[RECORD_ID]!r}) "
             f"{row['len']} times; each record must appear once",
-            source=row[SOURCE], column=RECORD_ID, row=row.get(ROW),
+            source=row[SOURCE],
+            column=RECORD_ID,
+            row=row.get(ROW),
         )
 
 
@@ -332,7 +347,8 @@ def _timestamp(df: pl.DataFrame, ts_col: str | None) -> pl.Expr:
         return col.cast(pl.Datetime("us")).alias(TS)
     raise ConfigError(
         f"updated_at must be a datetime to rank records by recency; got {dtype}",
-        column=ts_col, hint="pass the records through c360.load so that the contract types them",
+        column=ts_col,
+        hint="pass the records through c360.load so that the contract types them",
     )
 
 
@@ -347,8 +363,9 @@ def _goodness(key: pl.Expr, *, descending: bool = True) -> pl.Expr:
     return key.rank("dense", descending=not descending).fill_null(0).cast(pl.UInt64)
 
 
-def _add(plan: _Plan, df: pl.DataFrame, out: str, value: pl.Expr, cand: pl.Expr,
-         rule: Rule) -> None:
+def _add(
+    plan: _Plan, df: pl.DataFrame, out: str, value: pl.Expr, cand: pl.Expr, rule: Rule
+) -> None:
     """Register output ``out`` chosen by ``rule`` among rows where ``cand`` holds."""
     primary: pl.Expr | None
     key: Hashable
@@ -384,8 +401,11 @@ def _score(df: pl.DataFrame, value: pl.Expr, rule: Custom) -> pl.Expr:
     expr = rule.compiled()
     try:
         score = (
-            df.lazy().with_columns(value.alias("value")).select(expr)
-            .collect(engine=_ENGINE).to_series()
+            df.lazy()
+            .with_columns(value.alias("value"))
+            .select(expr)
+            .collect(engine=_ENGINE)
+            .to_series()
         )
     except pl.exceptions.PolarsError as exc:
         raise ConfigError(f"Custom({rule.expr!s}) cannot be evaluated: {exc}") from None
@@ -410,7 +430,10 @@ def _winners(df: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
             _goodness(pl.col(TS)).alias(_RECENCY),
         )
         .select(
-            C, I, _ROW_NR, *plan.keys.values(),
+            C,
+            I,
+            _ROW_NR,
+            *plan.keys.values(),
             *(c.alias(masks[o]) for o, (_, c) in plan.picks.items()),
         )
         .sort(I)
@@ -418,7 +441,5 @@ def _winners(df: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
     aggs = []
     for out, (key, _) in plan.picks.items():
         good = pl.when(pl.col(masks[out])).then(pl.col(key) + 1).otherwise(0)
-        aggs.append(
-            pl.when(good.max() > 0).then(pl.col(_ROW_NR).get(good.arg_max())).alias(out)
-        )
+        aggs.append(pl.when(good.max() > 0).then(pl.col(_ROW_NR).get(good.arg_max())).alias(out))
     return narrow.group_by(C, maintain_order=True).agg(aggs).collect(engine=_ENGINE)

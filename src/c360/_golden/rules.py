@@ -206,7 +206,7 @@ class Custom:
             except pl.exceptions.PolarsError as exc:
                 raise ConfigError(
                     f"Custom(expr=...) is not a valid SQL expression: {self.expr!r} ({exc})",
-                    hint="write a SQL scalar expression, e.g. \"length(value)\"",
+                    hint='write a SQL scalar expression, e.g. "length(value)"',
                 ) from None
         elif not isinstance(self.expr, pl.Expr):
             raise ConfigError(
@@ -240,7 +240,7 @@ class Custom:
             raise ConfigError(
                 f"a Custom rule built from a polars expression ({self.expr}) cannot be "
                 "serialised to TOML/JSON",
-                hint="give the score as a SQL string, e.g. Custom(expr=\"length(value)\")",
+                hint='give the score as a SQL string, e.g. Custom(expr="length(value)")',
             )
         return {"rule": self.name, "expr": self.expr}
 
@@ -389,10 +389,15 @@ class Survivorship:
             SourcePriority(order=self.source_priority)
 
     def __hash__(self) -> int:
-        return hash((
-            tuple(sorted(self.rules.items(), key=lambda kv: kv[0])),
-            self.default, self.source_priority, self.field_defaults, self.keep_address_together,
-        ))
+        return hash(
+            (
+                tuple(sorted(self.rules.items(), key=lambda kv: kv[0])),
+                self.default,
+                self.source_priority,
+                self.field_defaults,
+                self.keep_address_together,
+            )
+        )
 
     def rule_for(self, name: str) -> Rule:
         """Return the rule that chooses field ``name``.
@@ -466,4 +471,3 @@ class Survivorship:
                     )
                 kwargs[key] = data[key]
         return cls(**kwargs)
-

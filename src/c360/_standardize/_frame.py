@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +133,30 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
 
     """
     cfg = config if config is not None else StandardizeConfig()
-    schema = lf.collect_schema()
+    raw, clean, derived, issues = _plan(tuple(lf.collect_schema().items()), cfg)
+    return (
+        lf.with_columns(**raw)
+        .with_columns(**clean)
+        .with_columns(**derived)
+        .with_columns(issues.alias(ISSUES))
+        .drop(list(raw))
+    )
+
+
+_Stage = dict[str, pl.Expr]
+
+
+@functools.lru_cache(maxsize=32)
+def _plan(
+    schema_items: tuple[tuple[str, pl.DataType], ...], cfg: StandardizeConfig
+) -> tuple[_Stage, _Stage, _Stage, pl.Expr]:
+    """The expressions of [`standardize`][standardize], which depend only on schema and config.
+
+    Cached: an incremental run standardises one small batch after another with
+    the same columns, and building these expressions (and the sub-queries the
+    cleaners compile on first use) costs more than running them on a few rows.
+    """
+    schema = pl.Schema(schema_items)
     present = set(schema.names())
     raw: dict[str, pl.Expr] = {}  # stage A: untouched copies of the inputs, for the notes
     clean: dict[str, pl.Expr] = {}  # stage B: cleaned canonical columns
@@ -226,10 +250,4 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
         for c in noted
     ]
     issues = pl.concat_list([previous, *notes]).list.drop_nulls() if notes else previous
-    return (
-        lf.with_columns(**raw)
-        .with_columns(**clean)
-        .with_columns(**derived)
-        .with_columns(issues.alias(ISSUES))
-        .drop(list(raw))
-    )
+    return raw, clean, derived, issues
