@@ -61,14 +61,16 @@ def ids_of(rows: list[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
-def profiles(rows: list[dict[str, Any]], survivorship: Survivorship | None = None,
-             **kw: Any) -> dict[str, dict[str, Any]]:
+def profiles(
+    rows: list[dict[str, Any]], survivorship: Survivorship | None = None, **kw: Any
+) -> dict[str, dict[str, Any]]:
     table = build_profiles(frame(rows), ids_of(rows), survivorship, **kw)
     return {r["customer_id"]: r for r in table.to_pylist()}
 
 
-def only(rows: list[dict[str, Any]], survivorship: Survivorship | None = None,
-         **kw: Any) -> dict[str, Any]:
+def only(
+    rows: list[dict[str, Any]], survivorship: Survivorship | None = None, **kw: Any
+) -> dict[str, Any]:
     result = profiles(rows, survivorship, **kw)
     assert len(result) == 1
     return next(iter(result.values()))
@@ -161,22 +163,64 @@ def test_source_priority_with_missing_and_unlisted_sources():
     s = Survivorship(rules={"email": rule, "phone": rule})
     rows = [
         # customer A: billing has no email -> crm; billing has the phone
-        {"customer": "A", "source": "billing", "record_id": "1", "email": None,
-         "phone": "+1", "updated_at": 1},
-        {"customer": "A", "source": "crm", "record_id": "1", "email": "crm@x.io",
-         "phone": "+2", "updated_at": 2},
-        {"customer": "A", "source": "shop", "record_id": "1", "email": "shop@x.io",
-         "phone": "+3", "updated_at": 9},
+        {
+            "customer": "A",
+            "source": "billing",
+            "record_id": "1",
+            "email": None,
+            "phone": "+1",
+            "updated_at": 1,
+        },
+        {
+            "customer": "A",
+            "source": "crm",
+            "record_id": "1",
+            "email": "crm@x.io",
+            "phone": "+2",
+            "updated_at": 2,
+        },
+        {
+            "customer": "A",
+            "source": "shop",
+            "record_id": "1",
+            "email": "shop@x.io",
+            "phone": "+3",
+            "updated_at": 9,
+        },
         # customer B: no listed source at all -> most recent among unlisted ones
-        {"customer": "B", "source": "web", "record_id": "1", "email": "web@x.io",
-         "phone": None, "updated_at": 3},
-        {"customer": "B", "source": "shop", "record_id": "2", "email": "shop2@x.io",
-         "phone": None, "updated_at": 8},
+        {
+            "customer": "B",
+            "source": "web",
+            "record_id": "1",
+            "email": "web@x.io",
+            "phone": None,
+            "updated_at": 3,
+        },
+        {
+            "customer": "B",
+            "source": "shop",
+            "record_id": "2",
+            "email": "shop2@x.io",
+            "phone": None,
+            "updated_at": 8,
+        },
         # customer C: two billing records -> the most recent
-        {"customer": "C", "source": "billing", "record_id": "1x", "email": "b-old@x.io",
-         "phone": "+4", "updated_at": 1},
-        {"customer": "C", "source": "billing", "record_id": "2x", "email": "b-new@x.io",
-         "phone": "+5", "updated_at": 2},
+        {
+            "customer": "C",
+            "source": "billing",
+            "record_id": "1x",
+            "email": "b-old@x.io",
+            "phone": "+4",
+            "updated_at": 1,
+        },
+        {
+            "customer": "C",
+            "source": "billing",
+            "record_id": "2x",
+            "email": "b-new@x.io",
+            "phone": "+5",
+            "updated_at": 2,
+        },
     ]
     out = profiles(rows, s)
     assert picked(out["A"], "email") == ("crm@x.io", "crm", "1")
@@ -215,7 +259,10 @@ def test_custom_sql_expression_highest_score_wins():
     ]
     rule = Custom(expr="CASE WHEN value LIKE '%@gmail.com' THEN 0 ELSE 1 END")
     assert picked(only(rows, Survivorship(rules={"email": rule})), "email") == (
-        "ann@corp.io", "c", "1")
+        "ann@corp.io",
+        "c",
+        "1",
+    )
 
 
 def test_custom_polars_expression_and_null_scores_rank_last():
@@ -270,10 +317,22 @@ def test_nulls_never_win_and_lineage_is_null_with_the_value():
 # --------------------------------------------------------------------------------------
 
 ADDR = {
-    "old": {"address_line1": "1 Old Rd", "address_line2": "Flat 2", "city": "Leeds",
-            "state": None, "postcode": "LS1", "country": "UK"},
-    "new": {"address_line1": "9 New St", "address_line2": None, "city": None,
-            "state": "NY", "postcode": "10001", "country": "US"},
+    "old": {
+        "address_line1": "1 Old Rd",
+        "address_line2": "Flat 2",
+        "city": "Leeds",
+        "state": None,
+        "postcode": "LS1",
+        "country": "UK",
+    },
+    "new": {
+        "address_line1": "9 New St",
+        "address_line2": None,
+        "city": None,
+        "state": "NY",
+        "postcode": "10001",
+        "country": "US",
+    },
 }
 
 
@@ -314,12 +373,30 @@ def test_address_record_follows_the_address_line1_rule():
 def test_address_without_line1_uses_the_next_key_field():
     assert ADDRESS_KEY_ORDER[:2] == ("address_line1", "postcode")
     rows = [
-        {"source": "a", "record_id": "1", "address_line1": None, "postcode": None,
-         "city": "Paris", "updated_at": 9},
-        {"source": "b", "record_id": "1", "address_line1": None, "postcode": "75001",
-         "city": "PARIS 1ER", "updated_at": 2},
-        {"source": "c", "record_id": "1", "address_line1": None, "postcode": "75002",
-         "city": None, "updated_at": 1},
+        {
+            "source": "a",
+            "record_id": "1",
+            "address_line1": None,
+            "postcode": None,
+            "city": "Paris",
+            "updated_at": 9,
+        },
+        {
+            "source": "b",
+            "record_id": "1",
+            "address_line1": None,
+            "postcode": "75001",
+            "city": "PARIS 1ER",
+            "updated_at": 2,
+        },
+        {
+            "source": "c",
+            "record_id": "1",
+            "address_line1": None,
+            "postcode": "75002",
+            "city": None,
+            "updated_at": 1,
+        },
     ]
     p = only(rows)
     assert picked(p, "postcode") == ("75001", "b", "1")
@@ -331,8 +408,10 @@ def test_rule_for_a_non_leading_address_field_is_refused():
     with pytest.raises(ConfigError, match="address_line1") as err:
         Survivorship(rules={"city": Longest()})
     assert err.value.column == "city"
-    assert Survivorship(rules={"city": Longest()}, keep_address_together=False).rule_for(
-        "city") == Longest()
+    assert (
+        Survivorship(rules={"city": Longest()}, keep_address_together=False).rule_for("city")
+        == Longest()
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -356,8 +435,16 @@ def test_summary_columns_and_one_row_per_customer():
 
 
 def test_schema_is_declared_and_canonical_types_are_applied():
-    rows = [{"source": "a", "record_id": "1", "email": "a@x.io", "postcode": 12345,
-             "date_of_birth": date(1980, 1, 2), "updated_at": 1}]
+    rows = [
+        {
+            "source": "a",
+            "record_id": "1",
+            "email": "a@x.io",
+            "postcode": 12345,
+            "date_of_birth": date(1980, 1, 2),
+            "updated_at": 1,
+        }
+    ]
     table = build_profiles(frame(rows), ids_of(rows))
     assert table.schema == profile_schema(["email", "date_of_birth", "postcode"])
     assert table.column("postcode").to_pylist() == ["12345"]
@@ -372,10 +459,17 @@ def test_schema_is_declared_and_canonical_types_are_applied():
 
 
 def test_empty_records_give_an_empty_table_with_the_schema():
-    recs = pl.DataFrame(schema={"source": pl.String, "record_id": pl.String,
-                                "email": pl.String, "updated_at": pl.Datetime("us")})
-    ids = pl.DataFrame(schema={"source": pl.String, "record_id": pl.String,
-                               "customer_id": pl.String})
+    recs = pl.DataFrame(
+        schema={
+            "source": pl.String,
+            "record_id": pl.String,
+            "email": pl.String,
+            "updated_at": pl.Datetime("us"),
+        }
+    )
+    ids = pl.DataFrame(
+        schema={"source": pl.String, "record_id": pl.String, "customer_id": pl.String}
+    )
     table = build_profiles(recs, ids)
     assert table.num_rows == 0
     assert table.schema == profile_schema(["email"])
@@ -389,8 +483,14 @@ def test_extra_columns_are_profiled_only_when_listed():
     assert "tier" not in only(rows)
     p = only(rows, fields=["tier", "email"])
     assert picked(p, "tier") == ("silver", "b", "1")
-    assert list(p)[5:] == ["tier", "tier__source", "tier__record_id",
-                           "email", "email__source", "email__record_id"]
+    assert list(p)[5:] == [
+        "tier",
+        "tier__source",
+        "tier__record_id",
+        "email",
+        "email__source",
+        "email__record_id",
+    ]
 
 
 def test_polars_lazy_and_arrow_inputs_agree():
@@ -405,10 +505,17 @@ def test_polars_lazy_and_arrow_inputs_agree():
 
 
 def test_timezone_aware_updated_at_is_read_as_utc():
-    recs = pl.DataFrame({
-        "source": ["a", "b"], "record_id": ["1", "1"], "email": ["a@x.io", "b@x.io"],
-        "updated_at": [datetime(2024, 1, 1, 12, tzinfo=UTC), datetime(2024, 1, 1, 13, tzinfo=UTC)],
-    }).with_columns(pl.col("updated_at").dt.convert_time_zone("Asia/Tokyo"))
+    recs = pl.DataFrame(
+        {
+            "source": ["a", "b"],
+            "record_id": ["1", "1"],
+            "email": ["a@x.io", "b@x.io"],
+            "updated_at": [
+                datetime(2024, 1, 1, 12, tzinfo=UTC),
+                datetime(2024, 1, 1, 13, tzinfo=UTC),
+            ],
+        }
+    ).with_columns(pl.col("updated_at").dt.convert_time_zone("Asia/Tokyo"))
     ids = recs.select("source", "record_id").with_columns(customer_id=pl.lit("C"))
     (p,) = build_profiles(recs, ids).to_pylist()
     assert p["email"] == "b@x.io"
@@ -423,15 +530,17 @@ def test_records_without_updated_at_fall_back_to_key_order():
 
 
 def test_errors_name_source_column_and_row():
-    recs = pl.DataFrame({"source": ["crm", "crm"], "record_id": ["1", "2"],
-                         "email": ["a@x", "b@x"], "_row": [0, 1]})
+    recs = pl.DataFrame(
+        {"source": ["crm", "crm"], "record_id": ["1", "2"], "email": ["a@x", "b@x"], "_row": [0, 1]}
+    )
     ids = pl.DataFrame({"source": ["crm"], "record_id": ["1"], "customer_id": ["C"]})
     with pytest.raises(ConfigError, match="no customer_id") as err:
         build_profiles(recs, ids)
     assert (err.value.source, err.value.column, err.value.row) == ("crm", "customer_id", 1)
 
-    dup_ids = pl.DataFrame({"source": ["crm"] * 3, "record_id": ["1", "2", "2"],
-                            "customer_id": ["C", "C", "D"]})
+    dup_ids = pl.DataFrame(
+        {"source": ["crm"] * 3, "record_id": ["1", "2", "2"], "customer_id": ["C", "C", "D"]}
+    )
     with pytest.raises(ConfigError, match="unified_ids hold") as err:
         build_profiles(recs, dup_ids)
     assert (err.value.source, err.value.column) == ("crm", "record_id")
@@ -529,14 +638,16 @@ POOLS: dict[str, list[Any]] = {
     "city": ["Leeds", "York", None],
     "postcode": ["LS1", "YO1", None],
 }
-RULES = st.sampled_from([
-    MostRecent(),
-    MostFrequent(),
-    MostFrequent(normalize=False),
-    SourcePriority(order=("crm", "billing")),
-    Longest(),
-    Custom(expr="CASE WHEN source = 'shop' THEN 1 ELSE 0 END"),
-])
+RULES = st.sampled_from(
+    [
+        MostRecent(),
+        MostFrequent(),
+        MostFrequent(normalize=False),
+        SourcePriority(order=("crm", "billing")),
+        Longest(),
+        Custom(expr="CASE WHEN source = 'shop' THEN 1 ELSE 0 END"),
+    ]
+)
 
 
 def _recency(ts: datetime | None) -> tuple[int, float]:
@@ -572,9 +683,11 @@ def reference(rows: list[dict[str, Any]], s: Survivorship) -> list[dict[str, Any
         recs = [r for r in rows if r["customer"] == cust]
         dated = [r["updated_at"] for r in recs if r["updated_at"] is not None]
         p: dict[str, Any] = {
-            "customer_id": cust, "record_count": len(recs),
+            "customer_id": cust,
+            "record_count": len(recs),
             "sources": sorted({r["source"] for r in recs}),
-            "first_seen": min(dated, default=None), "last_seen": max(dated, default=None),
+            "first_seen": min(dated, default=None),
+            "last_seen": max(dated, default=None),
         }
         anchor = None
         for level_field in [f for f in ADDRESS_KEY_ORDER if f in POOLS]:
@@ -597,13 +710,20 @@ def reference(rows: list[dict[str, Any]], s: Survivorship) -> list[dict[str, Any
 
 @st.composite
 def customer_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
-    keys = draw(st.lists(st.tuples(st.sampled_from(SOURCES), st.sampled_from("123456789")),
-                         min_size=1, max_size=25, unique=True))
+    keys = draw(
+        st.lists(
+            st.tuples(st.sampled_from(SOURCES), st.sampled_from("123456789")),
+            min_size=1,
+            max_size=25,
+            unique=True,
+        )
+    )
     rows = []
     for source, rid in keys:
         row: dict[str, Any] = {
             "customer": draw(st.sampled_from(["C-a", "C-b", "C-c"])),
-            "source": source, "record_id": rid,
+            "source": source,
+            "record_id": rid,
             "updated_at": draw(st.sampled_from([None, day(0), day(1), day(2)])),
         }
         for f, pool in POOLS.items():
@@ -615,8 +735,12 @@ def customer_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
 def _table(rows: list[dict[str, Any]], s: Survivorship) -> pa.Table:
     recs = pl.DataFrame(
         [{k: v for k, v in r.items() if k != "customer"} for r in rows],
-        schema={"source": pl.String, "record_id": pl.String, "updated_at": pl.Datetime("us"),
-                **dict.fromkeys(POOLS, pl.String)},
+        schema={
+            "source": pl.String,
+            "record_id": pl.String,
+            "updated_at": pl.Datetime("us"),
+            **dict.fromkeys(POOLS, pl.String),
+        },
     )
     return build_profiles(recs, ids_of(rows), s)
 
@@ -624,8 +748,9 @@ def _table(rows: list[dict[str, Any]], s: Survivorship) -> pa.Table:
 @settings(max_examples=150, deadline=None)
 @given(rows=customer_rows(), rule_a=RULES, rule_b=RULES, rule_c=RULES, rule_addr=RULES)
 def test_profiles_agree_with_a_naive_reference(rows, rule_a, rule_b, rule_c, rule_addr):
-    s = Survivorship(rules={"first_name": rule_a, "email": rule_b, "company": rule_c,
-                            "address_line1": rule_addr})
+    s = Survivorship(
+        rules={"first_name": rule_a, "email": rule_b, "company": rule_c, "address_line1": rule_addr}
+    )
     assert _table(rows, s).to_pylist() == reference(rows, s)
 
 
@@ -667,19 +792,23 @@ def test_every_golden_value_is_the_value_of_the_record_named_as_its_source(resol
     assert resolved.records is not None
     table = build_profiles(resolved.records, resolved.unified_ids)
     prof = pl.from_arrow(table)
-    recs = resolved.records.join(
-        pl.from_arrow(resolved.unified_ids), on=["source", "record_id"])  # type: ignore[arg-type]
+    recs = resolved.records.join(pl.from_arrow(resolved.unified_ids), on=["source", "record_id"])  # type: ignore[arg-type]
     assert isinstance(prof, pl.DataFrame)
     fields = [f for f in c360._canonical.ATTRIBUTES if f in recs.columns]
     assert fields
     assert all(f in prof.columns for f in fields)
     for f in fields:
         chosen = prof.filter(pl.col(f).is_not_null()).select(
-            "customer_id", pl.col(f).alias("golden"),
-            pl.col(f"{f}__source").alias("source"), pl.col(f"{f}__record_id").alias("record_id"),
+            "customer_id",
+            pl.col(f).alias("golden"),
+            pl.col(f"{f}__source").alias("source"),
+            pl.col(f"{f}__record_id").alias("record_id"),
         )
-        back = chosen.join(recs.select("source", "record_id", "customer_id", f),
-                           on=["source", "record_id"], how="left")
+        back = chosen.join(
+            recs.select("source", "record_id", "customer_id", f),
+            on=["source", "record_id"],
+            how="left",
+        )
         assert (back["customer_id"] == back["customer_id_right"]).all(), f
         assert (back["golden"] == back[f]).all(), f
         # a customer with any non-null value gets a golden value (nulls never win),

@@ -1,5 +1,10 @@
+import itertools
+
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import c360
 from c360.datasets import generate_people
@@ -123,7 +128,11 @@ def test_not_an_output_directory(tmp_path):
 
 def test_compaction_keeps_results(base, monkeypatch):
     out, _, held, _ = base
-    batches = [held.slice(i, 3).drop("person_id") for i in range(0, 30, 3)]
+    # one-record and small batches of varied sizes: the appended rows are then
+    # held in several parts of different lengths (see _Appended)
+    sizes = [1, 1, 2, 1, 4, 1, 1, 3, 1, 2, 1, 1, 5, 1]
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    batches = [held.slice(s, n).drop("person_id") for s, n in zip(starts, sizes, strict=True)]
 
     def run(compact_every):
         monkeypatch.setattr(ResolutionState, "COMPACT_EVERY", compact_every)
@@ -135,3 +144,29 @@ def test_compaction_keeps_results(base, monkeypatch):
     b, sb = run(7)  # compacts every few batches
     assert a.equals(b)
     assert sa.matching.sort("source", "record_id").equals(sb.matching.sort("source", "record_id"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 6), max_size=20),
+    picks=st.lists(st.integers(0, 10**6), max_size=15),
+)
+def test_appended_rows_gather_like_one_frame(sizes, picks):
+    from c360.incremental import _Appended, _gather_segments
+
+    main = pl.DataFrame({"a": [-1, -2, -3], "b": ["x", "y", "z"]})
+    app = _Appended()
+    start = 0
+    for n in sizes:
+        rows = {"a": list(range(start, start + n)), "b": ["p"] * n}
+        app.append(pl.DataFrame(rows, schema={"a": pl.Int64, "b": pl.String}))
+        start += n
+    whole = pl.concat([main, *app.parts])
+    assert app.height == start
+    assert whole["a"].to_list() == [-1, -2, -3, *range(start)]
+    # part lengths fall strictly: O(log n) parts
+    lengths = [p.height for p in app.parts]
+    assert all(x > y for x, y in itertools.pairwise(lengths))
+    positions = np.array([p % whole.height for p in picks], dtype=np.int64)
+    got = _gather_segments([main, *app.parts], positions, ["a", "b"])
+    assert got.equals(whole[positions.tolist()])

@@ -282,14 +282,16 @@ def test_model_that_does_not_converge_says_so_and_stays_finite():
 def test_unicode_junk_and_very_long_strings_resolve_cleanly():
     junk = ["\u0000\u200b", "🙂🙂", "Ω≈ç√∫", "x" * 50_000, "a\u0301", "\ud7ff", "   ", "NULL"]
     n = len(junk)
-    df = pl.DataFrame({
-        "source": ["crm"] * n + ["shop"] * n,
-        "record_id": [str(i) for i in range(2 * n)],
-        "first_name": junk + junk,
-        "last_name": list(reversed(junk)) * 2,
-        "email": [f"{i}@x.io" for i in range(n)] * 2,
-        "city": junk + junk,
-    })
+    df = pl.DataFrame(
+        {
+            "source": ["crm"] * n + ["shop"] * n,
+            "record_id": [str(i) for i in range(2 * n)],
+            "first_name": junk + junk,
+            "last_name": list(reversed(junk)) * 2,
+            "email": [f"{i}@x.io" for i in range(n)] * 2,
+            "city": junk + junk,
+        }
+    )
     res = c360.resolve(df)
     ids = pl.from_arrow(res.unified_ids)
     assert ids.height + res.quarantine.num_rows == df.height

@@ -66,6 +66,107 @@ class _RuleIndex:
     rids: npt.NDArray[np.int64]
 
 
+class _Growable:
+    """A 1-d numpy array that grows at the end in amortised O(appended) time.
+
+    Capacity doubles when full, so a run of one-row appends does not copy the
+    whole array each time.
+
+    Examples:
+        >>> g = _Growable(np.array([1, 2], dtype=np.int64))
+        >>> g.extend(np.array([3])); g.extend(np.array([4, 5]))
+        >>> g.view.tolist()
+        [1, 2, 3, 4, 5]
+    """
+
+    __slots__ = ("_buf", "_n")
+
+    def __init__(self, initial: npt.NDArray[Any]) -> None:
+        self._buf = initial.copy()
+        self._n = initial.shape[0]
+
+    @property
+    def view(self) -> npt.NDArray[Any]:
+        """The values (a view: writes go to the array)."""
+        return self._buf[: self._n]
+
+    def extend(self, values: npt.NDArray[Any]) -> None:
+        """Append ``values``."""
+        need = self._n + values.shape[0]
+        if need > self._buf.shape[0]:
+            grown = np.empty(max(need, 2 * self._buf.shape[0], 64), dtype=self._buf.dtype)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : need] = values
+        self._n = need
+
+
+class _Appended:
+    """Rows appended since the last compaction, as a few contiguous frames.
+
+    Each batch becomes a part; while the newest part is at least as long as the
+    one before it, the two are merged into one contiguous frame. Part lengths so
+    fall geometrically: O(log n) parts, and each row is copied O(log n) times
+    in all, where appending to one growing frame would copy it on every call
+    or leave one chunk per call (both make one-record runs slower and slower).
+
+    Examples:
+        >>> app = _Appended()
+        >>> for i in range(5):
+        ...     app.append(pl.DataFrame({"a": [i]}))
+        >>> [p.height for p in app.parts], app.height
+        ([4, 1], 5)
+        >>> app.gather(np.array([4, 0, 2]), ["a"])["a"].to_list()
+        [4, 0, 2]
+    """
+
+    __slots__ = ("height", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[pl.DataFrame] = []
+        self.height = 0
+
+    def append(self, frame: pl.DataFrame) -> None:
+        """Add rows at the end."""
+        if frame.height == 0:
+            return
+        self.parts.append(frame.rechunk())
+        self.height += frame.height
+        while len(self.parts) >= 2 and self.parts[-1].height >= self.parts[-2].height:
+            last = self.parts.pop()
+            self.parts[-1] = pl.concat([self.parts[-1], last], rechunk=True)
+
+    def frame(self) -> pl.DataFrame | None:
+        """All appended rows as one frame (``None`` when there are none)."""
+        if not self.parts:
+            return None
+        return pl.concat(self.parts, rechunk=False) if len(self.parts) > 1 else self.parts[0]
+
+    def gather(self, positions: npt.NDArray[np.int64], columns: list[str]) -> pl.DataFrame:
+        """Rows at ``positions`` (0-based among the appended rows), in that order."""
+        return _gather_segments(self.parts, positions, columns)
+
+
+def _gather_segments(
+    segments: Sequence[pl.DataFrame], positions: npt.NDArray[np.int64], columns: list[str]
+) -> pl.DataFrame:
+    """Rows at ``positions`` of the frames ``segments`` laid end to end, in that order."""
+    if len(segments) == 1 or positions.size == 0:
+        picked: pl.DataFrame = segments[0].select(columns)[positions.tolist()]
+        return picked
+    starts = np.cumsum([0] + [seg.height for seg in segments])
+    which = np.searchsorted(starts, positions, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    pieces = []
+    for k in np.unique(which):
+        local = positions[which == k] - starts[k]
+        pieces.append(segments[int(k)].select(columns)[local.tolist()])
+    both = pl.concat(pieces, how="vertical_relaxed")
+    # pieces hold the rows grouped by segment, in `order`: put them back
+    rows: pl.DataFrame = both[np.argsort(order, kind="stable").tolist()]
+    return rows
+
+
 @dataclass(slots=True, kw_only=True)
 class BatchResult:
     """Outcome of resolving one batch incrementally.
@@ -183,17 +284,15 @@ class ResolutionState:
         if config.blocking is None or config.comparisons is None:
             raise StateError("the saved configuration lacks blocking rules or comparisons")
         self._main = matching
-        # rows appended since the last compaction, kept as one frame
-        self._extra: pl.DataFrame | None = None
+        # rows appended since the last compaction
+        self._extra = _Appended()
         self.model = model
         self.config = config
         self.junk = junk
         self._index = [self._build(rule) for rule in config.blocking.rules]
         # rows appended since the last compaction, per rule: (hashes, rids), unsorted
-        self._delta: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = [
-            (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)) for _ in self._index
-        ]
-        self._active = np.ones(matching.height, dtype=bool)
+        self._delta = self._empty_deltas()
+        self._active_buf = _Growable(np.ones(matching.height, dtype=bool))
         self._cid = matching["customer_id"].to_list()
         self._remap: dict[str, str] = {}
         self._pos = {
@@ -205,10 +304,22 @@ class ResolutionState:
         counts = matching.group_by("customer_id").len()
         self._history: dict[str, int] = dict(zip(counts["customer_id"], counts["len"], strict=True))
 
+    def _empty_deltas(self) -> list[tuple[_Growable, _Growable]]:
+        return [
+            (_Growable(np.zeros(0, dtype=np.uint64)), _Growable(np.zeros(0, dtype=np.int64)))
+            for _ in self._index
+        ]
+
+    @property
+    def _active(self) -> npt.NDArray[np.bool_]:
+        """Whether each row is the current version of its record."""
+        active: npt.NDArray[np.bool_] = self._active_buf.view
+        return active
+
     @property
     def size(self) -> int:
         """Number of rows held (including replaced versions of updated records)."""
-        return self._active.shape[0]
+        return int(self._active.shape[0])
 
     @property
     def matching(self) -> pl.DataFrame:
@@ -218,28 +329,18 @@ class ResolutionState:
         return frame.filter(pl.Series(self._active))
 
     def _rows(self) -> pl.DataFrame:
-        if self._extra is not None:
-            return pl.concat([self._main, self._extra], how="diagonal_relaxed")
+        extra = self._extra.frame()
+        if extra is not None:
+            return pl.concat([self._main, extra], how="diagonal_relaxed")
         return self._main
 
     def _gather(self, rids: npt.NDArray[np.int64], columns: list[str]) -> pl.DataFrame:
         """Rows ``rids`` (positions in main then appended rows), in that order.
 
-        Rows are taken from the main frame and the appended rows separately,
-        so a query never copies the whole state.
+        Rows are taken from the main frame and each part of the appended rows
+        separately, so a query never copies the whole state.
         """
-        base = self._main.height
-        in_main = rids < base
-        if self._extra is None or in_main.all():
-            picked: pl.DataFrame = self._main.select(columns)[rids.tolist()]
-            return picked
-        main_part = self._main.select(columns)[rids[in_main].tolist()]
-        extra_part = self._extra.select(columns)[(rids[~in_main] - base).tolist()]
-        both = pl.concat([main_part, extra_part], how="vertical_relaxed")
-        # back to the order of rids: main rows first, then extra rows, were concatenated
-        order = np.concatenate([np.flatnonzero(in_main), np.flatnonzero(~in_main)])
-        rows: pl.DataFrame = both[np.argsort(order, kind="stable").tolist()]
-        return rows
+        return _gather_segments([self._main, *self._extra.parts], rids, columns)
 
     def _resolve_id(self, cid: str) -> str:
         while cid in self._remap:
@@ -280,10 +381,10 @@ class ResolutionState:
         return _RuleIndex(rule, hashes[rids][order], rids[order])
 
     def _active_main(self) -> npt.NDArray[np.bool_]:
-        active = getattr(self, "_active", None)
-        if active is None:
+        buf = getattr(self, "_active_buf", None)
+        if buf is None:  # while the state is being built
             return np.ones(self._main.height, dtype=bool)
-        head: npt.NDArray[np.bool_] = active[: self._main.height]
+        head: npt.NDArray[np.bool_] = self._active[: self._main.height]
         return head
 
     # --- resolving ------------------------------------------------------------
@@ -312,7 +413,8 @@ class ResolutionState:
             left, right = _expand(rows, lo, size, idx.rids)
             lefts.append(left)
             rights.append(right)
-        for (dh, dr), h in zip(self._delta, hashed, strict=True):
+        for (dh_buf, dr_buf), h in zip(self._delta, hashed, strict=True):
+            dh, dr = dh_buf.view, dr_buf.view
             if dh.size == 0 or h is None:
                 continue
             hashes, valid = h
@@ -486,42 +588,39 @@ class ResolutionState:
     ) -> None:
         """Append the batch; an earlier version of the same record becomes inactive.
 
-        Costs O(batch): appended rows and their index entries are kept apart
-        and folded into the main frame and sorted index every
+        Costs O(batch) amortised: appended rows (see [`_Appended`][_Appended])
+        and their index entries (see [`_Growable`][_Growable]) are kept apart and
+        folded into the main frame and sorted index every
         [`COMPACT_EVERY`][COMPACT_EVERY] rows.
         """
         add = batch.with_columns(customer_id=unified["customer_id"])
-        add = add.select([c for c in self._main.columns if c in add.columns])
+        # the main frame's columns and types, so that the parts stack plainly
+        add = add.select(
+            pl.col(c).cast(dtype) if c in add.columns else pl.lit(None, dtype).alias(c)
+            for c, dtype in self._main.schema.items()
+        )
         base = self.size
         keys = list(zip(add["source"].to_list(), add["record_id"].to_list(), strict=True))
+        active = self._active
         for k in keys:
             old = self._pos.get(k)
             if old is not None:
-                self._active[old] = False
-        self._active = np.concatenate([self._active, np.ones(add.height, dtype=bool)])
+                active[old] = False
+        self._active_buf.extend(np.ones(add.height, dtype=bool))
         for i, k in enumerate(keys):
             self._pos[k] = base + i
         ids = unified["customer_id"].to_list()
         self._cid.extend(ids)
         for c in ids:
             self._history[c] = self._history.get(c, 0) + 1
-        self._extra = (
-            add if self._extra is None else pl.concat([self._extra, add], how="diagonal_relaxed")
-        )
-        new_delta = []
+        self._extra.append(add)
         for (dh, dr), h in zip(self._delta, hashed, strict=True):
             if h is None:
-                new_delta.append((dh, dr))
                 continue
             hashes, valid = h
             rows = np.flatnonzero(valid)
-            new_delta.append(
-                (
-                    np.concatenate([dh, hashes[rows]]),
-                    np.concatenate([dr, base + rows.astype(np.int64)]),
-                )
-            )
-        self._delta = new_delta
+            dh.extend(hashes[rows])
+            dr.extend(base + rows.astype(np.int64))
         if self._extra.height >= self.COMPACT_EVERY:
             self._compact()
 
@@ -529,12 +628,10 @@ class ResolutionState:
 
     def _compact(self) -> None:
         """Fold appended rows into the main frame and the sorted indexes."""
-        self._main = self._rows()
-        self._extra = None
+        self._main = self._rows().rechunk()
+        self._extra = _Appended()
         self._index = [self._build(idx.rule) for idx in self._index]
-        self._delta = [
-            (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)) for _ in self._index
-        ]
+        self._delta = self._empty_deltas()
 
     def _result(
         self,
