@@ -1,83 +1,214 @@
-"""Incremental resolution benchmark: latency of one record and throughput of a batch.
+"""Incremental resolution benchmark: one record, then a batch, against a saved resolution.
 
 One command::
 
-    python benchmarks/bench_incremental.py --n 1000000 [--queries 200] [--batch 10000]
+    python benchmarks/bench_incremental.py --n 1000000 [--queries 1000] [--batch 10000]
+                                           [--skip-splink]
 
-Builds a full resolution of about ``--n`` generated records (held-out records
-excluded), writes it, loads it with :class:`c360.incremental.ResolutionState`
-(load time reported separately: the target applies after the state is
-loaded), then resolves ``--queries`` held-out records one at a time (p50/p99
-latency) and one batch of ``--batch`` records (records/s). Peak memory is the
-process's maximum resident set size.
+Generates about ``--n`` people records (:func:`c360.datasets.generate_people`),
+holds out ``--queries + --batch`` of them, and resolves the rest with
+``c360.resolve`` (written to disk; time reported, not part of the latency).
+Then, each engine in its own subprocess, which reports its own peak memory
+(VmHWM; see ``_peak.py``):
+
+- ``c360``: :class:`c360.incremental.ResolutionState` loads the saved run
+  (load time reported separately: the target applies after the state is
+  loaded), resolves the held-out records one call at a time after one warm-up
+  call (p50/p99/max latency), then the batch in one call (records/s). Each
+  call validates, standardises, finds candidates, scores, and assigns
+  customer IDs, updating the state.
+- ``splink-quick``: Splink 5's incremental linkage, ``predict_between``
+  (existing x new) with the model trained on a sample of the existing
+  records, on the same records (the first ``--splink-queries`` of the single
+  records, default 200: each call scans the existing table; see
+  ``_splink_runner.run_incremental``). It returns scored pairs, without
+  assigning clusters or IDs.
+
+Results are printed and written as JSON under ``benchmarks/results/``.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-import c360
-from c360.datasets import generate_people
-from c360.incremental import ResolutionState
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _peak import peak_rss_mb  # noqa: E402
+from bench_resolve import RESULTS, _run_child, machine  # noqa: E402
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument(
-        "--n", type=int, default=100_000, help="records in the saved resolution (about)"
+def c360_worker(out: Path, singles_path: Path, batch_path: Path, stats: Path) -> None:
+    """Load the saved resolution and resolve the held-out records against it."""
+    from c360.incremental import ResolutionState
+
+    singles = pl.read_parquet(singles_path)
+    batch = pl.read_parquet(batch_path)
+    t = time.perf_counter()
+    state = ResolutionState.load(out)
+    load_s = time.perf_counter() - t
+    existing = state.size
+    state.resolve(singles.head(1))  # warm-up: imports, first compile of expressions
+    lat = []
+    for i in range(1, singles.height):
+        row = singles.slice(i, 1)
+        t = time.perf_counter()
+        state.resolve(row)
+        lat.append((time.perf_counter() - t) * 1000)
+    lat_a = np.array(lat)
+    t = time.perf_counter()
+    res = state.resolve(batch)
+    batch_s = time.perf_counter() - t
+    result = {
+        "engine": "c360",
+        "existing_records": existing,
+        "load_seconds": load_s,
+        "single_p50_ms": float(np.percentile(lat_a, 50)),
+        "single_p99_ms": float(np.percentile(lat_a, 99)),
+        "single_max_ms": float(lat_a.max()),
+        "queries": int(lat_a.size),
+        "batch_records": batch.height,
+        "batch_seconds": batch_s,
+        "batch_accepted": res.unified_ids.num_rows,
+        "batch_id_changes": res.id_changes.num_rows,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    stats.write_text(json.dumps(result, indent=2))
+
+
+def _line(name: str, s: dict[str, Any], peak: float) -> str:
+    rate = s["batch_records"] / s["batch_seconds"]
+    setup = s.get("load_seconds", s.get("register_seconds", 0.0))
+    return (
+        f"{name:14s} {setup:8.1f} {s['single_p50_ms']:9.1f} {s['single_p99_ms']:9.1f} "
+        f"{s['single_max_ms']:9.1f} {s['batch_seconds']:8.2f} {rate:10,.0f} {peak:8.0f}"
     )
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=10_000)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
 
-    g = generate_people(max(int(args.n / 2.42), 10), seed=args.seed)
-    recs = g.records
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--n", type=int, default=100_000, help="records, about (saved + held out)")
+    ap.add_argument("--queries", type=int, default=1000, help="single-record calls")
+    ap.add_argument("--batch", type=int, default=10_000, help="records in the batch")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-splink", action="store_true")
+    ap.add_argument(
+        "--splink-queries",
+        type=int,
+        default=200,
+        help="single-record calls for Splink (the first of the same held-out records)",
+    )
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    # internal: the c360 child
+    ap.add_argument("--worker", nargs=4, type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        c360_worker(*args.worker)
+        return
+
+    import c360
+    from c360.datasets import generate_people
+
+    info = machine()
+    print(
+        f"machine: {info.get('cpu', '?')}, {info['cpus']} cores, {info.get('memory_gb', '?')} GB; "
+        f"splink {info['splink']}, duckdb {info['duckdb']}, polars {info['polars']}",
+        flush=True,
+    )
+    recs = generate_people(max(int(args.n / 2.42), 10), seed=args.seed).records
     held = recs.sample(n=min(args.queries + args.batch, recs.height // 5), seed=args.seed)
     base = recs.join(held.select("source", "record_id"), on=["source", "record_id"], how="anti")
-    print(f"saved resolution: {base.height:,} records; held out {held.height:,}")
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "run"
+    singles = held.head(args.queries)
+    batch = held.slice(args.queries, args.batch)
+    print(
+        f"saved resolution: {base.height:,} records; {singles.height:,} single-record "
+        f"calls (the first is a warm-up), then a batch of {batch.height:,}",
+        flush=True,
+    )
+    result: dict[str, Any] = {
+        "benchmark": "incremental",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "existing_records": base.height,
+        "engines": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="c360-bench-inc-") as tmp:
+        work = Path(tmp)
+        paths = {k: work / f"{k}.parquet" for k in ("base", "singles", "splink_singles", "batch")}
+        base.write_parquet(paths["base"])
+        singles.write_parquet(paths["singles"])
+        singles.head(args.splink_queries).write_parquet(paths["splink_singles"])
+        batch.write_parquet(paths["batch"])
+        out = work / "run"
         t = time.perf_counter()
-        c360.resolve(base).write(out, report=False)
-        print(f"full run + write: {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        state = ResolutionState.load(out)
-        print(f"state load: {time.perf_counter() - t:.1f} s")
+        c360.resolve(base, progress="off").write(out, report=False)
+        result["c360_full_run_seconds"] = time.perf_counter() - t
+        print(f"c360 full run + write: {result['c360_full_run_seconds']:.1f} s", flush=True)
 
-        singles = held.head(args.queries)
-        state.resolve(singles.head(1))  # warm-up: imports, first compile of expressions
-        lat = []
-        for i in range(1, singles.height):
-            row = singles.slice(i, 1)
-            t = time.perf_counter()
-            state.resolve(row)
-            lat.append((time.perf_counter() - t) * 1000)
-        lat_a = np.array(lat)
-        p50, p99 = np.percentile(lat_a, 50), np.percentile(lat_a, 99)
-        print(
-            f"single record: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-            f"max {lat_a.max():.1f} ms over {lat_a.size} queries"
-        )
+        children = {
+            "c360": [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(out),
+                str(paths["singles"]),
+                str(paths["batch"]),
+                str(work / "c360.json"),
+            ]
+        }
+        if not args.skip_splink:
+            children["splink-quick"] = [
+                sys.executable,
+                str(HERE / "_splink_runner.py"),
+                "--config",
+                "quick",
+                "--input",
+                str(paths["base"]),
+                "--incremental",
+                str(paths["splink_singles"]),
+                str(paths["batch"]),
+                "--stats",
+                str(work / "splink-quick.json"),
+            ]
+        for name, cmd in children.items():
+            print(f"running {name} ...", flush=True)
+            proc = _run_child(cmd, work / f"{name}.log")
+            stats_file = work / f"{name}.json"
+            entry: dict[str, Any] = {"process": proc}
+            if proc["returncode"] == 0 and stats_file.exists():
+                entry["stats"] = json.loads(stats_file.read_text())
+            else:
+                entry["log_tail"] = (work / f"{name}.log").read_text()[-3000:]
+            result["engines"][name] = entry
 
-        batch = held.slice(args.queries, args.batch)
-        t = time.perf_counter()
-        res = state.resolve(batch)
-        el = time.perf_counter() - t
-        ids = pl.from_arrow(res.unified_ids)
-        print(
-            f"batch of {batch.height:,}: {el:.2f} s, {batch.height / el:,.0f} records/s, "
-            f"{ids.height:,} accepted, {res.id_changes.num_rows:,} id changes"
-        )
-    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+    print(
+        f"\n{'engine':14s} {'setup s':>8s} {'p50 ms':>9s} {'p99 ms':>9s} {'max ms':>9s} "
+        f"{'batch s':>8s} {'records/s':>10s} {'peak MB':>8s}"
+    )
+    for name, entry in result["engines"].items():
+        if "stats" not in entry:
+            print(f"{name:14s} failed:\n{entry['log_tail']}")
+            continue
+        print(_line(name, entry["stats"], entry["stats"]["peak_rss_mb"]))
+    print(
+        "setup: c360 loads its saved state; Splink registers the existing records "
+        "(its training on a sample is not counted here, see the JSON)."
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"bench_incremental_n{args.n}_{stamp}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":

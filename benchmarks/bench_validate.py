@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _peak import peak_bytes, reset_peak
 
 FIRST = ["Ann", "Bob", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal", "Ivy", "Jon", "Kim", "Lea"]
 LAST = ["Lee", "Ng", "Oh", "Smith", "Jones", "Brown", "Khan", "Garcia", "Muller", "Rossi"]
@@ -89,41 +91,6 @@ def generate(n: int, seed: int = 7) -> pl.DataFrame:
     )
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> int:
-    """Reset the peak-RSS mark where Linux allows it; return the baseline in bytes.
-
-    Writing 5 to /proc/self/clear_refs resets VmHWM to the current RSS, so that
-    the peak measured afterwards belongs to the measured step alone. Elsewhere,
-    fall back to ru_maxrss (the lifetime peak: an under-estimate if an earlier
-    step peaked higher).
-    """
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        rss = _status_kib("VmRSS")
-        if rss is not None:
-            return rss * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _peak() -> int:
-    hwm = _status_kib("VmHWM")
-    if hwm is not None:
-        return hwm * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-
-
 def measure(path: str) -> dict[str, float]:
     """Run in a fresh process: time and peak memory of read + validate."""
     from c360.contracts import canonical_contract, validate
@@ -133,11 +100,11 @@ def measure(path: str) -> dict[str, float]:
     source = Source(name="bench", location=path)
     # Warm the code paths on a few rows so that first-call costs are not counted.
     validate(generate(1000).with_columns(pl.lit("w").alias("source")), contract, source="w")
-    before = _reset_peak()
+    before = reset_peak()
     start = time.perf_counter()
     result = validate(source.read(), contract, source="bench")
     seconds = time.perf_counter() - start
-    peak = _peak() - before
+    peak = peak_bytes() - before
     return {
         "seconds": seconds,
         "peak_bytes": float(peak),
