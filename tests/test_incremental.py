@@ -170,3 +170,130 @@ def test_appended_rows_gather_like_one_frame(sizes, picks):
     positions = np.array([p % whole.height for p in picks], dtype=np.int64)
     got = _gather_segments([main, *app.parts], positions, ["a", "b"])
     assert got.equals(whole[positions.tolist()])
+
+
+@pytest.fixture(scope="module")
+def junk_run(tmp_path_factory):
+    # 40 different people typed the same placeholder e-mail into a form
+    n = 40
+    people = pl.DataFrame(
+        {
+            "source": ["shop"] * n,
+            "record_id": [f"s{i}" for i in range(n)],
+            "first_name": [f"Name{chr(65 + i % 26)}{i}" for i in range(n)],
+            "last_name": [f"Family{i}" for i in range(n)],
+            "email": ["test@test.com"] * n,
+        }
+    )
+    res = c360.resolve(people)
+    assert res.junk.num_rows >= 1 and res.customers == n
+    out = tmp_path_factory.mktemp("junk")
+    res.write(out)
+    return out
+
+
+def test_junk_values_of_the_full_run_are_ignored_by_later_batches(junk_run):
+    state = ResolutionState.load(junk_run)
+    assert state.junk is not None and "test@test.com" in state.junk["value"].to_list()
+
+    def newcomer(rid, last):
+        return pl.DataFrame(
+            {
+                "source": ["web"],
+                "record_id": [rid],
+                "first_name": ["John"],
+                "last_name": [last],
+                "email": ["test@test.com"],
+            }
+        )
+
+    a = pl.from_arrow(state.resolve(newcomer("w1", "Smith")).unified_ids)
+    b = pl.from_arrow(state.resolve(newcomer("w2", "Brown")).unified_ids)
+    # the shared placeholder is no evidence: two different people stay apart
+    assert a["customer_id"][0] != b["customer_id"][0]
+
+
+def _table(path):
+    return pl.read_parquet(path)
+
+
+def test_save_brings_every_output_table_up_to_date(base, tmp_path):
+    import shutil
+
+    from c360.golden import build_profiles
+
+    out, kept, held, full = base
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    state = ResolutionState.load(copy)
+    new = held.drop("person_id")
+    # one record alone, a batch, a bad row, and an update of a record saved before
+    state.resolve(new.head(1), run_id="b1")
+    state.resolve(new.slice(1, 20), run_id="b2")
+    bad = pl.DataFrame({"source": ["web"], "record_id": [None], "first_name": ["Nobody"]})
+    state.resolve(bad, run_id="b3")
+    moved = (
+        kept.drop("person_id")
+        .head(1)
+        .with_columns(
+            first_name=pl.lit("Quentin"), last_name=pl.lit("Zzyzx"), email=pl.lit("qz@new.example")
+        )
+    )
+    state.resolve(moved, run_id="b4")
+    state.save(copy)
+
+    ids = _table(copy / "unified_ids.parquet")
+    sent = pl.concat(
+        [kept.select("source", "record_id"), new.head(21).select("source", "record_id")]
+    )
+    assert ids.select("source", "record_id").sort(pl.all()).equals(sent.sort(pl.all()))
+    quarantine = _table(copy / "quarantine.parquet")
+    assert quarantine.height == full.quarantine.num_rows + 1
+
+    # profiles: one per customer, the same as rebuilding them all from scratch
+    records = _table(copy / "state" / "records.parquet")
+    assert records.height == ids.height
+    assert records.filter(pl.col("record_id") == moved["record_id"][0])["last_name"].to_list() == [
+        "Zzyzx"
+    ]
+    saved = _table(copy / "profiles.parquet")
+    rebuilt = pl.from_arrow(build_profiles(records, ids, state.config.survivorship))
+    assert saved.equals(rebuilt)
+    assert set(saved["customer_id"]) == set(ids["customer_id"])
+
+    changes = _table(copy / "id_changes.parquet")
+    assert changes.height >= full.id_changes.num_rows + 1
+    assert {"b1", "b2"} <= set(changes["run_id"])
+    links = _table(copy / "links.parquet")
+    assert links.height > full.links.num_rows
+    assert (copy / "report.json").exists() and (copy / "model.json").exists()
+
+    # the saved directory loads again, and knows the moved record's new version
+    again = ResolutionState.load(copy)
+    assert again.matching.height == ids.height
+    assert again.junk is not None
+
+
+def test_a_failed_save_leaves_the_directory_as_it_was(base, tmp_path, monkeypatch):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    out, _, held, _ = base
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    state = ResolutionState.load(copy)
+    state.resolve(held.head(3).drop("person_id"))
+    real = pq.write_table
+
+    def failing(table, where, *args, **kwargs):
+        if str(where).endswith("profiles.parquet"):
+            raise OSError("disk full")
+        return real(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", failing)
+    with pytest.raises(OSError, match="disk full"):
+        state.save(copy)
+    after = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    assert after == before

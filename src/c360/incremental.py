@@ -2,7 +2,9 @@
 
 A full run's output directory holds everything needed to resolve later
 batches without recomputing: ``state/matching.parquet`` (the standardised
-records and their customer IDs), ``model.json`` and ``config.toml``.
+records and their customer IDs), ``state/records.parquet`` (the records as
+loaded, for golden profiles), ``state/junk.parquet`` (values ignored for
+matching), ``model.json`` and ``config.toml``.
 [`ResolutionState`][ResolutionState] loads them once and builds, per blocking rule, a
 sorted array of key hashes, so a batch record finds its candidates by binary
 search instead of scanning a million rows. Each batch is then validated and
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -267,11 +269,24 @@ def _bridge_guard(
     return keep
 
 
+@dataclass(slots=True)
+class _Session:
+    """What the batches resolved since the state was loaded (or saved) added."""
+
+    records: list[pl.DataFrame] = field(default_factory=list)  # accepted rows, as loaded
+    links: list[pa.Table] = field(default_factory=list)
+    quarantine: list[pa.Table] = field(default_factory=list)
+    id_changes: list[pa.Table] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # customers that gained or lost records
+    merged_away: set[str] = field(default_factory=set)
+
+
 class ResolutionState:
     """A saved resolution, loaded once, against which batches are resolved.
 
     Use [`load`][load] on the output directory of ``c360 resolve``; call
-    [`resolve`][resolve] for each batch; [`save`][save] writes the grown state back.
+    [`resolve`][resolve] for each batch; [`save`][save] brings the output directory
+    (state, IDs, profiles, links, quarantine, id_changes) up to date.
     """
 
     def __init__(
@@ -280,10 +295,16 @@ class ResolutionState:
         model: FellegiSunterModel,
         config: ResolveConfig,
         junk: pl.DataFrame | None = None,
+        *,
+        source_dir: Path | None = None,
     ) -> None:
         if config.blocking is None or config.comparisons is None:
             raise StateError("the saved configuration lacks blocking rules or comparisons")
         self._main = matching
+        # the output directory the state came from: its tables are the base
+        # that save() updates
+        self._dir = source_dir
+        self._session = _Session()
         # rows appended since the last compaction
         self._extra = _Appended()
         self.model = model
@@ -369,7 +390,9 @@ class ResolutionState:
             raise StateError(f"cannot read saved records: {exc}", path=str(needed[0])) from exc
         model = FellegiSunterModel.load(needed[1])
         config = ResolveConfig.load(needed[2])
-        return cls(matching, model, config)
+        junk_path = out / "state" / "junk.parquet"
+        junk = pl.read_parquet(junk_path) if junk_path.exists() else None
+        return cls(matching, model, config, junk, source_dir=out)
 
     def _build(self, rule: BlockingRule) -> _RuleIndex:
         hashed = _key_hashes(self._main, [rule])[0]
@@ -466,6 +489,7 @@ class ResolutionState:
         if not frames:
             return self._result([], None, quarantine, [], run, start)
         valid = pl.concat(frames, how="diagonal_relaxed").sort("source", "record_id")
+        self._session.records.append(valid.select(c for c in valid.columns if c[0] != "_"))
         batch = _matching_frame(valid, cfg)
         if self.junk is not None and self.junk.height:
             batch = null_junk(batch, self.junk)
@@ -580,6 +604,7 @@ class ResolutionState:
         return ids, changes
 
     def _merge(self, other: str, survivor: str) -> None:
+        self._session.merged_away.add(other)
         self._remap[other] = survivor
         self._history[survivor] = self._history.get(survivor, 0) + self._history.pop(other, 0)
 
@@ -606,10 +631,13 @@ class ResolutionState:
             old = self._pos.get(k)
             if old is not None:
                 active[old] = False
+                # the customer of the old version may have lost a record
+                self._session.touched.add(self._cid[old])
         self._active_buf.extend(np.ones(add.height, dtype=bool))
         for i, k in enumerate(keys):
             self._pos[k] = base + i
         ids = unified["customer_id"].to_list()
+        self._session.touched.update(ids)
         self._cid.extend(ids)
         for c in ids:
             self._history[c] = self._history.get(c, 0) + 1
@@ -656,13 +684,22 @@ class ResolutionState:
             if quarantine is not None
             else pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
-        return BatchResult(
+        result = BatchResult(
             unified_ids=ids.to_arrow(),
             links=(links if links is not None else pl.DataFrame()).to_arrow(),
             quarantine=q.to_arrow(),
             id_changes=pl.DataFrame(changes, schema=ID_CHANGES_SCHEMA).to_arrow(),
             seconds=time.perf_counter() - start,
         )
+        session = self._session
+        for kept, table in (
+            (session.links, result.links),
+            (session.quarantine, result.quarantine),
+            (session.id_changes, result.id_changes),
+        ):
+            if table.num_rows:
+                kept.append(table)
+        return result
 
     def unified_ids(self) -> pa.Table:
         """Current ``source, record_id, customer_id`` of every record in the state."""
@@ -673,20 +710,126 @@ class ResolutionState:
         )
 
     def save(self, out_dir: str | Path) -> None:
-        """Write the grown state (and its unified_ids) back into ``out_dir``."""
+        """Write the grown state and every output table into ``out_dir``, atomically.
+
+        ``out_dir`` (the directory the state was loaded from, or a new one)
+        then reads like a full run's output that includes the batches resolved
+        since [`load`][load] or the last save:
+
+        * ``unified_ids``, ``state/matching.parquet``, ``state/records.parquet``:
+          the current records (latest version of each) and customer IDs;
+        * ``profiles``: rebuilt for the customers that gained or lost records,
+          dropped for customers merged into others, kept for the rest;
+        * ``links``, ``quarantine``, ``id_changes``: the earlier rows followed by
+          the batches' rows (each change with its ``run_id``);
+        * ``model.json``, ``config.toml``, ``state/junk.parquet``: as loaded;
+          ``report.*`` is copied unchanged: it describes the full run.
+
+        Everything is written to a sibling directory that replaces ``out_dir``
+        by renames, as a full run's outputs are: a crash leaves the old
+        directory whole. A state loaded from an output written before
+        ``state/records.parquet`` existed cannot rebuild profiles; they are then
+        copied unchanged, with a warning.
+        """
+        import shutil
+
         import pyarrow.parquet as pq
 
+        from c360.pipeline import _new_run_id, replace_dir
+
         out = Path(out_dir)
-        (out / "state").mkdir(parents=True, exist_ok=True)
-        tmp = out / "state" / ".matching.parquet.tmp"
+        src = self._dir
+        tag = _new_run_id()
+        tmp = out.with_name(f".{out.name}.saving-{tag}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        (tmp / "state").mkdir(parents=True)
         current = self.matching
-        current.write_parquet(tmp)
-        tmp.replace(out / "state" / "matching.parquet")
-        tmp_ids = out / ".unified_ids.parquet.tmp"
-        pq.write_table(
-            current.select("source", "record_id", "customer_id")
-            .sort("source", "record_id")
-            .to_arrow(),
-            tmp_ids,
+        current.write_parquet(tmp / "state" / "matching.parquet")
+        ids = current.select("source", "record_id", "customer_id").sort("source", "record_id")
+        pq.write_table(ids.to_arrow(), tmp / "unified_ids.parquet")
+        if self.junk is not None:
+            self.junk.write_parquet(tmp / "state" / "junk.parquet")
+        self.model.save(tmp / "model.json")
+        self.config.save(tmp / "config.toml")
+        raw = self._records()
+        if raw is not None:
+            raw.write_parquet(tmp / "state" / "records.parquet")
+        profiles = self._profiles(raw, ids)
+        if profiles is not None:
+            pq.write_table(profiles, tmp / "profiles.parquet")
+        session = self._session
+        for name, added in (
+            ("links", session.links),
+            ("quarantine", session.quarantine),
+            ("id_changes", session.id_changes),
+        ):
+            earlier = _existing(src, f"{name}.parquet")
+            tables = [pq.read_table(earlier), *added] if earlier else list(added)
+            if tables:
+                merged = pa.concat_tables(tables, promote_options="permissive")
+                pq.write_table(merged, tmp / f"{name}.parquet")
+        for name in ("report.json", "report.html", "report_tables"):
+            path = _existing(src, name)
+            if path is not None:
+                copy = shutil.copytree if path.is_dir() else shutil.copy2
+                copy(path, tmp / name)
+        replace_dir(tmp, out, tag)
+        self._dir = out
+        self._session = _Session()
+
+    def _records(self) -> pl.DataFrame | None:
+        """The accepted records as loaded, latest version of each (``None`` when unknown)."""
+        keys = ["source", "record_id"]
+        path = _existing(self._dir, "state/records.parquet")
+        if path is None:
+            return None
+        old = pl.read_parquet(path)
+        if not self._session.records:
+            return old
+        new = pl.concat(self._session.records, how="diagonal_relaxed").unique(
+            keys, keep="last", maintain_order=True
         )
-        tmp_ids.replace(out / "unified_ids.parquet")
+        old = old.join(new.select(keys), on=keys, how="anti")
+        return pl.concat([old, new], how="diagonal_relaxed")
+
+    def _profiles(self, raw: pl.DataFrame | None, ids: pl.DataFrame) -> pa.Table | None:
+        """Profiles updated for the customers the session changed."""
+        import warnings
+
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from c360.golden import build_profiles
+
+        path = _existing(self._dir, "profiles.parquet")
+        old = pq.read_table(path) if path is not None else None
+        if raw is None:
+            if self._session.touched:
+                warnings.warn(
+                    "state/records.parquet is missing (an output of an older c360): "
+                    "golden profiles were not updated; run `c360 resolve --previous` to rebuild",
+                    stacklevel=3,
+                )
+            return old
+        if old is None:
+            return build_profiles(raw, ids, self.config.survivorship)
+        touched = {self._resolve_id(c) for c in self._session.touched}
+        gone = pa.array(sorted(touched | self._session.merged_away), type=pa.string())
+        keep = old.filter(pc.invert(pc.is_in(old.column("customer_id"), value_set=gone)))
+        sub_ids = ids.filter(pl.col("customer_id").is_in(sorted(touched)))
+        if sub_ids.height == 0:
+            return keep
+        sub_raw = raw.join(
+            sub_ids.select("source", "record_id"), on=["source", "record_id"], how="semi"
+        )
+        fresh = build_profiles(sub_raw, sub_ids, self.config.survivorship)
+        both = pa.concat_tables([keep, fresh], promote_options="permissive")
+        return both.sort_by("customer_id")
+
+
+def _existing(directory: Path | None, name: str) -> Path | None:
+    """``directory / name`` if both exist."""
+    if directory is None or not (directory / name).exists():
+        return None
+    return directory / name

@@ -180,8 +180,11 @@ class Resolution:
         replaces ``out_dir`` by renames: a crash mid-write leaves the previous
         output intact (at worst as ``<out_dir>.previous-<run>`` beside it).
         Files: ``unified_ids``, ``links``, ``profiles``, ``quarantine``,
-        ``id_changes`` (Parquet), ``model.json``, ``config.toml``,
-        ``state/matching.parquet`` and, with ``report``, ``report.json``,
+        ``id_changes`` (Parquet), ``model.json``, ``config.toml``, the state
+        for incremental runs (``state/matching.parquet``: standardised records
+        and their customer IDs; ``state/records.parquet``: the accepted records
+        as loaded, for golden profiles; ``state/junk.parquet``: the junk
+        values ignored for matching) and, with ``report``, ``report.json``,
         ``report.html`` and ``report_tables/``. ``previous`` (an earlier output
         directory) lets the report flag row-count drops against it.
         """
@@ -227,14 +230,31 @@ class Resolution:
                     "customer_id", self.unified_ids.column("customer_id"), dtype=pl.String
                 )
             ).write_parquet(tmp / "state" / "matching.parquet")
-            names.append("state/matching.parquet")
-        backup = out.with_name(f"{out.name}.previous-{self.run_id}")
-        if out.exists():
-            out.rename(backup)
-        tmp.rename(out)
-        if backup.exists():
-            shutil.rmtree(backup)
+            pq.write_table(self.junk, tmp / "state" / "junk.parquet")
+            names += ["state/matching.parquet", "state/junk.parquet"]
+            if self.records is not None:
+                raw = self.records.select(c for c in self.records.columns if not c.startswith("_"))
+                raw.write_parquet(tmp / "state" / "records.parquet")
+                names.append("state/records.parquet")
+        replace_dir(tmp, out, self.run_id)
         return [out / n for n in names]
+
+
+def replace_dir(new: Path, out: Path, tag: str) -> None:
+    """Put directory ``new`` in the place of ``out`` by renames.
+
+    ``out`` is first renamed to ``<out>.previous-<tag>`` and removed once
+    ``new`` is in place: a crash leaves either the old directory or the new one
+    (at worst the old one beside it under that name), never a mix.
+    """
+    import shutil
+
+    backup = out.with_name(f"{out.name}.previous-{tag}")
+    if out.exists():
+        out.rename(backup)
+    new.rename(out)
+    if backup.exists():
+        shutil.rmtree(backup)
 
 
 #: Tables written by [`Resolution.write`][Resolution.write], in order.

@@ -191,6 +191,9 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
 def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
     """Replace junk values by null in the columns where they were found.
 
+    Columns of ``junk`` that ``records`` lacks are skipped (a later batch need
+    not have every column of the run that found the junk).
+
     Examples:
         >>> recs = pl.DataFrame({"email": ["x@y.z", "test@test.com"]})
         >>> null_junk(recs, detect_junk(recs))["email"].to_list()
@@ -201,6 +204,8 @@ def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
     exprs = []
     for col, group in junk.group_by("column", maintain_order=True):
         name = str(col[0])
+        if name not in records.columns:
+            continue
         values = group["value"].to_list()
         exprs.append(
             pl.when(pl.col(name).cast(pl.String).is_in(values))
