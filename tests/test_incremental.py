@@ -297,3 +297,32 @@ def test_a_failed_save_leaves_the_directory_as_it_was(base, tmp_path, monkeypatc
         state.save(copy)
     after = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
     assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["copy"]  # no half-written sibling left
+
+
+@pytest.mark.parametrize("name", ["state/matching.parquet", "state/junk.parquet"])
+def test_a_damaged_state_file_is_a_clear_error(base, tmp_path, name):
+    import shutil
+
+    out, *_ = base
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / name).write_bytes(b"not parquet")
+    with pytest.raises(StateError, match="cannot read") as err:
+        ResolutionState.load(copy)
+    assert err.value.path == str(copy / name)
+
+
+def test_damaged_records_stop_the_save_before_anything_changes(base, tmp_path):
+    import shutil
+
+    out, _, held, _ = base
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    state = ResolutionState.load(copy)
+    state.resolve(held.head(2).drop("person_id"))
+    (copy / "state" / "records.parquet").write_bytes(b"not parquet")
+    before = (copy / "unified_ids.parquet").read_bytes()
+    with pytest.raises(StateError, match="accepted records"):
+        state.save(copy)
+    assert (copy / "unified_ids.parquet").read_bytes() == before

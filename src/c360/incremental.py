@@ -384,14 +384,11 @@ class ResolutionState:
                 path=str(out),
                 hint="run `c360 resolve ... --out DIR` first",
             )
-        try:
-            matching = pl.read_parquet(needed[0])
-        except Exception as exc:  # polars raises several types for a bad file
-            raise StateError(f"cannot read saved records: {exc}", path=str(needed[0])) from exc
+        matching = _read_state_frame(needed[0], "saved records")
         model = FellegiSunterModel.load(needed[1])
         config = ResolveConfig.load(needed[2])
-        junk_path = out / "state" / "junk.parquet"
-        junk = pl.read_parquet(junk_path) if junk_path.exists() else None
+        junk_path = _existing(out, "state/junk.parquet")
+        junk = _read_state_frame(junk_path, "junk values") if junk_path else None
         return cls(matching, model, config, junk, source_dir=out)
 
     def _build(self, rule: BlockingRule) -> _RuleIndex:
@@ -733,16 +730,29 @@ class ResolutionState:
         """
         import shutil
 
-        import pyarrow.parquet as pq
-
         from c360.pipeline import _new_run_id, replace_dir
 
         out = Path(out_dir)
-        src = self._dir
         tag = _new_run_id()
         tmp = out.with_name(f".{out.name}.saving-{tag}")
         if tmp.exists():
             shutil.rmtree(tmp)
+        try:
+            self._write_into(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        replace_dir(tmp, out, tag)
+        self._dir = out
+        self._session = _Session()
+
+    def _write_into(self, tmp: Path) -> None:
+        """Write every file of the updated output directory into ``tmp`` (new)."""
+        import shutil
+
+        import pyarrow.parquet as pq
+
+        src = self._dir
         (tmp / "state").mkdir(parents=True)
         current = self.matching
         current.write_parquet(tmp / "state" / "matching.parquet")
@@ -765,7 +775,9 @@ class ResolutionState:
             ("id_changes", session.id_changes),
         ):
             earlier = _existing(src, f"{name}.parquet")
-            tables = [pq.read_table(earlier), *added] if earlier else list(added)
+            tables = list(added)
+            if earlier is not None:
+                tables.insert(0, _read_state(earlier, f"the earlier {name}"))
             if tables:
                 merged = pa.concat_tables(tables, promote_options="permissive")
                 pq.write_table(merged, tmp / f"{name}.parquet")
@@ -774,9 +786,6 @@ class ResolutionState:
             if path is not None:
                 copy = shutil.copytree if path.is_dir() else shutil.copy2
                 copy(path, tmp / name)
-        replace_dir(tmp, out, tag)
-        self._dir = out
-        self._session = _Session()
 
     def _records(self) -> pl.DataFrame | None:
         """The accepted records as loaded, latest version of each (``None`` when unknown)."""
@@ -784,7 +793,7 @@ class ResolutionState:
         path = _existing(self._dir, "state/records.parquet")
         if path is None:
             return None
-        old = pl.read_parquet(path)
+        old = _read_state_frame(path, "the accepted records")
         if not self._session.records:
             return old
         new = pl.concat(self._session.records, how="diagonal_relaxed").unique(
@@ -798,12 +807,11 @@ class ResolutionState:
         import warnings
 
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
         from c360.golden import build_profiles
 
         path = _existing(self._dir, "profiles.parquet")
-        old = pq.read_table(path) if path is not None else None
+        old = _read_state(path, "the earlier profiles") if path is not None else None
         if raw is None:
             if self._session.touched:
                 warnings.warn(
@@ -833,3 +841,19 @@ def _existing(directory: Path | None, name: str) -> Path | None:
     if directory is None or not (directory / name).exists():
         return None
     return directory / name
+
+
+def _read_state(path: Path, what: str) -> pa.Table:
+    """Read one Parquet file of an output directory; a bad file is a StateError."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise StateError(f"cannot read {what}: {exc}", path=str(path)) from exc
+
+
+def _read_state_frame(path: Path, what: str) -> pl.DataFrame:
+    frame = pl.from_arrow(_read_state(path, what))
+    assert isinstance(frame, pl.DataFrame)
+    return frame

@@ -190,14 +190,24 @@ class Resolution:
         """
         import shutil
 
-        import pyarrow.parquet as pq
-
         out = Path(out_dir)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.writing-{self.run_id}")
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
+        try:
+            names = self._write_files(tmp, report=report, previous=previous)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        replace_dir(tmp, out, self.run_id)
+        return [out / n for n in names]
+
+    def _write_files(self, tmp: Path, *, report: bool, previous: str | Path | None) -> list[str]:
+        """Write every output file into ``tmp``; return their paths relative to it."""
+        import pyarrow.parquet as pq
+
         names = []
         for name in OUTPUT_TABLES:
             table = getattr(self, name, None)
@@ -236,8 +246,7 @@ class Resolution:
                 raw = self.records.select(c for c in self.records.columns if not c.startswith("_"))
                 raw.write_parquet(tmp / "state" / "records.parquet")
                 names.append("state/records.parquet")
-        replace_dir(tmp, out, self.run_id)
-        return [out / n for n in names]
+        return names
 
 
 def replace_dir(new: Path, out: Path, tag: str) -> None:
