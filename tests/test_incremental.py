@@ -326,3 +326,35 @@ def test_damaged_records_stop_the_save_before_anything_changes(base, tmp_path):
     with pytest.raises(StateError, match="accepted records"):
         state.save(copy)
     assert (copy / "unified_ids.parquet").read_bytes() == before
+
+
+def test_large_batches_show_progress_small_ones_stay_quiet(base, monkeypatch):
+    import contextlib
+
+    import c360._progress as progress_module
+
+    out, _, held, _ = base
+    calls = []
+
+    @contextlib.contextmanager
+    def fake(description, total=None, *, enabled=None):
+        steps = []
+        calls.append((description, total, enabled, steps))
+
+        class Bar:
+            def advance(self, n=1):
+                steps.append(n)
+
+        yield Bar()
+
+    monkeypatch.setattr(progress_module, "progress", fake)
+    monkeypatch.setattr(ResolutionState, "PROGRESS_FROM", 5)
+    state = ResolutionState.load(out)
+    state.resolve(held.head(2).drop("person_id"), progress="on")
+    state.resolve(held.slice(2, 10).drop("person_id"), progress="on")
+    state.resolve(held.slice(12, 10).drop("person_id"))  # embedded: quiet
+    assert [(c[0], c[1], c[2], len(c[3])) for c in calls] == [
+        ("Resolving batch", 4, False, 4),
+        ("Resolving batch", 4, True, 4),
+        ("Resolving batch", 4, False, 4),
+    ]

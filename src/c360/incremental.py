@@ -458,27 +458,26 @@ class ResolutionState:
         keep = self._active[pairs[:, 1]]
         return pairs[keep, 0], pairs[keep, 1]
 
-    def resolve(self, inputs: Any, *, run_id: str | None = None) -> BatchResult:
+    #: Batches of at least this many accepted records show a progress bar
+    #: (from the CLI or a notebook, or with ``progress="on"``).
+    PROGRESS_FROM = 10_000
+
+    def resolve(
+        self, inputs: Any, *, run_id: str | None = None, progress: bool | str | None = None
+    ) -> BatchResult:
         """Resolve a batch (same inputs as [`c360.resolve`][c360.resolve]) against the state.
 
         The state grows by the batch's accepted records, so consecutive calls
-        see each other's records.
+        see each other's records. ``progress``: as for ``c360.resolve``; only
+        batches of [`PROGRESS_FROM`][PROGRESS_FROM] records or more show a bar.
         """
-        from c360.pipeline import (
-            _DERIVED,
-            _as_sources,
-            _links_table,
-            _load_all,
-            _matching_frame,
-            _new_run_id,
-            decide_links,
-        )
-        from c360.rules import null_junk
+        from c360._progress import progress as progress_bar
+        from c360._progress import resolve_progress
+        from c360.pipeline import _as_sources, _load_all, _new_run_id
 
         start = time.perf_counter()
         run = run_id or _new_run_id()
-        cfg = self.config
-        loaded = _load_all(_as_sources(inputs), cfg)
+        loaded = _load_all(_as_sources(inputs), self.config)
         quarantine = (
             pl.concat([x.quarantine for x in loaded], how="vertical_relaxed") if loaded else None
         )
@@ -487,7 +486,20 @@ class ResolutionState:
             return self._result([], None, quarantine, [], run, start)
         valid = pl.concat(frames, how="diagonal_relaxed").sort("source", "record_id")
         self._session.records.append(valid.select(c for c in valid.columns if c[0] != "_"))
+        show = valid.height >= self.PROGRESS_FROM and resolve_progress(progress)
+        with progress_bar("Resolving batch", 4, enabled=show) as bar:
+            return self._resolve_valid(valid, quarantine, run, start, bar)
+
+    def _resolve_valid(
+        self, valid: pl.DataFrame, quarantine: Any, run: str, start: float, bar: Any
+    ) -> BatchResult:
+        """Standardise, compare, score and cluster the batch's accepted records."""
+        from c360.pipeline import _DERIVED, _links_table, _matching_frame, decide_links
+        from c360.rules import null_junk
+
+        cfg = self.config
         batch = _matching_frame(valid, cfg)
+        bar.advance()
         if self.junk is not None and self.junk.height:
             batch = null_junk(batch, self.junk)
         for col, derived in _DERIVED.items():
@@ -515,6 +527,7 @@ class ResolutionState:
                 right.append(chunk["_rid_r"].to_numpy())
         rid_l = np.concatenate(left).astype(np.int64)
         rid_r = np.concatenate(right).astype(np.int64)
+        bar.advance()
         comparisons = cfg.comparisons or ()
         data = PairData(local, rid_l, rid_r)
         gamma = (
@@ -526,6 +539,7 @@ class ResolutionState:
         rule, by_rule, acc = decide_links(
             data, gamma, prob, comparisons, cfg.deterministic or (), cfg.cluster.threshold
         )
+        bar.advance()
         # graph over batch records and existing customers
         existing_cid = [self._resolve_id(self._cid[int(r)]) for r in uniq_rids]
         cust_names = sorted(set(existing_cid))
@@ -548,6 +562,7 @@ class ResolutionState:
             keys, rid_l[acc], rid_r[acc], weight[acc], prob[acc], rule[acc], gamma[acc], comparisons
         )
         self._grow(batch, unified, hashed)
+        bar.advance()
         return self._result([unified], links, quarantine, changes, run, start)
 
     def _assign(
