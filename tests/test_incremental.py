@@ -358,3 +358,66 @@ def test_large_batches_show_progress_small_ones_stay_quiet(base, monkeypatch):
         ("Resolving batch", 4, True, 4),
         ("Resolving batch", 4, False, 4),
     ]
+
+
+@pytest.fixture
+def three_people(tmp_path):
+    people = pl.DataFrame(
+        {
+            "source": ["crm", "crm", "shop"],
+            "record_id": ["1", "2", "3"],
+            "first_name": ["Ann", "Bob", "Bob"],
+            "last_name": ["Lee", "Stone", "Stone"],
+            "email": ["ann.lee@x.io", "bob.stone@y.io", "bob.stone@y.io"],
+            "date_of_birth": ["1980-01-02", "1975-05-06", "1975-05-06"],
+        }
+    )
+    res = c360.resolve(people)
+    ids = dict(
+        zip(
+            res.unified_ids.column("record_id").to_pylist(),
+            res.unified_ids.column("customer_id").to_pylist(),
+            strict=True,
+        )
+    )
+    if ids["2"] != ids["3"] or ids["1"] == ids["2"]:
+        pytest.skip("the base run did not group the records as intended")
+    res.write(tmp_path)
+    return tmp_path, ids
+
+
+def _update(first, last, email, dob):
+    return pl.DataFrame(
+        {
+            "source": ["crm"],
+            "record_id": ["1"],
+            "first_name": [first],
+            "last_name": [last],
+            "email": [email],
+            "date_of_birth": [dob],
+        }
+    )
+
+
+def test_an_updated_record_alone_in_its_customer_keeps_its_id(three_people):
+    out, ids = three_people
+    state = ResolutionState.load(out)
+    # married, moved, new e-mail: nothing links the new version to anyone
+    res = state.resolve(_update("Ann", "Quimby", "ann.q@z.io", "1980-01-02"))
+    assert pl.from_arrow(res.unified_ids)["customer_id"].to_list() == [ids["1"]]
+    assert res.id_changes.num_rows == 0
+    assert pl.from_arrow(state.unified_ids())["customer_id"].n_unique() == 2
+
+
+def test_a_record_that_moves_away_retires_its_emptied_customer(three_people, tmp_path):
+    out, ids = three_people
+    state = ResolutionState.load(out)
+    # the record now describes Bob: it joins Bob's customer, Ann's is left empty
+    res = state.resolve(_update("Bob", "Stone", "bob.stone@y.io", "1975-05-06"))
+    assert pl.from_arrow(res.unified_ids)["customer_id"].to_list() == [ids["2"]]
+    changes = pl.from_arrow(res.id_changes)
+    assert changes.select("customer_id", "change").rows() == [(ids["1"], "retired")]
+    state.save(out)
+    profiles = pl.read_parquet(out / "profiles.parquet")
+    assert profiles["customer_id"].to_list() == [ids["2"]]
+    assert profiles["record_count"].to_list() == [3]

@@ -36,7 +36,7 @@ Examples:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,7 +323,10 @@ class ResolutionState:
             )
         }
         counts = matching.group_by("customer_id").len()
+        # records ever assigned to each customer (decides which ID survives a merge)
         self._history: dict[str, int] = dict(zip(counts["customer_id"], counts["len"], strict=True))
+        # current records of each customer (a customer left with none is retired)
+        self._members: dict[str, int] = dict(self._history)
 
     def _empty_deltas(self) -> list[tuple[_Growable, _Growable]]:
         return [
@@ -581,6 +584,16 @@ class ResolutionState:
         chosen: dict[int, str] = {}
         srcs = batch["source"].to_list()
         rids = batch["record_id"].to_list()
+        # updated records: a customer all of whose records are replaced by new
+        # versions that link to no existing customer keeps its ID (its records
+        # are the same), and is retired if they went elsewhere
+        previous = self._previous_customers(srcs, rids)
+        linked = {c for comp in set(labels[:nb].tolist()) for c in comp_customers.get(comp, [])}
+        emptied = self._emptied(previous, linked)
+        comp_previous: dict[int, set[str]] = {}
+        for i, old in previous.items():
+            if old in emptied:
+                comp_previous.setdefault(int(labels[i]), set()).add(old)
         for i in range(nb):
             comp = int(labels[i])
             if comp in chosen:
@@ -588,7 +601,7 @@ class ResolutionState:
                 continue
             found = comp_customers.get(comp, [])
             if found:
-                survivor = max(found, key=lambda c: (self._history.get(c, 0), [-ord(x) for x in c]))
+                survivor = self._most_history(found)
                 for other in sorted(found):
                     if other != survivor:
                         changes.append(
@@ -601,6 +614,8 @@ class ResolutionState:
                         )
                         self._merge(other, survivor)
                 chosen[comp] = survivor
+            elif comp_previous.get(comp, set()) - set(chosen.values()):
+                chosen[comp] = self._most_history(comp_previous[comp] - set(chosen.values()))
             else:
                 salt = 0
                 new = customer_id_for(srcs[i], rids[i])
@@ -613,12 +628,39 @@ class ResolutionState:
                 )
                 chosen[comp] = new
             ids.append(chosen[comp])
+        kept = set(chosen.values())
+        for old in sorted(emptied - kept):
+            changes.append(
+                {"customer_id": old, "change": "retired", "other_customer_id": None, "run_id": run}
+            )
         return ids, changes
+
+    def _most_history(self, customers: Iterable[str]) -> str:
+        """The customer with most records ever; ties go to the smallest ID."""
+        return max(customers, key=lambda c: (self._history.get(c, 0), [-ord(x) for x in c]))
+
+    def _previous_customers(self, srcs: list[str], rids: list[str]) -> dict[int, str]:
+        """Batch row → current customer of the record's earlier version, for updates."""
+        active = self._active
+        out: dict[int, str] = {}
+        for i, key in enumerate(zip(srcs, rids, strict=True)):
+            pos = self._pos.get(key)
+            if pos is not None and active[pos]:
+                out[i] = self._resolve_id(self._cid[pos])
+        return out
+
+    def _emptied(self, previous: dict[int, str], linked: set[str]) -> set[str]:
+        """Customers whose every current record is replaced by this batch and not linked to."""
+        replaced: dict[str, int] = {}
+        for old in previous.values():
+            replaced[old] = replaced.get(old, 0) + 1
+        return {c for c, n in replaced.items() if n >= self._members.get(c, 0) and c not in linked}
 
     def _merge(self, other: str, survivor: str) -> None:
         self._session.merged_away.add(other)
         self._remap[other] = survivor
         self._history[survivor] = self._history.get(survivor, 0) + self._history.pop(other, 0)
+        self._members[survivor] = self._members.get(survivor, 0) + self._members.pop(other, 0)
 
     def _grow(
         self, batch: pl.DataFrame, unified: pl.DataFrame, hashed: list[_KeyHash | None]
@@ -641,10 +683,12 @@ class ResolutionState:
         active = self._active
         for k in keys:
             old = self._pos.get(k)
-            if old is not None:
+            if old is not None and active[old]:
                 active[old] = False
-                # the customer of the old version may have lost a record
-                self._session.touched.add(self._cid[old])
+                # the customer of the old version loses a record
+                was = self._resolve_id(self._cid[old])
+                self._session.touched.add(was)
+                self._members[was] = self._members.get(was, 0) - 1
         self._active_buf.extend(np.ones(add.height, dtype=bool))
         for i, k in enumerate(keys):
             self._pos[k] = base + i
@@ -653,6 +697,7 @@ class ResolutionState:
         self._cid.extend(ids)
         for c in ids:
             self._history[c] = self._history.get(c, 0) + 1
+            self._members[c] = self._members.get(c, 0) + 1
         self._extra.append(add)
         for (dh, dr), h in zip(self._delta, hashed, strict=True):
             if h is None:
