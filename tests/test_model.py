@@ -95,3 +95,47 @@ def test_bad_model_file_is_a_clear_error(tmp_path):
     p.write_text('{"comparisons": []}')
     with pytest.raises(ModelError, match="invalid model"):
         FellegiSunterModel.load(p)
+
+
+def _household_model():
+    from c360.comparisons import PairData
+
+    comps = (ExactMatch("first_name", tf_adjust=True), ExactMatch("last_name", tf_adjust=True))
+    tf = {
+        "first_name": pl.DataFrame({"value": ["ann", "bob"], "frequency": [0.5, 0.5]}),
+        "last_name": pl.DataFrame({"value": ["smith", "zzyzx"], "frequency": [0.2, 0.0001]}),
+    }
+    model = FellegiSunterModel(
+        comparisons=comps,
+        m=[np.array([0.1, 0.9]), np.array([0.1, 0.9])],
+        u=[np.array([0.95, 0.05]), np.array([0.99, 0.01])],
+        u_random=[np.array([0.95, 0.05]), np.array([0.99, 0.01])],
+        lam=0.001,
+        tf=tf,
+        others=[("related", [np.array([0.95, 0.05]), np.array([0.1, 0.9])], 0.003)],
+    )
+    # pairs 0-1 and 2-3: two household members (first names differ, surname
+    # agrees), rare and common surname; pairs 4-5 and 6-7: the same person
+    recs = pl.DataFrame(
+        {
+            "first_name": ["ann", "bob", "ann", "bob", "ann", "ann", "ann", "ann"],
+            "last_name": ["zzyzx", "zzyzx", "smith", "smith", "zzyzx", "zzyzx", "smith", "smith"],
+        }
+    )
+    data = PairData(recs, np.array([0, 2, 4, 6]), np.array([1, 3, 5, 7]))
+    gamma = np.array([[0, 1], [0, 1], [1, 1], [1, 1]], dtype=np.int8)
+    return model, data, gamma
+
+
+def test_a_rare_surname_is_evidence_against_strangers_not_against_a_household():
+    model, data, gamma = _household_model()
+    weight, _ = model.score_levels(gamma, data)
+    rare_household, common_household, rare_person, common_person = weight
+    # however rare the surname, a household pair is no likelier a match than
+    # the match : household ratio of its levels says
+    cap = math.log2((0.001 * 0.1 * 0.9) / (0.003 * 0.95 * 0.9))
+    assert rare_household <= cap + 1e-9
+    assert rare_household == pytest.approx(cap, abs=0.05)  # strangers are ruled out
+    assert common_household < rare_household
+    # the same person with a rare surname: stronger evidence than with a common one
+    assert rare_person > common_person + 3

@@ -70,6 +70,27 @@ PERSONAL = frozenset({"first_name", "middle_name", "full_name", "date_of_birth",
 NAMES = frozenset({"first_name", "last_name", "full_name", "email"})
 
 
+def shares_by_relation(class_name: str, column: str) -> bool:
+    """Whether pairs of an extra class share values of ``column`` because of who they are.
+
+    Household members share a surname (or an address, a family mailbox)
+    because they are a household, as a person's records share it because they
+    are one person: the rarer the surname, the less likely two *strangers*
+    share it, but not two relatives. Their first names and birth dates, and
+    the names of namesakes, agree only by chance, like strangers'. The
+    term-frequency adjustment of a value (see
+    [`FellegiSunterModel.tf_adjustment`][c360.model.FellegiSunterModel.tf_adjustment])
+    therefore weighs against strangers and chance-alike classes only.
+
+    Examples:
+        >>> shares_by_relation("related", "last_name"), shares_by_relation("related", "first_name")
+        (True, False)
+        >>> shares_by_relation("namesake", "last_name")
+        False
+    """
+    return class_name == "related" and column not in PERSONAL
+
+
 def _extra_classes(comparisons: Sequence[Comparison]) -> dict[str, list[bool]]:
     """Pinned comparisons of the related-persons and namesakes classes."""
     return {
@@ -482,21 +503,43 @@ class FellegiSunterModel:
         The odds are ``λ·m(g) / (λ_u·u(g) + Σ λ_c·c(g))`` for a level vector ``g`` over the extra
         non-match classes ``c``. The class likelihoods are computed once per
         distinct level pattern; the term-frequency adjustment, which depends on
-        the values, is then added per pair.
+        the values, is then applied per pair: a value's ``t`` bits divide
+        ``u(g)`` by ``2**t``, and ``c(g)`` too unless the class shares that
+        field by relation (see [`shares_by_relation`][c360.model.shares_by_relation]),
+        so a rare surname is evidence against strangers, not against a household.
         """
         patterns, inverse, _ = _distinct_rows(gamma)
-        total = self._pattern_weights(patterns)[inverse]
+        num, den_u, den_o = self._pattern_terms(patterns)
+        # term frequencies: per pair, bits against strangers, and against each
+        # extra class for the comparisons it shares only by chance
+        tf_all: FloatArray | None = None
+        tf_cls: list[FloatArray | None] = [None for _ in self.others]
         if data is not None:
-            for k in range(len(self.comparisons)):
+            for k, comp in enumerate(self.comparisons):
                 adj = self.tf_adjustment(k, data, gamma[:, k])
-                if adj is not None:
-                    total = total + adj
+                if adj is None:
+                    continue
+                tf_all = adj if tf_all is None else tf_all + adj
+                for i, (name, _, _) in enumerate(self.others):
+                    if not shares_by_relation(name, comp.column):
+                        cur = tf_cls[i]
+                        tf_cls[i] = adj if cur is None else cur + adj
+        den = den_u[inverse] if tf_all is None else den_u[inverse] - tf_all
+        for lo, shift in zip(den_o, tf_cls, strict=True):
+            if lo is not None:
+                den = np.logaddexp2(den, lo[inverse] if shift is None else lo[inverse] - shift)
+        total = num[inverse] - den
         total = np.where(np.isfinite(total), total, 0.0)
         prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -200, 200)))
         return total, prob
 
-    def _pattern_weights(self, patterns: npt.NDArray[np.int16]) -> FloatArray:
-        """Log2 odds of a match for each level pattern, before term frequencies."""
+    def _pattern_terms(
+        self, patterns: npt.NDArray[np.int16]
+    ) -> tuple[FloatArray, FloatArray, list[FloatArray | None]]:
+        """Per level pattern, log2 of ``λ·m``, ``λ_u·u`` and each extra class's ``λ_c·c``.
+
+        A class with prior 0 gives ``None``.
+        """
         log_m = np.zeros(patterns.shape[0])
         log_u = np.zeros(patterns.shape[0])
         log_o = [np.zeros(patterns.shape[0]) for _ in self.others]
@@ -509,13 +552,11 @@ class FellegiSunterModel:
                 lo[ok] += np.log2(np.clip(probs[k], 1e-300, 1))[lv[ok]]
         lam = min(max(self.lam, 1e-300), 1.0)
         lam_u = max(1.0 - self.lam - sum(p for _, _, p in self.others), 1e-300)
-        num = log_m + math.log2(lam)
-        den = log_u + math.log2(lam_u)
-        for lo, (_, _, prior) in zip(log_o, self.others, strict=True):
-            if prior > 0:
-                den = np.logaddexp2(den, lo + math.log2(prior))
-        out: FloatArray = num - den
-        return out
+        classes: list[FloatArray | None] = [
+            lo + math.log2(prior) if prior > 0 else None
+            for lo, (_, _, prior) in zip(log_o, self.others, strict=True)
+        ]
+        return log_m + math.log2(lam), log_u + math.log2(lam_u), classes
 
     # --- persistence ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow as pa
 
 from c360.exceptions import ConfigError, ModelError
-from c360.model import FellegiSunterModel
+from c360.model import FellegiSunterModel, shares_by_relation
 
 if TYPE_CHECKING:
     from c360.pipeline import Resolution
@@ -198,18 +198,22 @@ def explain_link(
     """Break a link's match weight into the steps that make it up.
 
     The model scores a pair with levels ``g`` as
-    ``log2(lam * m(g) * 2**tf) - log2(lam_u * u(g) + sum_c lam_c * c(g))`` where
-    ``c`` are the extra non-match classes (related persons, namesakes) and
-    ``lam_u = 1 - lam - sum_c lam_c``. That splits exactly into a sum:
+    ``log2(lam * m(g)) - log2(lam_u * u(g) * 2**-tf + sum_c lam_c * c(g) * 2**-tf_c)``
+    where ``c`` are the extra non-match classes (related persons, namesakes),
+    ``lam_u = 1 - lam - sum_c lam_c``, ``tf`` the term-frequency bits of the
+    pair's values and ``tf_c`` the part of them on fields class ``c`` shares
+    only by chance (see [`shares_by_relation`][c360.model.shares_by_relation]).
+    That splits exactly into a sum:
 
     * **prior** ``log2(lam / lam_u)``: the odds of a match before looking at the pair;
     * one **comparison** step per comparison, ``log2(m/u)`` of its level (0 when
       a value is missing);
     * **term-frequency** adjustments on exact agreement of rare (positive) or
       common (negative) values;
-    * the **other classes** correction ``-log2(1 + sum_c lam_c c(g) / (lam_u u(g)))``:
-      how much the chance that the two are relatives or namesakes lowers the
-      weight (never positive).
+    * the **other classes** correction
+      ``-log2(1 + sum_c lam_c c(g) 2**(tf - tf_c) / (lam_u u(g)))``: how much the
+      chance that the two are relatives or namesakes lowers the weight (never
+      positive; a rare surname, say, makes strangers unlikely but not relatives).
 
     Args:
         resolution_or_model: a [`Resolution`][c360.Resolution] (term-frequency
@@ -284,6 +288,10 @@ def explain_link(
     log_u = math.log2(lam_u)
     log_o = [math.log2(prior) for _, _, prior in others]
     tf_steps: list[Contribution] = []
+    # term-frequency bits count against strangers; against an extra class only
+    # for fields it shares by chance (see c360.model.shares_by_relation)
+    tf_all = 0.0
+    tf_cls = [0.0 for _ in others]
     for k, (c, lv) in enumerate(zip(model.comparisons, levels, strict=True)):
         labels = c.labels()
         if lv < 0:
@@ -313,6 +321,11 @@ def explain_link(
             log_o[i] += math.log2(max(float(probs[k][lv]), _TINY))
         if data is not None:
             adj = model.tf_adjustment(k, data, np.array([lv], dtype=np.int8))
+            if adj is not None:
+                tf_all += float(adj[0])
+                for i, (name, _, _) in enumerate(others):
+                    if not shares_by_relation(name, c.column):
+                        tf_cls[i] += float(adj[0])
             if adj is not None and adj[0] != 0.0:
                 tf_steps.append(
                     Contribution(
@@ -344,7 +357,8 @@ def explain_link(
         notes.append("term-frequency adjustments left out: pass a Resolution to compute them")
     steps.extend(tf_steps)
     if others:
-        bits = _others_bits(log_u, log_o)
+        shifted = [lo + tf_all - t for lo, t in zip(log_o, tf_cls, strict=True)]
+        bits = _others_bits(log_u, shifted)
         names = ", ".join(name for name, _, _ in others)
         steps.append(
             Contribution(
