@@ -591,6 +591,7 @@ class ResolutionState:
         linked = {c for comp in set(labels[:nb].tolist()) for c in comp_customers.get(comp, [])}
         emptied = self._emptied(previous, linked)
         comp_previous: dict[int, set[str]] = {}
+        reused: set[str] = set()  # emptied customers whose ID passed to a new component
         for i, old in previous.items():
             if old in emptied:
                 comp_previous.setdefault(int(labels[i]), set()).add(old)
@@ -614,8 +615,9 @@ class ResolutionState:
                         )
                         self._merge(other, survivor)
                 chosen[comp] = survivor
-            elif comp_previous.get(comp, set()) - set(chosen.values()):
-                chosen[comp] = self._most_history(comp_previous[comp] - set(chosen.values()))
+            elif comp_previous.get(comp, set()) - reused:
+                chosen[comp] = self._most_history(comp_previous[comp] - reused)
+                reused.add(chosen[comp])
             else:
                 salt = 0
                 new = customer_id_for(srcs[i], rids[i])
@@ -628,8 +630,7 @@ class ResolutionState:
                 )
                 chosen[comp] = new
             ids.append(chosen[comp])
-        kept = set(chosen.values())
-        for old in sorted(emptied - kept):
+        for old in sorted(emptied - reused):
             changes.append(
                 {"customer_id": old, "change": "retired", "other_customer_id": None, "run_id": run}
             )
@@ -914,6 +915,8 @@ def _read_state(path: Path, what: str) -> pa.Table:
 
 
 def _read_state_frame(path: Path, what: str) -> pl.DataFrame:
-    frame = pl.from_arrow(_read_state(path, what))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    """As [`_read_state`][_read_state], read by polars (no Arrow copy on the way)."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for a bad file
+        raise StateError(f"cannot read {what}: {exc}", path=str(path)) from exc
