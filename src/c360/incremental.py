@@ -472,7 +472,7 @@ class ResolutionState:
 
         The state grows by the batch's accepted records, so consecutive calls
         see each other's records. ``progress``: as for ``c360.resolve``; only
-        batches of [`PROGRESS_FROM`][PROGRESS_FROM] records or more show a bar.
+        batches of ``PROGRESS_FROM`` (10,000) records or more show a bar.
         """
         from c360._progress import progress as progress_bar
         from c360._progress import resolve_progress
