@@ -118,7 +118,7 @@ class _Appended:
         ...     app.append(pl.DataFrame({"a": [i]}))
         >>> [p.height for p in app.parts], app.height
         ([4, 1], 5)
-        >>> app.gather(np.array([4, 0, 2]), ["a"])["a"].to_list()
+        >>> _gather_segments(app.parts, np.array([4, 0, 2]), ["a"])["a"].to_list()
         [4, 0, 2]
     """
 
@@ -143,10 +143,6 @@ class _Appended:
         if not self.parts:
             return None
         return pl.concat(self.parts, rechunk=False) if len(self.parts) > 1 else self.parts[0]
-
-    def gather(self, positions: npt.NDArray[np.int64], columns: list[str]) -> pl.DataFrame:
-        """Rows at ``positions`` (0-based among the appended rows), in that order."""
-        return _gather_segments(self.parts, positions, columns)
 
 
 def _gather_segments(
