@@ -44,3 +44,33 @@ def people() -> pl.DataFrame:
             "internal_note": ["x", "y", "z"],
         }
     )
+
+
+@pytest.fixture
+def file_bytes():
+    """A function: every file below a directory (relative path → bytes), to compare trees."""
+
+    def read(directory):
+        return {
+            p.relative_to(directory): p.read_bytes() for p in directory.rglob("*") if p.is_file()
+        }
+
+    return read
+
+
+@pytest.fixture
+def disk_full_on(monkeypatch):
+    """Make ``pyarrow.parquet.write_table`` fail with ``OSError("disk full")`` for one file name."""
+    import pyarrow.parquet as pq
+
+    real = pq.write_table
+
+    def install(name: str) -> None:
+        def failing(table, where, *args, **kwargs):
+            if str(where).endswith(name):
+                raise OSError("disk full")
+            return real(table, where, *args, **kwargs)
+
+        monkeypatch.setattr(pq, "write_table", failing)
+
+    return install

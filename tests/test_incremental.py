@@ -274,29 +274,19 @@ def test_save_brings_every_output_table_up_to_date(base, tmp_path):
     assert again.junk is not None
 
 
-def test_a_failed_save_leaves_the_directory_as_it_was(base, tmp_path, monkeypatch):
+def test_a_failed_save_leaves_the_directory_as_it_was(base, tmp_path, disk_full_on, file_bytes):
     import shutil
-
-    import pyarrow.parquet as pq
 
     out, _, held, _ = base
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    before = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    before = file_bytes(copy)
     state = ResolutionState.load(copy)
     state.resolve(held.head(3).drop("person_id"))
-    real = pq.write_table
-
-    def failing(table, where, *args, **kwargs):
-        if str(where).endswith("profiles.parquet"):
-            raise OSError("disk full")
-        return real(table, where, *args, **kwargs)
-
-    monkeypatch.setattr(pq, "write_table", failing)
+    disk_full_on("profiles.parquet")
     with pytest.raises(OSError, match="disk full"):
         state.save(copy)
-    after = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
-    assert after == before
+    assert file_bytes(copy) == before
     assert [p.name for p in tmp_path.iterdir()] == ["copy"]  # no half-written sibling left
 
 

@@ -259,25 +259,15 @@ def test_atomic_write_replaces_previous_output(tmp_path):
     ]
 
 
-def test_a_write_that_fails_leaves_the_previous_output(tmp_path, monkeypatch):
-    import pyarrow.parquet as pq
-
+def test_a_write_that_fails_leaves_the_previous_output(tmp_path, disk_full_on, file_bytes):
     res = c360.resolve(frame())
     out = tmp_path / "out"
     res.write(out)
-    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    real = pq.write_table
-
-    def failing(table, where, *args, **kwargs):
-        if str(where).endswith("profiles.parquet"):
-            raise OSError("disk full")
-        return real(table, where, *args, **kwargs)
-
-    monkeypatch.setattr(pq, "write_table", failing)
+    before = file_bytes(out)
+    disk_full_on("profiles.parquet")
     with pytest.raises(OSError, match="disk full"):
         res.write(out)
-    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert after == before
+    assert file_bytes(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
