@@ -1,4 +1,6 @@
-"""Peak resident memory of this process, measured so that a parent's does not leak in.
+"""Measurements shared by the benchmarks: peak memory, and single-call latency.
+
+Peak resident memory is measured so that a parent's does not leak in.
 
 ``ru_maxrss`` is kept across ``fork``/``exec`` on Linux: a child started by a
 parent holding 3 GB reports at least 3 GB, whatever it used. ``VmHWM`` in
@@ -9,7 +11,10 @@ starts afresh, so benchmark children report that.
 from __future__ import annotations
 
 import resource
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def status_kib(field: str) -> int | None:
@@ -52,3 +57,25 @@ def peak_bytes() -> int:
 def peak_rss_mb() -> float:
     """[`peak_bytes`][peak_bytes] in MB (2**20 bytes)."""
     return peak_bytes() / 2**20
+
+
+def time_single_calls(call: Callable[[int], Any], n: int) -> dict[str, float]:
+    """Latency of ``call(1)`` … ``call(n - 1)`` after a warm-up ``call(0)``, in ms.
+
+    Returns ``single_p50_ms``, ``single_p99_ms``, ``single_max_ms`` and ``queries``.
+    """
+    import numpy as np
+
+    call(0)  # warm-up: imports, first compile of expressions
+    lat = []
+    for i in range(1, n):
+        t = time.perf_counter()
+        call(i)
+        lat.append((time.perf_counter() - t) * 1000)
+    lat_a = np.array(lat)
+    return {
+        "single_p50_ms": float(np.percentile(lat_a, 50)),
+        "single_p99_ms": float(np.percentile(lat_a, 99)),
+        "single_max_ms": float(lat_a.max()),
+        "queries": int(lat_a.size),
+    }

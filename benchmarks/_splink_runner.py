@@ -44,7 +44,7 @@ from typing import Any
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _peak import peak_rss_mb
+from _peak import peak_rss_mb, time_single_calls
 
 THRESHOLD = 0.9
 
@@ -182,6 +182,16 @@ def settings(config: str) -> tuple[Any, dict[str, Any]]:
     return creator, plan
 
 
+def train(linker: Any, plan: dict[str, Any]) -> None:
+    """Splink's documented training: prior from deterministic rules, u by sampling, m by EM."""
+    linker.training.estimate_probability_two_random_records_match(
+        plan["deterministic"], recall=plan["recall"]
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=plan["u_max_pairs"], seed=1)
+    for rule in plan["em"]:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+
+
 def run(
     config: str, input_path: Path, clusters_path: Path, *, count_pairs: bool = True
 ) -> dict[str, Any]:
@@ -203,12 +213,7 @@ def run(
     t_setup = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    linker.training.estimate_probability_two_random_records_match(
-        plan["deterministic"], recall=plan["recall"]
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=plan["u_max_pairs"], seed=1)
-    for rule in plan["em"]:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    train(linker, plan)
     t_train = time.perf_counter() - t2
 
     t3 = time.perf_counter()
@@ -273,7 +278,6 @@ def run_incremental(
     result fetched as Arrow: registering the new rows, blocking, scoring. Splink
     returns scored pairs; it does not assign the record to a cluster or an ID.
     """
-    import numpy as np
     from splink import DuckDBAPI, Linker
 
     base = prepare(pl.read_parquet(base_path))
@@ -289,12 +293,7 @@ def run_incremental(
     training = db_api.register(sample.to_arrow(), dataset_display_name="training")
     creator, plan = settings(config)
     linker = Linker(training, creator, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        plan["deterministic"], recall=plan["recall"]
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=plan["u_max_pairs"], seed=1)
-    for rule in plan["em"]:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    train(linker, plan)
     t_train = time.perf_counter() - t1
 
     def score(rows: pl.DataFrame, name: str) -> int:
@@ -304,26 +303,19 @@ def run_incremental(
         )
         return int(pairs.as_pyarrow_table().num_rows)
 
-    score(singles.head(1), "warmup")
-    lat = []
-    for i in range(1, singles.height):
-        t = time.perf_counter()
-        score(singles.slice(i, 1), f"single{i}")
-        lat.append((time.perf_counter() - t) * 1000)
+    singles_stats = time_single_calls(
+        lambda i: score(singles.slice(i, 1), f"single{i}"), singles.height
+    )
     t2 = time.perf_counter()
     batch_pairs = score(batch, "batch")
     t_batch = time.perf_counter() - t2
-    lat_a = np.array(lat)
     return {
         "engine": f"splink-{config}",
         "existing_records": base.height,
         "register_seconds": t_register,
         "train_records": sample.height,
         "train_seconds": t_train,
-        "single_p50_ms": float(np.percentile(lat_a, 50)),
-        "single_p99_ms": float(np.percentile(lat_a, 99)),
-        "single_max_ms": float(lat_a.max()),
-        "queries": int(lat_a.size),
+        **singles_stats,
         "batch_records": batch.height,
         "batch_seconds": t_batch,
         "batch_links": batch_pairs,

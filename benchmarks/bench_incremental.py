@@ -38,13 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _peak import peak_rss_mb  # noqa: E402
+from _peak import peak_rss_mb, time_single_calls  # noqa: E402
 from bench_resolve import RESULTS, _run_child, machine  # noqa: E402
 
 
@@ -58,14 +57,7 @@ def c360_worker(out: Path, singles_path: Path, batch_path: Path, stats: Path) ->
     state = ResolutionState.load(out)
     load_s = time.perf_counter() - t
     existing = state.size
-    state.resolve(singles.head(1))  # warm-up: imports, first compile of expressions
-    lat = []
-    for i in range(1, singles.height):
-        row = singles.slice(i, 1)
-        t = time.perf_counter()
-        state.resolve(row)
-        lat.append((time.perf_counter() - t) * 1000)
-    lat_a = np.array(lat)
+    singles_stats = time_single_calls(lambda i: state.resolve(singles.slice(i, 1)), singles.height)
     t = time.perf_counter()
     res = state.resolve(batch)
     batch_s = time.perf_counter() - t
@@ -73,10 +65,7 @@ def c360_worker(out: Path, singles_path: Path, batch_path: Path, stats: Path) ->
         "engine": "c360",
         "existing_records": existing,
         "load_seconds": load_s,
-        "single_p50_ms": float(np.percentile(lat_a, 50)),
-        "single_p99_ms": float(np.percentile(lat_a, 99)),
-        "single_max_ms": float(lat_a.max()),
-        "queries": int(lat_a.size),
+        **singles_stats,
         "batch_records": batch.height,
         "batch_seconds": batch_s,
         "batch_accepted": res.unified_ids.num_rows,
