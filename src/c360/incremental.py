@@ -484,10 +484,12 @@ class ResolutionState:
         if not frames:
             return self._result([], None, quarantine, [], run, start)
         valid = pl.concat(frames, how="diagonal_relaxed").sort("source", "record_id")
-        self._session.records.append(valid.select(c for c in valid.columns if c[0] != "_"))
         show = valid.height >= self.PROGRESS_FROM and resolve_progress(progress)
         with progress_bar("Resolving batch", 4, enabled=show) as bar:
-            return self._resolve_valid(valid, quarantine, run, start, bar)
+            result = self._resolve_valid(valid, quarantine, run, start, bar)
+        # kept for save() once the batch is in the state (not if resolving failed)
+        self._session.records.append(valid.select(c for c in valid.columns if c[0] != "_"))
+        return result
 
     def _resolve_valid(
         self, valid: pl.DataFrame, quarantine: Any, run: str, start: float, bar: Any
