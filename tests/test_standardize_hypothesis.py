@@ -187,7 +187,8 @@ def ref_canonical(s: str | None) -> str | None:
         local = local.split("+", 1)[0]
     if domain in _email.DOTLESS_DOMAINS:
         local = local.replace(".", "")
-    return f"{local}@{domain}" if local else None
+    out = f"{local}@{domain}"
+    return out if local and ref_valid(out) else None
 
 
 # --- names and text ----------------------------------------------------------------

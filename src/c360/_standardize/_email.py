@@ -96,6 +96,8 @@ def canonical_email(expr: pl.Expr, *, provider_rules: bool = True) -> pl.Expr:
       Fastmail, Proton, Yandex).
     * Yahoo's ``-`` addresses are *not* folded: they need a separately chosen base
       name, so ``base-keyword`` cannot be told from a user name with a hyphen.
+    * A result that is not itself a valid address (``a.+x@outlook.com`` would
+      give ``a.@outlook.com``) is null, so the function is idempotent.
 
     Examples:
         >>> df = pl.DataFrame({"x": ["J.Smith+news@GoogleMail.com", "a.b+x@outlook.com",
@@ -134,10 +136,11 @@ def _canonical(provider_rules: bool) -> SeriesFn:
             .otherwise(local)
             .alias("local")
         )
-        keep = pl.col("valid") & (local.str.len_bytes() > 0)
-        return df.select(
-            pl.when(keep).then(pl.concat_str([local, domain], separator="@"))
-        ).to_series()
+        # the result must itself be valid: dropping a +tag can leave a local
+        # part ending in a dot ("a.+x" -> "a."), which is no address
+        out = pl.concat_str([local, domain], separator="@")
+        keep = pl.col("valid") & (local.str.len_bytes() > 0) & _is_valid_clean(out)
+        return df.select(pl.when(keep).then(out)).to_series()
 
     return run
 
