@@ -15,9 +15,10 @@ from anyascii import anyascii
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from c360._standardize import _distinct, _email, _tables
+from c360._standardize import _distinct, _email, _phone_vec, _tables
 from c360._standardize._dates import DEFAULT_DATE_FORMATS, ISO_FORMAT
 from c360._standardize._phone import to_e164_reference
+from c360._standardize._phone_vec import e164_columns
 from c360.standardize import (
     canonical_email,
     clean_address,
@@ -347,6 +348,99 @@ def test_to_e164_fast_path_agrees_on_many_north_american_numbers():
     assert out == [to_e164_reference(v) for v in values]
     assert sum(o is not None for o in out) > 1000
     assert phonenumbers.is_valid_number(phonenumbers.parse(next(o for o in out if o)))
+
+
+# International numbers: every region's example numbers (and one-digit variants of
+# them) in the layouts exports use, read with many default regions. The vectorised
+# path must give exactly what phonenumbers gives, and leave to it only what it
+# cannot decide.
+_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+def _examples(region):
+    out = []
+    for kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+    ):
+        n = phonenumbers.example_number_for_type(region, kind)
+        if n is not None:
+            out.append((n.country_code, phonenumbers.national_significant_number(n)))
+    return out
+
+
+_EXAMPLES = [(r, cc, nsn) for r in _REGIONS for cc, nsn in _examples(r)]
+_TRUNK = {
+    r: phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix or "" for r in _REGIONS
+}
+
+
+def _layout(example, edit, layout, sep):
+    region, cc, nsn = example
+    pos, digit, kind = edit
+    if kind == 1 and nsn:
+        nsn = nsn[: pos % len(nsn)] + str(digit) + nsn[pos % len(nsn) + 1 :]
+    elif kind == 2:
+        nsn = nsn + str(digit)
+    elif kind == 3 and len(nsn) > 3:
+        nsn = nsn[:-1]
+    grouped = sep.join(nsn[i : i + 3] for i in range(0, len(nsn), 3))
+    trunk = _TRUNK[region]
+    return [
+        f"+{cc} {grouped}",
+        f"+{cc}-{nsn}",
+        f"00{cc} {grouped}",
+        f"011 {cc} {nsn}",
+        f"0011{cc}{nsn}",
+        f"{trunk}{grouped}",
+        f"({trunk}{nsn[:3]}) {nsn[3:]}",
+        f"+{cc} ({trunk}) {grouped}",
+        f"{cc}{nsn}",
+        f"{grouped} x{digit + 1}",
+        f"+{cc}{nsn} ext. {pos}",
+        f"(+{cc}) {grouped}",
+        f"{nsn}",
+    ][layout]
+
+
+intl_phones = st.builds(
+    _layout,
+    st.sampled_from(_EXAMPLES),
+    st.tuples(st.integers(0, 20), st.integers(0, 9), st.integers(0, 4)),
+    st.integers(0, 12),
+    st.sampled_from(["", " ", "-", ".", "/"]),
+)
+
+
+@SETTINGS
+@pytest.mark.parametrize("region", ["US", "GB", "DE", "FR", "IT", "AU", "BR", "IN", "JP", "AR"])
+@given(values=st.lists(st.one_of(intl_phones, phones), min_size=1, max_size=40))
+def test_to_e164_international_matches_phonenumbers(region, values):
+    for validation in ("valid", "possible"):
+        with mock.patch.object(_phone_vec, "_SMALL_GROUP", 0):  # every group vectorised
+            out = run(to_e164, values, region, validation=validation)
+        assert out == [to_e164_reference(v, region, validation) for v in values]
+
+
+def test_vectorised_phone_path_decides_every_region_and_layout():
+    # all regions x all layouts in one column: exact, and nearly all decided without
+    # phonenumbers (only non-geographic codes such as +800 are left to it)
+    values = [
+        _layout(ex, (k, k % 10, k % 5), layout, " ")
+        for k, ex in enumerate(_EXAMPLES)
+        for layout in range(13)
+    ]
+    for region in ("US", "DE", "BR", "AG", "SM"):
+        for validation in ("valid", "possible"):
+            with mock.patch.object(_phone_vec, "_SMALL_GROUP", 0):
+                out, decided = e164_columns(pl.Series(values), region, validation)
+            pairs = [(v, o) for v, o, d in zip(values, out.to_list(), decided.to_list()) if d]
+            assert [o for _, o in pairs] == [
+                to_e164_reference(v, region, validation) for v, _ in pairs
+            ]
+            assert len(pairs) > 0.97 * len(values)
+    assert sum(o is not None for o in out.to_list()) > 0.4 * len(values)
 
 
 # --- dates -------------------------------------------------------------------------
