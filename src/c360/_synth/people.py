@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -1470,6 +1470,7 @@ def generate_people(
     sources: Sequence[str] = SOURCES,
     seed: int = 0,
     config: SynthConfig | None = None,
+    profile: Literal["standard", "worst"] = "standard",
 ) -> Generated:
     """Generate ``n_people`` synthetic people as seen by several source systems.
 
@@ -1481,13 +1482,18 @@ def generate_people(
             missing fields and habits (see ``docs/datasets.md``).
         seed: random seed; the same seed and config give identical frames.
         config: every other knob, with documented defaults ([`SynthConfig`][SynthConfig]).
+        profile: ``"standard"``, or ``"worst"`` for the same people, records and
+            truth re-rendered in worst-case value shapes (phones of 14 countries
+            in 12 layouts, almost every e-mail and address distinct, text dates
+            of birth in mixed formats, some names in non-Latin scripts), for
+            speed benchmarks (see "Worst-case profile" in ``docs/datasets.md``).
 
     Returns:
         [`Generated`][Generated] with ``records`` (canonical columns), ``truth``
         (source, record_id, person_id) and ``people`` (the true attributes).
 
     Raises:
-        ConfigError: an unknown source, or a knob out of range.
+        ConfigError: an unknown source or profile, or a knob out of range.
 
     Examples:
         >>> g = generate_people(200, seed=7)
@@ -1501,6 +1507,8 @@ def generate_people(
     """
     cfg = config if config is not None else SynthConfig()
     _validate(n_people, sources, cfg)
+    if profile not in ("standard", "worst"):
+        raise ConfigError(f"profile must be 'standard' or 'worst'; got {profile!r}")
     ss = np.random.SeedSequence(seed)
     people_seed, record_seed = ss.spawn(2)
     people = _make_people(n_people, cfg, np.random.default_rng(people_seed))
@@ -1541,4 +1549,9 @@ def generate_people(
         "company",
         "national_id",
     )
-    return Generated(records=records, truth=truth, people=public_people)
+    generated = Generated(records=records, truth=truth, people=public_people)
+    if profile == "worst":
+        from c360._synth.worst import worst_case  # imports this module
+
+        return worst_case(generated, seed=seed, config=cfg)
+    return generated
