@@ -2,12 +2,14 @@
 
 One command::
 
-    python benchmarks/bench_resolve.py --n 100000 [--n 1000000] [--skip-splink] [--skip-c360]
+    python benchmarks/bench_resolve.py --n 100000 [--n 1000000] [--profile standard,worst]
+        [--skip-splink] [--skip-c360]
 
-For each ``--n`` (number of records, approximately), the script generates
-people with :func:`c360.datasets.generate_people` (four sources, so the job is
-dedupe-and-link), writes them to a temporary Parquet file, and runs each engine
-in its own subprocess:
+For each ``--profile`` and ``--n`` (number of records, approximately), the script
+generates people with :func:`c360.datasets.generate_people` (four sources, so the
+job is dedupe-and-link; ``profile="worst"`` re-renders the same people in
+worst-case value shapes), writes them to a temporary Parquet file, and runs each
+engine in its own subprocess:
 
 - ``c360``: ``c360.resolve(records, progress="off")`` with its automatic configuration;
 - ``splink-quick`` and ``splink-accurate``: Splink 5 on DuckDB (``_splink_runner.py``).
@@ -45,6 +47,7 @@ from _peak import peak_rss_mb  # noqa: E402
 
 RESULTS = HERE / "results"
 ENGINES = ("c360", "splink-quick", "splink-accurate")
+PROFILES = ("standard", "worst")
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -168,34 +171,66 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def bench(n: int, *, seed: int, engines: list[str], workdir: Path) -> dict[str, Any]:
-    """Generate about ``n`` records and run every engine on them."""
+def splink_dates(records: pl.DataFrame) -> pl.DataFrame:
+    """Text dates of birth (worst profile) parsed to dates, as a Splink user would first do.
+
+    The Splink runner compares ``date_of_birth`` as a date. The formats are the
+    generator's own (``c360._synth.worst.DOB_FORMATS``), each unambiguous by its
+    separators; a Date column is returned as it is.
+    """
+    if records.schema["date_of_birth"] == pl.Date:
+        return records
+    from c360._synth.worst import DOB_FORMATS
+
+    dob = pl.col("date_of_birth")
+    parsed = [dob.str.strptime(pl.Date, f.replace("%-d", "%d"), strict=False) for f in DOB_FORMATS]
+    return records.with_columns(pl.coalesce(parsed).alias("date_of_birth"))
+
+
+def bench(
+    n: int, *, seed: int, engines: list[str], workdir: Path, profile: str = "standard"
+) -> dict[str, Any]:
+    """Generate about ``n`` records of ``profile`` and run every engine on them."""
     from c360.datasets import SynthConfig, generate_people
 
     n_people = max(1, round(n / SynthConfig().mean_records_per_person))
     t0 = time.perf_counter()
-    g = generate_people(n_people, seed=seed)
+    g = generate_people(n_people, seed=seed, profile=profile)  # type: ignore[arg-type]
     gen_seconds = time.perf_counter() - t0
-    records_path = workdir / f"records_{n}.parquet"
+    tag = f"{profile}_{n}"
+    records_path = workdir / f"records_{tag}.parquet"
     g.records.write_parquet(records_path)
+    splink_path = records_path
+    splink_prep_seconds = 0.0
+    if g.records.schema["date_of_birth"] != pl.Date and any(e != "c360" for e in engines):
+        t1 = time.perf_counter()
+        for_splink = splink_dates(g.records)
+        splink_prep_seconds = time.perf_counter() - t1
+        lost = for_splink["date_of_birth"].null_count() - g.records["date_of_birth"].null_count()
+        if lost:
+            print(f"   warning: {lost:,} dates of birth unparsed for Splink", flush=True)
+        splink_path = workdir / f"records_{tag}_splink.parquet"
+        for_splink.write_parquet(splink_path)
     truth = g.truth.select("source", "record_id", pl.col("person_id").alias("cluster"))
     print(
-        f"\n== n={n:,}: {g.records.height:,} records of {n_people:,} people "
+        f"\n== profile={profile} n={n:,}: {g.records.height:,} records of {n_people:,} people "
         f"({truth['cluster'].n_unique():,} true clusters), generated in {gen_seconds:.1f} s",
         flush=True,
     )
     result: dict[str, Any] = {
+        "profile": profile,
         "n_requested": n,
         "records": g.records.height,
         "people": n_people,
         "seed": seed,
         "generate_seconds": gen_seconds,
+        "splink_dob_parse_seconds": splink_prep_seconds,
         "engines": {},
     }
     for engine in engines:
-        clusters_path = workdir / f"clusters_{engine}_{n}.parquet"
-        stats_path = workdir / f"stats_{engine}_{n}.json"
-        log = workdir / f"log_{engine}_{n}.txt"
+        clusters_path = workdir / f"clusters_{engine}_{tag}.parquet"
+        stats_path = workdir / f"stats_{engine}_{tag}.json"
+        log = workdir / f"log_{engine}_{tag}.txt"
         if engine == "c360":
             cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "c360"]
         else:
@@ -207,7 +242,7 @@ def bench(n: int, *, seed: int, engines: list[str], workdir: Path) -> dict[str, 
             ]
         cmd += [
             "--input",
-            str(records_path),
+            str(records_path if engine == "c360" else splink_path),
             "--clusters",
             str(clusters_path),
             "--stats",
@@ -238,6 +273,7 @@ def _fmt(v: Any, spec: str) -> str:
 
 def report(result: dict[str, Any]) -> None:
     """Print one result as a table."""
+    print(f"profile {result.get('profile', 'standard')}, {result['records']:,} records")
     head = (
         f"{'engine':16s} {'engine s':>9s} {'wall s':>8s} {'records/s':>10s} {'pairs':>12s} "
         f"{'pairs/s':>10s} {'peak MB':>8s} {'pair P':>7s} {'pair R':>7s} {'pair F1':>7s} "
@@ -269,6 +305,11 @@ def main(argv: list[str] | None = None) -> None:
         "--n", type=int, action="append", help="records (repeatable); default 100000"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--profile",
+        default="standard",
+        help="data shapes: standard, worst, or both as 'standard,worst' (default standard)",
+    )
     parser.add_argument("--skip-splink", action="store_true")
     parser.add_argument("--skip-c360", action="store_true")
     parser.add_argument("--splink-configs", default="quick,accurate", help="comma-separated")
@@ -287,6 +328,12 @@ def main(argv: list[str] | None = None) -> None:
         c360_worker(args.input, args.clusters, args.stats)
         return
 
+    profiles = [p.strip() for p in args.profile.split(",") if p.strip()]
+    unknown = [p for p in profiles if p not in PROFILES]
+    if unknown or not profiles:
+        parser.error(
+            f"--profile takes {' or '.join(PROFILES)} (comma-separated); got {args.profile!r}"
+        )
     engines = [] if args.skip_c360 else ["c360"]
     if not args.skip_splink:
         engines += [f"splink-{c.strip()}" for c in args.splink_configs.split(",") if c.strip()]
@@ -302,15 +349,17 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="c360-bench-") as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        for n in sizes:
-            result = bench(n, seed=args.seed, engines=engines, workdir=workdir)
-            result["machine"] = info
-            result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-            report(result)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            path = args.out / f"bench_resolve_n{n}_{stamp}.json"
-            path.write_text(json.dumps(result, indent=2, default=str))
-            print(f"results: {path}", flush=True)
+        for profile in profiles:
+            for n in sizes:
+                result = bench(n, seed=args.seed, engines=engines, workdir=workdir, profile=profile)
+                result["machine"] = info
+                result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+                report(result)
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                suffix = "" if profile == "standard" else f"_{profile}"
+                path = args.out / f"bench_resolve_n{n}{suffix}_{stamp}.json"
+                path.write_text(json.dumps(result, indent=2, default=str))
+                print(f"results: {path}", flush=True)
 
 
 if __name__ == "__main__":
