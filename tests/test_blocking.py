@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from c360.blocking import BlockingConfig, block_on, count_pairs, generate_pairs
+from c360.blocking import BlockingConfig, block_on, count_pairs, generate_pairs, rule_pair_count
 from c360.exceptions import BlockingError, ConfigError
 
 
@@ -53,6 +53,26 @@ def test_generation_equals_brute_force(rows, link_type, chunk):
     assert len(got) == len(set(got)), "a pair was generated twice"
     assert all(a < b for a, b in got)
     assert set(got) == brute_force(records, cfg)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(record, min_size=0, max_size=40),
+    link_type=st.sampled_from(["dedupe", "link", "dedupe_and_link"]),
+    rule=st.sampled_from([("x",), ("x", "y"), ("z", "x", "y")]),
+    max_block=st.sampled_from([None, 1, 3, 6]),
+)
+def test_rule_pair_count_equals_generated_pairs(rows, link_type, rule, max_block):
+    # the cheap count automatic configuration uses is the number of pairs blocking makes
+    records = pl.DataFrame(
+        rows, schema={"source": pl.String, "x": pl.String, "y": pl.String, "z": pl.String}
+    )
+    cfg = BlockingConfig(rules=(block_on(*rule),), link_type=link_type, max_block_size=max_block)
+    generated = sum(c.height for c in generate_pairs(records, cfg))
+    assert (
+        rule_pair_count(records, rule, link_type=link_type, max_block_size=max_block) == generated
+    )
+    assert count_pairs(records, cfg)["pairs"][0] == generated
 
 
 def test_counts_before_generation_match_generated():

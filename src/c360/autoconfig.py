@@ -30,7 +30,7 @@ from __future__ import annotations
 import polars as pl
 
 from c360._typing import LinkType
-from c360.blocking import BlockingConfig, BlockingRule, block_on, count_pairs
+from c360.blocking import BlockingConfig, BlockingRule, block_on, rule_pair_count
 from c360.comparisons import (
     Comparison,
     DateComparison,
@@ -94,10 +94,14 @@ def present_columns(records: pl.DataFrame, *, min_coverage: float = 0.01) -> set
 
 
 def auto_comparisons(
-    records: pl.DataFrame, *, min_coverage: float = 0.01
+    records: pl.DataFrame, *, min_coverage: float = 0.01, have: set[str] | None = None
 ) -> tuple[Comparison, ...]:
-    """Comparisons for the canonical fields present in ``records``."""
-    have = present_columns(records, min_coverage=min_coverage)
+    """Comparisons for the canonical fields present in ``records``.
+
+    ``have`` is [`present_columns`][present_columns]' answer when the caller has it already.
+    """
+    if have is None:
+        have = present_columns(records, min_coverage=min_coverage)
     out: list[Comparison] = []
     names = {"first_name", "last_name"} <= have
     if "first_name" in have:
@@ -162,9 +166,17 @@ def auto_blocking(
     pair_budget_floor: int = 50_000,
     min_coverage: float = 0.01,
     max_block_size: int | None = 5_000,
+    have: set[str] | None = None,
 ) -> BlockingConfig:
-    """Blocking rules that fit a pair budget, chosen from [`RULE_POOL`][RULE_POOL]."""
-    have = present_columns(records, min_coverage=min_coverage)
+    """Blocking rules that fit a pair budget, chosen from [`RULE_POOL`][RULE_POOL].
+
+    Each candidate rule is judged by the pairs it would produce, counted from
+    key frequencies ([`rule_pair_count`][c360.blocking.rule_pair_count]); no
+    pair is built. ``have`` is [`present_columns`][present_columns]' answer when
+    the caller has it already.
+    """
+    if have is None:
+        have = present_columns(records, min_coverage=min_coverage)
     budget = max(pair_budget_floor, int(pairs_per_record * records.height))
     chosen: list[BlockingRule] = []
     for keys in RULE_POOL:
@@ -172,11 +184,9 @@ def auto_blocking(
             continue
         if any(set(r.keys) <= set(keys) for r in chosen):
             continue
-        rule = block_on(*keys)
-        probe = BlockingConfig(rules=(rule,), link_type=link_type, max_block_size=max_block_size)
-        pairs = int(count_pairs(records, probe)["pairs"][0])
+        pairs = rule_pair_count(records, keys, link_type=link_type, max_block_size=max_block_size)
         if pairs <= budget:
-            chosen.append(rule)
+            chosen.append(block_on(*keys))
     if not chosen:
         # nothing fits: fall back on the most selective rule available
         for keys in RULE_POOL:

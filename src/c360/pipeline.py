@@ -538,8 +538,10 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
 
     with metrics.stage("autoconfig", n):
         have = present_columns(records)
-        comparisons = cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records)
-        blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type)
+        comparisons = (
+            cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records, have=have)
+        )
+        blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type, have=have)
         deterministic = _deterministic_columns(cfg, have)
     effective = cfg.with_choices(
         blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
