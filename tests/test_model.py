@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -57,11 +58,25 @@ def test_train_never_produces_nan_and_saves_round_trip(tmp_path):
     w, p = model.score_levels(gamma)
     assert np.isfinite(w).all() and np.isfinite(p).all()
     path = tmp_path / "model.json"
-    model.save(path)
+    written = model.save(path)
+    assert model.tf, "the toy model has term frequencies to save"
+    assert [p.name for p in written] == ["model.json", "model_tf.parquet"]
+    assert "value" not in path.read_text()  # the tables are in Parquet, not in the JSON
     again = FellegiSunterModel.load(path)
     w2, _ = again.score_levels(gamma)
     assert np.allclose(w, w2)
     assert again.comparisons == model.comparisons
+    assert again.tf.keys() == model.tf.keys()
+    for col, table in model.tf.items():
+        assert again.tf[col].equals(table)
+    # a model file of an earlier release (tables inline in the JSON) still loads
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(model.to_dict()))
+    assert FellegiSunterModel.load(old).tf["first_name"].equals(model.tf["first_name"])
+    # a missing table file is a ModelError naming it
+    (tmp_path / "model_tf.parquet").unlink()
+    with pytest.raises(ModelError, match="term-frequency"):
+        FellegiSunterModel.load(path)
 
 
 def test_empty_candidates_fall_back_safely():

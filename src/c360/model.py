@@ -384,6 +384,10 @@ def _levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDA
     return np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
 
 
+#: File name suffix of the term-frequency tables written beside a saved model.
+TF_SUFFIX = "_tf.parquet"
+
+
 @dataclass(slots=True, kw_only=True)
 class FellegiSunterModel:
     """A trained Fellegi-Sunter model: what was learned, never the user's config.
@@ -560,7 +564,16 @@ class FellegiSunterModel:
 
     # --- persistence ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able description (no pickle)."""
+        """A JSON-able description (no pickle), term-frequency tables included."""
+        data = self._describe()
+        data["tf"] = {
+            col: {"value": t["value"].to_list(), "frequency": t["frequency"].to_list()}
+            for col, t in self.tf.items()
+        }
+        return data
+
+    def _describe(self) -> dict[str, Any]:
+        """Everything but the term-frequency tables (which can be millions of values)."""
         return {
             "format": "c360.fellegi_sunter/1",
             "lambda": self.lam,
@@ -573,10 +586,6 @@ class FellegiSunterModel:
                 {"name": name, "prior": prior, "probabilities": [p.tolist() for p in probs]}
                 for name, probs, prior in self.others
             ],
-            "tf": {
-                col: {"value": t["value"].to_list(), "frequency": t["frequency"].to_list()}
-                for col, t in self.tf.items()
-            },
             "comparisons": [
                 {
                     "spec": c.to_dict(),
@@ -589,21 +598,44 @@ class FellegiSunterModel:
             ],
         }
 
-    def save(self, path: str | Path) -> None:
-        """Write the model as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+    def save(self, path: str | Path) -> list[Path]:
+        """Write the model as JSON, its term-frequency tables beside it as Parquet.
+
+        The tables (one row per distinct value of a name or e-mail column: a
+        million rows on large data) go to ``<stem>_tf.parquet`` (``column, value,
+        frequency``), which the JSON names; [`load`][load] reads both. Returns
+        the paths written.
+        """
+        p = Path(path)
+        data = self._describe()
+        written = [p]
+        if self.tf:
+            tf_path = p.with_name(f"{p.stem}{TF_SUFFIX}")
+            pl.concat(
+                [
+                    t.select(pl.lit(col).alias("column"), "value", "frequency")
+                    for col, t in self.tf.items()
+                ]
+            ).write_parquet(tf_path)
+            data["tf"] = {"file": tf_path.name, "columns": list(self.tf)}
+            written.append(tf_path)
+        p.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        return written
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FellegiSunterModel:
         """Inverse of [`to_dict`][to_dict]."""
         try:
             comps = tuple(comparison_from_dict(c["spec"]) for c in data["comparisons"])
+            tables = data.get("tf") or {}
+            if "file" in tables:  # written by save(): read by load(), which sets them
+                tables = {}
             tf = {
                 col: pl.DataFrame(
                     {"value": t["value"], "frequency": t["frequency"]},
                     schema={"value": pl.String, "frequency": pl.Float64},
                 )
-                for col, t in (data.get("tf") or {}).items()
+                for col, t in tables.items()
             }
             return cls(
                 comparisons=comps,
@@ -637,7 +669,23 @@ class FellegiSunterModel:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ModelError(f"cannot read model file: {exc}", path=str(p)) from exc
-        return cls.from_dict(data)
+        model = cls.from_dict(data)
+        tables = data.get("tf") if isinstance(data, Mapping) else None
+        if isinstance(tables, Mapping) and "file" in tables:
+            tf_path = p.with_name(str(tables["file"]))
+            try:
+                long = pl.read_parquet(tf_path)
+                model.tf = {
+                    str(col): long.filter(pl.col("column") == col).select(
+                        pl.col("value").cast(pl.String), pl.col("frequency").cast(pl.Float64)
+                    )
+                    for col in tables.get("columns", [])
+                }
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise ModelError(
+                    f"cannot read the model's term-frequency tables: {exc}", path=str(tf_path)
+                ) from exc
+        return model
 
 
 def _tf_table(enc: Encoded) -> pl.DataFrame:

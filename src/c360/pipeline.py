@@ -215,9 +215,9 @@ class Resolution:
                 continue
             pq.write_table(table, tmp / f"{name}.parquet")
             names.append(f"{name}.parquet")
-        self.model.save(tmp / "model.json")
+        names += [f.name for f in self.model.save(tmp / "model.json")]
         self.config.save(tmp / "config.toml")
-        names += ["model.json", "config.toml"]
+        names.append("config.toml")
         if report:
             from c360.report import write_report
 
