@@ -206,14 +206,15 @@ class Resolution:
 
     def _write_files(self, tmp: Path, *, report: bool, previous: str | Path | None) -> list[str]:
         """Write every output file into ``tmp``; return their paths relative to it."""
-        import pyarrow.parquet as pq
+        from c360._frames import write_parquet_files
 
+        jobs: list[tuple[pa.Table | pl.DataFrame, Path]] = []
         names = []
         for name in OUTPUT_TABLES:
             table = getattr(self, name, None)
             if table is None:
                 continue
-            pq.write_table(table, tmp / f"{name}.parquet")
+            jobs.append((table, tmp / f"{name}.parquet"))
             names.append(f"{name}.parquet")
         names += [f.name for f in self.model.save(tmp / "model.json")]
         self.config.save(tmp / "config.toml")
@@ -235,17 +236,21 @@ class Resolution:
         if self.matching is not None:
             (tmp / "state").mkdir()
             keep = [c for c in self.matching.columns if c not in ("_row", "_issues")]
-            self.matching.select(keep).with_columns(
+            matching = self.matching.select(keep).with_columns(
                 customer_id=pl.Series(
                     "customer_id", self.unified_ids.column("customer_id"), dtype=pl.String
                 )
-            ).write_parquet(tmp / "state" / "matching.parquet")
-            pq.write_table(self.junk, tmp / "state" / "junk.parquet")
+            )
+            jobs += [
+                (matching, tmp / "state" / "matching.parquet"),
+                (self.junk, tmp / "state" / "junk.parquet"),
+            ]
             names += ["state/matching.parquet", "state/junk.parquet"]
             if self.records is not None:
                 raw = self.records.select(c for c in self.records.columns if not c.startswith("_"))
-                raw.write_parquet(tmp / "state" / "records.parquet")
+                jobs.append((raw, tmp / "state" / "records.parquet"))
                 names.append("state/records.parquet")
+        write_parquet_files(jobs)
         return names
 
 

@@ -473,7 +473,11 @@ def _largest_clusters(
             res.records.select("source", "record_id", *show), on=["source", "record_id"], how="left"
         )
     members = members.sort("customer_id", "source", "record_id")
-    rules = _customer_links(ids, links)
+    # only the links of the largest clusters: a link inside a cluster has its left
+    # record in that cluster
+    keys = members.select(source_l="source", record_id_l="record_id")
+    inside = links.join(keys, on=["source_l", "record_id_l"], how="semi") if links.height else links
+    rules = _customer_links(members.select(ids.columns), inside)
     by_rule: dict[str, dict[str, int]] = {}
     if rules.height:
         counts = (

@@ -64,7 +64,7 @@ def write_report(
         ['report.json', 'report.html']
 
     """
-    import pyarrow.parquet as pq
+    from c360._frames import write_parquet_files
 
     if isinstance(resolution_or_report, RunReport):
         report = resolution_or_report
@@ -90,8 +90,7 @@ def write_report(
     if tables:
         tdir = out / TABLES_DIR
         tdir.mkdir(exist_ok=True)
-        for name, table in tables.items():
-            path = tdir / f"{name}.parquet"
-            pq.write_table(table, path)
-            written.append(path)
+        written += write_parquet_files(
+            [(table, tdir / f"{name}.parquet") for name, table in tables.items()]
+        )
     return written
