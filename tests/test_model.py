@@ -4,10 +4,12 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from c360.comparisons import ExactMatch, JaroWinklerAtThresholds
 from c360.exceptions import ModelError
-from c360.model import FellegiSunterModel, fit_em, train
+from c360.model import FellegiSunterModel, _distinct_rows, fit_em, train
 
 
 def simulate(n_match, n_non, m, u, rng):
@@ -154,3 +156,20 @@ def test_a_rare_surname_is_evidence_against_strangers_not_against_a_household():
     assert common_household < rare_household
     # the same person with a rare surname: stronger evidence than with a common one
     assert rare_person > common_person + 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.lists(st.integers(-1, 4), min_size=3, max_size=3), min_size=0, max_size=200)
+)
+def test_distinct_patterns_equal_numpy_unique(rows):
+    # the hash-based pattern finder against np.unique over rows (sorted, same inverse)
+    gamma = np.array(rows, dtype=np.int8).reshape(-1, 3)
+    patterns, inverse, counts = _distinct_rows(gamma)
+    if gamma.shape[0] == 0:
+        assert patterns.shape == (0, 3) and inverse.size == 0 and counts.size == 0
+        return
+    ref, ref_inv, ref_counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
+    assert patterns.tolist() == ref.tolist()
+    assert inverse.tolist() == ref_inv.reshape(-1).tolist()
+    assert counts.tolist() == ref_counts.tolist()

@@ -166,12 +166,19 @@ def _distinct_rows(
     key = np.zeros(gamma.shape[0], dtype=np.int64)
     for j in range(k):
         key = (key << 5) | (gamma[:, j].astype(np.int64) + 1)
-    uniq_key, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    # few distinct patterns among millions of pairs: a hash-based unique and lookup
+    # (polars, multi-threaded) instead of np.unique's sort of every key
+    keys = pl.Series(key)
+    uniq = keys.unique().sort()
+    inverse = keys.replace_strict(uniq, pl.int_range(uniq.len(), eager=True, dtype=pl.Int64))
+    inverse_np = inverse.to_numpy().astype(np.intp, copy=False)
+    counts = np.bincount(inverse_np, minlength=uniq.len())
+    uniq_key = uniq.to_numpy()
     out = np.empty((uniq_key.shape[0], k), dtype=np.int16)
     for j in range(k - 1, -1, -1):
         out[:, j] = (uniq_key & 31) - 1
         uniq_key = uniq_key >> 5
-    return out, inverse, counts.astype(np.int64)
+    return out, inverse_np, counts.astype(np.int64)
 
 
 def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16], FloatArray]:
