@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -552,19 +553,28 @@ def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
         "source": pl.String,
         "record_id": pl.String,
     }
-    parts = [
-        profiles.select(
-            pl.col("customer_id").cast(pl.String),
-            pl.lit(f).alias("field"),
-            pl.col(f).cast(pl.String).alias("value"),
-            pl.col(f"{f}__source").cast(pl.String).alias("source"),
-            pl.col(f"{f}__record_id").cast(pl.String).alias("record_id"),
-        )
-        for f in fields
-    ]
-    if not parts:
+    if not fields:
         return pl.DataFrame(schema=schema)
-    return pl.concat(parts).filter(pl.col("value").is_not_null()).sort("customer_id", "field")
+    # field by field, then gathered row-major: rows come out ordered by customer
+    # and field without sorting millions of strings (one profile row per customer)
+    if not profiles.get_column("customer_id").cast(pl.String).is_sorted():
+        profiles = profiles.sort(pl.col("customer_id").cast(pl.String))
+    ordered = sorted(fields)
+    long = pl.concat(
+        [
+            profiles.select(
+                pl.col("customer_id").cast(pl.String),
+                pl.lit(f).alias("field"),
+                pl.col(f).cast(pl.String).alias("value"),
+                pl.col(f"{f}__source").cast(pl.String).alias("source"),
+                pl.col(f"{f}__record_id").cast(pl.String).alias("record_id"),
+            )
+            for f in ordered
+        ]
+    )
+    rows = profiles.height
+    order = (np.arange(len(ordered))[None, :] * rows + np.arange(rows)[:, None]).ravel()
+    return long[order].filter(pl.col("value").is_not_null())
 
 
 def _lineage(
