@@ -374,6 +374,30 @@ def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...
     return tuple(c for c in ("national_id", "email", "phone") if c in have)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleLabels:
+    """The rule that linked each pair, one byte per pair: ``names[code[i]]``.
+
+    Tens of millions of pairs carry one of a handful of rule names; an object
+    array of names would take eight bytes a pair and Python-level comparisons.
+
+    Examples:
+        >>> r = RuleLabels(np.array([0, 1, 2], dtype=np.uint8), ("", "model", "exact:email"))
+        >>> r[np.array([False, True, True])].to_series().to_list()
+        ['model', 'exact:email']
+    """
+
+    code: npt.NDArray[np.uint8]
+    names: tuple[str, ...]
+
+    def __getitem__(self, index: npt.NDArray[Any]) -> RuleLabels:
+        return RuleLabels(self.code[index], self.names)
+
+    def to_series(self) -> pl.Series:
+        """The names as a polars String series called ``rule``."""
+        return pl.Series("rule", self.names, dtype=pl.String).gather(self.code.astype(np.uint32))
+
+
 def decide_links(
     data: PairData,
     gamma: npt.NDArray[np.int8],
@@ -381,7 +405,7 @@ def decide_links(
     comparisons: Sequence[Comparison],
     deterministic: Sequence[str],
     threshold: float,
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+) -> tuple[RuleLabels, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Which scored pairs become links, and by which rule.
 
     A pair agreeing exactly on a ``deterministic`` column is linked with rule
@@ -390,21 +414,23 @@ def decide_links(
     probability reaches ``threshold``.
 
     Returns:
-        The rule name per pair (``""`` when not linked), whether a
-        deterministic rule linked it, and whether it is linked at all.
+        The rule name per pair (``""`` when not linked; as
+        [`RuleLabels`][RuleLabels], one byte per pair), whether a deterministic
+        rule linked it, and whether it is linked at all.
     """
-    rule = np.full(gamma.shape[0], "", dtype=object)
+    names = ["", "model", *(f"exact:{col}" for col in deterministic)]
+    code = np.zeros(gamma.shape[0], dtype=np.uint8)
     if deterministic and gamma.shape[0]:
         contradicted = _contradicted(gamma, comparisons)
-        for col in reversed(deterministic):
+        for i, col in reversed(list(enumerate(deterministic))):
             if col not in data.records.columns:
                 continue
             cl, cr = data.codes(col)
-            rule[(cl >= 0) & (cl == cr) & ~contradicted] = f"exact:{col}"
-    by_rule = rule != ""
+            code[(cl >= 0) & (cl == cr) & ~contradicted] = i + 2
+    by_rule = code >= 2
     by_model = probability >= threshold
-    rule[by_model & ~by_rule] = "model"
-    return rule, by_rule, by_rule | by_model
+    code[by_model & ~by_rule] = 1
+    return RuleLabels(code, tuple(names)), by_rule, by_rule | by_model
 
 
 def _contradicted(
@@ -650,16 +676,22 @@ def resolve(
             data, gamma, prob, comparisons, deterministic, cfg.cluster.threshold
         )
         m["rows_out"] = int(accepted.sum())
+    # the encodings (and their per-value Python strings for rapidfuzz) are not
+    # needed past scoring; at millions of distinct values they are large
+    del data
+    encodings.clear()
 
     cluster_cfg = _reliable_cannot_link(cfg.cluster, model)
     with metrics.stage("cluster", n) as m:
         # deterministic links count as certain for clustering
-        eff_prob = np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob)
+        eff_prob = np.where(
+            by_rule[accepted], np.maximum(prob[accepted], 1.0 - 1e-9), prob[accepted]
+        )
         clusters = cluster_links(
             n,
             rid_l[accepted],
             rid_r[accepted],
-            eff_prob[accepted],
+            eff_prob,
             config=cluster_cfg,
             records=records,
         )
@@ -839,7 +871,7 @@ def _links_table(
     rid_r: npt.NDArray[np.int64],
     weight: npt.NDArray[np.float64],
     prob: npt.NDArray[np.float64],
-    rule: npt.NDArray[Any],
+    rule: RuleLabels,
     gamma: npt.NDArray[np.int8],
     comparisons: Sequence[Comparison],
 ) -> pl.DataFrame:
@@ -847,7 +879,7 @@ def _links_table(
     frame = _attach_keys(base, keys).with_columns(
         match_weight=pl.Series(weight, dtype=pl.Float64),
         match_probability=pl.Series(prob, dtype=pl.Float64),
-        rule=pl.Series(rule.astype(str), dtype=pl.String),
+        rule=rule.to_series(),
         **{c.output: pl.Series(gamma[:, k], dtype=pl.Int8) for k, c in enumerate(comparisons)},
     )
     return frame.sort("source_l", "record_id_l", "source_r", "record_id_r")
