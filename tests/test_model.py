@@ -1,5 +1,6 @@
 import json
 import math
+from unittest import mock
 
 import numpy as np
 import polars as pl
@@ -7,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from c360 import model as model_module
 from c360.comparisons import ExactMatch, JaroWinklerAtThresholds
 from c360.exceptions import ModelError
 from c360.model import FellegiSunterModel, _distinct_rows, fit_em, train
@@ -165,7 +167,10 @@ def test_a_rare_surname_is_evidence_against_strangers_not_against_a_household():
 def test_distinct_patterns_equal_numpy_unique(rows):
     # the hash-based pattern finder against np.unique over rows (sorted, same inverse)
     gamma = np.array(rows, dtype=np.int8).reshape(-1, 3)
-    patterns, inverse, counts = _distinct_rows(gamma)
+    with mock.patch.object(model_module, "_SORT_PATTERNS_UP_TO", 0):  # the hash path
+        patterns, inverse, counts = _distinct_rows(gamma)
+    small = _distinct_rows(gamma)  # the sort path
+    assert all(np.array_equal(a, b) for a, b in zip(small, (patterns, inverse, counts)))
     if gamma.shape[0] == 0:
         assert patterns.shape == (0, 3) and inverse.size == 0 and counts.size == 0
         return

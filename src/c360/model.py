@@ -147,6 +147,10 @@ class EMResult:
     others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
 
 
+#: Up to this many pairs, distinct level patterns are found by sorting (np.unique).
+_SORT_PATTERNS_UP_TO = 50_000
+
+
 def _distinct_rows(
     gamma: npt.NDArray[np.integer[Any]],
 ) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
@@ -166,14 +170,18 @@ def _distinct_rows(
     key = np.zeros(gamma.shape[0], dtype=np.int64)
     for j in range(k):
         key = (key << 5) | (gamma[:, j].astype(np.int64) + 1)
-    # few distinct patterns among millions of pairs: a hash-based unique and lookup
-    # (polars, multi-threaded) instead of np.unique's sort of every key
-    keys = pl.Series(key)
-    uniq = keys.unique().sort()
-    inverse = keys.replace_strict(uniq, pl.int_range(uniq.len(), eager=True, dtype=pl.Int64))
-    inverse_np = inverse.to_numpy().astype(np.intp, copy=False)
-    counts = np.bincount(inverse_np, minlength=uniq.len())
-    uniq_key = uniq.to_numpy()
+    if key.shape[0] <= _SORT_PATTERNS_UP_TO:
+        # a few pairs (incremental runs): numpy without polars' per-call set-up
+        uniq_key, inverse_np, counts = np.unique(key, return_inverse=True, return_counts=True)
+    else:
+        # few distinct patterns among millions of pairs: a hash-based unique and
+        # lookup (polars, multi-threaded) instead of np.unique's sort of every key
+        keys = pl.Series(key)
+        uniq = keys.unique().sort()
+        inverse = keys.replace_strict(uniq, pl.int_range(uniq.len(), eager=True, dtype=pl.Int64))
+        inverse_np = inverse.to_numpy().astype(np.intp, copy=False)
+        counts = np.bincount(inverse_np, minlength=uniq.len())
+        uniq_key = uniq.to_numpy()
     out = np.empty((uniq_key.shape[0], k), dtype=np.int16)
     for j in range(k - 1, -1, -1):
         out[:, j] = (uniq_key & 31) - 1
