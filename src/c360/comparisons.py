@@ -150,6 +150,19 @@ def _similarity(
     return np.asarray(scores)[inv]
 
 
+def _cutoff(thresholds: Sequence[float]) -> float:
+    """A similarity cutoff that leaves every level of ``thresholds`` as it is.
+
+    Scores under the loosest threshold all grade as "else"; telling rapidfuzz
+    so lets it stop early on them (and report 0), which is most pairs.
+
+    Examples:
+        >>> _cutoff((0.92, 0.8)) < 0.8
+        True
+    """
+    return max(min(thresholds) - 1e-6, 0.0)
+
+
 def _grade(
     scores: npt.NDArray[Any], thresholds: Sequence[float], *, distance: bool = False, first: int = 1
 ) -> Int8Array:
@@ -287,7 +300,14 @@ class JaroWinklerAtThresholds(Comparison):
         enc, cl, cr, lv, null = self._start(data)
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
-        sims = _similarity(enc, cl, cr, rest, JaroWinkler.normalized_similarity)
+        sims = _similarity(
+            enc,
+            cl,
+            cr,
+            rest,
+            JaroWinkler.normalized_similarity,
+            score_cutoff=_cutoff(self.thresholds),
+        )
         lv[rest] = _grade(sims, self.thresholds)
         lv[exact] = len(self.thresholds) + 1
         return lv
@@ -346,7 +366,14 @@ class NameComparison(JaroWinklerAtThresholds):
             initial = rest & (single[cl0] | single[cr0]) & (first[cl0] == first[cr0])
         else:
             initial = np.zeros_like(rest)
-        sims = _similarity(enc, cl, cr, rest, JaroWinkler.normalized_similarity)
+        sims = _similarity(
+            enc,
+            cl,
+            cr,
+            rest,
+            JaroWinkler.normalized_similarity,
+            score_cutoff=_cutoff(self.thresholds),
+        )
         lv[rest] = _grade(sims, self.thresholds, first=2)
         lv[initial & (lv < 2)] = 1
         if self.swap_column and self.swap_column in data.records.columns:
@@ -387,7 +414,9 @@ class NameComparison(JaroWinklerAtThresholds):
             # the cross pair that is not exact: (cl, sr) when b holds, (sl, cr) when a holds
             x = np.where(b, cl, sl)
             y = np.where(b, sr, cr)
-            sims = _similarity(enc, x, y, one, JaroWinkler.normalized_similarity)
+            sims = _similarity(
+                enc, x, y, one, JaroWinkler.normalized_similarity, score_cutoff=_cutoff((0.9,))
+            )
             close = np.zeros(cl.shape[0], dtype=bool)
             close[one] = sims >= 0.9
             out |= close
@@ -445,7 +474,8 @@ class TokenSetAtThresholds(Comparison):
         enc, cl, cr, lv, null = self._start(data)
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
-        sims = _similarity(enc, cl, cr, rest, fuzz.token_set_ratio) / 100.0
+        cutoff = _cutoff(self.thresholds) * 100.0
+        sims = _similarity(enc, cl, cr, rest, fuzz.token_set_ratio, score_cutoff=cutoff) / 100.0
         lv[rest] = _grade(sims, self.thresholds)
         lv[exact] = len(self.thresholds) + 1
         return lv
