@@ -73,6 +73,10 @@ def test_rule_pair_count_equals_generated_pairs(rows, link_type, rule, max_block
         rule_pair_count(records, rule, link_type=link_type, max_block_size=max_block) == generated
     )
     assert count_pairs(records, cfg)["pairs"][0] == generated
+    # without a source column the records are one source
+    alone = records.drop("source")
+    generated = sum(c.height for c in generate_pairs(alone, cfg))
+    assert rule_pair_count(alone, rule, link_type=link_type, max_block_size=max_block) == generated
 
 
 def test_counts_before_generation_match_generated():

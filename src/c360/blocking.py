@@ -288,9 +288,12 @@ def rule_pair_count(
         >>> rule_pair_count(recs, ["city"]), rule_pair_count(recs, ["city"], link_type="link")
         (3, 2)
     """
-    has_source = "source" in records.columns
-    by = ["h", "source"] if has_source and link_type != "dedupe_and_link" else ["h"]
-    frame = records.select(_key_hash(keys).alias("h"), *(["source"] if len(by) == 2 else []))
+    by = ["h"] if link_type == "dedupe_and_link" else ["h", "source"]
+    # without a source column every record is of one source (as in count_pairs)
+    source = pl.col("source") if "source" in records.columns else pl.lit("")
+    frame = records.select(
+        _key_hash(keys).alias("h"), *([source.alias("source")] if len(by) == 2 else [])
+    )
     counts = frame.drop_nulls("h").group_by(by).len()
     if max_block_size is not None:
         sizes = counts.group_by("h").agg(pl.col("len").sum().alias("size"))
