@@ -157,10 +157,10 @@ def _cutoff(thresholds: Sequence[float]) -> float:
     so lets it stop early on them (and report 0), which is most pairs.
 
     Examples:
-        >>> _cutoff((0.92, 0.8)) < 0.8
-        True
+        >>> _cutoff((0.92, 0.8)) < 0.8, _cutoff(())
+        (True, 0.0)
     """
-    return max(min(thresholds) - 1e-6, 0.0)
+    return max(min(thresholds) - 1e-6, 0.0) if thresholds else 0.0
 
 
 def _grade(
