@@ -525,12 +525,25 @@ def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     left = ids.rename({"source": "source_l", "record_id": "record_id_l", "customer_id": "_cl"})
     right = ids.rename({"source": "source_r", "record_id": "record_id_r", "customer_id": "_cr"})
     j = links.join(left, on=["source_l", "record_id_l"]).join(right, on=["source_r", "record_id_r"])
-    return (
-        j.filter(pl.col("_cl") == pl.col("_cr"))
-        .rename({"_cl": "customer_id"})
-        .select(cols)
-        .sort("customer_id", "source_l", "record_id_l", "source_r", "record_id_r")
-    )
+    inside = j.filter(pl.col("_cl") == pl.col("_cr")).rename({"_cl": "customer_id"}).select(cols)
+    return _by_customer(inside, ["source_l", "record_id_l", "source_r", "record_id_r"])
+
+
+def _by_customer(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``frame`` sorted by ``customer_id`` then ``keys``.
+
+    Output tables come sorted by their record keys; a stable sort on the
+    customer alone then gives the same order as sorting on all the string keys,
+    at a fraction of the cost on millions of rows.
+
+    Examples:
+        >>> f = pl.DataFrame({"customer_id": ["b", "a", "b"], "k": ["1", "2", "3"]})
+        >>> _by_customer(f, ["k"])["k"].to_list(), _by_customer(f[::-1], ["k"])["k"].to_list()
+        (['2', '1', '3'], ['2', '1', '3'])
+    """
+    if frame.height > 1 and frame.select(pl.struct(keys).is_sorted()).item():
+        return frame.sort("customer_id", maintain_order=True)
+    return frame.sort("customer_id", *keys)
 
 
 def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -587,7 +600,7 @@ def _lineage(
             on=["source", "record_id"],
             how="left",
         )
-    recs = recs.sort("customer_id", "source", "record_id")
+    recs = _by_customer(recs, ["source", "record_id"])
     joined = _customer_links(ids, links)
     profiles = getattr(res, "profiles", None)
     values = _lineage_values(_frame(profiles) if profiles is not None else None)
