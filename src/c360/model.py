@@ -168,8 +168,12 @@ def _distinct_rows(
         uniq, inverse, counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
         return uniq.astype(np.int16), inverse.reshape(-1), counts.astype(np.int64)
     key = np.zeros(gamma.shape[0], dtype=np.int64)
+    level = np.empty(gamma.shape[0], dtype=np.int64)
+    by_column = np.ascontiguousarray(gamma.T)  # one comparison's levels contiguous
     for j in range(k):
-        key = (key << 5) | (gamma[:, j].astype(np.int64) + 1)
+        key <<= 5
+        np.add(by_column[j], 1, out=level, dtype=np.int64, casting="unsafe")
+        key |= level
     if key.shape[0] <= _SORT_PATTERNS_UP_TO:
         # a few pairs (incremental runs): numpy without polars' per-call set-up
         uniq_key, inverse_np, counts = np.unique(key, return_inverse=True, return_counts=True)
