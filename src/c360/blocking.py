@@ -142,7 +142,7 @@ class BlockingConfig:
 class _RuleKeys:
     """Per record: the rule's key group (-1 when a key is null) and group sizes."""
 
-    group: npt.NDArray[np.int64]
+    group: npt.NDArray[np.int32]
     sizes: npt.NDArray[np.int64]
     skipped: pl.DataFrame = field(repr=False)
 
@@ -176,7 +176,9 @@ def _rule_keys(records: pl.DataFrame, rule: BlockingRule, max_block_size: int | 
     keys = list(rule.keys)
     frame = records.select(_key_groups(keys).alias("g"))
     g = frame.get_column("g")
-    group = (g.fill_null(0).cast(pl.Int64) - 1).to_numpy()
+    # int32: half the memory traffic of the gathers that drop pairs found by an
+    # earlier rule (group numbers are dense, fewer than the records)
+    group = (g.fill_null(0).cast(pl.Int32) - 1).to_numpy()
     n_groups = int(group.max()) + 1 if group.size else 0
     sizes = np.bincount(group[group >= 0], minlength=n_groups).astype(np.int64)
     skipped = pl.DataFrame(schema={"rule": pl.String, "key": pl.String, "records": pl.Int64})
