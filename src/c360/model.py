@@ -547,13 +547,28 @@ class FellegiSunterModel:
                     if not shares_by_relation(name, comp.column):
                         cur = tf_cls[i]
                         tf_cls[i] = adj if cur is None else cur + adj
-        den = den_u[inverse] if tf_all is None else den_u[inverse] - tf_all
+        # in place where the arrays are fresh: each per-pair temporary is tens of
+        # MB on large runs, and allocating and touching it costs more than the maths
+        den = den_u[inverse]
+        if tf_all is not None:
+            den -= tf_all
+        del tf_all
         for lo, shift in zip(den_o, tf_cls, strict=True):
             if lo is not None:
-                den = np.logaddexp2(den, lo[inverse] if shift is None else lo[inverse] - shift)
-        total = num[inverse] - den
-        total = np.where(np.isfinite(total), total, 0.0)
-        prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -200, 200)))
+                other = lo[inverse]
+                if shift is not None:
+                    other -= shift
+                np.logaddexp2(den, other, out=den)
+                del other
+        total = num[inverse]
+        total -= den
+        del den
+        total[~np.isfinite(total)] = 0.0
+        prob = np.clip(total, -200, 200)
+        np.negative(prob, out=prob)
+        np.exp2(prob, out=prob)
+        prob += 1.0
+        np.divide(1.0, prob, out=prob)
         return total, prob
 
     def _pattern_terms(
