@@ -509,13 +509,17 @@ class FellegiSunterModel:
             )
             freq = values.get_column("frequency").to_numpy()
             baseline = float(table.get_column("frequency").pow(2).sum())
-            codes = enc.codes[data.rid_l[hit]]
+            # bits once per distinct value, then gathered per agreeing pair
             with np.errstate(divide="ignore", invalid="ignore"):
-                bits = np.log2(baseline / freq[np.maximum(codes, 0)])
-            bits = np.where(np.isfinite(bits) & (codes >= 0), bits, 0.0)
+                per_value = np.log2(baseline / freq)
+            per_value = np.where(np.isfinite(per_value), per_value, 0.0)
+            np.clip(per_value, -self.tf_max_bits, self.tf_max_bits, out=per_value)
+            codes = enc.codes[data.rid_l[hit]]
+            bits = per_value[np.maximum(codes, 0)]
+            bits[codes < 0] = 0.0
             if adj is None:
                 adj = np.zeros(levels.shape[0])
-            adj[hit] = np.clip(bits, -self.tf_max_bits, self.tf_max_bits)
+            adj[hit] = bits
         return adj
 
     def score_levels(
