@@ -295,19 +295,25 @@ class JaroWinklerAtThresholds(Comparison):
             "exact",
         )
 
+    def _similarities(
+        self, enc: Encoded, cl: IntArray, cr: IntArray, mask: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[Any]:
+        """Jaro-Winkler of the pairs in ``mask``; 0 under the loosest threshold."""
+        return _similarity(
+            enc,
+            cl,
+            cr,
+            mask,
+            JaroWinkler.normalized_similarity,
+            score_cutoff=_cutoff(self.thresholds),
+        )
+
     def levels(self, data: PairData) -> Int8Array:
         """Compute levels."""
         enc, cl, cr, lv, null = self._start(data)
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
-        sims = _similarity(
-            enc,
-            cl,
-            cr,
-            rest,
-            JaroWinkler.normalized_similarity,
-            score_cutoff=_cutoff(self.thresholds),
-        )
+        sims = self._similarities(enc, cl, cr, rest)
         lv[rest] = _grade(sims, self.thresholds)
         lv[exact] = len(self.thresholds) + 1
         return lv
@@ -366,14 +372,7 @@ class NameComparison(JaroWinklerAtThresholds):
             initial = rest & (single[cl0] | single[cr0]) & (first[cl0] == first[cr0])
         else:
             initial = np.zeros_like(rest)
-        sims = _similarity(
-            enc,
-            cl,
-            cr,
-            rest,
-            JaroWinkler.normalized_similarity,
-            score_cutoff=_cutoff(self.thresholds),
-        )
+        sims = self._similarities(enc, cl, cr, rest)
         lv[rest] = _grade(sims, self.thresholds, first=2)
         lv[initial & (lv < 2)] = 1
         if self.swap_column and self.swap_column in data.records.columns:
