@@ -809,24 +809,31 @@ class ResolutionState:
         """Write every file of the updated output directory into ``tmp`` (new)."""
         import shutil
 
-        import pyarrow.parquet as pq
+        from c360._frames import write_parquet_files
 
         src = self._dir
         (tmp / "state").mkdir(parents=True)
         current = self.matching
-        current.write_parquet(tmp / "state" / "matching.parquet")
         ids = current.select("source", "record_id", "customer_id").sort("source", "record_id")
-        pq.write_table(ids.to_arrow(), tmp / "unified_ids.parquet")
+        jobs: list[tuple[pa.Table | pl.DataFrame, Path]] = [
+            (current, tmp / "state" / "matching.parquet"),
+            (ids.to_arrow(), tmp / "unified_ids.parquet"),
+        ]
         if self.junk is not None:
-            self.junk.write_parquet(tmp / "state" / "junk.parquet")
+            jobs.append((self.junk, tmp / "state" / "junk.parquet"))
         self.model.save(tmp / "model.json")
         self.config.save(tmp / "config.toml")
         raw = self._records()
         if raw is not None:
-            raw.write_parquet(tmp / "state" / "records.parquet")
+            jobs.append((raw, tmp / "state" / "records.parquet"))
         profiles = self._profiles(raw, ids)
         if profiles is not None:
-            pq.write_table(profiles, tmp / "profiles.parquet")
+            jobs.append((profiles, tmp / "profiles.parquet"))
+        write_parquet_files(jobs)
+        # the appended tables in a second round, once the frames above are written
+        # and released: they are not all held at once
+        del jobs, raw, profiles, ids
+        jobs = []
         session = self._session
         for name, added in (
             ("links", session.links),
@@ -839,7 +846,8 @@ class ResolutionState:
                 tables.insert(0, _read_state(earlier, f"the earlier {name}"))
             if tables:
                 merged = pa.concat_tables(tables, promote_options="permissive")
-                pq.write_table(merged, tmp / f"{name}.parquet")
+                jobs.append((merged, tmp / f"{name}.parquet"))
+        write_parquet_files(jobs)
         for name in ("report.json", "report.html", "report_tables"):
             path = _existing(src, name)
             if path is not None:
