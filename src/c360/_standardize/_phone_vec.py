@@ -78,7 +78,6 @@ class _Desc:
 
 @dataclass(frozen=True, slots=True)
 class _Region:
-    code: str
     cc: int
     idd: str | None  # international dialling prefix
     npfp: str | None  # national prefix (and carrier code) for parsing
@@ -106,7 +105,6 @@ def _region(code: str) -> _Region | None:
     npfp = md.national_prefix_for_parsing or None
     rule = md.national_prefix_transform_rule or None
     return _Region(
-        code=code,
         cc=int(md.country_code or 0),
         idd=md.international_prefix or None,
         npfp=npfp,
