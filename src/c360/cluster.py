@@ -59,6 +59,15 @@ class ClusterConfig:
             matches at most this often (m of its "else" level); in data where
             the identifier is often replaced or mistyped it is evidence, not a
             constraint.
+        coherence: after the guard, weigh every pair inside each cluster of
+            three or more records and split clusters whose members weigh
+            against being one person (see [`c360._coherence`][c360._coherence]).
+        coherence_max_size: largest cluster whose pairs are all weighed
+            (``k (k-1) / 2`` pairs for ``k`` records); larger ones keep only
+            the guard.
+        coherence_prior: log2 prior odds that two records of one cluster are
+            one person, used for the coherence weights; ``None``: half the
+            model's candidate prior (see the module docs).
     """
 
     threshold: float = 0.5
@@ -67,6 +76,9 @@ class ClusterConfig:
     cannot_link: tuple[str, ...] = ("national_id",)
     distinct_sources: tuple[str, ...] = ()
     max_match_disagreement: float = 0.01
+    coherence: bool = True
+    coherence_max_size: int = 200
+    coherence_prior: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/TOML-able form."""
@@ -77,6 +89,9 @@ class ClusterConfig:
             "cannot_link": list(self.cannot_link),
             "distinct_sources": list(self.distinct_sources),
             "max_match_disagreement": self.max_match_disagreement,
+            "coherence": self.coherence,
+            "coherence_max_size": self.coherence_max_size,
+            "coherence_prior": self.coherence_prior,
         }
 
     @classmethod

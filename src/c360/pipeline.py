@@ -34,6 +34,7 @@ import polars as pl
 import pyarrow as pa
 
 from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
+from c360._coherence import CoherenceResult, cohere
 from c360._encode import Encoded
 from c360._progress import progress, resolve_progress
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
@@ -676,10 +677,6 @@ def resolve(
             data, gamma, prob, comparisons, deterministic, cfg.cluster.threshold
         )
         m["rows_out"] = int(accepted.sum())
-    # the encodings (and their per-value Python strings for rapidfuzz) are not
-    # needed past scoring; at millions of distinct values they are large
-    del data
-    encodings.clear()
 
     cluster_cfg = _reliable_cannot_link(cfg.cluster, model)
     with metrics.stage("cluster", n) as m:
@@ -699,8 +696,28 @@ def resolve(
         m["refused_links"] = clusters.refused.height
         m["cannot_link"] = list(cluster_cfg.cannot_link)
 
+    refused = clusters.refused
+    labels = clusters.labels
+    if cluster_cfg.coherence and n:
+        with metrics.stage("coherence", n) as m:
+            coherent = _cohere(
+                labels, rid_l[accepted], rid_r[accepted], eff_prob, by_rule[accepted],
+                model, data, cluster_cfg,
+            )  # fmt: skip
+            labels = coherent.labels
+            if coherent.refused.height:
+                refused = pl.concat([refused, coherent.refused])
+            m["rows_out"] = int(np.unique(labels).shape[0])
+            m["pairs"] = coherent.pairs
+            m["split_clusters"] = coherent.split
+            m["skipped_clusters"] = coherent.skipped
+    # the encodings (and their per-value Python strings for rapidfuzz) are not
+    # needed past clustering; at millions of distinct values they are large
+    del data
+    encodings.clear()
+
     with metrics.stage("ids", n) as m:
-        customer_id, id_changes = assign_stable_ids(valid, clusters.labels, prev_ids, run_id=run)
+        customer_id, id_changes = assign_stable_ids(valid, labels, prev_ids, run_id=run)
         unified = valid.select("source", "record_id").with_columns(customer_id=customer_id)
         m["rows_out"] = unified.height
         m["id_changes"] = id_changes.height
@@ -736,7 +753,6 @@ def resolve(
         gamma[unsure],
         comparisons,
     )
-    refused = clusters.refused
     if refused.height:
         refused = _attach_keys(refused, keys)
     return Resolution(
@@ -761,6 +777,39 @@ def resolve(
         weight_histogram=_histogram(weight),
         near_misses=near.to_arrow(),
         estimates=estimate_quality(prob, accepted),
+    )
+
+
+def _cohere(
+    labels: npt.NDArray[np.int64],
+    link_l: npt.NDArray[np.int64],
+    link_r: npt.NDArray[np.int64],
+    probability: npt.NDArray[np.float64],
+    certain: npt.NDArray[np.bool_],
+    model: FellegiSunterModel,
+    data: PairData,
+    cfg: ClusterConfig,
+) -> CoherenceResult:
+    """Weigh every pair inside each cluster with the model; split what does not hold."""
+    comparisons = model.comparisons
+
+    def weigh(left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+        pairs = PairData(data.records, left, right, data.encodings)
+        gamma = np.column_stack([c.levels(pairs) for c in comparisons]).astype(np.int8)
+        weight, _ = model.score_levels(gamma, pairs)
+        return weight
+
+    prior = model.prior_weight
+    target = prior / 2 if cfg.coherence_prior is None else cfg.coherence_prior
+    return cohere(
+        labels,
+        link_l,
+        link_r,
+        probability,
+        weigh,
+        prior_shift=target - prior,
+        max_size=cfg.coherence_max_size,
+        certain=certain,
     )
 
 

@@ -1,0 +1,161 @@
+"""Cluster coherence: every pair inside a cluster weighed, chains split (issue 10)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import c360
+from c360.datasets import generate_people
+from c360._coherence import cohere, gaec, within_pairs
+from c360.cluster import ClusterConfig
+from c360.config import ResolveConfig
+from c360.evaluate import pairwise_metrics
+
+
+@given(st.lists(st.integers(0, 6), min_size=0, max_size=40), st.integers(2, 5))
+@settings(max_examples=60, deadline=None)
+def test_within_pairs_lists_every_pair_of_every_cluster_in_range(raw, min_size):
+    # labels must be the smallest member, as components() gives them
+    raw_arr = np.asarray(raw, dtype=np.int64)
+    labels = np.array(
+        [int(np.flatnonzero(raw_arr == v)[0]) for v in raw_arr.tolist()], dtype=np.int64
+    )
+    left, right = within_pairs(labels, min_size=min_size, max_size=4)
+    got = set(zip(left.tolist(), right.tolist(), strict=True))
+    sizes = np.bincount(labels, minlength=len(raw)) if len(raw) else np.zeros(0, dtype=np.int64)
+    want = {
+        (a, b)
+        for a, b in itertools.combinations(range(len(raw)), 2)
+        if labels[a] == labels[b] and min_size <= sizes[labels[a]] <= 4
+    }
+    assert got == want
+    assert len(got) == left.shape[0]  # each pair once
+    assert (left < right).all()
+
+
+def test_gaec_splits_a_chain_whose_ends_are_different_people():
+    # 0-1 and 1-2 agree, 0-2 is strongly against: 2 leaves
+    w = np.array([[0.0, 9.0, -20.0], [9.0, 0.0, 8.0], [-20.0, 8.0, 0.0]])
+    assert gaec(w).tolist() == [0, 0, 2]
+
+
+def test_gaec_keeps_a_cluster_whose_pairs_weigh_in_favour_on_the_whole():
+    # one pair without evidence (slightly against) among strong ones
+    w = np.array([[0.0, 12.0, 10.0], [12.0, 0.0, -2.0], [10.0, -2.0, 0.0]])
+    assert gaec(w).tolist() == [0, 0, 0]
+
+
+def test_gaec_two_families_of_two():
+    w = np.full((4, 4), -15.0)
+    w[0, 1] = w[1, 0] = 20.0
+    w[2, 3] = w[3, 2] = 20.0
+    w[1, 2] = w[2, 1] = 14.0  # the chain link
+    assert gaec(w).tolist() == [0, 0, 2, 2]
+
+
+def _weigh_from(table: dict[tuple[int, int], float]):
+    def weigh(left, right):
+        return np.array(
+            [table.get((int(a), int(b)), 0.0) for a, b in zip(left, right, strict=True)]
+        )
+
+    return weigh
+
+
+def test_cohere_splits_a_household_chain_and_reports_the_link():
+    # records 0..3 chained by accepted links 0-1, 1-2, 2-3; 4, 5 a good pair alone
+    labels = np.array([0, 0, 0, 0, 4, 4])
+    link_l = np.array([0, 1, 2, 4])
+    link_r = np.array([1, 2, 3, 5])
+    prob = np.array([0.99, 0.9, 0.99, 0.99])
+    table = {(0, 1): 15.0, (1, 2): 3.0, (2, 3): 15.0, (0, 2): -10.0, (0, 3): -25.0, (1, 3): -12.0}
+    res = cohere(labels, link_l, link_r, prob, _weigh_from(table), prior_shift=0.0)
+    assert res.labels.tolist() == [0, 0, 2, 2, 4, 4]
+    assert res.split == 1
+    assert res.pairs == 6  # the size-2 cluster is not weighed
+    assert res.refused.select("_rid_l", "_rid_r").rows() == [(1, 2)]
+    reason = res.refused["reason"][0]
+    assert reason.startswith("coherence:") and "2 and 2 records" in reason
+
+
+def test_cohere_prior_shift_and_rule_floor():
+    labels = np.array([0, 0, 0])
+    link_l, link_r = np.array([0, 1]), np.array([1, 2])
+    prob = np.array([0.99, 0.99])
+    table = {(0, 1): 10.0, (1, 2): -3.0, (0, 2): -0.5}
+    split = cohere(labels, link_l, link_r, prob, _weigh_from(table), prior_shift=0.0)
+    assert split.labels.tolist() == [0, 0, 2]
+    # with a more generous within-cluster prior the no-evidence pairs hold
+    kept = cohere(labels, link_l, link_r, prob, _weigh_from(table), prior_shift=4.0)
+    assert kept.labels.tolist() == [0, 0, 0]
+    assert kept.refused.height == 0
+    # a link a deterministic rule made never weighs against
+    ruled = cohere(
+        labels, link_l, link_r, prob, _weigh_from(table), prior_shift=0.0,
+        certain=np.array([False, True]),
+    )  # fmt: skip
+    assert ruled.labels.tolist() == [0, 0, 0]
+
+
+def test_cohere_leaves_clusters_above_the_size_limit():
+    labels = np.zeros(5, dtype=np.int64)
+    link_l, link_r = np.arange(4), np.arange(1, 5)
+    res = cohere(
+        labels, link_l, link_r, np.full(4, 0.99), lambda a, b: np.full(a.shape[0], -50.0),
+        prior_shift=0.0, max_size=4,
+    )  # fmt: skip
+    assert res.labels.tolist() == [0] * 5
+    assert res.skipped == 1
+    assert res.pairs == 0
+
+
+@pytest.fixture(scope="module")
+def generated():
+    return generate_people(4000, seed=11)
+
+
+def _metrics(res, truth):
+    pred = pl.from_arrow(res.unified_ids).rename({"customer_id": "cluster"})
+    return pairwise_metrics(pred, truth.rename({"person_id": "cluster"}))
+
+
+def test_coherence_raises_precision_on_generated_households(generated):
+    off = c360.resolve(
+        generated.records, config=ResolveConfig(cluster=ClusterConfig(coherence=False))
+    )
+    on = c360.resolve(generated.records)
+    m_off, m_on = _metrics(off, generated.truth), _metrics(on, generated.truth)
+    assert m_on.precision > m_off.precision + 0.005, (m_off, m_on)
+    assert m_on.f1 > m_off.f1, (m_off, m_on)
+    stage = next(m for m in on.metrics if m["stage"] == "coherence")
+    assert stage["split_clusters"] > 0
+    assert stage["pairs"] > 0
+    reasons = pl.from_arrow(on.refused_links)["reason"]
+    assert reasons.str.starts_with("coherence:").sum() > 0
+    # every refused coherence link really joins two customers now
+    ids = pl.from_arrow(on.unified_ids)
+    refused = pl.from_arrow(on.refused_links).filter(pl.col("reason").str.starts_with("coherence"))
+    sides = refused.join(
+        ids.rename({"source": "source_l", "record_id": "record_id_l", "customer_id": "l"}),
+        on=["source_l", "record_id_l"],
+    ).join(
+        ids.rename({"source": "source_r", "record_id": "record_id_r", "customer_id": "r"}),
+        on=["source_r", "record_id_r"],
+    )
+    assert sides.height == refused.height
+    assert (sides["l"] != sides["r"]).all()
+
+
+def test_coherence_does_not_depend_on_row_order(generated):
+    records = generated.records
+    a = pl.from_arrow(c360.resolve(records).unified_ids)
+    b = pl.from_arrow(c360.resolve(records.sample(fraction=1.0, shuffle=True, seed=3)).unified_ids)
+    key = ["source", "record_id"]
+    pa_, pb = a.sort(key), b.sort(key)
+    assert pa_["customer_id"].to_list() == pb["customer_id"].to_list()
