@@ -3,7 +3,9 @@
 All functions take clusterings as frames keyed by ``source`` and ``record_id``
 so that users can compare c360's output with their own labels directly.
 Pair counts are computed from cluster-size contingency tables, never by
-listing pairs, so they scale to millions of records.
+listing pairs, so they scale to millions of records. [`error_breakdown`][error_breakdown]
+lists the false and missed links of a resolution (sampled past a limit) with
+their comparison pattern and cause.
 
 Examples:
     >>> import polars as pl
@@ -22,9 +24,11 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
+from c360._error_classes import ErrorBreakdown, error_breakdown
 from c360.exceptions import ConfigError
 
 __all__ = [
+    "ErrorBreakdown",
     "PairwiseMetrics",
     "RunComparison",
     "b_cubed",
@@ -32,6 +36,7 @@ __all__ = [
     "cluster_metrics",
     "clusters_from_links",
     "compare_runs",
+    "error_breakdown",
     "pairwise_metrics",
 ]
 
