@@ -130,18 +130,49 @@ def test_date_comparison_levels():
         {
             "dob": [
                 d(1980, 3, 4),
-                d(1980, 3, 4),
-                d(1980, 4, 3),
-                d(1980, 3, 5),
-                d(1980, 9, 1),
-                d(1975, 1, 1),
+                d(1980, 3, 4),  # exact
+                d(1980, 4, 3),  # day and month swapped
+                d(1980, 3, 5),  # one part (day)
+                d(1980, 9, 1),  # within a year
+                d(1975, 1, 1),  # else
+                None,
             ]
         }
     )
     c = DateComparison("dob")
-    pairs = pl.DataFrame({"_rid_l": [0, 0, 0, 0, 0], "_rid_r": [1, 2, 3, 4, 5]})
-    got = [c.labels()[i] for i in compare(pairs, records, [c])[c.output].to_list()]
-    assert got == ["exact", "typo_or_transposed", "typo_or_transposed", "within_1y", "else"]
+    pairs = pl.DataFrame({"_rid_l": [0, 0, 0, 0, 0, 0], "_rid_r": [1, 2, 3, 4, 5, 6]})
+    got = compare(pairs, records, [c])[c.output].to_list()
+    assert [c.labels()[i] if i >= 0 else None for i in got] == [
+        "exact",
+        "day_month_swapped",
+        "one_part_differs",
+        "within_1y",
+        "else",
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # the registry misses of issue 10: one part of the date mistyped
+        ("1925-01-10", "2002-01-10", "one_part_differs"),
+        ("1958-04-27", "1258-04-27", "one_part_differs"),
+        ("1975-12-12", "1975-04-12", "one_part_differs"),
+        ("1953-01-05", "1953-01-11", "one_part_differs"),
+        ("1975-12-11", "1975-11-12", "day_month_swapped"),
+        ("1975-12-11", "1979-11-12", "else"),  # swapped and another year
+        ("1975-12-31", "1976-01-01", "within_1y"),
+        ("1975-12-11", "1975-12-11", "exact"),
+    ],
+)
+def test_date_levels_by_component(a, b, level):
+    import datetime as dt
+
+    records = pl.DataFrame({"dob": [dt.date.fromisoformat(a), dt.date.fromisoformat(b)]})
+    c = DateComparison("dob")
+    got = compare(pl.DataFrame({"_rid_l": [0], "_rid_r": [1]}), records, [c])[c.output][0]
+    assert c.labels()[got] == level
 
 
 def test_email_and_phone_levels():

@@ -178,3 +178,17 @@ def test_distinct_patterns_equal_numpy_unique(rows):
     assert patterns.tolist() == ref.tolist()
     assert inverse.tolist() == ref_inv.reshape(-1).tolist()
     assert counts.tolist() == ref_counts.tolist()
+
+
+def test_saved_model_with_other_level_count_is_refused_clearly():
+    from c360.comparisons import DateComparison
+
+    mdl = FellegiSunterModel(
+        comparisons=(DateComparison("date_of_birth"),),
+        m=[np.array([0.1, 0.2, 0.7])],
+        u=[np.array([0.9, 0.05, 0.05])],
+        u_random=[np.array([0.9, 0.05, 0.05])],
+        lam=0.01,
+    )
+    with pytest.raises(ModelError, match="date_of_birth.*5 levels.*3 in the saved model"):
+        FellegiSunterModel.from_dict(mdl.to_dict())

@@ -61,7 +61,7 @@ class ClusterConfig:
             constraint.
         coherence: after the guard, weigh every pair inside each cluster of
             three or more records and split clusters whose members weigh
-            against being one person (see [`c360._coherence`][c360._coherence]).
+            against being one person (see "Coherence" in ``docs/matching.md``).
         coherence_max_size: largest cluster whose pairs are all weighed
             (``k (k-1) / 2`` pairs for ``k`` records); larger ones keep only
             the guard.

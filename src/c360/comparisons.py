@@ -482,16 +482,22 @@ class TokenSetAtThresholds(Comparison):
 
 @dataclass(frozen=True, slots=True)
 class DateComparison(Comparison):
-    """Dates: exact, one typo or day/month transposed, within a year, else.
+    """Dates by their parts: exact, day and month swapped, one part differs, within a year, else.
+
+    A mistyped birth date is usually wrong in one part only: the year
+    (1958 / 1258, 1925 / 2002), the month (12 / 04) or the day (05 / 11), or
+    has day and month swapped. Two of day, month and year equal is its own
+    level, learned like any other, as is the swap; a date less than a year
+    off that matches no such pattern is ``within_1y``.
 
     Examples:
         >>> DateComparison("date_of_birth").labels()
-        ('else', 'within_1y', 'typo_or_transposed', 'exact')
+        ('else', 'within_1y', 'one_part_differs', 'day_month_swapped', 'exact')
     """
 
     def labels(self) -> tuple[str, ...]:
         """Levels in order of agreement."""
-        return ("else", "within_1y", "typo_or_transposed", "exact")
+        return ("else", "within_1y", "one_part_differs", "day_month_swapped", "exact")
 
     def levels(self, data: PairData) -> Int8Array:
         """Compute levels."""
@@ -499,28 +505,33 @@ class DateComparison(Comparison):
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
         dl, dr = data.numeric(self.column)
-        within = rest & (np.abs(dl - dr) <= 365)
-        lv[within] = 1
-        # enc.values are ISO strings (cast from Date): YYYY-MM-DD
-        dist = _similarity(
-            enc, cl, cr, rest, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=2
-        )
-        typo = np.zeros(len(data), dtype=bool)
-        typo[rest] = dist <= 1
-        vals = enc.values
-        if vals.len():
-            parsed = vals.str.to_date("%Y-%m-%d", strict=False)
-            ymd = pl.DataFrame(
-                {"y": parsed.dt.year(), "m": parsed.dt.month(), "d": parsed.dt.day()}
-            )
-            y, m, d = (ymd[c].fill_null(-1).to_numpy() for c in ("y", "m", "d"))
+        lv[rest & (np.abs(dl - dr) <= 365)] = 1
+        y, m, d = _date_parts(enc)
+        if y.shape[0]:
             a = np.where(cl < 0, 0, cl)
             b = np.where(cr < 0, 0, cr)
-            transposed = rest & (y[a] == y[b]) & (m[a] == d[b]) & (d[a] == m[b])
-            typo |= transposed
-        lv[typo] = 2
-        lv[exact] = 3
+            ya, yb, ma, mb, da, db = y[a], y[b], m[a], m[b], d[a], d[b]
+            same = (ya == yb).astype(np.int8) + (ma == mb) + (da == db)
+            lv[rest & (same == 2) & (ya >= 0)] = 2
+            lv[rest & (ya == yb) & (ma == db) & (da == mb) & (ma >= 0)] = 3
+        lv[exact] = 4
         return lv
+
+
+def _date_parts(enc: Encoded) -> tuple[npt.NDArray[np.int64], ...]:
+    """Year, month and day of every distinct value (-1 where it is not a date), cached."""
+    cached = enc._cache.get("date_parts")
+    if cached is None:
+        vals = enc.values
+        if vals.dtype != pl.Date:
+            # values are ISO strings (the column cast from Date); anything else is -1
+            vals = vals.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+        cached = tuple(
+            part.fill_null(-1).cast(pl.Int64).to_numpy()
+            for part in (vals.dt.year(), vals.dt.month(), vals.dt.day())
+        )
+        enc._cache["date_parts"] = cached
+    return cached  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)

@@ -665,6 +665,13 @@ class FellegiSunterModel:
         """Inverse of [`to_dict`][to_dict]."""
         try:
             comps = tuple(comparison_from_dict(c["spec"]) for c in data["comparisons"])
+            for comp, c in zip(comps, data["comparisons"], strict=True):
+                if len(c["m"]) != len(comp.labels()):
+                    raise ModelError(
+                        f"comparison {comp.name!r} has {len(comp.labels())} levels in this "
+                        f"version of c360 but {len(c['m'])} in the saved model",
+                        hint="the model was saved by another c360 version; train it again",
+                    )
             tables = data.get("tf") or {}
             if "file" in tables:  # written by save(): read by load(), which sets them
                 tables = {}
