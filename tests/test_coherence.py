@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import c360
-from c360.datasets import generate_people
 from c360._coherence import cohere, gaec, within_pairs
 from c360.cluster import ClusterConfig
 from c360.config import ResolveConfig
+from c360.datasets import generate_people
 from c360.evaluate import pairwise_metrics
 
 
