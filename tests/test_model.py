@@ -190,5 +190,5 @@ def test_saved_model_with_other_level_count_is_refused_clearly():
         u_random=[np.array([0.9, 0.05, 0.05])],
         lam=0.01,
     )
-    with pytest.raises(ModelError, match=r"date_of_birth.*5 levels.*3 in the saved model"):
+    with pytest.raises(ModelError, match=r"date_of_birth.*6 levels.*3 in the saved model"):
         FellegiSunterModel.from_dict(mdl.to_dict())

@@ -482,22 +482,25 @@ class TokenSetAtThresholds(Comparison):
 
 @dataclass(frozen=True, slots=True)
 class DateComparison(Comparison):
-    """Dates by their parts: exact, day and month swapped, one part differs, within a year, else.
+    """Dates by their parts: exact, swapped, one typo, one part differs, within a year, else.
 
     A mistyped birth date is usually wrong in one part only: the year
     (1958 / 1258, 1925 / 2002), the month (12 / 04) or the day (05 / 11), or
-    has day and month swapped. Two of day, month and year equal is its own
-    level, learned like any other, as is the swap; a date less than a year
-    off that matches no such pattern is ``within_1y``.
+    has day and month swapped. Levels, most specific first: ``exact``;
+    ``day_month_swapped``; ``one_typo`` (one character substituted or two
+    adjacent ones transposed in ``YYYY-MM-DD``, always within one part);
+    ``one_part_differs`` (two of year, month and day equal); ``within_1y``;
+    ``else``. The model learns each weight: a single typo is rarer among
+    strangers than any different day of the same month and year.
 
     Examples:
         >>> DateComparison("date_of_birth").labels()
-        ('else', 'within_1y', 'one_part_differs', 'day_month_swapped', 'exact')
+        ('else', 'within_1y', 'one_part_differs', 'one_typo', 'day_month_swapped', 'exact')
     """
 
     def labels(self) -> tuple[str, ...]:
         """Levels in order of agreement."""
-        return ("else", "within_1y", "one_part_differs", "day_month_swapped", "exact")
+        return ("else", "within_1y", "one_part_differs", "one_typo", "day_month_swapped", "exact")
 
     def levels(self, data: PairData) -> Int8Array:
         """Compute levels."""
@@ -512,9 +515,17 @@ class DateComparison(Comparison):
             b = np.where(cr < 0, 0, cr)
             ya, yb, ma, mb, da, db = y[a], y[b], m[a], m[b], d[a], d[b]
             same = (ya == yb).astype(np.int8) + (ma == mb) + (da == db)
-            lv[rest & (same == 2) & (ya >= 0)] = 2
-            lv[rest & (ya == yb) & (ma == db) & (da == mb) & (ma >= 0)] = 3
-        lv[exact] = 4
+            part = rest & (same == 2) & (ya >= 0)
+            lv[part] = 2
+            # one edit is always within one part of an ISO date
+            dist = _similarity(
+                enc, cl, cr, part, DamerauLevenshtein.distance, dtype=np.int32, score_cutoff=2
+            )
+            typo = np.zeros(len(data), dtype=bool)
+            typo[part] = dist <= 1
+            lv[typo] = 3
+            lv[rest & (ya == yb) & (ma == db) & (da == mb) & (ma >= 0)] = 4
+        lv[exact] = 5
         return lv
 
 

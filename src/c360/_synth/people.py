@@ -142,7 +142,8 @@ class SynthConfig:
         swap_rate: first and last names swapped.
         name_typo_rate: a typo (insert, delete, substitute, transpose) per name field.
         surname_variant_rate: a spelling variant or transliteration of the surname.
-        dob_error_rate: day/month swapped, a day off, or a year off.
+        dob_error_rate: one part of the date wrong: day and month swapped, a day
+            off, a year or ten off, one digit mistyped, another month or day.
         email_typo_rate: a typo in the e-mail's local part.
         phone_typo_rate: one digit wrong.
         address_typo_rate: a typo in the street line.
@@ -1254,14 +1255,32 @@ def _make_records(
     y, m, d = dob.dt.year(), dob.dt.month(), dob.dt.day()
     swapped = pl.date(y, d, m)
     sign = pl.when(u() < 0.5).then(pl.lit(-1)).otherwise(pl.lit(1))
+    # one wrong digit of YYYYMMDD (an impossible date falls back to a day off)
+    digits = dob.dt.strftime("%Y%m%d")
+    pos = (u() * 8).cast(pl.Int64).clip(0, 7)
+    typo = pl.concat_str(
+        [
+            digits.str.slice(0, pos),
+            (u() * 10).cast(pl.Int64).clip(0, 9).cast(pl.String),
+            digits.str.slice(pos + 1),
+        ]
+    ).str.to_date("%Y%m%d", strict=False)
+    other_month = ((m - 1 + (u() * 11).cast(pl.Int32).clip(0, 10) + 1) % 12 + 1).cast(pl.Int32)
+    other_day = ((d - 1 + (u() * 27).cast(pl.Int32).clip(0, 26) + 1) % 28 + 1).cast(pl.Int32)
     dob_err = (
-        pl.when((kind < 0.3) & (d <= 12) & (d != m))
+        pl.when((kind < 0.25) & (d <= 12) & (d != m))
         .then(swapped)
-        .when(kind < 0.6)
+        .when(kind < 0.45)
         .then(dob + pl.duration(days=sign))
-        .when(kind < 0.8)
+        .when(kind < 0.60)
         .then(pl.date(y + sign, m, pl.min_horizontal(d, 28)))
-        .otherwise(pl.date(y + sign * 10, m, pl.min_horizontal(d, 28)))
+        .when(kind < 0.70)
+        .then(pl.date(y + sign * 10, m, pl.min_horizontal(d, 28)))
+        .when(kind < 0.85)
+        .then(typo.fill_null(dob + pl.duration(days=sign)))
+        .when(kind < 0.93)
+        .then(pl.date(y, other_month, pl.min_horizontal(d, 28)))
+        .otherwise(pl.date(y, m, other_day))
     )
     df = df.with_columns(
         date_of_birth=pl.when(flag(rate("dob_error_rate"))).then(dob_err).otherwise(dob)
