@@ -40,6 +40,7 @@ from c360.comparisons import (
     LocationComparison,
     NameComparison,
     PhoneComparison,
+    PhoneDigitsComparison,
     TokenSetAtThresholds,
 )
 
@@ -49,6 +50,7 @@ __all__ = ["auto_blocking", "auto_comparisons", "present_columns"]
 RULE_POOL: tuple[tuple[str, ...], ...] = (
     ("national_id",),
     ("email",),
+    ("phone_digits",),  # every number, validated or not (implies "phone")
     ("phone",),
     ("date_of_birth",),
     ("postcode",),
@@ -151,11 +153,23 @@ def auto_comparisons(
         out.append(LevenshteinAtThresholds("postcode", (1,)))
     elif location == ["city"]:
         out.append(JaroWinklerAtThresholds("city", (0.9,), tf_adjust=True))
+    if "phone_digits" in have and _unvalidated_share(records) >= min_coverage:
+        out.append(PhoneDigitsComparison("phone_digits", tf_adjust=True))
     if "address_line2" in have:
         out.append(JaroWinklerAtThresholds("address_line2", (0.9,)))
     if "company" in have:
         out.append(TokenSetAtThresholds("company", (0.9,)))
     return tuple(out)
+
+
+def _unvalidated_share(records: pl.DataFrame) -> float:
+    """Share of records with phone digits but no valid (E.164) number."""
+    if records.height == 0 or "phone_digits" not in records.columns:
+        return 0.0
+    kept = pl.col("phone_digits").is_not_null()
+    if "phone" in records.columns:
+        kept = kept & pl.col("phone").is_null()
+    return float(records.select(kept.mean()).item() or 0.0)
 
 
 def auto_blocking(
@@ -184,6 +198,8 @@ def auto_blocking(
             continue
         if any(set(r.keys) <= set(keys) for r in chosen):
             continue
+        if keys == ("phone",) and any(r.keys == ("phone_digits",) for r in chosen):
+            continue  # equal E.164 numbers have equal digits: already blocked together
         pairs = rule_pair_count(records, keys, link_type=link_type, max_block_size=max_block_size)
         if pairs <= budget:
             chosen.append(block_on(*keys))

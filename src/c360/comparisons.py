@@ -46,6 +46,7 @@ __all__ = [
     "NameComparison",
     "PairData",
     "PhoneComparison",
+    "PhoneDigitsComparison",
     "TokenSetAtThresholds",
     "compare",
     "comparison_from_dict",
@@ -611,6 +612,45 @@ class PhoneComparison(Comparison):
 
 
 @dataclass(frozen=True, slots=True)
+class PhoneDigitsComparison(Comparison):
+    """Phone numbers that could not be validated, compared by their digits: exact, else.
+
+    ``phone_digits`` (see ``c360.standardize``) keeps a canonical digit string
+    of every number, valid or not. Two records with the same digits in a
+    number ``phonenumbers`` rejects (an unassigned area code, a national
+    number read in the wrong country) still share evidence; its weight is
+    learned apart from validated E.164 agreement, which the phone or location
+    comparison already judges: a pair whose numbers are *both* valid is
+    null here, so nothing is counted twice.
+
+    Examples:
+        >>> PhoneDigitsComparison("phone_digits").labels()
+        ('else', 'exact')
+    """
+
+    validated_column: str = field(default="phone", kw_only=True)
+
+    def labels(self) -> tuple[str, ...]:
+        """Levels in order of agreement."""
+        return ("else", "exact")
+
+    def columns(self) -> tuple[str, ...]:
+        """Columns read."""
+        return (self.column, self.validated_column)
+
+    def levels(self, data: PairData) -> Int8Array:
+        """Compute levels."""
+        _, cl, cr, lv, null = self._start(data)
+        if self.validated_column in data.records.columns:
+            vl, vr = data.codes(self.validated_column)
+            both = (vl >= 0) & (vr >= 0)
+            null = null | both
+            lv[both] = -1
+        lv[~null & (cl == cr)] = 1
+        return lv
+
+
+@dataclass(frozen=True, slots=True)
 class LocationComparison(Comparison):
     """Where a person lives and answers the phone, as *one* comparison.
 
@@ -690,6 +730,7 @@ _TYPES: dict[str, type[Comparison]] = {
         DateComparison,
         EmailComparison,
         PhoneComparison,
+        PhoneDigitsComparison,
         LocationComparison,
     )
 }

@@ -34,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 
 from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
-from c360._coherence import CoherenceResult, cohere
+from c360._coherence import CoherenceResult, cluster_estimates, cohere
 from c360._encode import Encoded
 from c360._progress import progress, resolve_progress
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
@@ -55,7 +55,7 @@ __all__ = ["Prepared", "Resolution", "estimate_quality", "prepare", "resolve", "
 _DERIVED = {
     "email": ("email_user", "email_domain"),
     "address_line1": ("address_number",),
-    "phone": (),
+    "phone": (),  # phone_digits is judged on its own (invalid numbers have no phone)
     "national_id": (),
     "postcode": (),
 }
@@ -698,6 +698,7 @@ def resolve(
 
     refused = clusters.refused
     labels = clusters.labels
+    coherent: CoherenceResult | None = None
     if cluster_cfg.coherence and n:
         with metrics.stage("coherence", n) as m:
             coherent = _cohere(
@@ -776,7 +777,17 @@ def resolve(
         matching=records,
         weight_histogram=_histogram(weight),
         near_misses=near.to_arrow(),
-        estimates=estimate_quality(prob, accepted),
+        estimates={
+            **estimate_quality(prob, accepted),
+            **cluster_estimates(
+                labels,
+                rid_l,
+                rid_r,
+                np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob),
+                coherent,
+                expected_pairs=model.lam * model.total_pairs,
+            ),
+        },
     )
 
 

@@ -81,7 +81,7 @@ class JunkConfig:
         placeholders: also flag placeholder-looking values.
     """
 
-    identifier_columns: tuple[str, ...] = ("email", "phone", "national_id")
+    identifier_columns: tuple[str, ...] = ("email", "phone", "phone_digits", "national_id")
     max_records_per_identifier: int = 25
     location_columns: tuple[str, ...] = ("postcode", "address_line1")
     constant_share: float = 0.05
@@ -115,7 +115,7 @@ def _placeholder(column: str) -> pl.Expr:
         user = v.str.split("@").list.first()
         domain = v.str.split("@").list.last()
         return user.is_in(list(_PLACEHOLDER_EMAIL_USERS)) | domain.is_in(list(_PLACEHOLDER_DOMAINS))
-    if column in ("phone", "national_id"):
+    if column in ("phone", "phone_digits", "national_id"):
         digits = v.str.replace_all(r"\D", "")
         return (digits.str.len_chars() >= 5) & (
             (digits.str.split("").list.n_unique() == 1)

@@ -24,8 +24,15 @@ from c360._standardize._email import (
     clean_email,
     email_is_valid,
 )
-from c360._standardize._frame import StandardizeConfig, standardize
-from c360._standardize._phone import PhoneValidation, to_e164
+from c360._standardize._frame import PHONE_DIGITS_NOTE, StandardizeConfig, standardize
+from c360._standardize._phone import (
+    MIN_PHONE_DIGITS,
+    PhoneValidation,
+    phone_digits,
+    phone_region,
+    to_e164,
+    to_e164_by_region,
+)
 from c360._standardize._phonetic import metaphone, nysiis, soundex
 from c360._standardize._text import (
     ascii_fold,
@@ -43,6 +50,8 @@ from c360._standardize._text import (
 __all__ = [
     "DEFAULT_DATE_FORMATS",
     "ISO_FORMAT",
+    "MIN_PHONE_DIGITS",
+    "PHONE_DIGITS_NOTE",
     "PLUS_TAG_DOMAINS",
     "PhoneValidation",
     "StandardizeConfig",
@@ -61,8 +70,11 @@ __all__ = [
     "nickname_canonical",
     "nysiis",
     "parse_date",
+    "phone_digits",
+    "phone_region",
     "soundex",
     "split_full_name",
     "standardize",
     "to_e164",
+    "to_e164_by_region",
 ]

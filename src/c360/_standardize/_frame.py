@@ -22,6 +22,9 @@ _TEXT = ("city", "state", "country")
 _ADDRESS = ("address_line1", "address_line2")
 _RAW = "__c360_raw_"
 _SPLIT = "__c360_full_name_parts"
+_PHONE_REGION = "__c360_phone_region"
+#: Note of a phone number that is not valid but whose digits are kept for matching.
+PHONE_DIGITS_NOTE = "phone: not a valid number, compared by its digits only"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,9 +120,13 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
     filled from one another. Derived columns are added only for fields present:
     ``first_name_nick``, ``first_name_metaphone``, ``last_name_metaphone``,
     ``last_name_nysiis``, ``last_name_soundex``, ``email_user``, ``email_domain``,
-    ``address_number``, ``dob_year``. A value that held something but was nulled
-    as invalid adds ``"<column>: invalid, nulled"`` to the ``_issues`` list
-    column (created when absent). Stays lazy: nothing is computed here.
+    ``address_number``, ``dob_year``, ``phone_digits``. A value that held
+    something but was nulled as invalid adds ``"<column>: invalid, nulled"`` to
+    the ``_issues`` list column (created when absent); a phone number that is
+    not valid but keeps its digits in ``phone_digits`` adds
+    [`PHONE_DIGITS_NOTE`][PHONE_DIGITS_NOTE]. Phone numbers without a country
+    code are read in the record's ``country`` when it names one, else in
+    ``default_region``. Stays lazy: nothing is computed here.
 
     Examples:
         >>> lf = pl.LazyFrame({"record_id": ["1"], "full_name": ["Dr. Bill O'Neil Jr."],
@@ -202,8 +209,20 @@ def _plan(
         derived["email_user"], derived["email_domain"] = user, domain
 
     if "phone" in present:
-        phone = _phone.to_e164(pl.col("phone"), cfg.default_region, validation=cfg.phone_validation)
+        # national numbers are read in the record's own country when it has one
+        raw[_PHONE_REGION] = (
+            _phone.phone_region(pl.col("country"), cfg.default_region)
+            if "country" in present
+            else pl.lit(cfg.default_region)
+        )
+        region = pl.col(_PHONE_REGION)
+        phone = _phone.to_e164_by_region(
+            pl.col("phone"), region, cfg.default_region, validation=cfg.phone_validation
+        )
         put("phone", phone)
+        derived["phone_digits"] = _phone.phone_digits(
+            pl.col(_RAW + "phone"), pl.col("phone"), region, cfg.default_region
+        )
 
     if "date_of_birth" in present:
         dtype = schema["date_of_birth"]
@@ -246,7 +265,11 @@ def _plan(
     )
     notes = [
         pl.when(pl.col(_RAW + c).is_not_null() & pl.col(c).is_null()).then(
-            pl.lit(f"{c}: invalid, nulled")
+            pl.when(pl.col("phone_digits").is_not_null())
+            .then(pl.lit(PHONE_DIGITS_NOTE))
+            .otherwise(pl.lit(f"{c}: invalid, nulled"))
+            if c == "phone"
+            else pl.lit(f"{c}: invalid, nulled")
         )
         for c in noted
     ]

@@ -11,6 +11,7 @@ non-geographic codes) goes through ``phonenumbers`` once per distinct value.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Final, Literal, TypeAlias
 
@@ -19,6 +20,7 @@ import polars as pl
 
 from c360._standardize import _distinct
 from c360._standardize._distinct import SeriesFn, apply_python, per_distinct
+from c360._standardize._phone_vec import _EXTENSION as _EXTENSION_TEXT
 from c360._standardize._phone_vec import e164_columns
 from c360.exceptions import ConfigError
 
@@ -117,3 +119,132 @@ def _e164(region: str, validation: PhoneValidation) -> SeriesFn:
         return out.rename(s.name)
 
     return run
+
+
+@functools.cache
+def _region_names() -> dict[str, str]:
+    """Upper-case country names and codes (``"GERMANY"``, ``"DE"``, ``"UK"``) to regions."""
+    from phonenumbers import geocoder
+
+    out: dict[str, str] = {"UK": "GB", "USA": "US", "U.S.A.": "US", "U.S.": "US"}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        out[region] = region
+        example = phonenumbers.example_number(region)
+        if example is not None:
+            name = geocoder.country_name_for_number(example, "en")
+            if name:
+                out.setdefault(name.upper(), region)
+    return out
+
+
+def phone_region(country: pl.Expr, default_region: str) -> pl.Expr:
+    """The phone region of each record: its country (ISO code or English name), else the default.
+
+    Examples:
+        >>> df = pl.DataFrame({"c": ["de", " United Kingdom", "Atlantis", None]})
+        >>> df.select(phone_region(pl.col("c"), "US"))["c"].to_list()
+        ['DE', 'GB', 'US', 'US']
+
+    """
+    check_region(default_region)
+    names = _region_names()
+    key = country.cast(pl.String).str.strip_chars().str.to_uppercase()
+    return key.replace_strict(
+        list(names), list(names.values()), default=pl.lit(default_region), return_dtype=pl.String
+    )
+
+
+def _e164_by_region(default_region: str, validation: PhoneValidation) -> SeriesFn:
+    """E.164 of a ``{p: raw, r: region}`` struct: under the record's region, else the default."""
+    default_fn = _e164(default_region, validation)
+    fns: dict[str, SeriesFn] = {}
+
+    def run(s: pl.Series) -> pl.Series:
+        frame = s.struct.unnest()
+        raw = frame.get_column("p").cast(pl.String)
+        region = frame.get_column("r").fill_null(default_region)
+        out = _on_distinct(raw, default_fn)
+        others = region.unique().to_list()
+        for r in others:
+            if r == default_region or r not in phonenumbers.SUPPORTED_REGIONS:
+                continue
+            idx = (region == r).arg_true()
+            fn = fns.get(r) or fns.setdefault(r, _e164(r, validation))
+            own = _on_distinct(raw.gather(idx), fn)
+            out = out.scatter(idx, pl.select(pl.coalesce(own, out.gather(idx))).to_series())
+        return out.rename(s.name)
+
+    return run
+
+
+def _on_distinct(raw: pl.Series, fn: SeriesFn) -> pl.Series:
+    if raw.len() <= _distinct.SMALL:
+        return fn(raw)
+    uniq = raw.drop_nulls().unique()
+    return raw.replace_strict(uniq, fn(uniq), default=None, return_dtype=pl.String)
+
+
+def to_e164_by_region(
+    expr: pl.Expr,
+    region: pl.Expr,
+    default_region: str = "US",
+    *,
+    validation: PhoneValidation = "valid",
+) -> pl.Expr:
+    """As [`to_e164`][to_e164], reading national numbers in each record's own region.
+
+    ``region`` (see [`phone_region`][phone_region]) is tried first; a number
+    it does not make valid is read in ``default_region``.
+
+    Examples:
+        >>> df = pl.DataFrame({"p": ["020 7946 0958", "(212) 555-0123", "0049 30 1234567"],
+        ...                    "r": ["GB", "GB", "DE"]})
+        >>> df.select(to_e164_by_region(pl.col("p"), pl.col("r")))["p"].to_list()
+        ['+442079460958', '+12125550123', '+49301234567']
+
+    """
+    check_region(default_region)
+    if validation not in PHONE_VALIDATIONS:
+        raise ConfigError(f"validation must be one of {PHONE_VALIDATIONS}; got {validation!r}")
+    return pl.struct(expr.cast(pl.String).alias("p"), region.alias("r")).map_batches(
+        _e164_by_region(default_region, validation), return_dtype=pl.String()
+    )
+
+
+#: Fewest digits of a phone number kept for comparison when it cannot be validated.
+MIN_PHONE_DIGITS: Final = 7
+
+
+def phone_digits(
+    raw: pl.Expr, e164: pl.Expr, region: pl.Expr, default_region: str = "US"
+) -> pl.Expr:
+    """A canonical digit string for every phone number, validated or not.
+
+    A valid number gives its E.164 digits. One that is not valid still has
+    digits worth comparing: if its length is possible in the record's region
+    (or the default one), its E.164 digits under that reading (so
+    ``+1 999 182 2221`` and ``(999) 182-2221`` agree); otherwise its own
+    digits without an international prefix (``00``, ``011``). Fewer than
+    [`MIN_PHONE_DIGITS`][MIN_PHONE_DIGITS] digits give null. Extensions are
+    dropped. Placeholders are left to junk detection, which judges a value by
+    how many records share it.
+
+    Examples:
+        >>> df = pl.DataFrame({"raw": ["+1 999 182 2221", "(999) 182-2221", "+44 20 7946 0958",
+        ...                            "12-34", "0099 12 345 678 901 234"],
+        ...                    "e164": [None, None, "+442079460958", None, None],
+        ...                    "r": ["US", "US", "GB", "US", "US"]})
+        >>> out = df.select(phone_digits(pl.col("raw"), pl.col("e164"), pl.col("r")))
+        >>> out.to_series().to_list()
+        ['19991822221', '19991822221', '442079460958', None, '9912345678901234']
+
+    """
+    unvalidated = pl.when(e164.is_null()).then(raw.cast(pl.String))
+    possible = to_e164_by_region(unvalidated, region, default_region, validation="possible")
+    digits = (
+        unvalidated.str.replace(_EXTENSION_TEXT, "")
+        .str.replace_all(r"[^0-9]", "")
+        .str.replace(r"^(?:011|00)", "")
+    )
+    out = pl.coalesce(e164, possible, digits).str.strip_prefix("+")
+    return pl.when(out.str.len_chars() >= MIN_PHONE_DIGITS).then(out)
