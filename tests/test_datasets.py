@@ -397,3 +397,28 @@ def test_truth_clusters_match_networkx_and_ignore_link_order():
 def test_truth_clusters_names_missing_columns():
     with pytest.raises(ConfigError, match="record_id_r"):
         truth_clusters(pl.DataFrame({"source_l": ["a"], "record_id_l": ["1"], "source_r": ["a"]}))
+
+
+def test_census_profile_shapes_sources_like_administrative_registers():
+    g = generate_people(1500, seed=5, profile="census")
+    base = generate_people(1500, seed=5)
+    r = g.records
+    assert sorted(r["source"].unique()) == ["billing", "crm", "support"]
+    assert r.schema == base.records.schema
+    # truth covers exactly the records kept, and only people of the standard set
+    assert g.truth.select("source", "record_id").equals(r.select("source", "record_id"))
+    assert set(g.truth["person_id"]) <= set(base.truth["person_id"])
+    by = {s: f for (s,), f in r.partition_by("source", as_dict=True).items()}
+    # registers hold identity; the health file has none; the tax file no address
+    assert by["crm"]["date_of_birth"].null_count() == 0
+    assert by["crm"]["national_id"].null_count() == 0
+    assert by["support"]["date_of_birth"].null_count() == by["support"].height
+    assert by["support"]["national_id"].null_count() == by["support"].height
+    for col in ("address_line1", "address_line2", "city", "postcode"):
+        assert by["billing"][col].null_count() == by["billing"].height
+    assert by["support"]["address_line1"].null_count() < by["support"].height
+    # values the standard set had are kept (with their errors)
+    kept = base.records.join(r.select("source", "record_id"), on=["source", "record_id"])
+    crm = kept.filter(pl.col("source") == "crm").drop_nulls("date_of_birth")
+    same = crm.join(r, on=["source", "record_id"], suffix="_c")
+    assert (same["date_of_birth"] == same["date_of_birth_c"]).all()

@@ -1489,7 +1489,7 @@ def generate_people(
     sources: Sequence[str] = SOURCES,
     seed: int = 0,
     config: SynthConfig | None = None,
-    profile: Literal["standard", "worst"] = "standard",
+    profile: Literal["standard", "worst", "census"] = "standard",
 ) -> Generated:
     """Generate ``n_people`` synthetic people as seen by several source systems.
 
@@ -1505,7 +1505,10 @@ def generate_people(
             truth re-rendered in worst-case value shapes (phones of 14 countries
             in 12 layouts, almost every e-mail and address distinct, text dates
             of birth in mixed formats, some names in non-Latin scripts), for
-            speed benchmarks (see "Worst-case profile" in ``docs/datasets.md``).
+            speed benchmarks (see "Worst-case profile" in ``docs/datasets.md``);
+            or ``"census"`` for three administrative sources, one without
+            address and one without birth date and ID, whose sparse records
+            chain households together (see "Census-like profile").
 
     Returns:
         [`Generated`][Generated] with ``records`` (canonical columns), ``truth``
@@ -1526,8 +1529,8 @@ def generate_people(
     """
     cfg = config if config is not None else SynthConfig()
     _validate(n_people, sources, cfg)
-    if profile not in ("standard", "worst"):
-        raise ConfigError(f"profile must be 'standard' or 'worst'; got {profile!r}")
+    if profile not in ("standard", "worst", "census"):
+        raise ConfigError(f"profile must be 'standard', 'worst' or 'census'; got {profile!r}")
     ss = np.random.SeedSequence(seed)
     people_seed, record_seed = ss.spawn(2)
     people = _make_people(n_people, cfg, np.random.default_rng(people_seed))
@@ -1573,4 +1576,8 @@ def generate_people(
         from c360._synth.worst import worst_case  # imports this module
 
         return worst_case(generated, seed=seed, config=cfg)
+    if profile == "census":
+        from c360._synth.census import census  # imports this module
+
+        return census(generated)
     return generated

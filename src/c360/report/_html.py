@@ -378,6 +378,14 @@ def _estimates(d: Mapping[str, Any]) -> str:
     rows = [
         ["estimated precision of the links", _pct(est.get("precision"))],
         ["estimated recall (among candidate pairs)", _pct(est.get("recall"))],
+        [
+            "estimated precision of the customers (all record pairs inside them)",
+            _pct(est.get("cluster_precision")),
+        ],
+        [
+            "estimated recall of the customers (of all expected matching pairs)",
+            _pct(est.get("cluster_recall")),
+        ],
         ["expected matching pairs", _n(est.get("expected_matching_pairs"))],
         ["links accepted", _n(d["summary"]["links"])],
         [
