@@ -36,6 +36,7 @@ Examples:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["CoherenceResult", "cluster_estimates", "cohere", "gaec", "within_pairs"]
+__all__ = ["CoherenceResult", "cluster_estimates", "cohere", "gaec", "gaec_sparse", "within_pairs"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -165,6 +166,7 @@ def cohere(
     prior_shift: float,
     max_size: int = 200,
     certain: npt.NDArray[np.bool_] | None = None,
+    candidates: tuple[IntArray, IntArray, FloatArray] | None = None,
 ) -> CoherenceResult:
     """Split clusters whose members carry evidence of being different people.
 
@@ -179,18 +181,32 @@ def cohere(
         max_size: largest cluster whose pairs are all weighed.
         certain: per accepted link, whether a deterministic rule made it (its
             pair weighs at least [`RULE_FLOOR_BITS`][RULE_FLOOR_BITS]).
+        candidates: every scored candidate pair (left, right, weight with the
+            candidate prior); a cluster larger than ``max_size`` is then
+            re-clustered over its candidate pairs only (unscored pairs count
+            0). Without them such a cluster is left as it is.
 
     Returns:
         A [`CoherenceResult`][CoherenceResult].
     """
     n = labels.shape[0]
     sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, dtype=np.int64)
-    skipped = int((sizes > max_size).sum())
+    big = sizes > max_size
+    skipped = int(big.sum()) if candidates is None else 0
     left, right = within_pairs(labels, min_size=3, max_size=max_size)
+    w = weigh(left, right) if left.shape[0] else np.zeros(0)
+    if candidates is not None and big.any():
+        cl_, cr_, cw = candidates
+        inside = (labels[cl_] == labels[cr_]) & big[labels[cl_]]
+        left = np.concatenate([left, np.minimum(cl_[inside], cr_[inside])])
+        right = np.concatenate([right, np.maximum(cl_[inside], cr_[inside])])
+        w = np.concatenate([w, cw[inside]])
+        order = np.lexsort((right, left, labels[left]))
+        left, right, w = left[order], right[order], w[order]
     empty = CoherenceResult(labels, _refused([]), int(left.shape[0]), 0, skipped)
     if left.shape[0] == 0:
         return empty
-    w = weigh(left, right) + prior_shift
+    w = w + prior_shift
     if certain is not None and certain.any():
         key = left * n + right
         cl = np.minimum(link_l[certain], link_r[certain])
@@ -215,10 +231,13 @@ def cohere(
         members = np.unique(np.concatenate([a, b]))
         ia = np.searchsorted(members, a)
         ib = np.searchsorted(members, b)
-        mat = np.zeros((members.shape[0], members.shape[0]))
-        mat[ia, ib] = ww
-        mat[ib, ia] = ww
-        group = gaec(mat)
+        if members.shape[0] > max_size:
+            group = gaec_sparse(members.shape[0], ia, ib, ww)
+        else:
+            mat = np.zeros((members.shape[0], members.shape[0]))
+            mat[ia, ib] = ww
+            mat[ib, ia] = ww
+            group = gaec(mat)
         if (group == 0).all():
             continue
         split += 1
@@ -229,14 +248,60 @@ def cohere(
     return CoherenceResult(new, refused, int(left.shape[0]), split, skipped, left, right, w)
 
 
+def gaec_sparse(k: int, a: IntArray, b: IntArray, weights: FloatArray) -> IntArray:
+    """[`gaec`][gaec] over the listed pairs only (others weigh 0), for large clusters.
+
+    Joins, with a heap, the two groups with the largest positive total weight
+    between them; ties go to the smallest member indices. Returns, per
+    member, the smallest member of its group.
+
+    Examples:
+        >>> gaec_sparse(3, np.array([0, 1, 0]), np.array([1, 2, 2]),
+        ...             np.array([9.0, 8.0, -20.0])).tolist()
+        [0, 0, 2]
+    """
+    adj: list[dict[int, float]] = [{} for _ in range(k)]
+    for x, y, v in zip(a.tolist(), b.tolist(), weights.tolist(), strict=True):
+        if x == y:
+            continue
+        total = adj[x].get(y, 0.0) + v
+        adj[x][y] = total
+        adj[y][x] = total
+    heap = [(-v, x, y) for x in range(k) for y, v in adj[x].items() if x < y and v > 0]
+    heapq.heapify(heap)
+    parent = list(range(k))
+    while heap:
+        neg, x, y = heapq.heappop(heap)
+        if parent[x] != x or parent[y] != y or adj[x].get(y) != -neg:
+            continue  # a group already joined, or a stale total
+        # y's group joins x's (x < y): x keeps the smaller index
+        for z, v in adj[y].items():
+            if z == x:
+                continue
+            total = adj[x].get(z, 0.0) + v
+            adj[x][z] = total
+            adj[z][x] = total
+            del adj[z][y]
+            if total > 0:
+                heapq.heappush(heap, (-total, min(x, z), max(x, z)))
+        del adj[x][y]
+        adj[y] = {}
+        parent[y] = x
+    root = np.arange(k)
+    for i in range(k):
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        root[i] = r
+    return root
+
+
 def cluster_estimates(
     labels: IntArray,
     cand_l: IntArray,
     cand_r: IntArray,
     cand_probability: FloatArray,
     weighed: CoherenceResult | None = None,
-    *,
-    expected_pairs: float = 0.0,
 ) -> dict[str, float]:
     """Pairwise precision and recall of the *customers*, estimated without labels.
 
@@ -244,12 +309,11 @@ def cluster_estimates(
     match probabilities of all their record pairs: the coherence weights
     (within-cluster prior) where a pair was weighed, else the candidate
     pair's probability; pairs of clusters too large to weigh take the mean
-    of the known ones. Recall divides that by the expected number of true
-    pairs: the probabilities of candidate pairs (and weighed pairs) left
-    between customers added, or, when larger, ``expected_pairs`` (the model's
-    prior times the whole comparison space, which also counts the matches
-    blocking never proposed). Compare with the link-level estimates: chains
-    that join different people lower only these.
+    of the known ones. Recall divides that by itself plus the probabilities
+    of the candidate pairs (and weighed pairs) left between customers: like
+    the link-level recall it is relative to the candidate pairs, as matches
+    blocking never proposed cannot be seen. Compare with the link-level
+    estimates: chains that join different people lower only these.
 
     Examples:
         >>> lab = np.array([0, 0, 2, 3])
@@ -278,7 +342,7 @@ def cluster_estimates(
     tp = tp_known + (unknown * tp_known / n_known if n_known else 0.0)
     return {
         "cluster_precision": tp / predicted if predicted else 1.0,
-        "cluster_recall": tp / max(tp + across, expected_pairs) if tp + across else 1.0,
+        "cluster_recall": tp / (tp + across) if tp + across else 1.0,
         "cluster_pairs": predicted,
     }
 

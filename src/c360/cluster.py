@@ -63,8 +63,8 @@ class ClusterConfig:
             three or more records and split clusters whose members weigh
             against being one person (see "Coherence" in ``docs/matching.md``).
         coherence_max_size: largest cluster whose pairs are all weighed
-            (``k (k-1) / 2`` pairs for ``k`` records); larger ones keep only
-            the guard.
+            (``k (k-1) / 2`` pairs for ``k`` records); larger ones are
+            re-clustered over their candidate pairs only.
         coherence_prior: log2 prior odds that two records of one cluster are
             one person, used for the coherence weights; ``None``: half the
             model's candidate prior (see the module docs).

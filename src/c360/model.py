@@ -226,6 +226,7 @@ def fit_em(
     counts: FloatArray | None = None,
     fix_u: bool = False,
     extra_classes: Mapping[str, Sequence[bool]] | None = None,
+    non_match: npt.NDArray[np.bool_] | None = None,
 ) -> EMResult:
     """Fit a mixture of matches and non-matches by EM on pattern counts.
 
@@ -255,6 +256,8 @@ def fit_em(
         counts: pattern counts when ``gamma`` already holds distinct patterns.
         fix_u: keep ``u`` at ``u_init`` (estimate only ``m`` and the prior).
         extra_classes: extra non-match classes and their pinned comparisons.
+        non_match: per pattern, whether its pairs are known not to be matches
+            (they then inform only the non-match classes).
 
     Returns:
         The fitted parameters.
@@ -293,8 +296,11 @@ def fit_em(
     tiny = 1e-300
     previous_ll = -math.inf
     for it in range(1, max_iterations + 1):  # noqa: B007 - iteration count is reported
+        match_log = _log_probs(patterns, m) + math.log(max(lam, tiny))
+        if non_match is not None:
+            match_log[non_match] = -np.inf
         logs = [
-            _log_probs(patterns, m) + math.log(max(lam, tiny)),
+            match_log,
             _log_probs(patterns, u) + math.log(max(1 - lam - sum(lam_o), tiny)),
             *(
                 _log_probs(patterns, o) + math.log(max(lo, tiny))
@@ -769,6 +775,45 @@ def _sanity(
     return m_out, warnings
 
 
+#: Columns whose exact agreement all but identifies a person: their pairs start EM's m.
+ANCHORS = frozenset({"email", "national_id", "phone", "phone_digits"})
+#: Fewest anchored pairs from which a comparison's starting m is taken.
+_MIN_ANCHORED = 50
+
+
+def _anchored_m(
+    gamma: npt.NDArray[np.int8], comparisons: Sequence[Comparison], n_levels: Sequence[int]
+) -> list[FloatArray] | None:
+    """EM's starting ``m``: level shares among pairs that agree exactly on an identifier.
+
+    Pairs with the same e-mail, national ID or phone number are (nearly all)
+    one person, so their levels on the *other* comparisons are a fair first
+    guess of ``m``, far better than "mostly exact" when namesakes or
+    relatives outnumber the duplicates among the candidates, where EM can
+    otherwise settle on the wrong class. A comparison's own anchor is left
+    out of its shares; without enough anchored pairs the default start is kept.
+    """
+    exact = [k for k, c in enumerate(comparisons) if c.column in ANCHORS and gamma.shape[0]]
+    if not exact:
+        return None
+    tops = {k: gamma[:, k] == n_levels[k] - 1 for k in exact}
+    out: list[FloatArray] = []
+    used = False
+    for k, n in enumerate(n_levels):
+        anchored = np.zeros(gamma.shape[0], dtype=bool)
+        for j, top in tops.items():
+            if comparisons[j].column != comparisons[k].column:
+                anchored |= top
+        lv = gamma[anchored, k]
+        lv = lv[lv >= 0]
+        if lv.shape[0] >= _MIN_ANCHORED:
+            out.append(_normalise(np.bincount(lv, minlength=n).astype(np.float64) + 0.5))
+            used = True
+        else:
+            out.append(_normalise(np.exp(np.arange(n, dtype=np.float64) * 2.0)))
+    return out if used else None
+
+
 def train(
     records: pl.DataFrame,
     comparisons: Sequence[Comparison],
@@ -830,12 +875,18 @@ def train(
     patterns, counts = _patterns(gamma)
     fix_u = blocking is not None
     lam_init = 0.1
+    non_match: npt.NDArray[np.bool_] | None = None
     if blocking is not None and sample.shape[0]:
         cand = is_candidate(records, blocking, a, b, keys=blocking_keys)
         rest = sample[~cand]
         n_rest = max(n_total - gamma.shape[0], 0)
         if rest.shape[0] and n_rest:
             p_rest, c_rest = _patterns(rest)
+            # each sampled non-candidate pair stands for n_rest / sample pairs (a
+            # million at 1M records): one sampled pair of relatives would count as
+            # a million matches. The pairs blocking never proposes are taken as
+            # non-matches; they still shape u and the related/namesake classes.
+            non_match = np.r_[np.zeros(patterns.shape[0], bool), np.ones(p_rest.shape[0], bool)]
             patterns = np.vstack([patterns, p_rest])
             counts = np.concatenate([counts, c_rest * (n_rest / rest.shape[0])])
         lam_init = min(0.5, records.height / max(n_total, 1))
@@ -844,6 +895,7 @@ def train(
             patterns,
             n_levels,
             u_init=u_random,
+            m_init=_anchored_m(gamma, comparisons, n_levels),
             lam_init=lam_init,
             max_iterations=cfg.max_iterations,
             tolerance=cfg.tolerance,
@@ -851,6 +903,7 @@ def train(
             counts=counts,
             fix_u=fix_u,
             extra_classes=_extra_classes(comparisons) if cfg.related_class else None,
+            non_match=non_match,
         )
     if gamma.shape[0] == 0:
         em = EMResult([np.full(n, 1 / n) for n in n_levels], u_random, 1e-12, 0, False, -math.inf)

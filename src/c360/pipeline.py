@@ -703,7 +703,7 @@ def resolve(
         with metrics.stage("coherence", n) as m:
             coherent = _cohere(
                 labels, rid_l[accepted], rid_r[accepted], eff_prob, by_rule[accepted],
-                model, data, cluster_cfg,
+                model, data, cluster_cfg, candidates=(rid_l, rid_r, weight),
             )  # fmt: skip
             labels = coherent.labels
             if coherent.refused.height:
@@ -785,7 +785,6 @@ def resolve(
                 rid_r,
                 np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob),
                 coherent,
-                expected_pairs=model.lam * model.total_pairs,
             ),
         },
     )
@@ -800,6 +799,8 @@ def _cohere(
     model: FellegiSunterModel,
     data: PairData,
     cfg: ClusterConfig,
+    *,
+    candidates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]],
 ) -> CoherenceResult:
     """Weigh every pair inside each cluster with the model; split what does not hold."""
     comparisons = model.comparisons
@@ -821,6 +822,7 @@ def _cohere(
         prior_shift=target - prior,
         max_size=cfg.coherence_max_size,
         certain=certain,
+        candidates=candidates,
     )
 
 
