@@ -226,7 +226,7 @@ def fit_em(
     counts: FloatArray | None = None,
     fix_u: bool = False,
     extra_classes: Mapping[str, Sequence[bool]] | None = None,
-    non_match: npt.NDArray[np.bool_] | None = None,
+    strangers: npt.NDArray[np.bool_] | None = None,
 ) -> EMResult:
     """Fit a mixture of matches and non-matches by EM on pattern counts.
 
@@ -256,8 +256,8 @@ def fit_em(
         counts: pattern counts when ``gamma`` already holds distinct patterns.
         fix_u: keep ``u`` at ``u_init`` (estimate only ``m`` and the prior).
         extra_classes: extra non-match classes and their pinned comparisons.
-        non_match: per pattern, whether its pairs are known not to be matches
-            (they then inform only the non-match classes).
+        strangers: per pattern, whether its pairs are taken as unrelated
+            strangers (they then count only towards the ``u`` class).
 
     Returns:
         The fitted parameters.
@@ -296,17 +296,17 @@ def fit_em(
     tiny = 1e-300
     previous_ll = -math.inf
     for it in range(1, max_iterations + 1):  # noqa: B007 - iteration count is reported
-        match_log = _log_probs(patterns, m) + math.log(max(lam, tiny))
-        if non_match is not None:
-            match_log[non_match] = -np.inf
         logs = [
-            match_log,
+            _log_probs(patterns, m) + math.log(max(lam, tiny)),
             _log_probs(patterns, u) + math.log(max(1 - lam - sum(lam_o), tiny)),
             *(
                 _log_probs(patterns, o) + math.log(max(lo, tiny))
                 for o, lo in zip(other, lam_o, strict=True)
             ),
         ]
+        if strangers is not None:
+            for i in (0, *range(2, len(logs))):
+                logs[i][strangers] = -np.inf
         stack = np.vstack(logs)
         mx = stack.max(axis=0)
         denom = mx + np.log(np.exp(stack - mx).sum(axis=0))
@@ -875,7 +875,7 @@ def train(
     patterns, counts = _patterns(gamma)
     fix_u = blocking is not None
     lam_init = 0.1
-    non_match: npt.NDArray[np.bool_] | None = None
+    strangers: npt.NDArray[np.bool_] | None = None
     if blocking is not None and sample.shape[0]:
         cand = is_candidate(records, blocking, a, b, keys=blocking_keys)
         rest = sample[~cand]
@@ -884,9 +884,9 @@ def train(
             p_rest, c_rest = _patterns(rest)
             # each sampled non-candidate pair stands for n_rest / sample pairs (a
             # million at 1M records): one sampled pair of relatives would count as
-            # a million matches. The pairs blocking never proposes are taken as
-            # non-matches; they still shape u and the related/namesake classes.
-            non_match = np.r_[np.zeros(patterns.shape[0], bool), np.ones(p_rest.shape[0], bool)]
+            # a million matches, or a million relatives. The pairs blocking never
+            # proposes are taken as strangers: they give the space its size.
+            strangers = np.r_[np.zeros(patterns.shape[0], bool), np.ones(p_rest.shape[0], bool)]
             patterns = np.vstack([patterns, p_rest])
             counts = np.concatenate([counts, c_rest * (n_rest / rest.shape[0])])
         lam_init = min(0.5, records.height / max(n_total, 1))
@@ -903,7 +903,7 @@ def train(
             counts=counts,
             fix_u=fix_u,
             extra_classes=_extra_classes(comparisons) if cfg.related_class else None,
-            non_match=non_match,
+            strangers=strangers,
         )
     if gamma.shape[0] == 0:
         em = EMResult([np.full(n, 1 / n) for n in n_levels], u_random, 1e-12, 0, False, -math.inf)
