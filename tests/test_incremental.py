@@ -413,3 +413,27 @@ def test_a_record_that_moves_away_retires_its_emptied_customer(three_people, tmp
     profiles = pl.read_parquet(out / "profiles.parquet")
     assert profiles["customer_id"].to_list() == [ids["2"]]
     assert profiles["record_count"].to_list() == [3]
+
+
+def test_first_call_after_load_imports_nothing(base, tmp_path):
+    """Issue 16: imports and lookups are paid at load, not by the first record."""
+    import subprocess
+    import sys
+
+    out, kept, held, full = base
+    rows = tmp_path / "one.parquet"
+    held.drop("person_id").head(3).write_parquet(rows)
+    code = (
+        "import sys, polars as pl\n"
+        "from c360.incremental import ResolutionState\n"
+        f"state = ResolutionState.load({str(out)!r})\n"
+        f"rows = pl.read_parquet({str(rows)!r})\n"
+        "before = set(sys.modules)\n"
+        "for i in range(rows.height):\n"
+        "    state.resolve(rows.slice(i, 1))\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout

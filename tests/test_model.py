@@ -192,3 +192,27 @@ def test_saved_model_with_other_level_count_is_refused_clearly():
     )
     with pytest.raises(ModelError, match=r"date_of_birth.*6 levels.*3 in the saved model"):
         FellegiSunterModel.from_dict(mdl.to_dict())
+
+
+def test_term_frequency_bits_by_hash_equal_the_table_join():
+    table = pl.DataFrame(
+        {"value": ["smith", "jones", "zyx", "mo"], "frequency": [0.5, 0.3, 0.15, 0.05]}
+    )
+    mdl = FellegiSunterModel(
+        comparisons=(ExactMatch("last_name"),),
+        m=[np.array([0.1, 0.9])],
+        u=[np.array([0.9, 0.1])],
+        u_random=[np.array([0.9, 0.1])],
+        lam=0.01,
+        tf={"last_name": table},
+        tf_max_bits=2.0,
+    )
+    values = pl.Series(["zyx", None, "unknown", "smith", "mo", "jones"])
+    got = mdl._tf_bits("last_name", table, values)
+    baseline = float((table["frequency"] ** 2).sum())
+    freq = dict(zip(table["value"], table["frequency"], strict=True))
+    want = [
+        0.0 if v not in freq else float(np.clip(math.log2(baseline / freq[v]), -2.0, 2.0))
+        for v in values.to_list()
+    ]
+    assert got.tolist() == pytest.approx(want)

@@ -152,3 +152,9 @@ def test_digits_shared_by_many_records_are_junk_by_frequency():
     got = junk.filter(pl.col("column") == "phone_digits")
     assert got["value"].to_list() == ["18005550100"]
     assert "30 records" in got["reason"][0]
+
+
+def test_region_name_table_matches_phonenumbers():
+    from c360._standardize._region_names import REGION_NAMES, build
+
+    assert build() == REGION_NAMES

@@ -388,7 +388,42 @@ class ResolutionState:
         config = ResolveConfig.load(needed[2])
         junk_path = _existing(out, "state/junk.parquet")
         junk = _read_state_frame(junk_path, "junk values") if junk_path else None
-        return cls(matching, model, config, junk, source_dir=out)
+        state = cls(matching, model, config, junk, source_dir=out)
+        state._warm_up()
+        return state
+
+    def _warm_up(self) -> None:
+        """Pay once, at load, what the first call would: lookups and lazy imports.
+
+        The term-frequency lookups of the model are built, phonenumbers'
+        per-region metadata (imported on first use of a region) is loaded for
+        every region, and pyarrow's lazy imports are done, so that no call
+        pays hundreds of milliseconds for them.
+        """
+        import phonenumbers
+
+        from c360._standardize._phone import _region_names
+        from c360.standardize import standardize
+
+        # pyarrow imports pandas (when installed) on its first array built from
+        # Python objects, as a record's quarantine notes are
+        pa.array([0])
+        _region_names()
+        # tables read from package data, transliteration, the cleaners' sub-queries
+        sample = {
+            "first_name": "Дмитрий", "last_name": "O'Neil", "full_name": "Dr. Ann Lee",
+            "email": "Ann.Lee+x@gmail.com", "phone": "0049 30 1234567",
+            "date_of_birth": "11/05/1973", "address_line1": "12 Main St Apt 4",
+            "postcode": "SW1A 1AA", "city": "London", "country": "GB",
+            "company": "Acme Corp.", "national_id": "123-45-6789",
+        }  # fmt: skip
+        standardize(pl.LazyFrame({k: [v] for k, v in sample.items()})).collect()
+        for column, table in self.model.tf.items():
+            self.model._tf_bits(column, table, pl.Series([], dtype=pl.String))
+        for region in phonenumbers.SUPPORTED_REGIONS:
+            phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+            phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
 
     def _build(self, rule: BlockingRule) -> _RuleIndex:
         hashed = _key_hashes(self._main, [rule])[0]

@@ -411,6 +411,8 @@ def _levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDA
 
 #: File name suffix of the term-frequency tables written beside a saved model.
 TF_SUFFIX = "_tf.parquet"
+#: Seed of the value hashes that index the term-frequency tables (see ``_tf_bits``).
+_TF_SEED = 20261203
 
 
 @dataclass(slots=True, kw_only=True)
@@ -445,6 +447,9 @@ class FellegiSunterModel:
     tf: dict[str, pl.DataFrame] = field(default_factory=dict)
     tf_max_bits: float = 8.0
     others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
+    _tf_index: dict[str, tuple[npt.NDArray[np.uint64], FloatArray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # --- weights -------------------------------------------------------------
     @property
@@ -508,18 +513,7 @@ class FellegiSunterModel:
             if table is None or not hit.any() or column not in data.records.columns:
                 continue
             enc = data.encoded(column)
-            values = (
-                enc.values.cast(pl.String)
-                .to_frame("value")
-                .join(table, on="value", how="left", maintain_order="left")
-            )
-            freq = values.get_column("frequency").to_numpy()
-            baseline = float(table.get_column("frequency").pow(2).sum())
-            # bits once per distinct value, then gathered per agreeing pair
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per_value = np.log2(baseline / freq)
-            per_value = np.where(np.isfinite(per_value), per_value, 0.0)
-            np.clip(per_value, -self.tf_max_bits, self.tf_max_bits, out=per_value)
+            per_value = self._tf_bits(column, table, enc.values)
             codes = enc.codes[data.rid_l[hit]]
             bits = per_value[np.maximum(codes, 0)]
             bits[codes < 0] = 0.0
@@ -527,6 +521,33 @@ class FellegiSunterModel:
                 adj = np.zeros(levels.shape[0])
             adj[hit] = bits
         return adj
+
+    def _tf_bits(self, column: str, table: pl.DataFrame, values: pl.Series) -> FloatArray:
+        """Term-frequency bits of each of ``values`` (0 for a value not in the table).
+
+        The table becomes, once per column, sorted 64-bit hashes of its values
+        with their bits; each call then costs a hash and a binary search per
+        value, whether it scores millions of pairs or one new record's few.
+        """
+        index = self._tf_index.get(column)
+        if index is None:
+            freq = table.get_column("frequency").to_numpy()
+            baseline = float(np.square(freq).sum())
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bits = np.log2(baseline / freq)
+            bits = np.where(np.isfinite(bits), bits, 0.0)
+            np.clip(bits, -self.tf_max_bits, self.tf_max_bits, out=bits)
+            hashes = table.get_column("value").hash(_TF_SEED).to_numpy()
+            order = np.argsort(hashes, kind="stable")
+            index = (hashes[order], bits[order])
+            self._tf_index[column] = index
+        keys, table_bits = index
+        if keys.shape[0] == 0 or values.len() == 0:
+            return np.zeros(values.len())
+        h = values.cast(pl.String).hash(_TF_SEED).to_numpy()
+        pos = np.minimum(np.searchsorted(keys, h), keys.shape[0] - 1)
+        found = (keys[pos] == h) & values.is_not_null().to_numpy()
+        return np.where(found, table_bits[pos], 0.0)
 
     def score_levels(
         self, gamma: npt.NDArray[np.int8], data: PairData | None = None

@@ -124,16 +124,13 @@ def _e164(region: str, validation: PhoneValidation) -> SeriesFn:
 @functools.cache
 def _region_names() -> dict[str, str]:
     """Upper-case country names and codes (``"GERMANY"``, ``"DE"``, ``"UK"``) to regions."""
-    from phonenumbers import geocoder
+    from c360._standardize._region_names import REGION_NAMES
 
     out: dict[str, str] = {"UK": "GB", "USA": "US", "U.S.A.": "US", "U.S.": "US"}
     for region in phonenumbers.SUPPORTED_REGIONS:
         out[region] = region
-        example = phonenumbers.example_number(region)
-        if example is not None:
-            name = geocoder.country_name_for_number(example, "en")
-            if name:
-                out.setdefault(name.upper(), region)
+    for region, name in REGION_NAMES.items():
+        out.setdefault(name.upper(), region)
     return out
 
 
