@@ -420,7 +420,7 @@ def test_first_call_after_load_imports_nothing(base, tmp_path):
     import subprocess
     import sys
 
-    out, kept, held, full = base
+    out, _kept, held, _full = base
     rows = tmp_path / "one.parquet"
     held.drop("person_id").head(3).write_parquet(rows)
     code = (
