@@ -59,23 +59,46 @@ def peak_rss_mb() -> float:
     return peak_bytes() / 2**20
 
 
-def time_single_calls(call: Callable[[int], Any], n: int) -> dict[str, float]:
-    """Latency of ``call(1)`` … ``call(n - 1)`` after a warm-up ``call(0)``, in ms.
+def time_single_calls(
+    call: Callable[[int], Any], n: int, *, warm_up: bool = True, block: int = 200
+) -> dict[str, Any]:
+    """Latency of single calls, in ms.
 
-    Returns ``single_p50_ms``, ``single_p99_ms``, ``single_max_ms`` and ``queries``.
+    With ``warm_up``, ``call(0)`` runs first untimed (imports, first compile)
+    and ``call(1)`` … ``call(n - 1)`` are timed; without it every call is
+    timed, the first one included (c360 pays its lazy costs at load).
+
+    Returns ``single_p50_ms``, ``single_p99_ms``, ``single_max_ms``,
+    ``first_ms``, ``queries`` and ``blocks``: p50/p99/max of each run of
+    ``block`` calls in order, to show that latency does not grow with the
+    number of calls.
     """
     import numpy as np
 
-    call(0)  # warm-up: imports, first compile of expressions
+    start = 0
+    if warm_up:
+        call(0)  # warm-up: imports, first compile of expressions
+        start = 1
     lat = []
-    for i in range(1, n):
+    for i in range(start, n):
         t = time.perf_counter()
         call(i)
         lat.append((time.perf_counter() - t) * 1000)
     lat_a = np.array(lat)
+    blocks = [
+        {
+            "from_call": b,
+            "p50_ms": float(np.percentile(lat_a[b : b + block], 50)),
+            "p99_ms": float(np.percentile(lat_a[b : b + block], 99)),
+            "max_ms": float(lat_a[b : b + block].max()),
+        }
+        for b in range(0, lat_a.size, block)
+    ]
     return {
         "single_p50_ms": float(np.percentile(lat_a, 50)),
         "single_p99_ms": float(np.percentile(lat_a, 99)),
         "single_max_ms": float(lat_a.max()),
+        "first_ms": float(lat_a[0]) if lat_a.size else 0.0,
         "queries": int(lat_a.size),
+        "blocks": blocks,
     }

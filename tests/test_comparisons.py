@@ -265,3 +265,38 @@ def test_small_encoding_equals_the_polars_one(values):
     assert small.codes.tolist() == big.codes.tolist()
     assert small.values.to_list() == big.values.to_list()
     assert small.counts.tolist() == big.counts.tolist()
+
+
+def test_date_levels_same_for_a_few_values_and_for_many():
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+    base = [dt.date(1940, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 25000, 150)]
+    # partners: equal, one part changed, swapped, near, far
+    partner = []
+    for i, d in enumerate(base):
+        k = i % 5
+        if k == 0:
+            partner.append(d)
+        elif k == 1:
+            partner.append(d.replace(year=d.year + 10))
+        elif k == 2 and d.day <= 12:
+            partner.append(dt.date(d.year, d.day, d.month))
+        elif k == 3:
+            partner.append(d + dt.timedelta(days=40))
+        else:
+            partner.append(d + dt.timedelta(days=5000))
+    records = pl.DataFrame({"dob": base + partner})
+    c = DateComparison("dob")
+    n = len(base)
+    pairs = pl.DataFrame({"_rid_l": list(range(n)), "_rid_r": list(range(n, 2 * n))})
+    many = compare(pairs, records, [c])[c.output].to_list()
+    few = []
+    for k in range(0, n, 5):  # 10 distinct values per call: the small path
+        sub = records[[*range(k, k + 5), *range(n + k, n + k + 5)]]
+        p = pl.DataFrame({"_rid_l": list(range(5)), "_rid_r": list(range(5, 10))})
+        few += compare(p, sub, [c])[c.output].to_list()
+    assert few == many
+    assert len(set(many)) >= 4

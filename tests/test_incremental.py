@@ -437,3 +437,45 @@ def test_first_call_after_load_imports_nothing(base, tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_common_name_candidates_are_capped_most_specific_first(tmp_path):
+    """Issue 16: a common name must not pull every namesake in as a candidate."""
+    import datetime as dt
+
+    n = 60
+    smiths = pl.DataFrame(
+        {
+            "source": ["crm"] * (n + 1),
+            "record_id": [f"c{i}" for i in range(n + 1)],
+            "first_name": ["John"] * (n + 1),
+            "last_name": ["Smith"] * (n + 1),
+            "email": [f"john.smith{i}@mail{i}.com" for i in range(n)] + ["jsmith1980@fastmail.com"],
+            "date_of_birth": [dt.date(1950, 1, 1) + dt.timedelta(days=97 * i) for i in range(n)]
+            + [dt.date(1980, 5, 17)],
+        }
+    )
+    others = (
+        generate_people(150, seed=4)
+        .records.select(smiths.columns)
+        .filter(pl.col("last_name") != "Smith")
+    )
+    recs = pl.concat([smiths, others], how="vertical_relaxed")
+    out = tmp_path / "run"
+    full = c360.resolve(recs)
+    full.write(out)
+    # the namesakes share a blocking key (their surname) with the new record
+    assert any("last_name" in r.keys for r in full.config.blocking.rules)
+    target = pl.from_arrow(full.unified_ids).filter(pl.col("record_id") == f"c{n}")
+    new = smiths.tail(1).with_columns(source=pl.lit("web"), record_id=pl.lit("w1"))
+
+    capped = ResolutionState.load(out, max_candidates=3)
+    res = capped.resolve(new)
+    assert capped._capped >= n - 3  # the other namesakes were not compared
+    got = pl.from_arrow(res.unified_ids)["customer_id"].to_list()
+    assert got == target["customer_id"].to_list()  # the specific candidate was kept
+
+    unbounded = ResolutionState.load(out, max_candidates=None)
+    res_all = unbounded.resolve(new)
+    assert unbounded._capped == 0
+    assert pl.from_arrow(res_all.unified_ids)["customer_id"].to_list() == got

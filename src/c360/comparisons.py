@@ -22,6 +22,7 @@ Examples:
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -530,9 +531,34 @@ class DateComparison(Comparison):
         return lv
 
 
+#: Up to this many distinct values, date parts are read in Python.
+_SMALL_VALUES = 64
+
+
+def _iso_parts(value: str | None) -> tuple[int, int, int]:
+    """Year, month, day of an ISO date string; -1s when it is not one.
+
+    Examples:
+        >>> _iso_parts("1975-12-01"), _iso_parts("x"), _iso_parts(None)
+        ((1975, 12, 1), (-1, -1, -1), (-1, -1, -1))
+    """
+    if value is None:
+        return (-1, -1, -1)
+    try:
+        d = datetime.date.fromisoformat(value)
+    except ValueError:
+        return (-1, -1, -1)
+    return (d.year, d.month, d.day)
+
+
 def _date_parts(enc: Encoded) -> tuple[npt.NDArray[np.int64], ...]:
     """Year, month and day of every distinct value (-1 where it is not a date), cached."""
     cached = enc._cache.get("date_parts")
+    if cached is None and enc.values.len() <= _SMALL_VALUES:
+        # a few values (one new record's pairs): plain Python, no polars query
+        parts = [_iso_parts(v) for v in enc.values.cast(pl.String).to_list()]
+        cached = tuple(np.array([p[i] for p in parts], dtype=np.int64) for i in range(3))
+        enc._cache["date_parts"] = cached
     if cached is None:
         vals = enc.values
         if vals.dtype != pl.Date:

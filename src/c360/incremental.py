@@ -227,6 +227,34 @@ def _expand(
     return np.repeat(rows, size), right
 
 
+def _cap(
+    row: npt.NDArray[np.int64],
+    rid: npt.NDArray[np.int64],
+    shared: npt.NDArray[np.int64],
+    smallest: npt.NDArray[np.int64],
+    limit: int,
+) -> npt.NDArray[np.bool_]:
+    """Keep each batch row's ``limit`` most specific candidates.
+
+    A candidate found through more blocking rules ranks first (``shared``),
+    then one found in a smaller block (``smallest``: the fewest records that
+    shared one of its keys), then the lower record key, so the choice is
+    deterministic.
+
+    Example:
+        >>> _cap(np.array([0, 0, 0, 1]), np.array([5, 6, 7, 5]), np.array([1, 2, 1, 1]),
+        ...      np.array([900, 40, 3, 900]), 2).tolist()
+        [False, True, True, True]
+    """
+    order = np.lexsort((rid, smallest, -shared, row))
+    sorted_row = row[order]
+    starts = np.searchsorted(sorted_row, sorted_row, side="left")
+    rank = np.arange(order.shape[0]) - starts
+    keep = np.zeros(row.shape[0], dtype=bool)
+    keep[order[rank < limit]] = True
+    return keep
+
+
 def _bridge_guard(
     left: npt.NDArray[np.int64],
     right: npt.NDArray[np.int64],
@@ -293,6 +321,7 @@ class ResolutionState:
         junk: pl.DataFrame | None = None,
         *,
         source_dir: Path | None = None,
+        max_candidates: int | None = 100,
     ) -> None:
         if config.blocking is None or config.comparisons is None:
             raise StateError("the saved configuration lacks blocking rules or comparisons")
@@ -306,6 +335,11 @@ class ResolutionState:
         self.model = model
         self.config = config
         self.junk = junk
+        #: most candidates one batch record is compared with (``None``: all),
+        #: the most specific first (see ``_cap``)
+        self.max_candidates = max_candidates
+        #: candidates dropped by ``max_candidates`` since load
+        self._capped = 0
         self._index = [self._build(rule) for rule in config.blocking.rules]
         # rows appended since the last compaction, per rule: (hashes, rids), unsorted
         self._delta = self._empty_deltas()
@@ -372,8 +406,15 @@ class ResolutionState:
 
     # --- loading --------------------------------------------------------------
     @classmethod
-    def load(cls, out_dir: str | Path) -> ResolutionState:
-        """Load the state written by a full run into ``out_dir``."""
+    def load(cls, out_dir: str | Path, *, max_candidates: int | None = 100) -> ResolutionState:
+        """Load the state written by a full run into ``out_dir``.
+
+        ``max_candidates`` bounds the existing records one new record is
+        compared with: a common name must not pull hundreds of candidates
+        through its weakest rule. The most specific are kept: those sharing
+        keys of the most blocking rules, then of the smallest blocks
+        (``None`` keeps all; see "Bounded candidates" in matching.md).
+        """
         out = Path(out_dir)
         needed = [out / "state" / "matching.parquet", out / "model.json", out / "config.toml"]
         missing = [str(p.relative_to(out)) for p in needed if not p.exists()]
@@ -388,7 +429,7 @@ class ResolutionState:
         config = ResolveConfig.load(needed[2])
         junk_path = _existing(out, "state/junk.parquet")
         junk = _read_state_frame(junk_path, "junk values") if junk_path else None
-        state = cls(matching, model, config, junk, source_dir=out)
+        state = cls(matching, model, config, junk, source_dir=out, max_candidates=max_candidates)
         state._warm_up()
         return state
 
@@ -450,7 +491,7 @@ class ResolutionState:
         ``hashed`` holds the batch's key hashes per rule (see [`_key_hashes`][_key_hashes]).
         """
         cap = self.config.blocking.max_block_size if self.config.blocking else None
-        lefts, rights = [], []
+        lefts, rights, blocks = [], [], []
         for idx, h in zip(self._index, hashed, strict=True):
             if idx.hashes.size == 0 or h is None:
                 continue
@@ -467,6 +508,7 @@ class ResolutionState:
             left, right = _expand(rows, lo, size, idx.rids)
             lefts.append(left)
             rights.append(right)
+            blocks.append(np.repeat(size, size))
         for (dh_buf, dr_buf), h in zip(self._delta, hashed, strict=True):
             dh, dr = dh_buf.view, dr_buf.view
             if dh.size == 0 or h is None:
@@ -477,6 +519,7 @@ class ResolutionState:
                 hit_row, hit_delta = np.nonzero(hashes[rows][:, None] == dh[None, :])
                 lefts.append(rows[hit_row])
                 rights.append(dr[hit_delta])
+                blocks.append(np.bincount(hit_row, minlength=rows.size)[hit_row])
                 continue
             order = np.argsort(dh, kind="stable")
             sh, sr = dh[order], dr[order]
@@ -485,12 +528,26 @@ class ResolutionState:
             left, right = _expand(rows, lo, size, sr)
             lefts.append(left)
             rights.append(right)
+            blocks.append(np.repeat(size, size))
         if not lefts:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        pairs = np.unique(np.column_stack([np.concatenate(lefts), np.concatenate(rights)]), axis=0)
-        keep = self._active[pairs[:, 1]]
-        return pairs[keep, 0], pairs[keep, 1]
+        left = np.concatenate(lefts)
+        right = np.concatenate(rights)
+        block = np.concatenate(blocks).astype(np.int64)
+        active = self._active[right]
+        left, right, block = left[active], right[active], block[active]
+        pairs, inverse, shared = np.unique(
+            np.column_stack([left, right]), axis=0, return_inverse=True, return_counts=True
+        )
+        limit = self.max_candidates
+        if limit is not None and np.bincount(pairs[:, 0]).max(initial=0) > limit:
+            smallest = np.full(pairs.shape[0], np.iinfo(np.int64).max)
+            np.minimum.at(smallest, inverse.ravel(), block)
+            keep = _cap(pairs[:, 0], pairs[:, 1], shared, smallest, limit)
+            pairs = pairs[keep]
+            self._capped += int((~keep).sum())
+        return pairs[:, 0], pairs[:, 1]
 
     #: Batches of at least this many accepted records show a progress bar
     #: (from the CLI or a notebook, or with ``progress="on"``).

@@ -156,7 +156,25 @@ def _e164_by_region(default_region: str, validation: PhoneValidation) -> SeriesF
     default_fn = _e164(default_region, validation)
     fns: dict[str, SeriesFn] = {}
 
+    slow: dict[str, Callable[[str], str | None]] = {}
+
+    def one(value: str | None, region: str | None) -> str | None:
+        if value is None:
+            return None
+        r = region if region in phonenumbers.SUPPORTED_REGIONS else default_region
+        got = None
+        for reg in (r, default_region) if r != default_region else (r,):
+            fn = slow.get(reg) or slow.setdefault(reg, _slow(reg, validation))
+            got = fn(value)
+            if got is not None:
+                break
+        return got
+
     def run(s: pl.Series) -> pl.Series:
+        if s.len() <= _distinct.SMALL:
+            # a few records (incremental calls): phonenumbers itself, no frame work
+            rows = s.struct.unnest().rows()
+            return pl.Series(s.name, [one(p, r) for p, r in rows], dtype=pl.String)
         frame = s.struct.unnest()
         raw = frame.get_column("p").cast(pl.String)
         region = frame.get_column("r").fill_null(default_region)
