@@ -39,11 +39,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+
+from c360.cluster import _refused_frame
 
 __all__ = ["CoherenceResult", "cluster_estimates", "cohere", "gaec", "gaec_sparse", "within_pairs"]
 
@@ -203,7 +204,7 @@ def cohere(
         w = np.concatenate([w, cw[inside]])
         order = np.lexsort((right, left, labels[left]))
         left, right, w = left[order], right[order], w[order]
-    empty = CoherenceResult(labels, _refused([]), int(left.shape[0]), 0, skipped)
+    empty = CoherenceResult(labels, _refused_frame([]), int(left.shape[0]), 0, skipped)
     if left.shape[0] == 0:
         return empty
     w = w + prior_shift
@@ -213,7 +214,9 @@ def cohere(
         cr = np.maximum(link_l[certain], link_r[certain])
         hit = np.isin(key, cl * n + cr)
         w[hit] = np.maximum(w[hit], RULE_FLOOR_BITS)
-    empty = CoherenceResult(labels, _refused([]), int(left.shape[0]), 0, skipped, left, right, w)
+    empty = CoherenceResult(
+        labels, _refused_frame([]), int(left.shape[0]), 0, skipped, left, right, w
+    )
     pair_label = labels[left]
     # only clusters with a pair weighed against can split
     against = np.unique(pair_label[w <= 0])
@@ -360,7 +363,7 @@ def _crossing_links(
     """Accepted links inside an old cluster that now join two clusters, with the reason."""
     cross = (old[link_l] == old[link_r]) & (new[link_l] != new[link_r])
     if not cross.any():
-        return _refused([])
+        return _refused_frame([])
     # total weight and pair count between every two new clusters that were one
     between = (new[left] != new[right]) & (old[left] == old[right])
     ga = np.minimum(new[left][between], new[right][between])
@@ -394,16 +397,4 @@ def _crossing_links(
     )
     return rows.select("_rid_l", "_rid_r", "match_probability", reason.alias("reason")).sort(
         "_rid_l", "_rid_r"
-    )
-
-
-def _refused(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "_rid_l": pl.Int64,
-            "_rid_r": pl.Int64,
-            "match_probability": pl.Float64,
-            "reason": pl.String,
-        },
     )
