@@ -124,7 +124,7 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
     something but was nulled as invalid adds ``"<column>: invalid, nulled"`` to
     the ``_issues`` list column (created when absent); a phone number that is
     not valid but keeps its digits in ``phone_digits`` adds
-    [`PHONE_DIGITS_NOTE`][PHONE_DIGITS_NOTE]. Phone numbers without a country
+    ``PHONE_DIGITS_NOTE``. Phone numbers without a country
     code are read in the record's ``country`` when it names one, else in
     ``default_region``. Stays lazy: nothing is computed here.
 

@@ -240,7 +240,7 @@ def phone_digits(
     (or the default one), its E.164 digits under that reading (so
     ``+1 999 182 2221`` and ``(999) 182-2221`` agree); otherwise its own
     digits without an international prefix (``00``, ``011``). Fewer than
-    [`MIN_PHONE_DIGITS`][MIN_PHONE_DIGITS] digits give null. Extensions are
+    ``MIN_PHONE_DIGITS`` digits give null. Extensions are
     dropped. Placeholders are left to junk detection, which judges a value by
     how many records share it.
 
