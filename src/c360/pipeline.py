@@ -94,7 +94,8 @@ class Resolution:
         config: the effective configuration (data-driven choices filled in).
         model: the trained model.
         junk: junk values found and ignored for matching.
-        refused_links: links the clustering guard refused, with reasons.
+        refused_links: links the clustering guard or the coherence step refused
+            (the latter: their groups weigh against being one person), with reasons.
         metrics: per-stage figures (rows in/out, seconds).
         notices: schema-change notices from the contracts.
         candidate_pairs: number of candidate pairs scored.

@@ -393,7 +393,7 @@ def _estimates(d: Mapping[str, Any]) -> str:
             ", ".join(f"{_e(k)}: {_n(v)}" for k, v in d["summary"]["links_by_rule"].items())
             or "&ndash;",
         ],
-        ["links refused by the clustering guard", _n(d["summary"]["refused_links"])],
+        ["links refused by the clustering guard or coherence", _n(d["summary"]["refused_links"])],
         ["candidate pairs scored", _n(d["summary"]["candidate_pairs"])],
         [
             "prior λ (share of matches among all pairs)",
@@ -528,7 +528,7 @@ def _junk(d: Mapping[str, Any]) -> str:
             numeric=(2,),
             empty="No junk values found.",
         )
-        + "<h3>Links refused by the clustering guard</h3>"
+        + "<h3>Links refused by the clustering guard or coherence</h3>"
         + _table(["reason", "links"], ref_rows, numeric=(1,), empty="No links refused.")
     )
 
