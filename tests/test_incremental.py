@@ -211,6 +211,10 @@ def test_junk_values_of_the_full_run_are_ignored_by_later_batches(junk_run):
     b = pl.from_arrow(state.resolve(newcomer("w2", "Brown")).unified_ids)
     # the shared placeholder is no evidence: two different people stay apart
     assert a["customer_id"][0] != b["customer_id"][0]
+    # a few rows are checked value by value; many go through null_junk anyway
+    assert state._junk_hit(pl.DataFrame({"email": ["test@test.com"]}))
+    assert not state._junk_hit(pl.DataFrame({"email": ["john@smith.example"], "x": [1]}))
+    assert state._junk_hit(pl.DataFrame({"email": ["john@smith.example"] * 100}))
 
 
 def _table(path):

@@ -57,6 +57,8 @@ from c360.model import FellegiSunterModel
 __all__ = ["BatchResult", "ResolutionState"]
 
 _HASH_SEED = 20261128
+#: Up to this many batch rows, per-row checks replace whole-frame queries.
+_FEW_ROWS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +342,7 @@ class ResolutionState:
         self.max_candidates = max_candidates
         #: candidates dropped by ``max_candidates`` since load
         self._capped = 0
+        self._junk_values: dict[str, set[str]] | None = None
         self._index = [self._build(rule) for rule in config.blocking.rules]
         # rows appended since the last compaction, per rule: (hashes, rids), unsorted
         self._delta = self._empty_deltas()
@@ -593,14 +596,14 @@ class ResolutionState:
         cfg = self.config
         batch = _matching_frame(valid, cfg)
         bar.advance()
-        if self.junk is not None and self.junk.height:
-            batch = null_junk(batch, self.junk)
-        for col, derived in _DERIVED.items():
-            for d in derived:
-                if col in batch.columns and d in batch.columns:
-                    batch = batch.with_columns(
-                        pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
-                    )
+        if self._junk_hit(batch):
+            batch = null_junk(batch, self.junk)  # type: ignore[arg-type]
+            for col, derived in _DERIVED.items():
+                for d in derived:
+                    if col in batch.columns and d in batch.columns:
+                        batch = batch.with_columns(
+                            pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
+                        )
         nb = batch.height
         # candidates: batch x state by index lookup, batch x batch by brute force on keys
         hashed = _key_hashes(batch, [idx.rule for idx in self._index])
@@ -657,6 +660,29 @@ class ResolutionState:
         self._grow(batch, unified, hashed)
         bar.advance()
         return self._result([unified], links, quarantine, changes, run, start)
+
+    def _junk_hit(self, batch: pl.DataFrame) -> bool:
+        """Whether the batch may hold a junk value of the run (a few rows: checked exactly).
+
+        Derived columns are null wherever their column is, so with no junk
+        value in the batch nulling junk changes nothing; one record skips
+        those queries.
+        """
+        if self.junk is None or self.junk.height == 0:
+            return False
+        if batch.height > _FEW_ROWS:
+            return True
+        if self._junk_values is None:
+            self._junk_values = {
+                str(col[0]): set(group["value"].to_list())
+                for col, group in self.junk.group_by("column")
+            }
+        return any(
+            v in values
+            for col, values in self._junk_values.items()
+            if col in batch.columns
+            for v in batch.get_column(col).cast(pl.String).to_list()
+        )
 
     def _assign(
         self,
