@@ -11,11 +11,12 @@ Training ([`train`][train]):
 1. ``u_random`` is estimated from uniformly random record pairs, which are
    almost all non-matches. It is kept for reporting, sanity checks and the
    term-frequency adjustment, and it initialises EM.
-2. ``m``, ``u`` and the prior ``λ`` of the *candidate* population are fitted by
-   EM on the counts of distinct comparison patterns (never on every pair). The
-   prior comes out of EM over all candidate pairs, so it does not depend on
-   exact agreement of any field: a data set where every duplicate has one
-   corrupted field still gets the right prior.
+2. ``m`` and the prior ``λ`` are fitted by EM on the counts of distinct
+   comparison patterns (never on every pair): those of the candidate pairs,
+   and those of the pairs blocking never proposes (estimated from the random
+   sample, counted as strangers only). The prior comes out of EM, so it does
+   not depend on exact agreement of any field: a data set where every
+   duplicate has one corrupted field still gets the right prior.
 3. The learned parameters are checked for sanity (agreement must be more
    likely among matches than non-matches; λ in a plausible range; EM
    converged). A failed check is reported in ``FellegiSunterModel.warnings``;
@@ -857,7 +858,11 @@ def train(
     puts into the candidate set (non-matches that agree on blocked fields are
     exactly as frequent as ``u`` predicts), so the model does not depend on
     the blocking design, and the prior is the share of matches among all
-    pairs, estimated without any exact-agreement rule.
+    pairs, estimated without any exact-agreement rule. The non-candidate
+    pairs count as strangers only (each sampled one stands for up to a
+    million pairs, so a sampled pair of relatives would otherwise become a
+    million matches); EM's ``m`` starts from pairs agreeing exactly on an
+    identifier (see ``_anchored_m``).
 
     Args:
         records: the matching frame (row ``i`` is record ``_rid == i``).
