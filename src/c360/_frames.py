@@ -46,7 +46,8 @@ def to_lazy(data: Any, *, what: str = "data") -> pl.LazyFrame:
         return pl.from_arrow(data).lazy()  # type: ignore[union-attr]
     mod = type(data).__module__
     if mod.startswith("pandas"):
-        return pl.from_pandas(data).lazy()
+        frame: pl.DataFrame = pl.from_pandas(data)
+        return frame.lazy()
     raise ConfigError(
         f"{what} must be a polars LazyFrame/DataFrame, a pyarrow Table or a pandas DataFrame; "
         f"got {type(data).__name__}"

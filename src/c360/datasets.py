@@ -187,7 +187,8 @@ def _febrl_to_canonical(pdf: Any, source: str) -> pl.DataFrame:
         c("soc_sec_id").alias("national_id"),
         pl.lit(None, dtype=pl.Datetime("us")).alias("updated_at"),
     )
-    return out.select([pl.col(k).cast(t) for k, t in CANONICAL_SCHEMA.items()])
+    records: pl.DataFrame = out.select([pl.col(k).cast(t) for k, t in CANONICAL_SCHEMA.items()])
+    return records
 
 
 def _links_frame(pairs: Any, source_l: str, source_r: str, *, ordered: bool) -> pl.DataFrame:

@@ -441,8 +441,9 @@ class ResolutionState:
 
         The term-frequency lookups of the model are built, phonenumbers'
         per-region metadata (imported on first use of a region) is loaded for
-        every region, and pyarrow's lazy imports are done, so that no call
-        pays hundreds of milliseconds for them.
+        every region, pyarrow's lazy imports are done, and the cleaners run
+        once on a sample row (package tables, transliteration), so that no
+        call pays hundreds of milliseconds for them.
         """
         import phonenumbers
 
