@@ -95,7 +95,7 @@ def shares_by_relation(class_name: str, column: str) -> bool:
 def _extra_classes(comparisons: Sequence[Comparison]) -> dict[str, list[bool]]:
     """Pinned comparisons of the related-persons and namesakes classes."""
     return {
-        "related": [c.column in PERSONAL for c in comparisons],
+        "related": [c.column in PERSONAL and c.column != "date_of_birth" for c in comparisons],
         "namesake": [c.column not in NAMES for c in comparisons],
     }
 
@@ -238,8 +238,9 @@ def fit_em(
     known reason, which EM would otherwise take for matches:
 
     * related persons (households, neighbours) share surname, address, phone
-      and email domain, but their first names and birth dates are as
-      unrelated as strangers': pin the personal identifiers;
+      and email domain, but their first names are as unrelated as
+      strangers': pin the personal identifiers, except the birth date
+      (twins share one, spouses are of an age);
     * namesakes share a (common) name and a name-derived email user part,
       but nothing of their lives: pin everything but the name fields.
 
