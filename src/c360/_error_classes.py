@@ -342,6 +342,7 @@ def _score(
 ) -> pl.DataFrame:
     """Keys, weight, probability, relation, pattern and levels of every pair."""
     from c360.comparisons import PairData
+    from c360.model import levels_matrix
 
     comparisons = resolution.model.comparisons
     n = rid_l.shape[0]
@@ -351,7 +352,7 @@ def _score(
     prob = np.full(n, np.nan)
     if known.any() and comparisons:
         data = PairData(matching, rid_l[known], rid_r[known])
-        g = np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
+        g = levels_matrix(comparisons, data)
         w, pr = resolution.model.score_levels(g, data)
         gamma[known], weight[known], prob[known] = g, w, pr
     tops = np.array([len(c.labels()) - 1 for c in comparisons], dtype=np.int8)

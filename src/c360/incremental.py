@@ -52,7 +52,7 @@ from c360.comparisons import PairData
 from c360.config import ResolveConfig
 from c360.exceptions import StateError
 from c360.ids import ID_CHANGES_SCHEMA, customer_id_for
-from c360.model import FellegiSunterModel
+from c360.model import FellegiSunterModel, levels_matrix
 
 __all__ = ["BatchResult", "ResolutionState"]
 
@@ -628,7 +628,7 @@ class ResolutionState:
         comparisons = cfg.comparisons or ()
         data = PairData(local, rid_l, rid_r)
         gamma = (
-            np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
+            levels_matrix(comparisons, data)
             if rid_l.size
             else np.zeros((0, len(comparisons)), dtype=np.int8)
         )

@@ -401,11 +401,12 @@ def estimate_u(
         return [np.full(len(c.labels()), 1 / len(c.labels())) for c in comparisons]
     a, b = _random_pairs(records, n_pairs, seed, link_type)
     data = PairData(records, a, b, encodings)
-    gamma = _levels_matrix(comparisons, data)
+    gamma = levels_matrix(comparisons, data)
     return _level_shares(gamma, [len(c.labels()) for c in comparisons])
 
 
-def _levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDArray[np.int8]:
+def levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDArray[np.int8]:
+    """The level of every comparison for every pair of ``data`` (pairs x comparisons)."""
     if not comparisons:
         return np.zeros((len(data), 0), dtype=np.int8)
     return np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
@@ -894,7 +895,7 @@ def train(
     with progress("Estimating u from random pairs", enabled=progress_enabled):
         if records.height >= 2:
             a, b = _random_pairs(records, cfg.u_sample_pairs, cfg.seed, link_type)
-            sample = _levels_matrix(comparisons, PairData(records, a, b, enc))
+            sample = levels_matrix(comparisons, PairData(records, a, b, enc))
         else:
             a = b = np.zeros(0, dtype=np.int64)
             sample = np.zeros((0, len(comparisons)), dtype=np.int8)

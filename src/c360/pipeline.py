@@ -44,7 +44,7 @@ from c360.comparisons import Comparison, PairData, compare
 from c360.config import ResolveConfig
 from c360.exceptions import ConfigError, StateError
 from c360.ids import assign_stable_ids
-from c360.model import FellegiSunterModel, train
+from c360.model import FellegiSunterModel, levels_matrix, train
 from c360.observe import emit
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
@@ -808,8 +808,7 @@ def _cohere(
 
     def weigh(left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
         pairs = PairData(data.records, left, right, data.encodings)
-        gamma = np.column_stack([c.levels(pairs) for c in comparisons]).astype(np.int8)
-        weight, _ = model.score_levels(gamma, pairs)
+        weight, _ = model.score_levels(levels_matrix(comparisons, pairs), pairs)
         return weight
 
     prior = model.prior_weight
