@@ -82,17 +82,31 @@ def per_distinct(expr: pl.Expr, fn: SeriesFn, *, return_dtype: pl.DataType) -> p
         ['X', 'Y', 'X', 'X', None]
 
     """
+    return expr.map_batches(
+        lambda s: on_distinct(s, fn, return_dtype=return_dtype), return_dtype=return_dtype
+    )
 
-    def _apply(s: pl.Series) -> pl.Series:
-        if s.len() <= SMALL:
-            return fn(s).cast(return_dtype).rename(s.name)
-        uniq = s.drop_nulls().unique()
-        if 2 * uniq.len() > s.len():
-            return fn(s).cast(return_dtype).rename(s.name)
-        out = fn(uniq).cast(return_dtype)
-        return s.replace_strict(uniq, out, default=None, return_dtype=return_dtype)
 
-    return expr.map_batches(_apply, return_dtype=return_dtype)
+def on_distinct(s: pl.Series, fn: SeriesFn, *, return_dtype: pl.DataType) -> pl.Series:
+    """``fn`` (element-wise, null to null) applied to a Series through its distinct values.
+
+    The eager half of [`per_distinct`][per_distinct]: ``fn`` runs on the distinct
+    non-null values when they are fewer than half the rows, else on the whole
+    Series (and directly on a few rows).
+
+    Examples:
+        >>> on_distinct(pl.Series(["a", "b", "a"] * 30), lambda s: s.str.to_uppercase(),
+        ...             return_dtype=pl.String()).head(3).to_list()
+        ['A', 'B', 'A']
+
+    """
+    if s.len() <= SMALL:
+        return fn(s).cast(return_dtype).rename(s.name)
+    uniq = s.drop_nulls().unique()
+    if 2 * uniq.len() > s.len():
+        return fn(s).cast(return_dtype).rename(s.name)
+    out = fn(uniq).cast(return_dtype)
+    return s.replace_strict(uniq, out, default=None, return_dtype=return_dtype)
 
 
 def apply_python(

@@ -19,7 +19,7 @@ import phonenumbers
 import polars as pl
 
 from c360._standardize import _distinct
-from c360._standardize._distinct import SeriesFn, apply_python, per_distinct
+from c360._standardize._distinct import SeriesFn, apply_python, on_distinct, per_distinct
 from c360._standardize._phone_vec import _EXTENSION as _EXTENSION_TEXT
 from c360._standardize._phone_vec import e164_columns
 from c360.exceptions import ConfigError
@@ -178,25 +178,18 @@ def _e164_by_region(default_region: str, validation: PhoneValidation) -> SeriesF
         frame = s.struct.unnest()
         raw = frame.get_column("p").cast(pl.String)
         region = frame.get_column("r").fill_null(default_region)
-        out = _on_distinct(raw, default_fn)
+        out = on_distinct(raw, default_fn, return_dtype=pl.String())
         others = region.unique().to_list()
         for r in others:
             if r == default_region or r not in phonenumbers.SUPPORTED_REGIONS:
                 continue
             idx = (region == r).arg_true()
             fn = fns.get(r) or fns.setdefault(r, _e164(r, validation))
-            own = _on_distinct(raw.gather(idx), fn)
+            own = on_distinct(raw.gather(idx), fn, return_dtype=pl.String())
             out = out.scatter(idx, pl.select(pl.coalesce(own, out.gather(idx))).to_series())
         return out.rename(s.name)
 
     return run
-
-
-def _on_distinct(raw: pl.Series, fn: SeriesFn) -> pl.Series:
-    if raw.len() <= _distinct.SMALL:
-        return fn(raw)
-    uniq = raw.drop_nulls().unique()
-    return raw.replace_strict(uniq, fn(uniq), default=None, return_dtype=pl.String)
 
 
 def to_e164_by_region(
