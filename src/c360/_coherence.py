@@ -204,9 +204,8 @@ def cohere(
         w = np.concatenate([w, cw[inside]])
         order = np.lexsort((right, left, labels[left]))
         left, right, w = left[order], right[order], w[order]
-    empty = CoherenceResult(labels, _refused_frame([]), int(left.shape[0]), 0, skipped)
     if left.shape[0] == 0:
-        return empty
+        return CoherenceResult(labels, _refused_frame([]), 0, 0, skipped)
     w = w + prior_shift
     if certain is not None and certain.any():
         key = left * n + right

@@ -821,13 +821,21 @@ def _anchored_m(
     if not exact:
         return None
     tops = {k: gamma[:, k] == n_levels[k] - 1 for k in exact}
+
+    def anchored_without(column: str) -> npt.NDArray[np.bool_]:
+        out = np.zeros(gamma.shape[0], dtype=bool)
+        for j, top in tops.items():
+            if comparisons[j].column != column:
+                out |= top
+        return out
+
+    # every identifier's pairs, once; an identifier's own comparison leaves it out
+    all_anchored = anchored_without("")
     out: list[FloatArray] = []
     used = False
     for k, n in enumerate(n_levels):
-        anchored = np.zeros(gamma.shape[0], dtype=bool)
-        for j, top in tops.items():
-            if comparisons[j].column != comparisons[k].column:
-                anchored |= top
+        column = comparisons[k].column
+        anchored = anchored_without(column) if column in ANCHORS else all_anchored
         lv = gamma[anchored, k]
         lv = lv[lv >= 0]
         if lv.shape[0] >= _MIN_ANCHORED:

@@ -681,10 +681,7 @@ def resolve(
 
     cluster_cfg = _reliable_cannot_link(cfg.cluster, model)
     with metrics.stage("cluster", n) as m:
-        # deterministic links count as certain for clustering
-        eff_prob = np.where(
-            by_rule[accepted], np.maximum(prob[accepted], 1.0 - 1e-9), prob[accepted]
-        )
+        eff_prob = _rule_certain(prob[accepted], by_rule[accepted])
         clusters = cluster_links(
             n,
             rid_l[accepted],
@@ -784,11 +781,21 @@ def resolve(
                 labels,
                 rid_l,
                 rid_r,
-                np.where(by_rule, np.maximum(prob, 1.0 - 1e-9), prob),
+                _rule_certain(prob, by_rule),
                 coherent,
             ),
         },
     )
+
+
+def _rule_certain(
+    probability: npt.NDArray[np.float64], by_rule: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Probabilities with deterministic links counted as certain, as clustering counts them."""
+    out: npt.NDArray[np.float64] = np.where(
+        by_rule, np.maximum(probability, 1.0 - 1e-9), probability
+    )
+    return out
 
 
 def _cohere(
