@@ -238,3 +238,36 @@ def test_cluster_estimates_without_weighed_pairs():
     assert est["cluster_pairs"] == 3
     assert est["cluster_precision"] == pytest.approx(0.8)
     assert est["cluster_recall"] == pytest.approx(2.4 / 2.6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 64))
+def test_cluster_estimates_by_slices_equal_the_whole(seed, slice_size):
+    """Candidate pairs are counted a slice at a time; the sums must not change."""
+    from c360 import _coherence
+    from c360._coherence import CoherenceResult, cluster_estimates
+
+    rng = np.random.default_rng(seed)
+    n, m = 60, 150
+    labels = rng.integers(0, 20, n)
+    left, right = rng.integers(0, n, m), rng.integers(0, n, m)
+    prob = rng.random(m)
+    k = int(rng.integers(0, 40))
+    weighed = CoherenceResult(
+        labels=labels,
+        refused=pl.DataFrame(),
+        pairs=k,
+        split=0,
+        skipped=0,
+        left=np.minimum(left[:k], right[:k]),
+        right=np.maximum(left[:k], right[:k]),
+        weight=rng.normal(size=k),
+    )
+    whole = cluster_estimates(labels, left, right, prob, weighed)
+    saved = _coherence._ESTIMATE_SLICE
+    try:
+        _coherence._ESTIMATE_SLICE = slice_size
+        sliced = cluster_estimates(labels, left, right, prob, weighed)
+    finally:
+        _coherence._ESTIMATE_SLICE = saved
+    assert sliced == pytest.approx(whole, rel=1e-12)

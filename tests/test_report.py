@@ -517,3 +517,38 @@ def test_lineage_of_values_from_real_golden_profiles():
     ids = pl.from_arrow(res.unified_ids)
     joined = values.join(ids, on=["source", "record_id"], how="left", suffix="_rec")
     assert (joined["customer_id"] == joined["customer_id_rec"]).all()
+
+
+def test_lineage_values_written_in_pieces_match_the_whole_table(tmp_path, monkeypatch):
+    """At scale lineage_values is built and written a slice of customers at a time."""
+    import c360.report._build as build
+
+    profiles = pl.DataFrame(
+        {
+            "customer_id": [f"K{i}" for i in range(7)][::-1],  # not in order
+            "first_name": ["Ann", "Bob", None, "Dee", "Eve", "Fay", "Gus"],
+            "first_name__source": ["crm"] * 7,
+            "first_name__record_id": [f"c{i}" for i in range(7)],
+            "email": [None, "b@y.io", "c@y.io", None, "e@y.io", None, "g@y.io"],
+            "email__source": ["shop"] * 7,
+            "email__record_id": [f"s{i}" for i in range(7)],
+        }
+    )
+    whole = build_report(tiny(profiles=profiles.to_arrow()), finished_at=END)
+    monkeypatch.setattr(build, "_VALUE_CHUNK", 2)
+    pieces = build_report(tiny(profiles=profiles.to_arrow()), finished_at=END)
+    assert isinstance(pieces.tables_["lineage_values"], build.DeferredTable)
+    write_report(pieces, tmp_path)
+    written = pl.read_parquet(tmp_path / "report_tables" / "lineage_values.parquet")
+    expected = pl.from_arrow(whole.tables()["lineage_values"])
+    assert written.equals(expected)
+    assert written.height == 10 == pieces.data["lineage"]["values"]
+    # ordered by customer, then field, without a sort of the whole table
+    assert written.select("customer_id", "field").equals(
+        written.select("customer_id", "field").sort("customer_id", "field")
+    )
+    # customer_id was reversed: K0 is the last row given, with first_name "Gus"
+    assert written.head(2).select("field", "value").rows() == [
+        ("email", "g@y.io"),
+        ("first_name", "Gus"),
+    ]

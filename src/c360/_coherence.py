@@ -298,6 +298,19 @@ def gaec_sparse(k: int, a: IntArray, b: IntArray, weights: FloatArray) -> IntArr
     return root
 
 
+#: Candidate pairs per slice in [`cluster_estimates`][cluster_estimates].
+_ESTIMATE_SLICE = 1 << 21
+
+
+def _members(keys: IntArray, sorted_keys: IntArray) -> npt.NDArray[np.bool_]:
+    """Whether each of ``keys`` is in ``sorted_keys`` (sorted ascending)."""
+    if not sorted_keys.shape[0]:
+        return np.zeros(keys.shape[0], dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.shape[0] - 1)
+    found: npt.NDArray[np.bool_] = sorted_keys[pos] == keys
+    return found
+
+
 def cluster_estimates(
     labels: IntArray,
     cand_l: IntArray,
@@ -326,20 +339,27 @@ def cluster_estimates(
     n = labels.shape[0]
     sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, dtype=np.int64)
     predicted = float((sizes * (sizes - 1) // 2).sum())
-    lo, hi = np.minimum(cand_l, cand_r), np.maximum(cand_l, cand_r)
-    inside = labels[lo] == labels[hi]
+    tp_known = across = 0.0
+    n_known = 0
+    weighed_keys = np.zeros(0, dtype=np.int64)
     if weighed is not None and weighed.left.shape[0]:
         wl, wr = weighed.left, weighed.right
         wp = 1.0 / (1.0 + np.exp2(-np.clip(weighed.weight, -200, 200)))
-        known = np.isin(lo * n + hi, wl * n + wr)
         w_in = labels[wl] == labels[wr]
-        tp_known = float(wp[w_in].sum()) + float(cand_probability[inside & ~known].sum())
-        n_known = int(w_in.sum()) + int((inside & ~known).sum())
-        across = float(wp[~w_in].sum()) + float(cand_probability[~inside & ~known].sum())
-    else:
-        tp_known = float(cand_probability[inside].sum())
-        n_known = int(inside.sum())
-        across = float(cand_probability[~inside].sum())
+        tp_known, across, n_known = float(wp[w_in].sum()), float(wp[~w_in].sum()), int(w_in.sum())
+        weighed_keys = np.sort(wl.astype(np.int64) * n + wr)
+    # candidate pairs a slice at a time: at tens of millions of pairs, whole-array
+    # temporaries would set the run's peak memory
+    for start in range(0, cand_l.shape[0], _ESTIMATE_SLICE):
+        part = slice(start, start + _ESTIMATE_SLICE)
+        lo = np.minimum(cand_l[part], cand_r[part])
+        hi = np.maximum(cand_l[part], cand_r[part])
+        inside = labels[lo] == labels[hi]
+        unseen = ~_members(lo.astype(np.int64) * n + hi, weighed_keys)
+        prob = cand_probability[part]
+        tp_known += float(prob[inside & unseen].sum())
+        n_known += int((inside & unseen).sum())
+        across += float(prob[~inside & unseen].sum())
     unknown = max(predicted - n_known, 0.0)
     tp = tp_known + (unknown * tp_known / n_known if n_known else 0.0)
     return {

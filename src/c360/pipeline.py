@@ -670,6 +670,7 @@ def resolve(
         m["iterations"] = model.iterations
         m["converged"] = model.converged
         m["rows_out"] = len(model.m)
+    del bkeys  # one hash per record and rule: not needed past training
 
     with metrics.stage("score", int(rid_l.shape[0])) as m:
         data = PairData(records, rid_l, rid_r, encodings)
@@ -715,18 +716,6 @@ def resolve(
     del data
     encodings.clear()
 
-    with metrics.stage("ids", n) as m:
-        customer_id, id_changes = assign_stable_ids(valid, labels, prev_ids, run_id=run)
-        unified = valid.select("source", "record_id").with_columns(customer_id=customer_id)
-        m["rows_out"] = unified.height
-        m["id_changes"] = id_changes.height
-
-    with metrics.stage("golden", n) as m:
-        from c360.golden import build_profiles
-
-        profiles = build_profiles(valid, unified, cfg.survivorship)
-        m["rows_out"] = profiles.num_rows
-
     keys = valid.select("source", "record_id")
     links = _links_table(
         keys,
@@ -754,6 +743,28 @@ def resolve(
     )
     if refused.height:
         refused = _attach_keys(refused, keys)
+    estimates = {
+        **estimate_quality(prob, accepted),
+        **cluster_estimates(labels, rid_l, rid_r, _rule_certain(prob, by_rule), coherent),
+    }
+    histogram = _histogram(weight)
+    candidate_pairs = int(rid_l.shape[0])
+    # every per-pair array is done with: at millions of pairs they are the
+    # largest live values, and golden profiles would otherwise peak on top of them
+    del rid_l, rid_r, gamma, weight, prob, rule, by_rule, accepted, eff_prob
+
+    with metrics.stage("ids", n) as m:
+        customer_id, id_changes = assign_stable_ids(valid, labels, prev_ids, run_id=run)
+        unified = valid.select("source", "record_id").with_columns(customer_id=customer_id)
+        m["rows_out"] = unified.height
+        m["id_changes"] = id_changes.height
+
+    with metrics.stage("golden", n) as m:
+        from c360.golden import build_profiles
+
+        profiles = build_profiles(valid, unified, cfg.survivorship)
+        m["rows_out"] = profiles.num_rows
+
     return Resolution(
         unified_ids=unified.to_arrow(),
         id_changes=id_changes.to_arrow(),
@@ -768,23 +779,14 @@ def resolve(
         refused_links=refused.to_arrow(),
         metrics=metrics.rows,
         notices=prep.notices,
-        candidate_pairs=int(rid_l.shape[0]),
+        candidate_pairs=candidate_pairs,
         sources=prep.sources,
         profiles=profiles,
         records=valid,
         matching=records,
-        weight_histogram=_histogram(weight),
+        weight_histogram=histogram,
         near_misses=near.to_arrow(),
-        estimates={
-            **estimate_quality(prob, accepted),
-            **cluster_estimates(
-                labels,
-                rid_l,
-                rid_r,
-                _rule_certain(prob, by_rule),
-                coherent,
-            ),
-        },
+        estimates=estimates,
     )
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -72,6 +72,24 @@ class ReportConfig:
     inline_lineage_max: int = 500
 
 
+@dataclass(frozen=True, slots=True)
+class DeferredTable:
+    """A report table built piece by piece when it is written, not held beside the others.
+
+    At a million records the lineage tables are several times the size of
+    the outputs they trace; built all at once, they set the run's peak memory.
+    ``parts`` yields Arrow tables (at least one, possibly empty, which carries
+    the schema); ``num_rows`` is known without building them.
+    """
+
+    num_rows: int
+    parts: Callable[[], Iterator[pa.Table]]
+
+    def materialize(self) -> pa.Table:
+        """The whole table in memory."""
+        return pa.concat_tables(list(self.parts()))
+
+
 @dataclass(slots=True)
 class RunReport:
     """The run report: the content of ``report.json`` plus its tables.
@@ -79,12 +97,14 @@ class RunReport:
     Attributes:
         data: the JSON document (``data["schema"] == "c360.report/1"``),
             documented in ``docs/report-schema.md``.
-        tables_: lineage and detail tables as Arrow tables (see [`tables`][tables]).
+        tables_: lineage and detail tables, as Arrow tables or
+            [`DeferredTable`][c360.report._build.DeferredTable]s built when
+            written (see [`tables`][tables]).
 
     """
 
     data: dict[str, Any]
-    tables_: dict[str, pa.Table] = field(default_factory=dict)
+    tables_: dict[str, pa.Table | DeferredTable] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -113,9 +133,13 @@ class RunReport:
         ``lineage_records`` (customer_id, source, record_id, updated_at),
         ``lineage_links`` (the links that joined each customer's records),
         ``lineage_values`` (each golden value's origin, when profiles exist),
-        ``near_misses`` and ``refused_links``.
+        ``near_misses`` and ``refused_links``. Tables deferred until
+        written are built here, in memory.
         """
-        return dict(self.tables_)
+        return {
+            name: t.materialize() if isinstance(t, DeferredTable) else t
+            for name, t in self.tables_.items()
+        }
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -546,33 +570,50 @@ def _by_customer(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.sort("customer_id", *keys)
 
 
-def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
-    """Return each golden value's origin: ``customer_id, field, value, source, record_id``.
+_VALUE_SCHEMA = {
+    "customer_id": pl.String,
+    "field": pl.String,
+    "value": pl.String,
+    "source": pl.String,
+    "record_id": pl.String,
+}
+
+#: Customers per piece of ``lineage_values``: about a dozen rows each.
+_VALUE_CHUNK = 50_000
+
+
+def _lineage_values(profiles: pl.DataFrame | None) -> DeferredTable | None:
+    """Each golden value's origin: ``customer_id, field, value, source, record_id``.
 
     A profile field ``f`` is traced when the profiles hold ``f__source`` and
     ``f__record_id`` beside it (as ``c360.golden.build_profiles`` writes them).
+    Rows come ordered by customer, then field; the table is built
+    [`_VALUE_CHUNK`][_VALUE_CHUNK] customers at a time when written.
     """
     if profiles is None or "customer_id" not in profiles.columns:
         return None
-    fields = [
+    fields = sorted(
         c
         for c in profiles.columns
         if f"{c}__source" in profiles.columns and f"{c}__record_id" in profiles.columns
-    ]
-    schema = {
-        "customer_id": pl.String,
-        "field": pl.String,
-        "value": pl.String,
-        "source": pl.String,
-        "record_id": pl.String,
-    }
+    )
     if not fields:
-        return pl.DataFrame(schema=schema)
-    # field by field, then gathered row-major: rows come out ordered by customer
-    # and field without sorting millions of strings (one profile row per customer)
+        return DeferredTable(0, lambda: iter([pl.DataFrame(schema=_VALUE_SCHEMA).to_arrow()]))
     if not profiles.get_column("customer_id").cast(pl.String).is_sorted():
         profiles = profiles.sort(pl.col("customer_id").cast(pl.String))
-    ordered = sorted(fields)
+    rows = int(sum(profiles.height - profiles.get_column(f).null_count() for f in fields))
+
+    def parts() -> Iterator[pa.Table]:
+        for start in range(0, max(profiles.height, 1), _VALUE_CHUNK):
+            yield _values_piece(profiles.slice(start, _VALUE_CHUNK), fields)
+
+    return DeferredTable(rows, parts)
+
+
+def _values_piece(profiles: pl.DataFrame, fields: list[str]) -> pa.Table:
+    """``lineage_values`` rows of some profiles, ordered by customer then field."""
+    # field by field, then gathered row-major: rows come out ordered by customer
+    # and field without sorting strings (one profile row per customer)
     long = pl.concat(
         [
             profiles.select(
@@ -582,36 +623,42 @@ def _lineage_values(profiles: pl.DataFrame | None) -> pl.DataFrame | None:
                 pl.col(f"{f}__source").cast(pl.String).alias("source"),
                 pl.col(f"{f}__record_id").cast(pl.String).alias("record_id"),
             )
-            for f in ordered
+            for f in fields
         ]
     )
     rows = profiles.height
-    order = (np.arange(len(ordered))[None, :] * rows + np.arange(rows)[:, None]).ravel()
-    return long[order].filter(pl.col("value").is_not_null())
+    order = (np.arange(len(fields))[None, :] * rows + np.arange(rows)[:, None]).ravel()
+    return long[order].filter(pl.col("value").is_not_null()).to_arrow()
 
 
 def _lineage(
     res: Resolution, ids: pl.DataFrame, links: pl.DataFrame, cfg: ReportConfig
 ) -> tuple[dict[str, Any], dict[str, pa.Table]]:
-    recs = ids.select("customer_id", "source", "record_id")
-    if res.records is not None and "updated_at" in res.records.columns:
-        recs = recs.join(
-            res.records.select("source", "record_id", "updated_at"),
-            on=["source", "record_id"],
-            how="left",
-        )
-    recs = _by_customer(recs, ["source", "record_id"])
+    def lineage_records() -> pl.DataFrame:
+        recs = ids.select("customer_id", "source", "record_id")
+        if res.records is not None and "updated_at" in res.records.columns:
+            recs = recs.join(
+                res.records.select("source", "record_id", "updated_at"),
+                on=["source", "record_id"],
+                how="left",
+            )
+        return _by_customer(recs, ["source", "record_id"])
+
     joined = _customer_links(ids, links)
     profiles = getattr(res, "profiles", None)
     values = _lineage_values(_frame(profiles) if profiles is not None else None)
-    tables = {"lineage_records": recs.to_arrow(), "lineage_links": joined.to_arrow()}
+    tables: dict[str, pa.Table | DeferredTable] = {
+        # one row per record (a left join on unique keys): built when written
+        "lineage_records": DeferredTable(ids.height, lambda: iter([lineage_records().to_arrow()])),
+        "lineage_links": joined.to_arrow(),
+    }
     if values is not None:
-        tables["lineage_values"] = values.to_arrow()
+        tables["lineage_values"] = values
     section: dict[str, Any] = {
         "customers": int(ids["customer_id"].n_unique()) if ids.height else 0,
-        "records": recs.height,
+        "records": ids.height,
         "links": joined.height,
-        "values": values.height if values is not None else None,
+        "values": values.num_rows if values is not None else None,
         "profiles": values is not None,
         "tables": {
             name: {"rows": t.num_rows, "path": f"{TABLES_DIR}/{name}.parquet"}
@@ -619,11 +666,14 @@ def _lineage(
         },
         "inline": None,
     }
-    if recs.height <= cfg.inline_lineage_max:
+    if ids.height <= cfg.inline_lineage_max:
+        recs = lineage_records()
+        value_frame = pl.from_arrow(values.materialize()) if values is not None else None
+        assert value_frame is None or isinstance(value_frame, pl.DataFrame)
         link_groups = joined.partition_by("customer_id", as_dict=True) if joined.height else {}
         value_groups = (
-            values.partition_by("customer_id", as_dict=True)
-            if values is not None and values.height
+            value_frame.partition_by("customer_id", as_dict=True)
+            if value_frame is not None and value_frame.height
             else {}
         )
         inline = []
@@ -639,7 +689,7 @@ def _lineage(
                     else []
                 ),
             }
-            if values is not None:
+            if value_frame is not None:
                 entry["values"] = (
                     value_groups[(cid,)].drop("customer_id").to_dicts()
                     if (cid,) in value_groups

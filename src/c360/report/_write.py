@@ -12,6 +12,7 @@ from c360.report._build import (
     REPORT_HTML,
     REPORT_JSON,
     TABLES_DIR,
+    DeferredTable,
     ReportConfig,
     RunReport,
     build_report,
@@ -86,11 +87,35 @@ def write_report(
     html_path = out / REPORT_HTML
     _atomic_write(html_path, render_html(report))
     written.append(html_path)
-    tables = report.tables()
+    tables = report.tables_
     if tables:
         tdir = out / TABLES_DIR
         tdir.mkdir(exist_ok=True)
         written += write_parquet_files(
-            [(table, tdir / f"{name}.parquet") for name, table in tables.items()]
+            [
+                (table, tdir / f"{name}.parquet")
+                for name, table in tables.items()
+                if not isinstance(table, DeferredTable)
+            ]
         )
+        # one at a time, piece by piece: never two large tables in memory at once
+        for name, table in tables.items():
+            if isinstance(table, DeferredTable):
+                written.append(_write_pieces(table, tdir / f"{name}.parquet"))
     return written
+
+
+def _write_pieces(table: DeferredTable, path: Path) -> Path:
+    """Write a deferred table to one Parquet file, a piece (row group) at a time."""
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    try:
+        for piece in table.parts():
+            if writer is None:
+                writer = pq.ParquetWriter(path, piece.schema)
+            writer.write_table(piece)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path
