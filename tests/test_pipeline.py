@@ -310,3 +310,31 @@ def test_unicode_junk_and_very_long_strings_resolve_cleanly():
     # the same email in both sources is the same person, whatever the names hold
     assert res.customers <= n + res.quarantine.num_rows
     assert pl.from_arrow(res.links)["match_weight"].is_finite().all()
+
+
+def test_matching_frame_keeps_only_what_matching_reads():
+    """Derived keys no chosen comparison or rule reads are dropped after configuring."""
+    from c360.datasets import generate_people
+    from c360.pipeline import matching_columns, prepare
+
+    people = generate_people(300, seed=3)
+    prep = prepare(people.records)
+    cfg = prep.config
+    cols = set(prep.records.columns)
+    assert cols == set(matching_columns(prep.records.columns, cfg))
+    for comp in cfg.comparisons or ():
+        assert set(comp.columns()) <= cols
+    assert cfg.blocking is not None
+    for rule in cfg.blocking.rules:
+        assert set(rule.keys) <= cols
+    # everything else standardising derived (phonetic codes, e-mail domain...) is gone
+    read = {c for comp in cfg.comparisons or () for c in comp.columns()}
+    read |= {k for r in cfg.blocking.rules for k in r.keys}
+    read |= set(cfg.deterministic or ()) | set(cfg.cluster.cannot_link)
+    read |= set(cfg.junk.identifier_columns) | set(cfg.junk.location_columns)
+    assert cols - {"_rid", "source", "record_id"} <= read
+    derived = {"last_name_soundex", "last_name_nysiis", "dob_year", "email_domain", "full_name"}
+    assert derived - read and not (derived - read) & cols
+    assert {"_rid", "source", "record_id"} <= cols
+    # the raw records keep every column for profiles and lineage
+    assert "updated_at" in prep.valid.columns

@@ -370,6 +370,25 @@ def _matching_frame(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
     return standardize(valid.lazy(), cfg.standardize).collect(engine=engine_for(valid))
 
 
+def matching_columns(columns: Sequence[str], cfg: ResolveConfig) -> list[str]:
+    """The columns of a matching frame that a run with ``cfg`` reads, in frame order.
+
+    Standardising derives every key it may need (phonetic codes, e-mail
+    domains...); once comparisons and blocking are chosen, the rest only
+    takes memory through every later stage (a string column costs at least
+    16 bytes a row: 16 MB a million records).
+    """
+    keep = {RID, "source", "record_id"}
+    keep.update(c for comp in cfg.comparisons or () for c in comp.columns())
+    if cfg.blocking is not None:
+        keep.update(k for rule in cfg.blocking.rules for k in rule.keys)
+    keep.update(cfg.deterministic or ())
+    keep.update(cfg.cluster.cannot_link)
+    keep.update(cfg.junk.identifier_columns)
+    keep.update(cfg.junk.location_columns)
+    return [c for c in columns if c in keep]
+
+
 def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...]:
     if cfg.deterministic is not None:
         return cfg.deterministic
@@ -452,7 +471,9 @@ class Prepared:
 
     Attributes:
         valid: accepted records as loaded (row ``i`` has ``_rid == i``).
-        records: the matching frame (standardised, junk nulled), aligned with ``valid``.
+        records: the matching frame (standardised, junk nulled), aligned with
+            ``valid``: the keys and the columns that comparisons, blocking,
+            deterministic rules and guards read (see ``matching_columns``).
         quarantine: rejected rows.
         config: the effective configuration (data-driven choices filled in).
         junk: junk values found.
@@ -579,6 +600,7 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
     effective = cfg.with_choices(
         blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
     )
+    records = records.select(matching_columns(records.columns, effective))
     return Prepared(
         valid=valid,
         records=records,
