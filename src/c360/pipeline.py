@@ -36,6 +36,7 @@ import pyarrow as pa
 from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
 from c360._coherence import CoherenceResult, cluster_estimates, cohere
 from c360._encode import Encoded
+from c360._memory import release_free_memory
 from c360._progress import progress, resolve_progress
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
 from c360.blocking import generate_pairs, rule_keys, skipped_blocks
@@ -210,6 +211,7 @@ class Resolution:
         """Write every output file into ``tmp``; return their paths relative to it."""
         from c360._frames import write_parquet_files
 
+        release_free_memory()  # what resolving freed, before the report's tables
         jobs: list[tuple[pa.Table | pl.DataFrame, Path]] = []
         names = []
         for name in OUTPUT_TABLES:
@@ -288,6 +290,7 @@ class _Metrics:
         try:
             yield entry
         finally:
+            release_free_memory()
             entry["seconds"] = round(time.perf_counter() - start, 4)
             self.rows.append(entry)
             emit(name, **{k: v for k, v in entry.items() if k != "stage"})
