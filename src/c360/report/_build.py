@@ -579,7 +579,7 @@ _VALUE_SCHEMA = {
 }
 
 #: Customers per piece of ``lineage_values``: about a dozen rows each.
-_VALUE_CHUNK = 50_000
+_VALUE_CHUNK = 10_000
 
 
 def _lineage_values(profiles: pl.DataFrame | None) -> DeferredTable | None:
