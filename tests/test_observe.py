@@ -229,3 +229,18 @@ def test_a_stage_metrics_dict_can_be_passed_whole():
         "c360.rows_out": 3,
         "c360.seconds": 0.01,
     }
+
+
+def test_import_c360_loads_no_report_code_and_no_scipy():
+    """The report (HTML, SVG, OpenLineage) and scipy load when used, not on import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, c360\n"
+        "bad = sorted(m for m in sys.modules if m.startswith('c360.report')"
+        " or m in ('c360.observe', 'scipy'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

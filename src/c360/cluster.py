@@ -34,8 +34,6 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 from rapidfuzz.distance import DamerauLevenshtein
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 __all__ = ["ClusterConfig", "ClusterResult", "cluster_links", "components"]
 
@@ -127,6 +125,10 @@ def components(n: int, left: IntArray, right: IntArray) -> IntArray:
     """
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    # imported here: scipy takes a quarter of `import c360` and only clustering needs it
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(left.shape[0], dtype=np.int8), (left, right)), shape=(n, n)).tocsr()
     _, lab = connected_components(graph, directed=False)
     # relabel by the smallest member so labels do not depend on traversal order

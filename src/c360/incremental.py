@@ -441,7 +441,7 @@ class ResolutionState:
 
         The term-frequency lookups of the model are built, phonenumbers'
         per-region metadata (imported on first use of a region) is loaded for
-        every region, pyarrow's lazy imports are done, and the cleaners run
+        every region, pyarrow's and scipy's lazy imports are done, and the cleaners run
         once on a sample row (package tables, transliteration), so that no
         call pays hundreds of milliseconds for them.
         """
@@ -469,6 +469,7 @@ class ResolutionState:
             phonenumbers.PhoneMetadata.metadata_for_region(region)
         for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
             phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
+        components(2, np.array([0]), np.array([1]))  # imports scipy's graph code
 
     def _build(self, rule: BlockingRule) -> _RuleIndex:
         hashed = _key_hashes(self._main, [rule])[0]
