@@ -154,3 +154,28 @@ def test_a_file_with_its_own_source_column_keeps_its_sources(tmp_path):
     res = runner.invoke(app, ["resolve", str(plain), "--out", str(tmp_path / "o3"), "--quiet"])
     assert res.exit_code == 0, res.output
     assert set(pl.read_parquet(tmp_path / "o3" / "unified_ids.parquet")["source"]) == {"crm_export"}
+
+
+def test_resolve_with_a_frozen_model_from_a_previous_run(tmp_path):
+    import json
+
+    from c360.datasets import generate_people
+
+    day1 = generate_people(300, seed=1).records
+    day2 = generate_people(300, seed=2).records
+    day1.write_parquet(tmp_path / "day1.parquet")
+    day2.write_parquet(tmp_path / "day2.parquet")
+    r1 = runner.invoke(app, ["resolve", str(tmp_path / "day1.parquet"), "-o", str(tmp_path / "a")])
+    assert r1.exit_code == 0, r1.output
+    args = ["resolve", str(tmp_path / "day2.parquet"), "-o", str(tmp_path / "b"), "-q"]
+    r2 = runner.invoke(app, [*args, "--model", str(tmp_path / "a")])
+    assert r2.exit_code == 0, r2.output
+    first = json.loads((tmp_path / "a" / "model.json").read_text())
+    again = json.loads((tmp_path / "b" / "model.json").read_text())
+    assert again["comparisons"] == first["comparisons"]  # spec, m and u unchanged
+    assert again["lambda"] == first["lambda"]
+    stages = json.loads((tmp_path / "b" / "report.json").read_text())["stages"]
+    train = next(s for s in stages if s["stage"] == "train")
+    assert train["extra"]["reused_model"] is True
+    bad = runner.invoke(app, [*args, "--model", str(tmp_path / "nowhere")])
+    assert bad.exit_code == 2 and "no model file" in bad.output

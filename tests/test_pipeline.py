@@ -338,3 +338,41 @@ def test_matching_frame_keeps_only_what_matching_reads():
     assert {"_rid", "source", "record_id"} <= cols
     # the raw records keep every column for profiles and lineage
     assert "updated_at" in prep.valid.columns
+
+
+def test_a_reused_model_scores_without_retraining():
+    from c360.datasets import generate_people
+    from c360.model import FellegiSunterModel
+
+    day1 = generate_people(400, seed=1).records
+    first = c360.resolve(day1)
+    # the same records with the run's own model: the same customers
+    again = c360.resolve(day1, model=first.model)
+    assert pl.from_arrow(again.unified_ids).equals(pl.from_arrow(first.unified_ids))
+    # other records: the parameters stay as they were (no retraining drift)
+    day2 = generate_people(400, seed=2).records
+    other = c360.resolve(day2, model=first.model)
+    assert other.model is first.model
+    retrained = c360.resolve(day2)
+    assert [list(m) for m in retrained.model.m] != [list(m) for m in first.model.m]
+    train = next(m for m in other.metrics if m["stage"] == "train")
+    assert train["reused_model"] is True and train["seconds"] < 0.5
+    assert isinstance(other.model, FellegiSunterModel)
+
+
+def test_a_reused_model_refuses_other_comparisons_and_missing_columns(tmp_path):
+    from c360.comparisons import ExactMatch
+    from c360.datasets import generate_people
+
+    recs = generate_people(200, seed=1).records
+    first = c360.resolve(recs)
+    cfg = ResolveConfig(comparisons=(ExactMatch("email"),))
+    with pytest.raises(ConfigError, match="differ from the model's"):
+        c360.resolve(recs, model=first.model, config=cfg)
+    with pytest.raises(ConfigError, match="do not have: date_of_birth") as err:
+        c360.resolve(recs.drop("date_of_birth"), model=first.model)
+    assert err.value.column == "date_of_birth"
+    with pytest.raises(ConfigError, match="no model file"):
+        c360.resolve(recs, model=tmp_path / "missing.json")
+    with pytest.raises(ConfigError, match="FellegiSunterModel or a path"):
+        c360.resolve(recs, model=42)  # type: ignore[arg-type]

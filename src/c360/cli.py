@@ -83,6 +83,14 @@ def resolve(
             help="Output directory of an earlier run whose customer IDs carry over.",
         ),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="A trained model to reuse instead of training (model.json or a run's directory).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet."""
@@ -91,7 +99,7 @@ def resolve(
         items: list[Any] = [*sources, *(inputs or [])]
         if not items:
             raise C360Error("no inputs: give files or a --config declaring [[sources]]")
-        res = _run(items, cfg, out, previous, quiet)
+        res = _run(items, cfg, out, previous, quiet, model=model)
     except C360Error as exc:
         raise _fail(exc) from None
     if not quiet:
@@ -101,12 +109,20 @@ def resolve(
         typer.echo(f"outputs written to {out}/")
 
 
-def _run(items: list[Any], cfg: Any, out: Path, previous: Path | None, quiet: bool) -> Any:
+def _run(
+    items: list[Any],
+    cfg: Any,
+    out: Path,
+    previous: Path | None,
+    quiet: bool,
+    *,
+    model: Path | None = None,
+) -> Any:
     from c360._progress import show_progress
     from c360.pipeline import resolve as run
 
     with show_progress(not quiet):
-        res = run(items, config=cfg, previous=previous)
+        res = run(items, config=cfg, previous=previous, model=model)
     res.write(out, previous=previous if previous is not None else (out if out.exists() else None))
     return res
 

@@ -36,6 +36,7 @@ import pyarrow as pa
 from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
 from c360._coherence import CoherenceResult, cluster_estimates, cohere
 from c360._encode import Encoded
+from c360._events import emit
 from c360._memory import release_free_memory
 from c360._progress import progress, resolve_progress
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
@@ -46,7 +47,6 @@ from c360.config import ResolveConfig
 from c360.exceptions import ConfigError, StateError
 from c360.ids import assign_stable_ids
 from c360.model import FellegiSunterModel, levels_matrix, train
-from c360.observe import emit
 from c360.rules import detect_junk, null_junk
 from c360.sources import Loaded, Source, load
 
@@ -623,6 +623,7 @@ def resolve(
     previous: str | Path | Resolution | pa.Table | pl.DataFrame | None = None,
     run_id: str | None = None,
     progress: bool | str | None = None,
+    model: str | Path | FellegiSunterModel | None = None,
 ) -> Resolution:
     """Resolve records from one or more sources into unified customers.
 
@@ -636,6 +637,12 @@ def resolve(
             ``unified_ids``) whose customer IDs carry over (see [`c360.ids`][c360.ids]).
         run_id: identifier of this run (default: a timestamp).
         progress: show progress bars (``None``: on from the CLI or a notebook).
+        model: a trained model to score with instead of training one: a
+            [`FellegiSunterModel`][c360.model.FellegiSunterModel], a previous
+            run's ``model.json`` or its output directory. Its comparisons are
+            used (a ``config`` that names other comparisons is an error), its
+            parameters and term frequencies are not re-estimated: production
+            can freeze a model and re-resolve without retraining drift.
 
     Returns:
         A [`Resolution`][Resolution] with ``unified_ids``, ``links``, ``quarantine``
@@ -645,7 +652,12 @@ def resolve(
     show = resolve_progress(progress)
     run = run_id or _new_run_id()
     prev_ids = _previous_ids(previous)
+    frozen = _frozen_model(model)
+    if frozen is not None:
+        config = _with_model_comparisons(config or ResolveConfig(), frozen)
     prep = prepare(inputs, config=config)
+    if frozen is not None:
+        _check_columns(frozen, prep.records)
     cfg = prep.config
     assert cfg.blocking is not None
     assert cfg.comparisons is not None
@@ -681,17 +693,21 @@ def resolve(
         m["skipped_blocks"] = skipped_blocks(records, blocking, keys=bkeys).height if n else 0
 
     with metrics.stage("train", int(rid_l.shape[0])) as m:
-        model = train(
-            records,
-            comparisons,
-            gamma,
-            config=cfg.model,
-            link_type=cfg.link_type,
-            blocking=blocking,
-            encodings=encodings,
-            progress_enabled=show,
-            blocking_keys=bkeys,
-        )
+        if frozen is not None:
+            model = frozen
+        else:
+            model = train(
+                records,
+                comparisons,
+                gamma,
+                config=cfg.model,
+                link_type=cfg.link_type,
+                blocking=blocking,
+                encodings=encodings,
+                progress_enabled=show,
+                blocking_keys=bkeys,
+            )
+        m["reused_model"] = frozen is not None
         m["iterations"] = model.iterations
         m["converged"] = model.converged
         m["rows_out"] = len(model.m)
@@ -813,6 +829,51 @@ def resolve(
         near_misses=near.to_arrow(),
         estimates=estimates,
     )
+
+
+def _frozen_model(model: str | Path | FellegiSunterModel | None) -> FellegiSunterModel | None:
+    """The model ``resolve(model=...)`` names: an object, a ``model.json`` or a run directory."""
+    if model is None or isinstance(model, FellegiSunterModel):
+        return model
+    if not isinstance(model, str | Path):
+        raise ConfigError(
+            f"model must be a FellegiSunterModel or a path; got {type(model).__name__}",
+            hint="pass a previous run's model.json, its output directory, or res.model",
+        )
+    path = Path(model)
+    if path.is_dir():
+        path = path / "model.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"no model file at {path}",
+            hint="pass a previous run's model.json or its output directory",
+        )
+    return FellegiSunterModel.load(path)
+
+
+def _with_model_comparisons(cfg: ResolveConfig, model: FellegiSunterModel) -> ResolveConfig:
+    """``cfg`` with the model's comparisons; other comparisons in ``cfg`` are an error."""
+    mine = tuple(model.comparisons)
+    if cfg.comparisons is not None and tuple(cfg.comparisons) != mine:
+        raise ConfigError(
+            "the configuration's comparisons differ from the model's "
+            f"({[c.name for c in cfg.comparisons]} against {[c.name for c in mine]})",
+            hint="drop [[comparisons]] from the configuration: a reused model brings its own",
+        )
+    return replace(cfg, comparisons=mine)
+
+
+def _check_columns(model: FellegiSunterModel, records: pl.DataFrame) -> None:
+    """A reused model's comparisons must find their columns in the records."""
+    missing = sorted(
+        {c for comp in model.comparisons for c in comp.columns()} - set(records.columns)
+    )
+    if missing:
+        raise ConfigError(
+            f"the model compares columns these records do not have: {', '.join(missing)}",
+            column=missing[0],
+            hint="resolve records with the columns the model was trained on, or train a new model",
+        )
 
 
 def _rule_certain(
