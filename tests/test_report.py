@@ -12,13 +12,14 @@ import pyarrow as pa
 import pytest
 
 import c360
+from c360._inputs import SOURCE_SUMMARY_SCHEMA
 from c360.comparisons import ExactMatch
 from c360.config import ResolveConfig
 from c360.contracts import SchemaNotice
 from c360.exceptions import StateError
 from c360.model import FellegiSunterModel
 from c360.observe import ReportConfig, build_report, load_report, render_html, write_report
-from c360.pipeline import SOURCE_SUMMARY_SCHEMA, Resolution
+from c360.pipeline import Resolution
 
 END = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 LINK_COLS = [

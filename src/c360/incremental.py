@@ -46,6 +46,7 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
+from c360._output import CONFIG, JUNK, MATCHING, MODEL, RECORDS
 from c360.blocking import BlockingRule
 from c360.cluster import components
 from c360.comparisons import PairData
@@ -419,7 +420,7 @@ class ResolutionState:
         (``None`` keeps all; see "Bounded candidates" in matching.md).
         """
         out = Path(out_dir)
-        needed = [out / "state" / "matching.parquet", out / "model.json", out / "config.toml"]
+        needed = [out / MATCHING, out / MODEL, out / CONFIG]
         missing = [str(p.relative_to(out)) for p in needed if not p.exists()]
         if missing:
             raise StateError(
@@ -430,7 +431,7 @@ class ResolutionState:
         matching = _read_state_frame(needed[0], "saved records")
         model = FellegiSunterModel.load(needed[1])
         config = ResolveConfig.load(needed[2])
-        junk_path = _existing(out, "state/junk.parquet")
+        junk_path = _existing(out, JUNK)
         junk = _read_state_frame(junk_path, "junk values") if junk_path else None
         state = cls(matching, model, config, junk, source_dir=out, max_candidates=max_candidates)
         state._warm_up()
@@ -567,9 +568,10 @@ class ResolutionState:
         see each other's records. ``progress``: as for ``c360.resolve``; only
         batches of ``PROGRESS_FROM`` (10,000) records or more show a bar.
         """
+        from c360._inputs import _as_sources, _load_all
         from c360._progress import progress as progress_bar
         from c360._progress import resolve_progress
-        from c360.pipeline import _as_sources, _load_all, _new_run_id
+        from c360.pipeline import _new_run_id
 
         start = time.perf_counter()
         run = run_id or _new_run_id()
@@ -592,7 +594,8 @@ class ResolutionState:
         self, valid: pl.DataFrame, quarantine: Any, run: str, start: float, bar: Any
     ) -> BatchResult:
         """Standardise, compare, score and cluster the batch's accepted records."""
-        from c360.pipeline import _DERIVED, _links_table, _matching_frame, decide_links
+        from c360._links import _links_table, decide_links
+        from c360.pipeline import _DERIVED, _matching_frame
         from c360.rules import null_junk
 
         cfg = self.config
@@ -907,21 +910,11 @@ class ResolutionState:
         ``state/records.parquet`` existed cannot rebuild profiles; they are then
         copied unchanged, with a warning.
         """
-        import shutil
-
-        from c360.pipeline import _new_run_id, replace_dir
+        from c360._output import atomic_output
+        from c360.pipeline import _new_run_id
 
         out = Path(out_dir)
-        tag = _new_run_id()
-        tmp = out.with_name(f".{out.name}.saving-{tag}")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        try:
-            self._write_into(tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        replace_dir(tmp, out, tag)
+        atomic_output(out, _new_run_id(), self._write_into)
         self._dir = out
         self._session = _Session()
 
@@ -930,22 +923,18 @@ class ResolutionState:
         import shutil
 
         from c360._frames import write_parquet_files
+        from c360._output import state_jobs
 
         src = self._dir
-        (tmp / "state").mkdir(parents=True)
         current = self.matching
         ids = current.select("source", "record_id", "customer_id").sort("source", "record_id")
-        jobs: list[tuple[pa.Table | pl.DataFrame, Path]] = [
-            (current, tmp / "state" / "matching.parquet"),
-            (ids.to_arrow(), tmp / "unified_ids.parquet"),
-        ]
-        if self.junk is not None:
-            jobs.append((self.junk, tmp / "state" / "junk.parquet"))
-        self.model.save(tmp / "model.json")
-        self.config.save(tmp / "config.toml")
         raw = self._records()
-        if raw is not None:
-            jobs.append((raw, tmp / "state" / "records.parquet"))
+        jobs = [
+            (ids.to_arrow(), tmp / "unified_ids.parquet"),
+            *state_jobs(tmp, current, self.junk, raw),
+        ]
+        self.model.save(tmp / MODEL)
+        self.config.save(tmp / CONFIG)
         profiles = self._profiles(raw, ids)
         if profiles is not None:
             jobs.append((profiles, tmp / "profiles.parquet"))
@@ -977,7 +966,7 @@ class ResolutionState:
     def _records(self) -> pl.DataFrame | None:
         """The accepted records as loaded, latest version of each (``None`` when unknown)."""
         keys = ["source", "record_id"]
-        path = _existing(self._dir, "state/records.parquet")
+        path = _existing(self._dir, RECORDS)
         if path is None:
             return None
         old = _read_state_frame(path, "the accepted records")

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +37,31 @@ from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
 from c360._coherence import CoherenceResult, cluster_estimates, cohere
 from c360._encode import Encoded
 from c360._events import emit
+from c360._inputs import _as_sources, _load_all, source_summary
+from c360._links import (
+    _attach_keys,
+    _histogram,
+    _links_table,
+    _rule_certain,
+    decide_links,
+    estimate_quality,
+)
 from c360._memory import release_free_memory
+from c360._output import MODEL, read_previous_ids
 from c360._progress import progress, resolve_progress
+from c360._result import Resolution
 from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
 from c360.blocking import generate_pairs, rule_keys, skipped_blocks
 from c360.cluster import ClusterConfig, cluster_links
-from c360.comparisons import Comparison, PairData, compare
+from c360.comparisons import PairData, compare
 from c360.config import ResolveConfig
-from c360.exceptions import ConfigError, StateError
+from c360.exceptions import ConfigError
 from c360.ids import assign_stable_ids
 from c360.model import FellegiSunterModel, levels_matrix, train
 from c360.rules import detect_junk, null_junk
-from c360.sources import Loaded, Source, load
 
 __all__ = ["Prepared", "Resolution", "estimate_quality", "prepare", "resolve", "source_summary"]
+
 
 #: Derived columns to clear when their base value is junk.
 _DERIVED = {
@@ -60,223 +71,6 @@ _DERIVED = {
     "national_id": (),
     "postcode": (),
 }
-
-
-SOURCE_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
-    "source": pl.String(),
-    "owner": pl.String(),
-    "description": pl.String(),
-    "freshness_sla_seconds": pl.Float64(),
-    "location": pl.String(),
-    "contract": pl.String(),
-    "rows_read": pl.Int64(),
-    "rows_valid": pl.Int64(),
-    "rows_quarantined": pl.Int64(),
-    "oldest_event": pl.Datetime("us"),
-    "newest_event": pl.Datetime("us"),
-    "read_seconds": pl.Float64(),
-    "schema_notices": pl.Int64(),
-}
-
-
-@dataclass(slots=True, kw_only=True)
-class Resolution:
-    """The result of [`resolve`][resolve]. Tables are ``pyarrow.Table``.
-
-    Attributes:
-        unified_ids: ``source, record_id, customer_id``, one row per accepted record.
-        links: accepted links with weight, probability, rule and comparison levels.
-        quarantine: rejected input rows with reasons.
-        id_changes: how customer IDs changed against the previous run
-            (``customer_id, change, other_customer_id, run_id``); empty without one.
-        run_id: this run's identifier.
-        started_at: when [`resolve`][resolve] started (UTC).
-        finished_at: when it finished (UTC).
-        config: the effective configuration (data-driven choices filled in).
-        model: the trained model.
-        junk: junk values found and ignored for matching.
-        refused_links: links the clustering guard or the coherence step refused
-            (the latter: their groups weigh against being one person), with reasons.
-        metrics: per-stage figures (rows in/out, seconds).
-        notices: schema-change notices from the contracts.
-        candidate_pairs: number of candidate pairs scored.
-        sources: one row per source: owner, SLA, rows read/valid/quarantined,
-            event-time range (see ``source_summary``).
-        records: the accepted records as loaded (canonical columns plus kept
-            extras, ``_rid`` in customer order), for golden profiles and lineage.
-        matching: the standardised matching frame aligned with ``records``;
-            written to ``state/`` so that later batches can be resolved
-            incrementally against this run (see [`c360.incremental`][c360.incremental]).
-        weight_histogram: match weights of *all* candidate pairs in 1-bit
-            bins (``bin``: lower edge, ``pairs``); a clear gap between two
-            modes is a healthy sign.
-        near_misses: candidate pairs whose match probability lies between
-            0.05 and 0.95 (closest to the threshold first, at most 1,000), for
-            review; same columns as ``links``.
-        estimates: precision and recall estimated without labels from the
-            posterior match probabilities of all candidate pairs (see
-            ``estimate_quality``).
-    """
-
-    unified_ids: pa.Table
-    links: pa.Table
-    quarantine: pa.Table
-    id_changes: pa.Table
-    run_id: str
-    config: ResolveConfig
-    model: FellegiSunterModel
-    junk: pa.Table
-    refused_links: pa.Table
-    metrics: list[dict[str, Any]] = field(default_factory=list)
-    notices: list[Any] = field(default_factory=list)
-    candidate_pairs: int = 0
-    sources: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA)
-    )
-    records: pl.DataFrame | None = field(default=None, repr=False)
-    matching: pl.DataFrame | None = field(default=None, repr=False)
-    weight_histogram: pl.DataFrame = field(default_factory=pl.DataFrame)
-    near_misses: pa.Table | None = None
-    estimates: dict[str, float] = field(default_factory=dict)
-    profiles: pa.Table | None = None
-    started_at: datetime.datetime | None = None
-    finished_at: datetime.datetime | None = None
-
-    @property
-    def customers(self) -> int:
-        """Number of distinct customers."""
-        return len(set(self.unified_ids.column("customer_id").to_pylist()))
-
-    def cluster_sizes(self) -> pl.DataFrame:
-        """Number of customers per cluster size."""
-        ids = pl.from_arrow(self.unified_ids)
-        assert isinstance(ids, pl.DataFrame)
-        return (
-            ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
-        )
-
-    def summary(self) -> str:
-        """A short plain-text summary."""
-        n = self.unified_ids.num_rows
-        q = self.quarantine.num_rows
-        lines = [
-            f"records in:        {n + q:,}",
-            f"accepted:          {n:,}",
-            f"quarantined:       {q:,}",
-            f"customers:         {self.customers:,}",
-            f"duplicates merged: {n - self.customers:,}",
-            f"candidate pairs:   {self.candidate_pairs:,}",
-            f"links accepted:    {self.links.num_rows:,}",
-        ]
-        if self.junk.num_rows:
-            lines.append(f"junk values:       {self.junk.num_rows:,} (ignored for matching)")
-        for w in self.model.warnings:
-            lines.append(f"model warning:     {w}")
-        return "\n".join(lines)
-
-    def write(
-        self, out_dir: str | Path, *, report: bool = True, previous: str | Path | None = None
-    ) -> list[Path]:
-        """Write the outputs into ``out_dir``, atomically.
-
-        Everything is first written to a new sibling directory, which then
-        replaces ``out_dir`` by renames: a crash mid-write leaves the previous
-        output intact (at worst as ``<out_dir>.previous-<run>`` beside it).
-        Files: ``unified_ids``, ``links``, ``profiles``, ``quarantine``,
-        ``id_changes`` (Parquet), ``model.json``, ``config.toml``, the state
-        for incremental runs (``state/matching.parquet``: standardised records
-        and their customer IDs; ``state/records.parquet``: the accepted records
-        as loaded, for golden profiles; ``state/junk.parquet``: the junk
-        values ignored for matching) and, with ``report``, ``report.json``,
-        ``report.html`` and ``report_tables/``. ``previous`` (an earlier output
-        directory) lets the report flag row-count drops against it.
-        """
-        import shutil
-
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.writing-{self.run_id}")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        try:
-            names = self._write_files(tmp, report=report, previous=previous)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        replace_dir(tmp, out, self.run_id)
-        return [out / n for n in names]
-
-    def _write_files(self, tmp: Path, *, report: bool, previous: str | Path | None) -> list[str]:
-        """Write every output file into ``tmp``; return their paths relative to it."""
-        from c360._frames import write_parquet_files
-
-        release_free_memory()  # what resolving freed, before the report's tables
-        jobs: list[tuple[pa.Table | pl.DataFrame, Path]] = []
-        names = []
-        for name in OUTPUT_TABLES:
-            table = getattr(self, name, None)
-            if table is None:
-                continue
-            jobs.append((table, tmp / f"{name}.parquet"))
-            names.append(f"{name}.parquet")
-        names += [f.name for f in self.model.save(tmp / "model.json")]
-        self.config.save(tmp / "config.toml")
-        names.append("config.toml")
-        if report:
-            from c360.report import write_report
-
-            names += [
-                str(p.relative_to(tmp))
-                for p in write_report(
-                    self,
-                    tmp,
-                    run_id=self.run_id,
-                    previous=previous,
-                    started_at=self.started_at,
-                    finished_at=self.finished_at,
-                )
-            ]
-        if self.matching is not None:
-            (tmp / "state").mkdir()
-            keep = [c for c in self.matching.columns if c not in ("_row", "_issues")]
-            matching = self.matching.select(keep).with_columns(
-                customer_id=pl.Series(
-                    "customer_id", self.unified_ids.column("customer_id"), dtype=pl.String
-                )
-            )
-            jobs += [
-                (matching, tmp / "state" / "matching.parquet"),
-                (self.junk, tmp / "state" / "junk.parquet"),
-            ]
-            names += ["state/matching.parquet", "state/junk.parquet"]
-            if self.records is not None:
-                raw = self.records.select(c for c in self.records.columns if not c.startswith("_"))
-                jobs.append((raw, tmp / "state" / "records.parquet"))
-                names.append("state/records.parquet")
-        write_parquet_files(jobs)
-        return names
-
-
-def replace_dir(new: Path, out: Path, tag: str) -> None:
-    """Put directory ``new`` in the place of ``out`` by renames.
-
-    ``out`` is first renamed to ``<out>.previous-<tag>`` and removed once
-    ``new`` is in place: a crash leaves either the old directory or the new one
-    (at worst the old one beside it under that name), never a mix.
-    """
-    import shutil
-
-    backup = out.with_name(f"{out.name}.previous-{tag}")
-    if out.exists():
-        out.rename(backup)
-    new.rename(out)
-    if backup.exists():
-        shutil.rmtree(backup)
-
-
-#: Tables written by [`Resolution.write`][Resolution.write], in order.
-OUTPUT_TABLES = ("unified_ids", "links", "profiles", "quarantine", "id_changes")
 
 
 class _Metrics:
@@ -294,76 +88,6 @@ class _Metrics:
             entry["seconds"] = round(time.perf_counter() - start, 4)
             self.rows.append(entry)
             emit(name, **{k: v for k, v in entry.items() if k != "stage"})
-
-
-def _split_frame(frame: Any, default_name: str) -> list[Source]:
-    """A frame with a ``source`` column becomes one Source per distinct value."""
-    from c360._frames import to_lazy
-
-    lf = to_lazy(frame, what=default_name)
-    if "source" not in lf.collect_schema().names():
-        return [Source(name=default_name, data=frame)]
-    df = frame if isinstance(frame, pl.DataFrame) else lf.collect()
-    if df.get_column("source").null_count():
-        raise ConfigError(
-            f"{df.get_column('source').null_count()} rows have a null 'source'",
-            source=default_name,
-            column="source",
-            hint="fill the source column, or drop it and pass a mapping of name to frame",
-        )
-    return [
-        Source(name=str(name[0]), data=part.drop("source"))
-        for name, part in df.partition_by("source", as_dict=True, maintain_order=True).items()
-    ]
-
-
-def _path_sources(path: str | Path) -> list[Source]:
-    """Sources for a file given without a declaration.
-
-    One source named after the file or, when the file has its own ``source``
-    column, one source per value in it.
-    """
-    src = Source(name=Path(path).stem, location=str(path))
-    with src.context():
-        lazy = src.scan()
-        if "source" not in lazy.collect_schema().names():
-            return [src]
-        raw = lazy.collect()
-    return _split_frame(raw, src.name)
-
-
-def _as_sources(inputs: Any) -> list[Source]:
-    if isinstance(inputs, Source):
-        return [inputs]
-    if isinstance(inputs, Mapping):
-        return [
-            v if isinstance(v, Source) else Source(name=str(k), data=v) for k, v in inputs.items()
-        ]
-    if isinstance(inputs, pl.DataFrame | pl.LazyFrame | pa.Table) or type(
-        inputs
-    ).__module__.startswith("pandas"):
-        return _split_frame(inputs, "input0")
-    if isinstance(inputs, str | Path):
-        return _path_sources(inputs)
-    if not isinstance(inputs, Sequence):
-        inputs = [inputs]
-    out: list[Source] = []
-    for i, item in enumerate(inputs):
-        if isinstance(item, Source):
-            out.append(item)
-        elif isinstance(item, str | Path):
-            out.extend(_path_sources(item))
-        else:
-            out.extend(_split_frame(item, f"input{i}"))
-    return out
-
-
-def _load_all(sources: Sequence[Source], cfg: ResolveConfig) -> list[Loaded]:
-    names = [s.name for s in sources]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ConfigError(f"source names must be unique; repeated: {dup}")
-    return [load(s, on_schema_change=cfg.on_schema_change) for s in sources]
 
 
 def _matching_frame(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
@@ -396,76 +120,6 @@ def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...
     if cfg.deterministic is not None:
         return cfg.deterministic
     return tuple(c for c in ("national_id", "email", "phone") if c in have)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleLabels:
-    """The rule that linked each pair, one byte per pair: ``names[code[i]]``.
-
-    Tens of millions of pairs carry one of a handful of rule names; an object
-    array of names would take eight bytes a pair and Python-level comparisons.
-
-    Examples:
-        >>> r = RuleLabels(np.array([0, 1, 2], dtype=np.uint8), ("", "model", "exact:email"))
-        >>> r[np.array([False, True, True])].to_series().to_list()
-        ['model', 'exact:email']
-    """
-
-    code: npt.NDArray[np.uint8]
-    names: tuple[str, ...]
-
-    def __getitem__(self, index: npt.NDArray[Any]) -> RuleLabels:
-        return RuleLabels(self.code[index], self.names)
-
-    def to_series(self) -> pl.Series:
-        """The names as a polars String series called ``rule``."""
-        return pl.Series("rule", self.names, dtype=pl.String).gather(self.code.astype(np.uint32))
-
-
-def decide_links(
-    data: PairData,
-    gamma: npt.NDArray[np.int8],
-    probability: npt.NDArray[np.float64],
-    comparisons: Sequence[Comparison],
-    deterministic: Sequence[str],
-    threshold: float,
-) -> tuple[RuleLabels, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Which scored pairs become links, and by which rule.
-
-    A pair agreeing exactly on a ``deterministic`` column is linked with rule
-    ``exact:<column>`` (the first such column listed wins) unless it carries
-    contradicting evidence; any other pair is linked by the model when its
-    probability reaches ``threshold``.
-
-    Returns:
-        The rule name per pair (``""`` when not linked; as
-        [`RuleLabels`][RuleLabels], one byte per pair), whether a deterministic
-        rule linked it, and whether it is linked at all.
-    """
-    names = ["", "model", *(f"exact:{col}" for col in deterministic)]
-    code = np.zeros(gamma.shape[0], dtype=np.uint8)
-    if deterministic and gamma.shape[0]:
-        contradicted = _contradicted(gamma, comparisons)
-        for i, col in reversed(list(enumerate(deterministic))):
-            if col not in data.records.columns:
-                continue
-            cl, cr = data.codes(col)
-            code[(cl >= 0) & (cl == cr) & ~contradicted] = i + 2
-    by_rule = code >= 2
-    by_model = probability >= threshold
-    code[by_model & ~by_rule] = 1
-    return RuleLabels(code, tuple(names)), by_rule, by_rule | by_model
-
-
-def _contradicted(
-    gamma: npt.NDArray[np.int8], comparisons: Sequence[Comparison]
-) -> npt.NDArray[np.bool_]:
-    """Pairs with hard contradicting evidence: clearly different name, birth date or national id."""
-    out = np.zeros(gamma.shape[0], dtype=bool)
-    for k, c in enumerate(comparisons):
-        if c.column in ("first_name", "date_of_birth", "national_id"):
-            out |= gamma[:, k] == 0
-    return out
 
 
 @dataclass(slots=True, kw_only=True)
@@ -504,48 +158,6 @@ class Prepared:
             )
         pairs = pl.concat(chunks).select("_rid_l", "_rid_r")
         return _attach_keys(pairs, self.valid.select("source", "record_id"))
-
-
-def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
-    """One row per source: declaration (owner, SLA), row counts and event-time range.
-
-    Examples:
-        >>> df = pl.DataFrame({"record_id": ["a"], "updated_at": ["2026-01-02T03:04:05"]})
-        >>> source_summary([load(Source(name="crm", data=df, owner="sales"))]).select(
-        ...     "source", "owner", "rows_valid", "newest_event").row(0)
-        ('crm', 'sales', 1, datetime.datetime(2026, 1, 2, 3, 4, 5))
-    """
-    rows = []
-    for x in loaded:
-        s = x.source
-        events = (
-            x.valid.select(
-                pl.col("updated_at").min().alias("lo"), pl.col("updated_at").max().alias("hi")
-            ).row(0)
-            if "updated_at" in x.valid.columns and x.valid.height
-            else (None, None)
-        )
-        contract = getattr(getattr(x, "validated", None), "contract", None)
-        rows.append(
-            {
-                "source": s.name,
-                "owner": s.owner,
-                "description": s.description,
-                "freshness_sla_seconds": s.freshness_sla.total_seconds()
-                if s.freshness_sla
-                else None,
-                "location": s.where if s.location else "(in memory)",
-                "contract": str(contract) if contract is not None else None,
-                "rows_read": x.rows_read,
-                "rows_valid": x.rows_valid,
-                "rows_quarantined": x.rows_quarantined,
-                "oldest_event": events[0],
-                "newest_event": events[1],
-                "read_seconds": round(x.seconds, 4),
-                "schema_notices": len(x.notices),
-            }
-        )
-    return pl.DataFrame(rows, schema=SOURCE_SUMMARY_SCHEMA)
 
 
 def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
@@ -651,7 +263,7 @@ def resolve(
     started = datetime.datetime.now(datetime.UTC)
     show = resolve_progress(progress)
     run = run_id or _new_run_id()
-    prev_ids = _previous_ids(previous)
+    prev_ids = read_previous_ids(previous)
     frozen = _frozen_model(model)
     if frozen is not None:
         config = _with_model_comparisons(config or ResolveConfig(), frozen)
@@ -842,7 +454,7 @@ def _frozen_model(model: str | Path | FellegiSunterModel | None) -> FellegiSunte
         )
     path = Path(model)
     if path.is_dir():
-        path = path / "model.json"
+        path = path / MODEL
     if not path.is_file():
         raise ConfigError(
             f"no model file at {path}",
@@ -874,16 +486,6 @@ def _check_columns(model: FellegiSunterModel, records: pl.DataFrame) -> None:
             column=missing[0],
             hint="resolve records with the columns the model was trained on, or train a new model",
         )
-
-
-def _rule_certain(
-    probability: npt.NDArray[np.float64], by_rule: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.float64]:
-    """Probabilities with deterministic links counted as certain, as clustering counts them."""
-    out: npt.NDArray[np.float64] = np.where(
-        by_rule, np.maximum(probability, 1.0 - 1e-9), probability
-    )
-    return out
 
 
 def _cohere(
@@ -925,35 +527,6 @@ def _new_run_id() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _previous_ids(previous: Any) -> pl.DataFrame | None:
-    """The previous run's ``unified_ids`` as a polars frame."""
-    if previous is None:
-        return None
-    if isinstance(previous, Resolution):
-        table: Any = previous.unified_ids
-    elif isinstance(previous, str | Path):
-        path = Path(previous)
-        file = path / "unified_ids.parquet" if path.is_dir() else path
-        if not file.exists():
-            raise StateError(
-                "previous run has no unified_ids.parquet",
-                path=str(path),
-                hint="point --previous at the output directory of an earlier `c360 resolve`",
-            )
-        try:
-            table = pl.read_parquet(file)
-        except Exception as exc:  # polars raises several types for a bad file
-            raise StateError(f"cannot read previous unified_ids: {exc}", path=str(file)) from exc
-    else:
-        table = previous
-    frame = pl.from_arrow(table) if isinstance(table, pa.Table) else table
-    assert isinstance(frame, pl.DataFrame)
-    missing = {"source", "record_id", "customer_id"} - set(frame.columns)
-    if missing:
-        raise StateError(f"previous unified_ids lacks columns {sorted(missing)}")
-    return frame.select("source", "record_id", "customer_id")
-
-
 def _reliable_cannot_link(cfg: ClusterConfig, model: FellegiSunterModel) -> ClusterConfig:
     """Keep only the cannot-link columns whose values rarely disagree among matches."""
     keep = []
@@ -972,80 +545,3 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Any]:
         yield bar
 
 
-def _histogram(weight: npt.NDArray[np.float64]) -> pl.DataFrame:
-    """Counts of match weights in 1-bit bins (the bins that occur, in order).
-
-    Examples:
-        >>> _histogram(np.array([-0.5, 0.2, 0.7, 99.0])).rows()
-        [(-1, 1), (0, 2), (60, 1)]
-    """
-    if not weight.size:
-        return pl.DataFrame(schema={"bin": pl.Int64, "pairs": pl.UInt32})
-    bins = np.clip(weight, -60, 60)
-    np.floor(bins, out=bins)
-    bins += 60
-    counts = np.bincount(bins.astype(np.intp), minlength=121)
-    occur = np.flatnonzero(counts)
-    return pl.DataFrame(
-        {"bin": occur.astype(np.int64) - 60, "pairs": counts[occur].astype(np.uint32)}
-    )
-
-
-def estimate_quality(
-    probability: npt.NDArray[np.float64], accepted: npt.NDArray[np.bool_]
-) -> dict[str, float]:
-    """Pairwise precision and recall estimated from posterior match probabilities.
-
-    If the model is calibrated, the expected number of true matches among the
-    accepted links is the sum of their probabilities, and among all candidate
-    pairs the sum of all probabilities (as fastLink does). Pairs that blocking
-    never produced are not counted, so recall is relative to the candidates.
-
-    Examples:
-        >>> p = np.array([0.99, 0.9, 0.4, 0.01])
-        >>> est = estimate_quality(p, p >= 0.5)
-        >>> round(est["precision"], 3), round(est["recall"], 3)
-        (0.945, 0.822)
-    """
-    total = float(probability.sum())
-    kept = float(probability[accepted].sum())
-    n_acc = int(accepted.sum())
-    return {
-        "precision": kept / n_acc if n_acc else 1.0,
-        "recall": kept / total if total else 1.0,
-        "expected_matching_pairs": total,
-        "accepted_links": float(n_acc),
-    }
-
-
-def _attach_keys(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    left = keys[frame["_rid_l"].to_numpy()]
-    right = keys[frame["_rid_r"].to_numpy()]
-    return pl.DataFrame(
-        {
-            "source_l": left["source"],
-            "record_id_l": left["record_id"],
-            "source_r": right["source"],
-            "record_id_r": right["record_id"],
-        }
-    ).hstack(frame.drop("_rid_l", "_rid_r"))
-
-
-def _links_table(
-    keys: pl.DataFrame,
-    rid_l: npt.NDArray[np.int64],
-    rid_r: npt.NDArray[np.int64],
-    weight: npt.NDArray[np.float64],
-    prob: npt.NDArray[np.float64],
-    rule: RuleLabels,
-    gamma: npt.NDArray[np.int8],
-    comparisons: Sequence[Comparison],
-) -> pl.DataFrame:
-    base = pl.DataFrame({"_rid_l": rid_l, "_rid_r": rid_r})
-    frame = _attach_keys(base, keys).with_columns(
-        match_weight=pl.Series(weight, dtype=pl.Float64),
-        match_probability=pl.Series(prob, dtype=pl.Float64),
-        rule=rule.to_series(),
-        **{c.output: pl.Series(gamma[:, k], dtype=pl.Int8) for k, c in enumerate(comparisons)},
-    )
-    return frame.sort("source_l", "record_id_l", "source_r", "record_id_r")

@@ -1,0 +1,200 @@
+"""The output directory: its layout, atomic replacement, the previous run, the state.
+
+One module owns what a run leaves on disk, so that a full run
+([`Resolution.write`][c360.Resolution.write]) and an incremental save
+([`ResolutionState.save`][c360.incremental.ResolutionState.save]) write the
+same layout the same way, and [`read_previous_ids`][read_previous_ids] reads
+it back:
+
+```
+OUT/
+  unified_ids.parquet  links.parquet  profiles.parquet  quarantine.parquet
+  id_changes.parquet   model.json     model_tf.parquet  config.toml
+  report.json  report.html  report_tables/
+  state/matching.parquet  state/records.parquet  state/junk.parquet
+```
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import polars as pl
+import pyarrow as pa
+
+from c360._memory import release_free_memory
+from c360.exceptions import StateError
+
+if TYPE_CHECKING:
+    from c360._result import Resolution
+
+__all__ = [
+    "CONFIG",
+    "JUNK",
+    "MATCHING",
+    "MODEL",
+    "OUTPUT_TABLES",
+    "RECORDS",
+    "atomic_output",
+    "read_previous_ids",
+    "replace_dir",
+    "state_jobs",
+    "write_resolution",
+]
+
+#: Tables written by [`Resolution.write`][c360.Resolution.write], in order.
+OUTPUT_TABLES = ("unified_ids", "links", "profiles", "quarantine", "id_changes")
+#: The model, its configuration, and the state incremental runs load.
+MODEL = "model.json"
+CONFIG = "config.toml"
+MATCHING = "state/matching.parquet"
+RECORDS = "state/records.parquet"
+JUNK = "state/junk.parquet"
+
+_T = TypeVar("_T")
+
+Job = tuple[pa.Table | pl.DataFrame, Path]
+
+
+def replace_dir(new: Path, out: Path, tag: str) -> None:
+    """Put directory ``new`` in the place of ``out`` by renames.
+
+    ``out`` is first renamed to ``<out>.previous-<tag>`` and removed once
+    ``new`` is in place: a crash leaves either the old directory or the new one
+    (at worst the old one beside it under that name), never a mix.
+    """
+    backup = out.with_name(f"{out.name}.previous-{tag}")
+    if out.exists():
+        out.rename(backup)
+    new.rename(out)
+    if backup.exists():
+        shutil.rmtree(backup)
+
+
+def atomic_output(out_dir: str | Path, tag: str, write: Callable[[Path], _T]) -> _T:
+    """Run ``write`` into a new sibling of ``out_dir``, then put it in its place.
+
+    A failure removes the sibling and leaves ``out_dir`` as it was.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.writing-{tag}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        result = write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_dir(tmp, out, tag)
+    return result
+
+
+def state_jobs(
+    tmp: Path,
+    matching: pl.DataFrame,
+    junk: pa.Table | pl.DataFrame | None,
+    records: pl.DataFrame | None,
+) -> list[Job]:
+    """The ``state/`` files: matching frame with customer IDs, junk values, raw records."""
+    (tmp / "state").mkdir(exist_ok=True)
+    jobs: list[Job] = [(matching, tmp / MATCHING)]
+    if junk is not None:
+        jobs.append((junk, tmp / JUNK))
+    if records is not None:
+        raw = records.select(c for c in records.columns if not c.startswith("_"))
+        jobs.append((raw, tmp / RECORDS))
+    return jobs
+
+
+def write_resolution(
+    res: Resolution, out_dir: str | Path, *, report: bool, previous: str | Path | None
+) -> list[Path]:
+    """Write a full run's outputs into ``out_dir`` atomically (see `Resolution.write`)."""
+    out = Path(out_dir)
+    names = atomic_output(
+        out, res.run_id, lambda tmp: _write_files(res, tmp, report=report, previous=previous)
+    )
+    return [out / n for n in names]
+
+
+def _write_files(
+    res: Resolution, tmp: Path, *, report: bool, previous: str | Path | None
+) -> list[str]:
+    """Write every output file into ``tmp``; return their paths relative to it."""
+    from c360._frames import write_parquet_files
+
+    release_free_memory()  # what resolving freed, before the report's tables
+    jobs: list[Job] = []
+    for name in OUTPUT_TABLES:
+        table = getattr(res, name, None)
+        if table is not None:
+            jobs.append((table, tmp / f"{name}.parquet"))
+    names = [path.name for _, path in jobs]
+    names += [f.name for f in res.model.save(tmp / MODEL)]
+    res.config.save(tmp / CONFIG)
+    names.append(CONFIG)
+    if report:
+        from c360.report import write_report
+
+        written = write_report(
+            res,
+            tmp,
+            run_id=res.run_id,
+            previous=previous,
+            started_at=res.started_at,
+            finished_at=res.finished_at,
+        )
+        names += [str(p.relative_to(tmp)) for p in written]
+    if res.matching is not None:
+        keep = [c for c in res.matching.columns if c not in ("_row", "_issues")]
+        matching = res.matching.select(keep).with_columns(
+            customer_id=pl.Series(
+                "customer_id", res.unified_ids.column("customer_id"), dtype=pl.String
+            )
+        )
+        state = state_jobs(tmp, matching, res.junk, res.records)
+        names += [str(path.relative_to(tmp)) for _, path in state]
+        jobs += state
+    write_parquet_files(jobs)
+    return names
+
+
+def read_previous_ids(previous: Any) -> pl.DataFrame | None:
+    """A previous run's ``unified_ids`` as a polars frame.
+
+    ``previous`` is a [`Resolution`][c360.Resolution] (anything with
+    ``unified_ids``), an output directory, a ``unified_ids.parquet`` file, or
+    the table itself (Arrow or polars).
+    """
+    if previous is None:
+        return None
+    if isinstance(previous, str | Path):
+        path = Path(previous)
+        file = path / "unified_ids.parquet" if path.is_dir() else path
+        if not file.exists():
+            raise StateError(
+                "previous run has no unified_ids.parquet",
+                path=str(path),
+                hint="point --previous at the output directory of an earlier `c360 resolve`",
+            )
+        try:
+            table: Any = pl.read_parquet(file)
+        except Exception as exc:  # polars raises several types for a bad file
+            raise StateError(f"cannot read previous unified_ids: {exc}", path=str(file)) from exc
+    else:
+        table = getattr(previous, "unified_ids", previous)
+    frame = pl.from_arrow(table) if isinstance(table, pa.Table) else table
+    if not isinstance(frame, pl.DataFrame):
+        raise StateError(
+            f"previous must be a run's output directory, a Resolution or its unified_ids; "
+            f"got {type(previous).__name__}"
+        )
+    missing = {"source", "record_id", "customer_id"} - set(frame.columns)
+    if missing:
+        raise StateError(f"previous unified_ids lacks columns {sorted(missing)}")
+    return frame.select("source", "record_id", "customer_id")

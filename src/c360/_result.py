@@ -1,0 +1,138 @@
+"""[`Resolution`][c360.Resolution]: what [`resolve`][c360.resolve] returns.
+
+A result: tables and figures, no I/O of its own beyond
+[`write`][c360.Resolution.write], which hands over to ``c360._output``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from c360._inputs import SOURCE_SUMMARY_SCHEMA
+from c360.config import ResolveConfig
+from c360.model import FellegiSunterModel
+
+__all__ = ["Resolution"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Resolution:
+    """The result of [`resolve`][resolve]. Tables are ``pyarrow.Table``.
+
+    Attributes:
+        unified_ids: ``source, record_id, customer_id``, one row per accepted record.
+        links: accepted links with weight, probability, rule and comparison levels.
+        quarantine: rejected input rows with reasons.
+        id_changes: how customer IDs changed against the previous run
+            (``customer_id, change, other_customer_id, run_id``); empty without one.
+        run_id: this run's identifier.
+        started_at: when [`resolve`][resolve] started (UTC).
+        finished_at: when it finished (UTC).
+        config: the effective configuration (data-driven choices filled in).
+        model: the trained model.
+        junk: junk values found and ignored for matching.
+        refused_links: links the clustering guard or the coherence step refused
+            (the latter: their groups weigh against being one person), with reasons.
+        metrics: per-stage figures (rows in/out, seconds).
+        notices: schema-change notices from the contracts.
+        candidate_pairs: number of candidate pairs scored.
+        sources: one row per source: owner, SLA, rows read/valid/quarantined,
+            event-time range (see ``source_summary``).
+        records: the accepted records as loaded (canonical columns plus kept
+            extras, ``_rid`` in customer order), for golden profiles and lineage.
+        matching: the standardised matching frame aligned with ``records``;
+            written to ``state/`` so that later batches can be resolved
+            incrementally against this run (see [`c360.incremental`][c360.incremental]).
+        weight_histogram: match weights of *all* candidate pairs in 1-bit
+            bins (``bin``: lower edge, ``pairs``); a clear gap between two
+            modes is a healthy sign.
+        near_misses: candidate pairs whose match probability lies between
+            0.05 and 0.95 (closest to the threshold first, at most 1,000), for
+            review; same columns as ``links``.
+        estimates: precision and recall estimated without labels from the
+            posterior match probabilities of all candidate pairs (see
+            ``estimate_quality``).
+    """
+
+    unified_ids: pa.Table
+    links: pa.Table
+    quarantine: pa.Table
+    id_changes: pa.Table
+    run_id: str
+    config: ResolveConfig
+    model: FellegiSunterModel
+    junk: pa.Table
+    refused_links: pa.Table
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Any] = field(default_factory=list)
+    candidate_pairs: int = 0
+    sources: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=SOURCE_SUMMARY_SCHEMA)
+    )
+    records: pl.DataFrame | None = field(default=None, repr=False)
+    matching: pl.DataFrame | None = field(default=None, repr=False)
+    weight_histogram: pl.DataFrame = field(default_factory=pl.DataFrame)
+    near_misses: pa.Table | None = None
+    estimates: dict[str, float] = field(default_factory=dict)
+    profiles: pa.Table | None = None
+    started_at: datetime.datetime | None = None
+    finished_at: datetime.datetime | None = None
+
+    @property
+    def customers(self) -> int:
+        """Number of distinct customers."""
+        return len(set(self.unified_ids.column("customer_id").to_pylist()))
+
+    def cluster_sizes(self) -> pl.DataFrame:
+        """Number of customers per cluster size."""
+        ids = pl.from_arrow(self.unified_ids)
+        assert isinstance(ids, pl.DataFrame)
+        return (
+            ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
+        )
+
+    def summary(self) -> str:
+        """A short plain-text summary."""
+        n = self.unified_ids.num_rows
+        q = self.quarantine.num_rows
+        lines = [
+            f"records in:        {n + q:,}",
+            f"accepted:          {n:,}",
+            f"quarantined:       {q:,}",
+            f"customers:         {self.customers:,}",
+            f"duplicates merged: {n - self.customers:,}",
+            f"candidate pairs:   {self.candidate_pairs:,}",
+            f"links accepted:    {self.links.num_rows:,}",
+        ]
+        if self.junk.num_rows:
+            lines.append(f"junk values:       {self.junk.num_rows:,} (ignored for matching)")
+        for w in self.model.warnings:
+            lines.append(f"model warning:     {w}")
+        return "\n".join(lines)
+
+    def write(
+        self, out_dir: str | Path, *, report: bool = True, previous: str | Path | None = None
+    ) -> list[Path]:
+        """Write the outputs into ``out_dir``, atomically.
+
+        Everything is first written to a new sibling directory, which then
+        replaces ``out_dir`` by renames: a crash mid-write leaves the previous
+        output intact (at worst as ``<out_dir>.previous-<run>`` beside it).
+        Files: ``unified_ids``, ``links``, ``profiles``, ``quarantine``,
+        ``id_changes`` (Parquet), ``model.json``, ``config.toml``, the state
+        for incremental runs (``state/matching.parquet``: standardised records
+        and their customer IDs; ``state/records.parquet``: the accepted records
+        as loaded, for golden profiles; ``state/junk.parquet``: the junk
+        values ignored for matching) and, with ``report``, ``report.json``,
+        ``report.html`` and ``report_tables/``. ``previous`` (an earlier output
+        directory) lets the report flag row-count drops against it.
+        """
+        from c360._output import write_resolution
+
+        return write_resolution(self, out_dir, report=report, previous=previous)
