@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from c360.cluster import components
-from c360.ids import assign_stable_ids, customer_id_for
+from c360.ids import CHANGE_KINDS, assign_stable_ids, customer_id_for
 
 
 def recs(n):
@@ -67,6 +67,8 @@ def test_retired_and_new():
     kinds = {(c["customer_id"], c["change"]) for c in changes.to_dicts()}
     assert ("B", "retired") in kinds
     assert (ids[1], "new") in kinds and ids[0] == "A"
+    assert {c for _, c in kinds} <= set(CHANGE_KINDS)
+    assert CHANGE_KINDS == ("new", "merged_into", "split_from", "retired")
 
 
 def test_new_id_never_reuses_a_previous_id():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +18,24 @@ import polars as pl
 
 from c360.comparisons import Comparison, PairData
 
-__all__ = ["RuleLabels", "decide_links", "estimate_quality"]
+__all__ = ["RuleKind", "RuleLabels", "decide_links", "estimate_quality", "rule_name"]
+
+#: What linked a pair: the model's probability, or a deterministic rule on one column.
+RuleKind = Literal["model", "exact"]
+
+
+def rule_name(kind: RuleKind, column: str | None = None) -> str:
+    """The ``rule`` of a link: ``"model"``, or ``"exact:<column>"``.
+
+    Examples:
+        >>> rule_name("model"), rule_name("exact", "email")
+        ('model', 'exact:email')
+    """
+    if kind == "exact":
+        if not column:
+            raise ValueError("an exact rule names its column")
+        return f"exact:{column}"
+    return "model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +82,7 @@ def decide_links(
         [`RuleLabels`][RuleLabels], one byte per pair), whether a deterministic
         rule linked it, and whether it is linked at all.
     """
-    names = ["", "model", *(f"exact:{col}" for col in deterministic)]
+    names = ["", rule_name("model"), *(rule_name("exact", col) for col in deterministic)]
     code = np.zeros(gamma.shape[0], dtype=np.uint8)
     if deterministic and gamma.shape[0]:
         contradicted = _contradicted(gamma, comparisons)

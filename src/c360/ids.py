@@ -30,19 +30,52 @@ Examples:
 from __future__ import annotations
 
 import hashlib
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["ID_CHANGES_SCHEMA", "assign_customer_ids", "assign_stable_ids", "customer_id_for"]
+__all__ = [
+    "CHANGE_KINDS",
+    "ID_CHANGES_SCHEMA",
+    "ChangeKind",
+    "assign_customer_ids",
+    "assign_stable_ids",
+    "customer_id_for",
+    "id_change",
+]
 
 PREFIX = "C-"
+
+
+def id_change(
+    customer_id: str, change: ChangeKind, other: str | None = None, run_id: str | None = None
+) -> dict[str, str | None]:
+    """One ``id_changes`` row (``run_id`` left out when not given).
+
+    Examples:
+        >>> id_change("C-1", "merged_into", "C-2")
+        {'customer_id': 'C-1', 'change': 'merged_into', 'other_customer_id': 'C-2'}
+    """
+    row: dict[str, str | None] = {
+        "customer_id": customer_id,
+        "change": change,
+        "other_customer_id": other,
+    }
+    if run_id is not None:
+        row["run_id"] = run_id
+    return row
+
+
+#: How a customer ID changed against the previous run: the ``change`` column of ``id_changes``.
+ChangeKind = Literal["new", "merged_into", "split_from", "retired"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 
 #: Columns of the public ``id_changes`` table.
 ID_CHANGES_SCHEMA: dict[str, pl.DataType] = {
     "customer_id": pl.String(),
-    "change": pl.String(),  # new, merged_into, split_from, retired
+    "change": pl.String(),  # one of CHANGE_KINDS
     "other_customer_id": pl.String(),
     "run_id": pl.String(),
 }
@@ -146,15 +179,9 @@ def assign_stable_ids(
             holder.setdefault(pid, c)
         for pid in sorted(taken - used):
             if pid in holder:
-                changes.append(
-                    {
-                        "customer_id": pid,
-                        "change": "merged_into",
-                        "other_customer_id": chosen.get(holder[pid]),
-                    }
-                )
+                changes.append(id_change(pid, "merged_into", chosen.get(holder[pid])))
             else:
-                changes.append({"customer_id": pid, "change": "retired", "other_customer_id": None})
+                changes.append(id_change(pid, "retired"))
     ids: dict[int, str] = {}
     fresh: list[tuple[int, str]] = []
     for c, source, record_id, _size in anchors.iter_rows():
@@ -172,11 +199,9 @@ def assign_stable_ids(
     if previous is not None:
         for c, new in fresh:
             if c in split_of:
-                changes.append(
-                    {"customer_id": new, "change": "split_from", "other_customer_id": split_of[c]}
-                )
+                changes.append(id_change(new, "split_from", split_of[c]))
             else:
-                changes.append({"customer_id": new, "change": "new", "other_customer_id": None})
+                changes.append(id_change(new, "new"))
     label_ids = pl.DataFrame(
         {"_c": list(ids.keys()), "customer_id": list(ids.values())},
         schema={"_c": pl.Int64, "customer_id": pl.String},

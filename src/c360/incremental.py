@@ -52,7 +52,7 @@ from c360.cluster import components
 from c360.comparisons import PairData
 from c360.config import ResolveConfig
 from c360.exceptions import StateError
-from c360.ids import ID_CHANGES_SCHEMA, customer_id_for
+from c360.ids import ID_CHANGES_SCHEMA, customer_id_for, id_change
 from c360.model import FellegiSunterModel, levels_matrix
 
 __all__ = ["BatchResult", "ResolutionState"]
@@ -726,14 +726,7 @@ class ResolutionState:
                 survivor = self._most_history(found)
                 for other in sorted(found):
                     if other != survivor:
-                        changes.append(
-                            {
-                                "customer_id": other,
-                                "change": "merged_into",
-                                "other_customer_id": survivor,
-                                "run_id": run,
-                            }
-                        )
+                        changes.append(id_change(other, "merged_into", survivor, run))
                         self._merge(other, survivor)
                 chosen[comp] = survivor
             elif comp_previous.get(comp, set()) - reused:
@@ -746,15 +739,11 @@ class ResolutionState:
                     salt += 1
                     new = customer_id_for(srcs[i], rids[i], salt)
                 self._history[new] = 0
-                changes.append(
-                    {"customer_id": new, "change": "new", "other_customer_id": None, "run_id": run}
-                )
+                changes.append(id_change(new, "new", run_id=run))
                 chosen[comp] = new
             ids.append(chosen[comp])
         for old in sorted(emptied - reused):
-            changes.append(
-                {"customer_id": old, "change": "retired", "other_customer_id": None, "run_id": run}
-            )
+            changes.append(id_change(old, "retired", run_id=run))
         return ids, changes
 
     def _most_history(self, customers: Iterable[str]) -> str:

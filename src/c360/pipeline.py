@@ -543,5 +543,3 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Any]:
     """A progress bar shown only when ``enabled``."""
     with progress(description, enabled=enabled) as bar:
         yield bar
-
-
