@@ -9,16 +9,43 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
 
+from c360._display import Block, fmt_count, fmt_records, fmt_share
 from c360._inputs import SOURCE_SUMMARY_SCHEMA
 from c360.config import ResolveConfig
 from c360.model import FellegiSunterModel
 
+if TYPE_CHECKING:
+    from c360.report import RunReport
+
 __all__ = ["Resolution"]
+
+
+def _source_row(row: dict[str, Any], now: datetime.datetime | None) -> list[Any]:
+    """One source's line: counts, newest event, and its age against the SLA."""
+    newest = row.get("newest_event")
+    sla = row.get("freshness_sla_seconds")
+    freshness = "no event time"
+    if newest is not None:
+        ref = (now or datetime.datetime.now(datetime.UTC)).replace(tzinfo=None)
+        age = (ref - newest).total_seconds()
+        days = f"{age / 86400:.1f} days old"
+        if sla is None:
+            freshness = f"{days} (no SLA)"
+        else:
+            freshness = f"{days}, {'late' if age > sla else 'on time'} (SLA {sla / 86400:g} days)"
+    return [
+        row.get("source"),
+        row.get("rows_read"),
+        row.get("rows_valid"),
+        row.get("rows_quarantined"),
+        str(newest)[:19] if newest is not None else "-",
+        freshness,
+    ]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -87,7 +114,11 @@ class Resolution:
     @property
     def customers(self) -> int:
         """Number of distinct customers."""
-        return len(set(self.unified_ids.column("customer_id").to_pylist()))
+        import pyarrow.compute as pc
+
+        if not self.unified_ids.num_rows:
+            return 0
+        return int(pc.count_distinct(self.unified_ids.column("customer_id")).as_py())
 
     def cluster_sizes(self) -> pl.DataFrame:
         """Number of customers per cluster size."""
@@ -96,6 +127,66 @@ class Resolution:
         return (
             ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
         )
+
+    def _display(self) -> Block:
+        n = self.unified_ids.num_rows
+        q = self.quarantine.num_rows
+        customers = self.customers
+        seconds = sum(float(m.get("seconds") or 0.0) for m in self.metrics)
+        rows = [
+            ("records in", fmt_records(n, q)),
+            ("customers", f"{fmt_count(customers)} ({fmt_count(n - customers)} duplicates merged)"),
+            (
+                "links",
+                f"{fmt_count(self.links.num_rows)} of {fmt_count(self.candidate_pairs)} "
+                f"candidate pairs ({fmt_count(self.refused_links.num_rows)} refused)",
+            ),
+        ]
+        est = self.estimates
+        if "cluster_precision" in est:
+            rows.append(
+                (
+                    "estimated",
+                    f"precision {fmt_share(est.get('cluster_precision'))}, "
+                    f"recall {fmt_share(est.get('cluster_recall'))} (pairs of records, no labels)",
+                )
+            )
+        if self.junk.num_rows:
+            rows.append(("junk values", f"{fmt_count(self.junk.num_rows)} ignored for matching"))
+        rows.append(("seconds", f"{seconds:.1f}"))
+        notes = [f"model: {w}" for w in self.model.warnings]
+        if self.notices:
+            notes.append(f"{len(self.notices)} schema-change notices (see .notices)")
+        header = ["source", "rows read", "accepted", "quarantined", "newest event", "freshness"]
+        body = [_source_row(r, self.finished_at) for r in self.sources.iter_rows(named=True)]
+        return Block(
+            f"c360 Resolution · run {self.run_id}",
+            rows,
+            notes=notes,
+            table=(header, body) if body else None,
+        )
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
+    def report(self, **options: Any) -> RunReport:
+        """The run report, built now; in a notebook it renders inline.
+
+        The same content as ``report.html`` (built by
+        [`build_report`][c360.observe.build_report]; ``options`` are its
+        keyword arguments, e.g. ``previous=``), shown in a sandboxed frame
+        with no network access. Building it at a million records takes a few
+        seconds.
+        """
+        from c360.report import build_report
+
+        options.setdefault("run_id", self.run_id)
+        options.setdefault("started_at", self.started_at)
+        options.setdefault("finished_at", self.finished_at)
+        return build_report(self, **options)
 
     def summary(self) -> str:
         """A short plain-text summary."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from c360._display import Block
 from c360._typing import LinkType, OnSchemaChange
 from c360.blocking import BlockingConfig
 from c360.cluster import ClusterConfig
@@ -73,6 +74,35 @@ class ResolveConfig:
     junk: JunkConfig = field(default_factory=JunkConfig)
     on_schema_change: OnSchemaChange = "warn"
     survivorship: Any = field(default_factory=_survivorship)
+
+    def _display(self) -> Block:
+        def names(items: Any, what: str) -> str:
+            if items is None:
+                return f"chosen from the data ({what})"
+            listed = [str(getattr(i, "name", i)) for i in items]
+            shown = ", ".join(listed[:8])
+            return f"{len(listed)}: {shown}" + (" …" if len(listed) > 8 else "")
+
+        cl = self.cluster
+        rows = [
+            ("link type", str(self.link_type)),
+            ("blocking", names(self.blocking.rules if self.blocking else None, "rules")),
+            ("comparisons", names(self.comparisons, "fields present")),
+            ("deterministic", names(self.deterministic, "strong identifiers present")),
+            (
+                "clustering",
+                f"threshold {cl.threshold}, coherence {'on' if cl.coherence else 'off'}, "
+                f"cannot link on {', '.join(cl.cannot_link) or 'nothing'}",
+            ),
+            ("schema changes", str(self.on_schema_change)),
+        ]
+        return Block("c360 ResolveConfig", rows, notes=["everything: .to_toml()"])
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
 
     def to_dict(self) -> dict[str, Any]:
         """A TOML/JSON-able form (``None`` entries are left out)."""

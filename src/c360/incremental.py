@@ -46,6 +46,7 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
+from c360._display import Block, fmt_count, fmt_records
 from c360._output import CONFIG, JUNK, MATCHING, MODEL, RECORDS
 from c360.blocking import BlockingRule
 from c360.cluster import components
@@ -186,6 +187,33 @@ class BatchResult:
     id_changes: pa.Table
     seconds: float
 
+    def _display(self) -> Block:
+        import pyarrow.compute as pc
+
+        n, q = self.unified_ids.num_rows, self.quarantine.num_rows
+        kinds = pc.value_counts(self.id_changes.column("change")).to_pylist() if n else []
+        changes = {str(k["values"]): int(k["counts"]) for k in kinds}
+        customers = (
+            int(pc.count_distinct(self.unified_ids.column("customer_id")).as_py()) if n else 0
+        )
+        rows = [
+            ("records", fmt_records(n, q)),
+            (
+                "customers",
+                f"{fmt_count(customers)} ({fmt_count(changes.get('new', 0))} new, "
+                f"{fmt_count(changes.get('merged_into', 0))} merged into others)",
+            ),
+            ("links", fmt_count(self.links.num_rows)),
+            ("milliseconds", f"{self.seconds * 1000:.1f}"),
+        ]
+        return Block("c360 BatchResult", rows)
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
+
 
 _KeyHash = tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]
 
@@ -305,6 +333,7 @@ class _Session:
     quarantine: list[pa.Table] = field(default_factory=list)
     id_changes: list[pa.Table] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # customers that gained or lost records
+    batches: int = 0
     merged_away: set[str] = field(default_factory=set)
 
 
@@ -373,6 +402,34 @@ class ResolutionState:
         """Whether each row is the current version of its record."""
         active: npt.NDArray[np.bool_] = self._active_buf.view
         return active
+
+    def _display(self) -> Block:
+        records = int(self._active.sum())
+        session = self._session
+        added = sum(f.height for f in session.records)
+        rows = [
+            ("records", fmt_count(records)),
+            ("loaded from", str(self._dir) if self._dir is not None else "memory"),
+            ("comparisons", str(len(self.model.comparisons))),
+            (
+                "since loaded",
+                f"{session.batches} batches, {fmt_count(added)} records resolved"
+                + (" (not saved)" if session.batches else ""),
+            ),
+            (
+                "candidates",
+                f"at most {self.max_candidates} per record"
+                if self.max_candidates is not None
+                else "unbounded",
+            ),
+        ]
+        return Block("c360 ResolutionState", rows)
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
 
     @property
     def size(self) -> int:
@@ -860,6 +917,7 @@ class ResolutionState:
             seconds=time.perf_counter() - start,
         )
         session = self._session
+        session.batches += 1
         for kept, table in (
             (session.links, result.links),
             (session.quarantine, result.quarantine),

@@ -34,6 +34,7 @@ Examples:
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from c360._display import MAX_ROWS, Block, fmt_count, level_bars
 from c360._encode import Encoded
 from c360._progress import progress
 from c360.comparisons import Comparison, PairData, comparison_from_dict
@@ -468,6 +470,59 @@ class FellegiSunterModel:
             w = np.log2(np.clip(m, 1e-12, 1) / np.clip(u, 1e-12, 1))
             out.append(np.where(np.isfinite(w), w, 0.0))
         return out
+
+    def _display(self) -> Block:
+        weights = self.level_weights()
+        rows = [
+            ("comparisons", f"{len(self.comparisons)}"),
+            (
+                "prior",
+                f"λ = {self.lam:.3g} ({self.prior_weight:+.1f} bits) over "
+                f"{fmt_count(self.total_pairs)} pairs",
+            ),
+            (
+                "training",
+                f"{self.iterations} EM iterations, "
+                + ("converged" if self.converged else "NOT converged"),
+            ),
+        ]
+        if self.others:
+            classes = ", ".join(f"{n} (prior {p:.2g})" for n, _, p in self.others)
+            rows.append(("other classes", classes))
+        if self.tf:
+            rows.append(("term frequencies", ", ".join(sorted(self.tf))))
+        header = ["comparison", "levels", "exact agreement", "disagreement"]
+        body = [
+            [c.name, len(w), f"{w[-1]:+.1f} bits", f"{w[0]:+.1f} bits"]
+            for c, w in zip(self.comparisons, weights, strict=True)
+        ]
+        charts = "".join(
+            f"<div style='display:inline-block;margin:.4em 1.2em .4em 0'>"
+            f"<div>{html.escape(c.name)}</div>"
+            + level_bars(zip(c.labels(), m, u, strict=True))
+            + "</div>"
+            for c, m, u in list(zip(self.comparisons, self.m, self.u, strict=True))[:MAX_ROWS]
+        )
+        legend = "<div style='font-size:11px;color:#555'>bars: m (dark), u (light) per level</div>"
+        return Block(
+            "c360 FellegiSunterModel",
+            rows,
+            notes=list(self.warnings),
+            table=(header, body),
+            extra_html=legend + charts,
+        )
+
+    def __repr__(self) -> str:
+        block = self._display()
+        lines = [block.text()]
+        for name, levels, exact, other in block.table[1][:MAX_ROWS] if block.table else []:
+            lines.append(f"  {name:<14} {levels} levels, exact {exact}, else {other}"[:100])
+        if len(self.comparisons) > MAX_ROWS:
+            lines.append(f"  … and {len(self.comparisons) - MAX_ROWS} more comparisons")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
 
     def parameters(self) -> pl.DataFrame:
         """One row per comparison level: m, u, u_random and the weight.

@@ -48,6 +48,7 @@ import polars as pl
 
 from c360 import _readers
 from c360._canonical import ATTRIBUTES, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
+from c360._display import Block
 from c360._frames import engine_for, to_lazy
 from c360._readers import FORMATS, SourceFormat
 from c360._typing import OnSchemaChange
@@ -353,6 +354,39 @@ class Source:
                 hint="set format= to one of csv, parquet, ndjson, json, arrow",
             )
         return "auto"
+
+    def _display(self) -> Block:
+        if self.data is not None:
+            kind = type(self.data)
+            where = f"a {kind.__module__.split('.')[0]} {kind.__name__} in memory"
+        elif self.query is not None:
+            where = f"query on {self.location}"
+        elif self.table is not None:
+            where = f"table {self.table} in {self.location}"
+        else:
+            where = str(self.location)
+        rows = [("reads", where)]
+        if self.data is None:
+            rows.append(("format", self.format))
+        if self.owner:
+            rows.append(("owner", self.owner))
+        if self.freshness_sla is not None:
+            rows.append(("freshness SLA", str(self.freshness_sla)))
+        rows.append(("record id", self.record_id))
+        if self.event_time:
+            rows.append(("event time", self.event_time))
+        if self.columns:
+            rows.append(("columns mapped", f"{len(self.columns)} to canonical names"))
+        if self.contract:
+            rows.append(("contract", self.contract))
+        notes = [self.description] if self.description else []
+        return Block(f"c360 Source {self.name!r}", rows, notes=notes)
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
 
     @property
     def resolved_format(self) -> str:

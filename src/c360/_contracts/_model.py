@@ -19,6 +19,7 @@ from c360._contracts._checks import (
     IsEmail,
     check_from_params,
 )
+from c360._display import Block
 from c360.exceptions import C360Error, ConfigError, ContractFileError
 
 if TYPE_CHECKING:
@@ -221,6 +222,41 @@ class Contract:
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
+
+    def _display(self) -> Block:
+        required = sum(c.required for c in self.columns)
+        checks = sum(len(c.checks) for c in self.columns)
+        rows = [
+            ("columns", f"{len(self.columns)} ({required} required, {checks} checks)"),
+            (
+                "other columns",
+                ("missing ones allowed" if self.allow_missing else "missing ones break it")
+                + ", "
+                + ("extra ones allowed" if self.allow_extra else "extra ones noticed"),
+            ),
+        ]
+        body = [
+            [
+                c.name,
+                c.dtype,
+                "required" if c.required else ("nullable" if c.nullable else "not null"),
+                ", ".join(type(k).__name__ for k in c.checks) or "-",
+                c.on_fail,
+            ]
+            for c in self.columns
+        ]
+        return Block(
+            f"c360 Contract {self.name} {self.version}",
+            rows,
+            notes=[self.description] if self.description else [],
+            table=(["column", "type", "", "checks", "on fail"], body),
+        )
+
+    def __repr__(self) -> str:
+        return self._display().text()
+
+    def _repr_html_(self) -> str:
+        return self._display().html()
 
     # -- plain data and files -------------------------------------------------
 

@@ -127,6 +127,37 @@ class RunReport:
         """``report.json``'s text."""
         return json.dumps(self.data, indent=indent, ensure_ascii=False, allow_nan=False)
 
+    def __repr__(self) -> str:
+        summary = self.data.get("summary", {})
+        incidents = self.incidents
+        lines = [
+            f"c360 RunReport · run {self.data.get('run', {}).get('run_id')}",
+            f"  customers  {summary.get('customers', 0):,} of "
+            f"{summary.get('records_accepted', 0):,} accepted records",
+            f"  incidents  {len(incidents)}"
+            + (f" ({summary.get('errors', 0)} errors)" if incidents else ""),
+        ]
+        lines += [f"  {i['severity']}: {i['message']}"[:100] for i in incidents[:3]]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The report inline: a sandboxed frame (no scripts, no network) holding ``report.html``."""
+        import html
+
+        from c360.report._html import render_html
+
+        page = render_html(self).replace(
+            "<head>",
+            "<head><meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'; img-src data:\">",
+            1,
+        )
+        return (
+            f'<iframe sandbox="" srcdoc="{html.escape(page, quote=True)}" '
+            'style="width:100%;height:720px;border:1px solid #ddd" '
+            f'title="c360 run report {html.escape(self.run_id)}"></iframe>'
+        )
+
     def tables(self) -> dict[str, pa.Table]:
         """Lineage and detail tables by name.
 
