@@ -24,30 +24,47 @@ def base(tmp_path_factory):
     return out, kept, held, full
 
 
-def test_batch_attaches_to_existing_customers_and_matches_a_full_run(base):
+def test_batch_attaches_to_existing_customers_and_agrees_with_a_full_run(base, tmp_path):
+    """An incremental batch, saved, against a full run over the same records.
+
+    Same model (``resolve(model=...)``) and the same previous IDs: the two paths
+    still differ where the full run's coherence step splits a cluster that
+    incremental batches grow (they never split), so agreement is measured, not
+    equality: on these 1,300 records 1-2% of records are grouped differently.
+    """
+    import shutil
+
+    from c360.evaluate import compare_runs, pairwise_metrics
+
     out, kept, held, full = base
-    state = ResolutionState.load(out)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    state = ResolutionState.load(copy)
     res = state.resolve(held.drop("person_id"))
     assert res.unified_ids.num_rows + res.quarantine.num_rows == held.height
-    got = pl.from_arrow(res.unified_ids).join(
-        held.select("source", "record_id", "person_id"), on=["source", "record_id"]
-    )
-    old = pl.from_arrow(full.unified_ids).join(
-        kept.select("source", "record_id", "person_id"), on=["source", "record_id"]
-    )
-    # which existing customer holds most of each person's records
-    home = (
-        old.group_by("person_id", "customer_id")
-        .len()
-        .sort("len", descending=True)
-        .unique("person_id", keep="first")
-    )
-    known = got.join(home.select("person_id", pl.col("customer_id").alias("home")), on="person_id")
-    agree = (known["customer_id"] == known["home"]).mean()
-    assert agree >= 0.8, agree
+    got = pl.from_arrow(res.unified_ids)
+    old = pl.from_arrow(full.unified_ids)
     changes = pl.from_arrow(res.id_changes)
     new_ids = set(changes.filter(pl.col("change") == "new")["customer_id"])
     assert set(got["customer_id"]) - set(old["customer_id"]) <= new_ids
+    state.save(copy)
+    incremental = pl.read_parquet(copy / "unified_ids.parquet")
+    everything = pl.concat([kept, held]).drop("person_id")
+    again = pl.from_arrow(c360.resolve(everything, model=full.model, previous=out).unified_ids)
+    runs = compare_runs(incremental, again)
+    assert runs.records == everything.height and runs.only_in_a == runs.only_in_b == 0
+    assert runs.changed_share <= 0.03, runs
+    agreement = pairwise_metrics(
+        incremental.rename({"customer_id": "cluster"}), again.rename({"customer_id": "cluster"})
+    )
+    assert agreement.f1 >= 0.98, agreement
+    # and both recover the people about equally well
+    truth = pl.concat([kept, held]).select(
+        "source", "record_id", pl.col("person_id").alias("cluster")
+    )
+    f_inc = pairwise_metrics(incremental.rename({"customer_id": "cluster"}), truth).f1
+    f_full = pairwise_metrics(again.rename({"customer_id": "cluster"}), truth).f1
+    assert abs(f_inc - f_full) <= 0.02, (f_inc, f_full)
 
 
 def test_state_grows_and_saves(base, tmp_path):
@@ -91,8 +108,7 @@ def test_a_record_linking_two_customers_merges_them(tmp_path):
         }
     )
     base = c360.resolve(a)
-    if base.customers != 2:
-        pytest.skip("base run already linked the two records")
+    assert base.customers == 2, "precondition: the full run keeps the two records apart"
     base.write(tmp_path)
     state = ResolutionState.load(tmp_path)
     bridge = pl.DataFrame(
@@ -376,8 +392,7 @@ def three_people(tmp_path):
             strict=True,
         )
     )
-    if ids["2"] != ids["3"] or ids["1"] == ids["2"]:
-        pytest.skip("the base run did not group the records as intended")
+    assert ids["2"] == ids["3"] != ids["1"], "precondition: Bob's two records are one customer"
     res.write(tmp_path)
     return tmp_path, ids
 
@@ -483,3 +498,28 @@ def test_common_name_candidates_are_capped_most_specific_first(tmp_path):
     res_all = unbounded.resolve(new)
     assert unbounded._capped == 0
     assert pl.from_arrow(res_all.unified_ids)["customer_id"].to_list() == got
+
+
+def test_a_batch_with_fewer_columns_than_the_state_resolves(base):
+    """A sign-up form carries a name and an e-mail; the state compares a dozen fields."""
+    out, kept, _, full = base
+    state = ResolutionState.load(out)
+    person = kept.filter(pl.col("email").is_not_null()).row(0, named=True)
+    form = pl.DataFrame(
+        {
+            "source": ["web"],
+            "record_id": ["signup-1"],
+            "first_name": [person["first_name"]],
+            "last_name": [person["last_name"]],
+            "email": [person["email"]],
+        }
+    )
+    compared = {c for comp in state.config.comparisons or () for c in comp.columns()}
+    assert compared - set(form.columns), "precondition: the state compares more columns"
+    res = state.resolve(form)
+    assert res.unified_ids.num_rows == 1 and res.quarantine.num_rows == 0
+    ids = pl.from_arrow(full.unified_ids)
+    theirs = ids.filter(
+        (pl.col("source") == person["source"]) & (pl.col("record_id") == person["record_id"])
+    )["customer_id"][0]
+    assert res.unified_ids.column("customer_id")[0].as_py() == theirs

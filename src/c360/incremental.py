@@ -657,6 +657,12 @@ class ResolutionState:
 
         cfg = self.config
         batch = _matching_frame(valid, cfg)
+        # a batch need not carry every column (a sign-up form has name and e-mail):
+        # what the state compares and blocks on and the batch lacks is unknown, null
+        schema = self._main.schema
+        absent = [c for c in schema if c not in batch.columns and c != "customer_id"]
+        if absent:
+            batch = batch.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in absent)
         bar.advance()
         if self._junk_hit(batch):
             batch = null_junk(batch, self.junk)  # type: ignore[arg-type]
