@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -58,6 +59,54 @@ class _Task:
             self._bar.advance(self._id, n)
 
 
+class _NotebookBar:
+    """A progress bar for Jupyter drawn as HTML in one output, updated in place.
+
+    rich's live display needs ipywidgets in Jupyter; a display handle needs
+    nothing beyond IPython, which the kernel has. Redrawn at most five times
+    a second; on exit the output says what finished and how long it took.
+    """
+
+    def __init__(self, description: str, total: float | None) -> None:
+        import importlib
+
+        ipython: Any = importlib.import_module("IPython.display")  # untyped
+        self._html = ipython.HTML
+        self.description = description
+        self.total = total
+        self.done = 0.0
+        self.start = time.perf_counter()
+        self._drawn = 0.0
+        self._handle = ipython.display(self._html(self._render(finished=False)), display_id=True)
+
+    def _render(self, *, finished: bool) -> str:
+        import html
+
+        elapsed = time.perf_counter() - self.start
+        name = html.escape(self.description)
+        if finished:
+            return f"<div class='c360-progress'>{name}: done in {elapsed:.1f} s</div>"
+        if self.total:
+            share = max(0.0, min(1.0, self.done / self.total))
+            count = f"{self.done:,.0f}/{self.total:,.0f}"
+            return (
+                f"<div class='c360-progress'>{name} "
+                f"<progress value='{share:.3f}' max='1' style='width:16em'></progress> "
+                f"{count} · {elapsed:.0f} s</div>"
+            )
+        return f"<div class='c360-progress'>{name} … {self.done:,.0f} · {elapsed:.0f} s</div>"
+
+    def advance(self, _task: Any, n: float = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self._drawn >= 0.2:
+            self._drawn = now
+            self._handle.update(self._html(self._render(finished=False)))
+
+    def close(self) -> None:
+        self._handle.update(self._html(self._render(finished=True)))
+
+
 @contextlib.contextmanager
 def progress(
     description: str, total: float | None = None, *, enabled: bool | None = None
@@ -72,6 +121,13 @@ def progress(
         on = console.is_terminal or console.is_jupyter
     if not on:
         yield _Task(None, None)
+        return
+    if _in_notebook():
+        drawn = _NotebookBar(description, total)
+        try:
+            yield _Task(drawn, None)
+        finally:
+            drawn.close()
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
