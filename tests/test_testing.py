@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 import c360
+from c360.exceptions import ConfigError
 from c360.testing import assert_clusters_match_truth, assert_same_clusters, sample_people
 
 
@@ -37,10 +38,12 @@ def test_a_merge_a_split_and_missing_records_are_named():
     fewer = a.head(3)
     with pytest.raises(AssertionError, match="1 records only in left: s:3"):
         assert_same_clusters(a, fewer)
-    with pytest.raises(TypeError, match="lacks columns"):
+    with pytest.raises(ConfigError, match="lacks columns"):
         assert_same_clusters(a.drop("customer_id"), a)
-    with pytest.raises(TypeError, match="must be a Resolution"):
+    with pytest.raises(ConfigError, match="must be a polars frame or an Arrow table"):
         assert_same_clusters(42, a)
+    with pytest.raises(ConfigError, match="not unique"):
+        assert_same_clusters(pl.concat([a, a]), a)
 
 
 def test_on_real_resolutions_shuffled_input_gives_the_same_customers():

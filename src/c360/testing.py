@@ -21,10 +21,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import polars as pl
-import pyarrow as pa
 
 from c360.datasets import Generated, generate_people
-from c360.evaluate import compare_runs, pairwise_metrics
+from c360.evaluate import _as_ids, compare_runs, pairwise_metrics
 
 __all__ = ["assert_clusters_match_truth", "assert_same_clusters", "sample_people"]
 
@@ -33,20 +32,7 @@ _KEY = ["source", "record_id"]
 
 def _ids(value: Any, cluster: str, name: str) -> pl.DataFrame:
     """``source, record_id, <cluster>`` from a Resolution, an Arrow table or a polars frame."""
-    table = getattr(value, "unified_ids", value)
-    if isinstance(table, pa.Table):
-        table = pl.from_arrow(table)
-    if isinstance(table, pl.LazyFrame):
-        table = table.collect()
-    if not isinstance(table, pl.DataFrame):
-        raise TypeError(
-            f"{name} must be a Resolution, an Arrow table or a polars frame; "
-            f"got {type(value).__name__}"
-        )
-    missing = [c for c in [*_KEY, cluster] if c not in table.columns]
-    if missing:
-        raise TypeError(f"{name} lacks columns {missing}; has {table.columns}")
-    return table.select(*_KEY, pl.col(cluster).cast(pl.String))
+    return _as_ids(getattr(value, "unified_ids", value), cluster, name).rename({"_c": cluster})
 
 
 def assert_same_clusters(
@@ -73,6 +59,7 @@ def assert_same_clusters(
     Raises:
         AssertionError: with the records present in one run only, the number
             of merges and splits, and some records whose group differs.
+        ConfigError: a table lacks the columns, or lists a record twice.
 
     Examples:
         >>> import polars as pl
