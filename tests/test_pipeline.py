@@ -158,10 +158,26 @@ def test_junk_identifier_does_not_merge_strangers():
     assert "test@test.com" in junk["value"].to_list()
 
 
-def test_missing_record_id_column_is_a_clear_error():
+def test_missing_record_id_column_is_a_clear_error_without_inference():
+    strict = ResolveConfig(infer_columns=False)
     with pytest.raises(ColumnNotFoundError) as err:
-        c360.resolve({"crm": frame().drop("record_id", "source")})
+        c360.resolve({"crm": frame().drop("record_id", "source")}, config=strict)
     assert err.value.source == "crm"
+
+
+def test_without_a_key_column_records_are_keyed_by_their_content():
+    raw = frame().drop("record_id", "source")
+    res = c360.resolve({"crm": raw})
+    inference = res.inferred_columns["crm"]
+    assert inference.hashed_key
+    ids = pl.from_arrow(res.unified_ids)
+    assert ids.height + res.quarantine.num_rows == raw.height
+    # the same rows in another order get the same keys and the same customers
+    again = pl.from_arrow(c360.resolve({"crm": raw.reverse()}).unified_ids)
+    assert again.sort("record_id").equals(ids.sort("record_id"))
+    rep = res.report()
+    kinds = {i["kind"] for i in rep.incidents}
+    assert "hashed_key" in kinds
 
 
 def test_duplicate_source_names_rejected():

@@ -20,7 +20,7 @@ from c360.contracts import Contract, canonical_contract
 from c360.exceptions import C360Error
 from c360.incremental import ResolutionState
 from c360.pipeline import Resolution, prepare, resolve
-from c360.sources import Source, load
+from c360.sources import Source, infer_source, load
 
 try:
     __version__ = _metadata.version("c360")
@@ -36,6 +36,7 @@ __all__ = [
     "Source",
     "__version__",
     "canonical_contract",
+    "infer_source",
     "load",
     "prepare",
     "resolve",

@@ -83,7 +83,10 @@ def _load_all(sources: Sequence[Source], cfg: ResolveConfig) -> list[Loaded]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"source names must be unique; repeated: {dup}")
-    return [load(s, on_schema_change=cfg.on_schema_change) for s in sources]
+    return [
+        load(s, on_schema_change=cfg.on_schema_change, infer_columns=cfg.infer_columns)
+        for s in sources
+    ]
 
 
 SOURCE_SUMMARY_SCHEMA: dict[str, pl.DataType] = {

@@ -85,6 +85,9 @@ class Resolution:
         estimates: precision and recall estimated without labels from the
             posterior match probabilities of all candidate pairs (see
             ``estimate_quality``).
+        inferred_columns: per source whose columns were inferred, the
+            inference (``c360._infer.Inference``: mapping, key, event time,
+            every column's confidence and reason).
     """
 
     unified_ids: pa.Table
@@ -108,6 +111,7 @@ class Resolution:
     near_misses: pa.Table | None = None
     estimates: dict[str, float] = field(default_factory=dict)
     profiles: pa.Table | None = None
+    inferred_columns: dict[str, Any] = field(default_factory=dict)
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
 

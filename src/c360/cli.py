@@ -91,11 +91,23 @@ def resolve(
             help="A trained model to reuse instead of training (model.json or a run's directory).",
         ),
     ] = None,
+    no_infer: Annotated[
+        bool,
+        typer.Option(
+            "--no-infer", help="Do not infer column roles: require canonical names or a mapping."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet."""
     try:
         cfg, sources = _read_config(config)
+        if no_infer:
+            from dataclasses import replace
+
+            from c360.config import ResolveConfig
+
+            cfg = replace(cfg or ResolveConfig(), infer_columns=False)
         items: list[Any] = [*sources, *(inputs or [])]
         if not items:
             raise C360Error("no inputs: give files or a --config declaring [[sources]]")
@@ -103,10 +115,32 @@ def resolve(
     except C360Error as exc:
         raise _fail(exc) from None
     if not quiet:
+        if res.inferred_columns:
+            typer.echo(
+                "Columns inferred (save these [[sources]] in a c360.toml to pin or edit them):"
+            )
+            typer.echo(_inferred_sources_toml(res))
         typer.echo("Configuration used (save it and pass it with --config to edit):")
         typer.echo(res.config.to_toml())
         typer.echo(res.summary())
         typer.echo(f"outputs written to {out}/")
+
+
+def _inferred_sources_toml(res: Any) -> str:
+    """The sources whose columns were inferred, as ``[[sources]]`` TOML with the evidence."""
+    from c360._cli_sources import sources_toml
+    from c360.sources import Source
+
+    where = {r["source"]: r["location"] for r in res.sources.iter_rows(named=True)}
+    declared = []
+    for name, inf in res.inferred_columns.items():
+        spec: dict[str, Any] = {"name": name, "record_id": inf.record_id, "columns": inf.columns}
+        if where.get(name) and where[name] != "(in memory)":
+            spec["location"] = where[name]
+        if inf.event_time is not None:
+            spec["event_time"] = inf.event_time
+        declared.append(Source(**spec))
+    return sources_toml(declared, res.inferred_columns)
 
 
 def _run(
@@ -202,8 +236,10 @@ def demo_summary(res: Any) -> str:
 def _register() -> None:
     from c360._cli_contract import contract_app
     from c360._cli_report import report
+    from c360._cli_sources import sources_app
 
     app.add_typer(contract_app, name="contract")
+    app.add_typer(sources_app, name="sources")
     app.command(name="report")(report)
 
 

@@ -60,6 +60,9 @@ class ResolveConfig:
         cluster: clustering options and threshold.
         junk: junk-value detection.
         on_schema_change: what a schema change in a source does.
+        infer_columns: infer which column is which for sources without a
+            declared mapping (see ``c360.infer_source``); ``False`` requires
+            canonical column names or a mapping.
         survivorship: how golden profiles pick each field's value
             (``c360.golden.Survivorship``).
     """
@@ -74,6 +77,7 @@ class ResolveConfig:
     junk: JunkConfig = field(default_factory=JunkConfig)
     on_schema_change: OnSchemaChange = "warn"
     survivorship: Any = field(default_factory=_survivorship)
+    infer_columns: bool = True
 
     def _display(self) -> Block:
         def names(items: Any, what: str) -> str:
@@ -109,6 +113,7 @@ class ResolveConfig:
         out: dict[str, Any] = {
             "link_type": self.link_type,
             "on_schema_change": self.on_schema_change,
+            "infer_columns": self.infer_columns,
             "standardize": self.standardize.to_dict(),
             "model": self.model.to_dict(),
             "cluster": self.cluster.to_dict(),
@@ -139,7 +144,7 @@ class ResolveConfig:
         d.pop("sources", None)
         try:
             kwargs: dict[str, Any] = {}
-            for key in ("link_type", "on_schema_change"):
+            for key in ("link_type", "on_schema_change", "infer_columns"):
                 if key in d:
                     kwargs[key] = d[key]
             if "standardize" in d:

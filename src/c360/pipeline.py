@@ -24,7 +24,7 @@ import datetime
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,7 @@ class Prepared:
         junk: junk values found.
         notices: schema-change notices.
         sources: one row per source (see ``source_summary``).
+        inferred: per source whose columns were inferred, the inference.
     """
 
     valid: pl.DataFrame
@@ -146,6 +147,7 @@ class Prepared:
     notices: list[Any]
     metrics: _Metrics
     sources: pl.DataFrame
+    inferred: dict[str, Any] = field(default_factory=dict)
 
     def candidate_pairs(self) -> pl.DataFrame:
         """All candidate pairs, keyed by ``source_l, record_id_l, source_r, record_id_r``."""
@@ -225,6 +227,7 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
         notices=notices,
         metrics=metrics,
         sources=source_summary(loaded),
+        inferred={x.source.name: x.inference for x in loaded if x.inference is not None},
     )
 
 
@@ -440,6 +443,7 @@ def resolve(
         weight_histogram=histogram,
         near_misses=near.to_arrow(),
         estimates=estimates,
+        inferred_columns=prep.inferred,
     )
 
 

@@ -37,7 +37,7 @@ import difflib
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from os import PathLike, fspath
 from pathlib import Path
@@ -50,6 +50,7 @@ from c360 import _readers
 from c360._canonical import ATTRIBUTES, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
 from c360._display import Block
 from c360._frames import engine_for, to_lazy
+from c360._infer import ROW_HASH, row_hash
 from c360._readers import FORMATS, SourceFormat
 from c360._typing import OnSchemaChange
 from c360.exceptions import ColumnNotFoundError, ConfigError, SourceReadError
@@ -63,6 +64,7 @@ __all__ = [
     "SourceFormat",
     "collect_source",
     "format_duration",
+    "infer_source",
     "load",
     "parse_duration",
     "source_context",
@@ -715,6 +717,8 @@ class Loaded:
             ``rows_read == rows_valid + rows_quarantined``.
         seconds: wall time of read plus validation.
         validated: the contract's full result object.
+        inference: the inferred mapping, when the source declared none and
+            its columns were not canonical (``source`` then carries it).
 
     """
 
@@ -726,6 +730,7 @@ class Loaded:
     rows_read: int = 0
     seconds: float = 0.0
     validated: Any = field(default=None, repr=False, compare=False)
+    inference: Any = field(default=None, repr=False, compare=False)
 
     @property
     def rows_valid(self) -> int:
@@ -743,8 +748,16 @@ def load(
     *,
     contract: Contract | str | PathLike[str] | None = None,
     on_schema_change: OnSchemaChange = "warn",
+    infer_columns: bool = False,
 ) -> Loaded:
     """Read a source and validate it against its contract.
+
+    With ``infer_columns`` (as [`c360.resolve`][c360.resolve] loads by
+    default), a source that declares no column mapping and whose columns are
+    not all canonical gets one inferred from its headers and values (see
+    [`infer_source`][c360.sources.infer_source]); without it, as here by
+    default, a missing ``record_id`` column is an error.
+    ``record_id="_row_hash"`` keys records by a hash of their content.
 
     The contract is ``contract`` if given (an object or a file path), else the
     file named by ``source.contract``, else the canonical contract. Rows the
@@ -770,9 +783,15 @@ def load(
     if not isinstance(source, Source):
         raise ConfigError(f"load() takes a Source; got {type(source).__name__}")
     start = time.perf_counter()
+    inference = None
     with source.context():
         lf = source.scan()
         names = lf.collect_schema().names()
+        if infer_columns:
+            source, inference = _with_inferred_columns(source, lf, names)
+        if source.record_id == ROW_HASH and ROW_HASH not in names:
+            lf = row_hash(lf, [n for n in names if n != ROW])
+            names = [*names, ROW_HASH]
         pairs = source.output_columns(names)
         frame = source._canonicalise(lf, names).collect(engine=engine_for(source.data))
         ragged_q, frame, read_notes = _csv_row_problems(source, frame, pairs)
@@ -808,7 +827,85 @@ def load(
         rows_read=rows_read,
         seconds=time.perf_counter() - start,
         validated=validated,
+        inference=inference,
     )
+
+
+def _needs_inference(source: Source, names: Sequence[str]) -> bool:
+    """No declared mapping, and the columns are not already the canonical ones."""
+    if source.columns:
+        return False
+    have = set(names) - {ROW}
+    if source.record_id not in have and source.record_id != ROW_HASH:
+        return True
+    known = set(ATTRIBUTES) | {source.record_id, *source.keep}
+    if source.event_time:
+        known.add(source.event_time)
+    return bool(have - known)
+
+
+def _with_inferred_columns(
+    source: Source, lf: pl.LazyFrame, names: Sequence[str]
+) -> tuple[Source, Any]:
+    """``source`` with the mapping inferred from a sample, and the inference (or ``None``)."""
+    from c360._infer import SAMPLE_ROWS, infer_columns
+
+    if not _needs_inference(source, names):
+        return source, None
+    inference = infer_columns(
+        lf.head(SAMPLE_ROWS).collect(engine=engine_for(source.data)), source=source.name
+    )
+    changes: dict[str, Any] = {"columns": dict(inference.columns)}
+    if source.record_id == RECORD_ID and RECORD_ID not in names:
+        changes["record_id"] = inference.record_id
+    default_event = source.event_time == _DEFAULT_EVENT_TIME and _DEFAULT_EVENT_TIME not in names
+    if default_event and inference.event_time is not None:
+        changes["event_time"] = inference.event_time
+    return replace(source, **changes), inference
+
+
+def infer_source(data: Any, *, name: str | None = None, infer_key: bool = True) -> Source:
+    """A [`Source`][Source] for a raw export, with its column mapping inferred.
+
+    ``data`` is a file path (any format [`Source`][Source] reads) or a frame.
+    Each column's role comes from its header (synonyms in six languages) and a
+    sample of its values; ties and weak evidence stay unmapped. The inference
+    itself, with every column's confidence and reason, is
+    ``c360._infer.infer_columns``; ``c360 sources infer FILE`` writes it as a
+    ``[[sources]]`` draft.
+
+    Args:
+        data: a path, or a polars / pyarrow / pandas frame.
+        name: the source's name (default: the file's stem, or ``"input"``).
+        infer_key: with no column that looks like a key, key records by a
+            hash of their content (``record_id="_row_hash"``); ``False`` keeps
+            the canonical ``record_id``.
+
+    Examples:
+        >>> raw = pl.DataFrame({"Kundennummer": ["7"], "Vorname": ["Ann"], "E-Mail": ["a@x.de"]})
+        >>> src = infer_source(raw, name="shop")
+        >>> src.record_id, dict(src.columns)
+        ('Kundennummer', {'Vorname': 'first_name', 'E-Mail': 'email'})
+    """
+    inferred, inference = inferred_source(data, name=name)
+    if inference is not None and inference.hashed_key and not infer_key:
+        return replace(inferred, record_id=RECORD_ID)
+    return inferred
+
+
+def inferred_source(data: Any, *, name: str | None = None) -> tuple[Source, Any]:
+    """[`infer_source`][infer_source]'s Source, and the inference behind it.
+
+    The inference is ``None`` when the columns were canonical already.
+    """
+    if isinstance(data, str | PathLike):
+        base = Source(name=name or Path(fspath(data)).stem, location=fspath(data))
+    else:
+        base = Source(name=name or "input", data=data)
+    with base.context():
+        lf = base.scan()
+        names = lf.collect_schema().names()
+        return _with_inferred_columns(base, lf, names)
 
 
 def _csv_row_problems(

@@ -355,6 +355,12 @@ def _quarantine_reasons(
     return out
 
 
+def _inferred(res: Resolution, source: str) -> dict[str, Any] | None:
+    """The source's inferred column mapping with confidences, if it was inferred."""
+    inference = getattr(res, "inferred_columns", {}).get(source)
+    return None if inference is None else dict(inference.to_dict())
+
+
 def _sources(
     res: Resolution, finished: datetime, prev: dict[str, Any] | None, cfg: ReportConfig
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -472,8 +478,19 @@ def _sources(
                 "schema_notices": [_notice_dict(n) for n in notices],
                 "quarantine_reasons": reasons.get(name, []),
                 "columns": columns.get(name, []),
+                "inferred_columns": _inferred(res, name),
             }
         )
+        if out[-1]["inferred_columns"] and out[-1]["inferred_columns"]["hashed_key"]:
+            incidents.append(
+                {
+                    "kind": "hashed_key",
+                    "severity": "warning",
+                    "source": name,
+                    "message": f"{name}: no column looks like a record key; records are keyed "
+                    "by a hash of their content, so an edited row gets a new ID",
+                }
+            )
     if prev is not None:
         now = {s["source"] for s in out}
         for s in prev.get("sources", []):
