@@ -180,3 +180,20 @@ def test_header_words_are_normalised_across_languages_and_styles():
     assert normalise_header("billing_address_2") == ["billing", "address", "2"]
     assert normalise_header("LastModifiedDate") == ["last", "modified", "date"]
     assert normalise_header("N° client") == ["n", "client"]
+
+
+def test_canonical_columns_keep_their_role_beside_look_alike_extras():
+    people = c360.testing.sample_people(80, seed=5).records
+    extra = people.with_columns(
+        pl.col("email").alias("Email Address"),  # a copy under another name
+        pl.col("phone").alias("Tel"),
+    )
+    plain = c360.resolve(people)
+    more = c360.resolve(extra)
+    for name, inference in more.inferred_columns.items():
+        # "email" is canonical already: the copy under another name stays unmapped
+        assert inference.columns.get("email") == "email", name
+        assert "Email Address" not in inference.columns and "Tel" not in inference.columns
+        roles = {g.column: g.role for g in inference.guesses}
+        assert roles["email"] == "email" and roles["Email Address"] is None
+    assert_same_clusters(plain, more, check_ids=True)

@@ -568,13 +568,18 @@ def _assign(
             for col, opts in scored.items()
             for conf, role, h, v, why in opts
         ),
-        key=lambda c: (-c[0], c[1], c[2]),
+        # a column already named canonically keeps its role, before any other
+        key=lambda c: (c[1] != c[2], -c[0], c[1], c[2]),
     )
     taken_cols: dict[str, ColumnGuess] = {}
     taken_roles: set[str] = set()
     refused: dict[str, str] = {}
     for conf, col, role, h, v, why in cands:
         if conf < THRESHOLD or col in taken_cols or role in taken_roles or col in refused:
+            continue
+        if col == role:
+            taken_cols[col] = ColumnGuess(col, role, conf, h, v, why)
+            taken_roles.add(role)
             continue
         rivals = [
             (c2, col2)
