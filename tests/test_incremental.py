@@ -523,3 +523,87 @@ def test_a_batch_with_fewer_columns_than_the_state_resolves(base):
         (pl.col("source") == person["source"]) & (pl.col("record_id") == person["record_id"])
     )["customer_id"][0]
     assert res.unified_ids.column("customer_id")[0].as_py() == theirs
+
+
+def test_a_batch_record_does_not_bridge_customers_whose_national_ids_differ(tmp_path):
+    """The full run's cannot-link guard holds in incremental batches too.
+
+    A sign-up without a national ID shares its e-mail with one Ann Lee and its
+    phone with another: both exact rules link it, but the two Anns have
+    different national IDs, so they must stay two customers.
+    """
+    # two women of the same name among generated people, so that the model is
+    # trained on enough pairs to trust national IDs (cannot-link keeps only
+    # columns that rarely disagree among matches)
+    crowd = generate_people(1000, seed=21).records
+    anns = pl.DataFrame(
+        {
+            "source": ["crm", "shop"],
+            "record_id": ["ann-1", "ann-2"],
+            "first_name": ["Zelda", "Zelda"],
+            "last_name": ["Quixote", "Quixote"],
+            "email": ["zelda.quixote@x.io", None],
+            "phone": [None, "+1 212 555 0147"],
+            "national_id": ["111-22-3333", "999-88-7777"],
+        }
+    )
+    people = pl.concat([crowd, anns], how="diagonal_relaxed")
+    signup = pl.DataFrame(
+        {
+            "source": ["web"],
+            "record_id": ["9"],
+            "first_name": ["Zelda"],
+            "last_name": ["Quixote"],
+            "email": ["zelda.quixote@x.io"],
+            "phone": ["+1 212 555 0147"],
+        }
+    )
+    base = c360.resolve(people)
+    from c360.pipeline import _reliable_cannot_link
+
+    trusted = _reliable_cannot_link(base.config.cluster, base.model).cannot_link
+    assert "national_id" in trusted, "precondition: the model trusts national IDs"
+    before = pl.from_arrow(base.unified_ids)
+    ann1, ann2 = (
+        before.filter(pl.col("record_id") == r)["customer_id"][0] for r in ("ann-1", "ann-2")
+    )
+    assert ann1 != ann2, "precondition: the two women are two customers"
+    # the full run over all records keeps them apart too
+    everyone = pl.concat([people, signup], how="diagonal_relaxed")
+    full = pl.from_arrow(c360.resolve(everyone).unified_ids)
+    assert full.filter(pl.col("record_id").str.starts_with("ann-"))["customer_id"].n_unique() == 2
+    base.write(tmp_path)
+    state = ResolutionState.load(tmp_path)
+    res = state.resolve(signup)
+    assert pl.from_arrow(res.id_changes).filter(pl.col("change") == "merged_into").height == 0
+    now = pl.from_arrow(state.unified_ids())
+    assert now.filter(pl.col("record_id").str.starts_with("ann-"))["customer_id"].n_unique() == 2
+    assert res.unified_ids.column("customer_id")[0].as_py() in (ann1, ann2)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(2, 9),
+    st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8), st.floats(0.5, 1.0)), max_size=12),
+    st.lists(st.sampled_from([None, "x", "y", "xy"]), min_size=9, max_size=9),
+    st.lists(st.sampled_from([None, "vip"]), min_size=9, max_size=9),
+)
+def test_the_fast_path_gives_what_cluster_links_gives(n, edges, ids, held):
+    """Incremental skips cluster_links only where it would change nothing."""
+    from c360.cluster import ClusterConfig, cluster_links, components
+    from c360.incremental import _suspect
+
+    edges = [(a % n, b % n, p) for a, b, p in edges if a % n != b % n]
+    left = np.array([a for a, _, _ in edges], dtype=np.int64)
+    right = np.array([b for _, b, _ in edges], dtype=np.int64)
+    prob = np.array([p for _, _, p in edges], dtype=np.float64)
+    labels = components(n, left, right)
+    values = {"national_id": ids[:n]}
+    cfg = ClusterConfig(cannot_link=("national_id",), distinct_sources=("vip",))
+    records = pl.DataFrame(
+        {"source": held[:n], "national_id": ids[:n]},
+        schema={"source": pl.String, "national_id": pl.String},
+    )
+    full = cluster_links(n, left, right, prob, config=cfg, records=records).labels
+    if not _suspect(labels, left, prob, values, held[:n], cfg.bridge_probability):
+        assert full.tolist() == labels.tolist()

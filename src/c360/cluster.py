@@ -227,7 +227,8 @@ def cluster_links(
                 value_series[col] = records.get_column(col).cast(pl.String)
                 values[col] = value_series[col].to_numpy()
         if cfg.distinct_sources and "source" in records.columns:
-            distinct = records.get_column("source").is_in(list(cfg.distinct_sources)).to_numpy()
+            sources = records.get_column("source")
+            distinct = sources.is_in(list(cfg.distinct_sources)).fill_null(False).to_numpy()
     if records is not None and (values or distinct.any()):
         # components holding clearly different must-differ values, even of size 2
         frame = pl.DataFrame({"c": labels, "_d": distinct}).with_columns(

@@ -36,7 +36,7 @@ Examples:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ import pyarrow as pa
 from c360._display import Block, fmt_count, fmt_records
 from c360._output import CONFIG, JUNK, MATCHING, MODEL, RECORDS
 from c360.blocking import BlockingRule
-from c360.cluster import components
+from c360.cluster import cluster_links, components
 from c360.comparisons import PairData
 from c360.config import ResolveConfig
 from c360.exceptions import StateError
@@ -284,6 +284,76 @@ def _cap(
     keep = np.zeros(row.shape[0], dtype=bool)
     keep[order[rank < limit]] = True
     return keep
+
+
+def _node_values(
+    column: pl.Series, node: npt.NDArray[np.int64], n_nodes: int, nb: int
+) -> list[str | None]:
+    """A value per graph node: a batch record's own; a customer's most common among its rows.
+
+    Examples:
+        >>> _node_values(pl.Series(["x", "y", "y", None]), np.array([0, 1, 1, 1]), 2, 1)
+        ['x', 'y']
+    """
+    out: list[str | None] = [None] * n_nodes
+    counts: dict[int, dict[str, int]] = {}
+    for j, v in enumerate(column.cast(pl.String).to_list()):
+        if v is None:
+            continue
+        nd = int(node[j])
+        if j < nb:
+            out[nd] = v
+        else:
+            c = counts.setdefault(nd, {})
+            c[v] = c.get(v, 0) + 1
+    for nd, c in counts.items():
+        out[nd] = min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return out
+
+
+def _suspect(
+    labels: npt.NDArray[np.int64],
+    left: npt.NDArray[np.int64],
+    certainty: npt.NDArray[np.float64],
+    values: Mapping[str, Sequence[str | None]],
+    held: Sequence[str | None],
+    bridge: float,
+) -> bool:
+    """Whether ``cluster_links`` would look into any cluster (else it returns ``labels``).
+
+    A cluster of 3+ nodes with a link under ``bridge``, two nodes holding a
+    source declared distinct, or two different values of a cannot-link column.
+    """
+    n = labels.shape[0]
+    sizes = np.bincount(labels, minlength=n)
+    weakest = np.ones(n)
+    np.minimum.at(weakest, labels[left], certainty)
+    if bool(((sizes[labels] >= 3) & (weakest[labels] < bridge)).any()):
+        return True
+    holding = [i for i, s in enumerate(held) if s is not None]
+    if bool((np.bincount(labels[holding], minlength=n) > 1).any()):
+        return True
+    return _differs_within(labels, list(values.values()))
+
+
+def _differs_within(labels: npt.NDArray[np.int64], columns: Sequence[Sequence[str | None]]) -> bool:
+    """Whether any cluster holds two different non-null values of one column.
+
+    Examples:
+        >>> _differs_within(np.array([0, 0, 2]), [["x", None, "y"]])
+        False
+        >>> _differs_within(np.array([0, 0, 2]), [["x", "z", None]])
+        True
+    """
+    for values in columns:
+        seen: dict[int, str] = {}
+        for nd, v in enumerate(values):
+            if v is None:
+                continue
+            lab = int(labels[nd])
+            if seen.setdefault(lab, v) != v:
+                return True
+    return False
 
 
 def _bridge_guard(
@@ -716,7 +786,9 @@ class ResolutionState:
         # deterministic links count as certain, as in a full run's clustering
         certainty = np.where(by_rule, 1.0, prob)[acc]
         keep = _bridge_guard(edge_l, edge_r, certainty, nb, cfg.cluster.bridge_probability)
-        labels = components(n_nodes, edge_l[keep], edge_r[keep])
+        labels = self._cluster(
+            local, node, n_nodes, nb, edge_l[keep], edge_r[keep], certainty[keep]
+        )
         ids, changes = self._assign(batch, labels, cust_names, nb, run)
         unified = batch.select("source", "record_id").with_columns(
             customer_id=pl.Series(ids, dtype=pl.String)
@@ -728,6 +800,47 @@ class ResolutionState:
         self._grow(batch, unified, hashed)
         bar.advance()
         return self._result([unified], links, quarantine, changes, run, start)
+
+    def _cluster(
+        self,
+        local: pl.DataFrame,
+        node: npt.NDArray[np.int64],
+        n_nodes: int,
+        nb: int,
+        left: npt.NDArray[np.int64],
+        right: npt.NDArray[np.int64],
+        certainty: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.int64]:
+        """Labels of batch records and customers, under the full run's cannot-link guard.
+
+        The same ``cluster_links`` as a full run, on a graph whose nodes are the
+        batch records and the existing customers; a customer node carries, per
+        cannot-link column, the most common value among its candidate records
+        (and a source declared distinct, if it holds one), so that a batch
+        record with another national ID does not join it, nor bridge two
+        customers that differ.
+        """
+        from c360.pipeline import _reliable_cannot_link
+
+        labels = components(n_nodes, left, right)
+        cfg = _reliable_cannot_link(self.config.cluster, self.model)
+        cols = [c for c in cfg.cannot_link if c in local.columns]
+        distinct = set(cfg.distinct_sources)
+        if not cfg.guard or left.shape[0] == 0 or not (cols or distinct):
+            return labels
+        # per node, in Python: a batch holds few rows, and a polars query per call
+        # would cost more than the guard itself
+        values = {c: _node_values(local.get_column(c), node, n_nodes, nb) for c in cols}
+        sources = local.get_column("source").to_list()
+        held = [None] * n_nodes
+        for j, s in enumerate(sources):
+            if s in distinct:
+                held[int(node[j])] = s
+        if not _suspect(labels, left, certainty, values, held, cfg.bridge_probability):
+            return labels  # exactly what cluster_links returns when nothing is suspect
+        schema = dict.fromkeys(["source", *values], pl.String)
+        nodes = pl.DataFrame({"source": held, **values}, schema=schema)
+        return cluster_links(n_nodes, left, right, certainty, config=cfg, records=nodes).labels
 
     def _junk_hit(self, batch: pl.DataFrame) -> bool:
         """Whether the batch may hold a junk value of the run (a few rows: checked exactly).
