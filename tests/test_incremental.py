@@ -168,7 +168,7 @@ def test_compaction_keeps_results(base, monkeypatch):
     picks=st.lists(st.integers(0, 10**6), max_size=15),
 )
 def test_appended_rows_gather_like_one_frame(sizes, picks):
-    from c360.incremental import _Appended, _gather_segments
+    from c360._incremental_graph import _Appended, _gather_segments
 
     main = pl.DataFrame({"a": [-1, -2, -3], "b": ["x", "y", "z"]})
     app = _Appended()
@@ -590,8 +590,8 @@ def test_a_batch_record_does_not_bridge_customers_whose_national_ids_differ(tmp_
 )
 def test_the_fast_path_gives_what_cluster_links_gives(n, edges, ids, held):
     """Incremental skips cluster_links only where it would change nothing."""
+    from c360._incremental_graph import _suspect
     from c360.cluster import ClusterConfig, cluster_links, components
-    from c360.incremental import _suspect
 
     edges = [(a % n, b % n, p) for a, b, p in edges if a % n != b % n]
     left = np.array([a for a, _, _ in edges], dtype=np.int64)

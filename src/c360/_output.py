@@ -39,7 +39,10 @@ __all__ = [
     "OUTPUT_TABLES",
     "RECORDS",
     "atomic_output",
+    "existing",
     "read_previous_ids",
+    "read_state",
+    "read_state_frame",
     "replace_dir",
     "state_jobs",
     "write_resolution",
@@ -198,3 +201,28 @@ def read_previous_ids(previous: Any) -> pl.DataFrame | None:
     if missing:
         raise StateError(f"previous unified_ids lacks columns {sorted(missing)}")
     return frame.select("source", "record_id", "customer_id")
+
+
+def existing(directory: Path | None, name: str) -> Path | None:
+    """``directory / name`` if both exist."""
+    if directory is None or not (directory / name).exists():
+        return None
+    return directory / name
+
+
+def read_state(path: Path, what: str) -> pa.Table:
+    """Read one Parquet file of an output directory; a bad file is a StateError."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise StateError(f"cannot read {what}: {exc}", path=str(path)) from exc
+
+
+def read_state_frame(path: Path, what: str) -> pl.DataFrame:
+    """As [`read_state`][read_state], read by polars (no Arrow copy on the way)."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for a bad file
+        raise StateError(f"cannot read {what}: {exc}", path=str(path)) from exc
