@@ -383,7 +383,8 @@ def test_diagnostics_figures():
     assert d["cluster_sizes"] == [{"size": 1, "customers": 2}, {"size": 3, "customers": 1}]
     assert d["estimates"] == {"precision": 0.9, "recall": 0.8}
     assert d["model_warnings"] == ["city: disagreement looks more likely"]
-    assert d["junk"][0]["value"] == "test@test.com"
+    assert d["junk"][0]["value"] == "t…@….com"  # masked like any e-mail; in full in its table
+    assert rep.tables()["junk"].column("value").to_pylist()[0] == "test@test.com"
     assert d["refused_links"] == {"count": 1, "by_reason": {"weak bridge": 1}}
     assert d["prior"]["lambda"] == 0.01
     assert [i["kind"] for i in rep.incidents if i["severity"] == "warning"].count(
@@ -400,8 +401,11 @@ def test_largest_clusters_with_their_records():
     assert k1["links_by_rule"] == {"exact:email": 1, "model": 1}
     assert [r["record_id"] for r in k1["records"]] == ["c1", "s1"]
     assert k1["records_not_shown"] == 1
-    assert k1["records"][0]["first_name"] == "Ann"
+    assert k1["records"][0]["first_name"] == "A."  # masked by default
     assert "national_id" not in k1["records"][0]  # never shown in the report
+    shown = build_report(tiny(), finished_at=END, config=ReportConfig(pii="show"))
+    assert shown.data["diagnostics"]["largest_clusters"][0]["records"][0]["first_name"] == "Ann"
+    assert shown.data["run"]["pii"] == "show"
 
 
 def test_near_misses_closest_to_threshold_first():

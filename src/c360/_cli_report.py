@@ -31,13 +31,13 @@ def report(
     """Rebuild report.html from report.json in a run's output directory."""
     from c360.report import load_report, render_html
     from c360.report._build import REPORT_HTML
-    from c360.report._write import _atomic_write
+    from c360.report._write import _atomic_write, shows_pii
 
     try:
         rep = load_report(dir)
         folder = dir if dir.is_dir() else dir.parent
         html_path = folder / REPORT_HTML
-        _atomic_write(html_path, render_html(rep))
+        _atomic_write(html_path, render_html(rep), private=shows_pii(rep))
     except C360Error as exc:
         message = " ".join(str(exc).replace("\nHint:", " (hint:").split())
         if exc.hint:

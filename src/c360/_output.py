@@ -30,6 +30,7 @@ from c360.exceptions import StateError
 
 if TYPE_CHECKING:
     from c360._result import Resolution
+    from c360.report._pii import PiiMode
 
 __all__ = [
     "CONFIG",
@@ -115,18 +116,30 @@ def state_jobs(
 
 
 def write_resolution(
-    res: Resolution, out_dir: str | Path, *, report: bool, previous: str | Path | None
+    res: Resolution,
+    out_dir: str | Path,
+    *,
+    report: bool,
+    previous: str | Path | None,
+    report_pii: PiiMode = "mask",
 ) -> list[Path]:
     """Write a full run's outputs into ``out_dir`` atomically (see `Resolution.write`)."""
     out = Path(out_dir)
     names = atomic_output(
-        out, res.run_id, lambda tmp: _write_files(res, tmp, report=report, previous=previous)
+        out,
+        res.run_id,
+        lambda tmp: _write_files(res, tmp, report=report, previous=previous, report_pii=report_pii),
     )
     return [out / n for n in names]
 
 
 def _write_files(
-    res: Resolution, tmp: Path, *, report: bool, previous: str | Path | None
+    res: Resolution,
+    tmp: Path,
+    *,
+    report: bool,
+    previous: str | Path | None,
+    report_pii: PiiMode,
 ) -> list[str]:
     """Write every output file into ``tmp``; return their paths relative to it."""
     from c360._frames import write_parquet_files
@@ -142,7 +155,7 @@ def _write_files(
     res.config.save(tmp / CONFIG)
     names.append(CONFIG)
     if report:
-        from c360.report import write_report
+        from c360.report import ReportConfig, write_report
 
         written = write_report(
             res,
@@ -151,6 +164,7 @@ def _write_files(
             previous=previous,
             started_at=res.started_at,
             finished_at=res.finished_at,
+            config=ReportConfig(pii=report_pii),
         )
         names += [str(p.relative_to(tmp)) for p in written]
     if res.matching is not None:

@@ -21,6 +21,7 @@ from c360.model import FellegiSunterModel
 
 if TYPE_CHECKING:
     from c360.report import RunReport
+    from c360.report._pii import PiiMode
 
 __all__ = ["Resolution"]
 
@@ -212,7 +213,12 @@ class Resolution:
         return "\n".join(lines)
 
     def write(
-        self, out_dir: str | Path, *, report: bool = True, previous: str | Path | None = None
+        self,
+        out_dir: str | Path,
+        *,
+        report: bool = True,
+        previous: str | Path | None = None,
+        report_pii: PiiMode = "mask",
     ) -> list[Path]:
         """Write the outputs into ``out_dir``, atomically.
 
@@ -227,7 +233,17 @@ class Resolution:
         values ignored for matching) and, with ``report``, ``report.json``,
         ``report.html`` and ``report_tables/``. ``previous`` (an earlier output
         directory) lets the report flag row-count drops against it.
+
+        ``report.json`` and ``report.html`` are for stakeholders: by default
+        they show no personal value in clear (``report_pii="mask"``; see
+        [`ReportConfig`][c360.report.ReportConfig]) and are readable by all
+        (mode 0644, like every other output). With ``report_pii="show"`` they
+        hold names, e-mails and phones and are written owner-only (0600).
+        The tables and ``report_tables/`` hold full values: they are data,
+        with the access of the directory they are in.
         """
         from c360._output import write_resolution
 
-        return write_resolution(self, out_dir, report=report, previous=previous)
+        return write_resolution(
+            self, out_dir, report=report, previous=previous, report_pii=report_pii
+        )

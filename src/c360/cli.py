@@ -97,10 +97,20 @@ def resolve(
             "--no-infer", help="Do not infer column roles: require canonical names or a mapping."
         ),
     ] = False,
+    report_pii: Annotated[
+        str,
+        typer.Option(
+            "--report-pii",
+            help="'mask' (default): report.html/json show no personal value in clear; "
+            "'show': they do, and are written owner-only (0600).",
+        ),
+    ] = "mask",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet."""
     try:
+        if report_pii not in ("mask", "show"):
+            raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
         cfg, sources = _read_config(config)
         if no_infer:
             from dataclasses import replace
@@ -111,7 +121,7 @@ def resolve(
         items: list[Any] = [*sources, *(inputs or [])]
         if not items:
             raise C360Error("no inputs: give files or a --config declaring [[sources]]")
-        res = _run(items, cfg, out, previous, quiet, model=model)
+        res = _run(items, cfg, out, previous, quiet, model=model, report_pii=report_pii)
     except C360Error as exc:
         raise _fail(exc) from None
     if not quiet:
@@ -151,13 +161,18 @@ def _run(
     quiet: bool,
     *,
     model: Path | None = None,
+    report_pii: Any = "mask",
 ) -> Any:
     from c360._progress import show_progress
     from c360.pipeline import resolve as run
 
     with show_progress(not quiet):
         res = run(items, config=cfg, previous=previous, model=model)
-    res.write(out, previous=previous if previous is not None else (out if out.exists() else None))
+    res.write(
+        out,
+        previous=previous if previous is not None else (out if out.exists() else None),
+        report_pii=report_pii,
+    )
     return res
 
 

@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from c360.exceptions import StateError
+from c360.report._pii import PERSONAL, PiiMode, mask_column, mask_field, mask_reason
 
 if TYPE_CHECKING:
     from c360.pipeline import Resolution
@@ -61,6 +62,12 @@ class ReportConfig:
         near_misses: near misses listed in the JSON (all are in the tables).
         inline_lineage_max: lineage is inlined in the JSON when the run has at
             most this many accepted records; it is always in the tables.
+        pii: ``"mask"`` (default) shows no personal value in ``report.json`` and
+            ``report.html`` (names as initials, e-mail as its first letter and
+            top-level domain, phones as their last two digits, birth dates as
+            the year, addresses and national IDs withheld, quoted values in
+            quarantine reasons replaced by ``…``); ``"show"`` shows them. The
+            report's tables keep full values either way.
 
     """
 
@@ -70,6 +77,11 @@ class ReportConfig:
     cluster_records: int = 50
     near_misses: int = 100
     inline_lineage_max: int = 500
+    pii: PiiMode = "mask"
+
+    def __post_init__(self) -> None:
+        if self.pii not in ("mask", "show"):
+            raise ValueError(f"pii must be 'mask' or 'show', got {self.pii!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,10 +352,14 @@ def _type_name(dtype: pl.DataType) -> str:
 
 
 def _quarantine_reasons(
-    quarantine: pl.DataFrame, limit: int = 20
+    quarantine: pl.DataFrame, pii: PiiMode, limit: int = 20
 ) -> dict[str, list[dict[str, Any]]]:
     if quarantine.height == 0:
         return {}
+    if pii == "mask":
+        reasons = quarantine.get_column("reason").unique().drop_nulls()
+        masked = {r: mask_reason(r) for r in reasons.to_list()}
+        quarantine = quarantine.with_columns(pl.col("reason").replace_strict(masked, default=None))
     counts = (
         quarantine.group_by("source", "reason")
         .len("rows")
@@ -369,7 +385,7 @@ def _sources(
     for n in sorted(res.notices):
         notices_by.setdefault(n.source, []).append(n)
     columns = _source_columns(res.records)
-    reasons = _quarantine_reasons(_frame(res.quarantine))
+    reasons = _quarantine_reasons(_frame(res.quarantine), cfg.pii)
     prev_rows = {s["source"]: s.get("rows_read") for s in (prev or {}).get("sources", [])}
     out = []
     for row in res.sources.iter_rows(named=True):
@@ -542,9 +558,10 @@ def _largest_clusters(
     members = ids.join(sizes.select("customer_id"), on="customer_id")
     if res.records is not None:
         show = [c for c in _DISPLAY if c in res.records.columns]
-        members = members.join(
-            res.records.select("source", "record_id", *show), on=["source", "record_id"], how="left"
-        )
+        shown = res.records.select("source", "record_id", *show)
+        if cfg.pii == "mask":
+            shown = shown.with_columns(mask_column(c, pl.col(c)) for c in show if c in PERSONAL)
+        members = members.join(shown, on=["source", "record_id"], how="left")
     members = members.sort("customer_id", "source", "record_id")
     # only the links of the largest clusters: a link inside a cluster has its left
     # record in that cluster
@@ -718,6 +735,10 @@ def _lineage(
         recs = lineage_records()
         value_frame = pl.from_arrow(values.materialize()) if values is not None else None
         assert value_frame is None or isinstance(value_frame, pl.DataFrame)
+        if value_frame is not None and cfg.pii == "mask":
+            value_frame = value_frame.with_columns(
+                mask_field(pl.col("field"), pl.col("value")).alias("value")
+            )
         link_groups = joined.partition_by("customer_id", as_dict=True) if joined.height else {}
         value_groups = (
             value_frame.partition_by("customer_id", as_dict=True)
@@ -795,11 +816,22 @@ def _diagnostics(
         },
         "estimates": dict(res.estimates),
         "model_warnings": list(model.warnings),
-        "junk": _frame(res.junk).to_dicts(),
+        "junk": _junk(_frame(res.junk), cfg.pii),
         "refused_links": {"count": refused.height, "by_reason": refused_kinds},
     }
-    tables = {"near_misses": near.to_arrow(), "refused_links": refused.to_arrow()}
+    tables = {
+        "near_misses": near.to_arrow(),
+        "refused_links": refused.to_arrow(),
+        "junk": _frame(res.junk).to_arrow(),
+    }
     return jsonable(diag), tables
+
+
+def _junk(junk: pl.DataFrame, pii: PiiMode) -> list[dict[str, Any]]:
+    """Junk values for the report: values of personal columns masked like any other."""
+    if pii == "mask" and junk.height and {"column", "value"} <= set(junk.columns):
+        junk = junk.with_columns(mask_field(pl.col("column"), pl.col("value")).alias("value"))
+    return junk.to_dicts()
 
 
 def build_report(
@@ -892,6 +924,7 @@ def build_report(
             "c360_version": c360.__version__,
             "config_hash": config_hash(resolution.config),
             "link_type": resolution.config.link_type,
+            "pii": cfg.pii,
         },
         "contracts": {
             "canonical": CONTRACT_VERSION,

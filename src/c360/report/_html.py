@@ -330,6 +330,7 @@ def _run_details(d: Mapping[str, Any]) -> str:
         ["c360 version", _e(run["c360_version"])],
         ["configuration hash (SHA-256)", f"<code>{_e(run['config_hash'])}</code>"],
         ["link type", _e(run["link_type"])],
+        ["personal values", _pii_note(run.get("pii"))],
         ["canonical contract", _e(c["canonical"])],
         [
             "source contracts",
@@ -351,6 +352,17 @@ def _run_details(d: Mapping[str, Any]) -> str:
                 ]
             )
     return "<h3>Run</h3>" + _table(["", ""], rows)
+
+
+def _pii_note(mode: Any) -> str:
+    if mode == "show":
+        return "shown in clear (run with <code>--report-pii show</code>)"
+    if mode == "mask":
+        return (
+            "masked in this report; full values are in the outputs and in "
+            "<code>report_tables/</code>"
+        )
+    return "&ndash;"
 
 
 def _stages(d: Mapping[str, Any]) -> str:
@@ -486,9 +498,12 @@ def _near_misses(d: Mapping[str, Any]) -> str:
 
 
 def _clusters(d: Mapping[str, Any]) -> str:
+    masked = d["run"].get("pii") == "mask"
     out = [
         "<h3>Largest customers</h3><p class='muted'>The records joined into the largest "
-        "customers. Very large groups can mean wrong merges (chains).</p>"
+        "customers. Very large groups can mean wrong merges (chains)."
+        + (" Personal values are masked." if masked else "")
+        + "</p>"
     ]
     clusters = d["diagnostics"].get("largest_clusters") or []
     if not clusters:

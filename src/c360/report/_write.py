@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,16 +25,31 @@ if TYPE_CHECKING:
 __all__ = ["write_report"]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _atomic_write(path: Path, text: str, *, private: bool) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file.
+
+    The file gets the process's default mode (0666 less the umask, like the
+    Parquet outputs) unless ``private``: a report that shows personal values
+    is created owner-only (0600). The kernel applies the umask at creation,
+    so no process-wide umask is touched.
+    """
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def shows_pii(report: RunReport) -> bool:
+    """Whether a report may hold personal values in clear (then it is written 0600).
+
+    Reports written before masking existed say nothing, and are taken to.
+    """
+    return bool(report.data.get("run", {}).get("pii") != "mask")
 
 
 def write_report(
@@ -81,11 +96,12 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    private = shows_pii(report)
     json_path = out / REPORT_JSON
-    _atomic_write(json_path, report.to_json())
+    _atomic_write(json_path, report.to_json(), private=private)
     written.append(json_path)
     html_path = out / REPORT_HTML
-    _atomic_write(html_path, render_html(report))
+    _atomic_write(html_path, render_html(report), private=private)
     written.append(html_path)
     tables = report.tables_
     if tables:
