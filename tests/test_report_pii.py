@@ -137,7 +137,9 @@ def test_cli_run_leaks_no_personal_value(
     printed = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert "customers" in printed and "quarantined" in printed  # the summary, scanned
     assert _leaks(printed, markers) == []
-    logged = "\n".join(r.getMessage() + repr(getattr(r, "c360_attributes", "")) for r in caplog.records)
+    logged = "\n".join(
+        r.getMessage() + repr(getattr(r, "c360_attributes", "")) for r in caplog.records
+    )
     assert caplog.records  # stage events were logged at DEBUG, and scanned
     assert _leaks(logged, markers) == []
     assert _leaks("\n".join(str(w.message) for w in caught), markers) == []

@@ -166,12 +166,21 @@ def test_whole_source_failures_propagate_typed(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(EmptySourceError):
         load(crm(empty))
+    # one line that is not UTF-8 is quarantined (see test_damaged_lines); a file
+    # mostly not UTF-8 is another encoding, and fails as a whole
     bad = tmp_path / "bad.csv"
-    bad.write_bytes(HEADER.encode() + b"1,Jos\xe9,a@x.org,1980-01-02,2024-01-01\n")
+    bad.write_bytes(
+        HEADER.encode()
+        + b"1,Jos\xe9,a@x.org,1980-01-02,2024-01-01\n"
+        + b"2,Ren\xe9e,r@x.org,1980-01-02,2024-01-01\n"
+        + b"3,Ann,a@x.org,1980-01-02,2024-01-01\n"
+    )
     with pytest.raises(SourceReadError) as info:
         load(crm(bad))
     assert info.value.source == "crm"
-    assert "line 2" in str(info.value)
+    assert "too many damaged lines: 2" in str(info.value)
+    assert "line 2: invalid UTF-8 (byte 0xe9" in str(info.value)
+    assert info.value.hint is not None and "latin-1" in info.value.hint
     with pytest.raises(ColumnNotFoundError):
         load(crm(write(tmp_path, "1,Ann,a,b,c\n"), record_id="customer"))
 

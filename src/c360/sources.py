@@ -48,10 +48,11 @@ import polars as pl
 
 from c360 import _readers
 from c360._canonical import ATTRIBUTES, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
+from c360._damage import DAMAGED_MARK, DamagedLine, allowed_bad_lines
 from c360._display import Block
 from c360._frames import engine_for, to_lazy
 from c360._infer import ROW_HASH, row_hash
-from c360._readers import FORMATS, SourceFormat
+from c360._readers import DEFAULT_MAX_BAD_FRACTION, FORMATS, SourceFormat
 from c360._typing import OnSchemaChange
 from c360.exceptions import ColumnNotFoundError, ConfigError, SourceReadError
 
@@ -151,7 +152,9 @@ class Source:
     Args:
         name: short name of the system (``[A-Za-z0-9_.-]+``); becomes the ``source`` column.
         location: file, glob (``crm/*.csv``), directory, or SQL URI
-            (``sqlite:///crm.db``, ``postgresql://user@host:5432/db``).
+            (``sqlite:///crm.db``, ``postgresql://user@host:5432/db``); or a
+            list of files, globs and directories of one format, read as one
+            source (``["crm/day1.csv", "crm/day2.csv"]``) in the order given.
         data: an in-memory polars, pandas or pyarrow frame instead of a location
             (never serialised).
         format: ``"auto"`` (from the suffix or URI) or one of ``csv``, ``parquet``,
@@ -174,6 +177,11 @@ class Source:
         contract: path of a contract file, or ``None`` for the canonical contract.
         read_options: keyword arguments for the reader (CSV ``separator``,
             ``encoding`` such as ``"latin-1"``, ``null_values``, ...).
+        max_bad_fraction: share of a CSV or NDJSON source's lines that may be
+            damaged (not UTF-8, not JSON, wrong number of fields) and go to
+            quarantine with their line; beyond it the source fails, since a
+            file that is mostly bad is the wrong encoding or separator. One
+            damaged line is always allowed.
 
     Raises:
         ConfigError: the declaration is invalid; the message names the source and field.
@@ -189,7 +197,7 @@ class Source:
     """
 
     name: str
-    location: str | None = None
+    location: str | tuple[str, ...] | None = None
     data: Any = field(default=None, compare=False, repr=False)
     format: SourceFormat = "auto"
     table: str | None = None
@@ -203,6 +211,7 @@ class Source:
     keep: tuple[str, ...] = ()
     contract: str | None = None
     read_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
 
     def __post_init__(self) -> None:
         name = self.name
@@ -215,10 +224,20 @@ class Source:
         set_ = object.__setattr__
         if isinstance(self.location, PathLike):
             set_(self, "location", fspath(self.location))
-        if self.location is not None and not isinstance(self.location, str):
+        if isinstance(self.location, list | tuple):
+            parts = tuple(fspath(p) if isinstance(p, PathLike) else p for p in self.location)
+            if not parts or not all(isinstance(p, str) and p for p in parts):
+                self._bad("location", "a list of locations must hold file paths or globs")
+            if any(_readers.is_sql_uri(p) for p in parts):
+                self._bad("location", "a list of locations holds files, not SQL URIs")
+            set_(self, "location", parts[0] if len(parts) == 1 else parts)
+        if self.location is not None and not isinstance(self.location, str | tuple):
             self._bad(
                 "location", f"must be a path or URI string; got {type(self.location).__name__}"
             )
+        frac = self.max_bad_fraction
+        if isinstance(frac, bool) or not isinstance(frac, int | float) or not 0 <= frac <= 1:
+            self._bad("max_bad_fraction", f"must be a number from 0 to 1; got {frac!r}")
         if self.format not in FORMATS:
             self._bad("format", f"must be one of {', '.join(FORMATS)}; got {self.format!r}")
         if (self.location is None) == (self.data is None):
@@ -235,7 +254,7 @@ class Source:
             self._bad("format", "format 'frame' needs data=, not location=")
         fmt = self._infer_format()
         if fmt == "sql":
-            if self.location is None or not _readers.is_sql_uri(self.location):
+            if not isinstance(self.location, str) or not _readers.is_sql_uri(self.location):
                 self._bad(
                     "location",
                     "a SQL source needs a URI such as sqlite:///crm.db or "
@@ -345,17 +364,34 @@ class Source:
         if self.data is not None:
             return "frame"
         assert self.location is not None
-        fmt = _readers.infer_format(self.location)
+        found = {self._infer_one(loc) for loc in self.locations}
+        if len(found) > 1:
+            self._bad(
+                "location",
+                f"lists files of several formats ({', '.join(sorted(found))})",
+                hint="one source reads one format; declare one source per format",
+            )
+        return found.pop()
+
+    def _infer_one(self, location: str) -> str:
+        fmt = _readers.infer_format(location)
         if fmt is not None:
             return fmt
-        suffix = Path(self.location).suffix
-        if suffix and not Path(self.location).is_dir():
+        suffix = Path(location).suffix
+        if suffix and not Path(location).is_dir():
             self._bad(
                 "format",
-                f"cannot tell the format of {self.location!r} from {suffix!r}",
+                f"cannot tell the format of {location!r} from {suffix!r}",
                 hint="set format= to one of csv, parquet, ndjson, json, arrow",
             )
         return "auto"
+
+    @property
+    def locations(self) -> tuple[str, ...]:
+        """The location as a tuple (one element unless a list was declared)."""
+        if self.location is None:
+            return ()
+        return self.location if isinstance(self.location, tuple) else (self.location,)
 
     def _display(self) -> Block:
         if self.data is not None:
@@ -366,7 +402,7 @@ class Source:
         elif self.table is not None:
             where = f"table {self.table} in {self.location}"
         else:
-            where = str(self.location)
+            where = ", ".join(self.locations)
         rows = [("reads", where)]
         if self.data is None:
             rows.append(("format", self.format))
@@ -394,13 +430,14 @@ class Source:
     def resolved_format(self) -> str:
         """The format after ``auto`` is resolved from the data, suffix, URI or directory."""
         fmt = self._infer_format()
-        if fmt == "auto" and self.location is not None and Path(self.location).is_dir():
-            found = _readers.directory_format(self.location)
+        first = self.locations[0] if self.locations else None
+        if fmt == "auto" and first is not None and Path(first).is_dir():
+            found = _readers.directory_format(first)
             if found is None:
                 raise SourceReadError(
                     "cannot tell the format of the files in the directory (none or several kinds)",
                     source=self.name,
-                    path=self.location,
+                    path=first,
                     hint="set format=",
                 )
             return found
@@ -408,7 +445,7 @@ class Source:
             raise SourceReadError(
                 "no such file or directory",
                 source=self.name,
-                path=self.location,
+                path=first,
             )
         return fmt
 
@@ -417,7 +454,7 @@ class Source:
         """Where the data is, for messages: the location (password masked) or ``<frame>``."""
         if self.location is None:
             return f"<{type(self.data).__name__}>"
-        return _readers.mask_uri(self.location)
+        return ", ".join(_readers.mask_uri(loc) for loc in self.locations)
 
     # ------------------------------------------------------------------ (de)serialisation
 
@@ -516,21 +553,62 @@ class Source:
             return lf
 
     def _scan(self) -> pl.LazyFrame:
+        return self._scan_inputs(quarantine_lines=False)[0]
+
+    def files(self) -> list[Path]:
+        """The files a file source reads, in reading order (globs and directories expanded).
+
+        Raises:
+            SourceReadError: a location matches no file; a file is listed twice.
+        """
+        file_fmt = cast("_readers.FileFormat", self.resolved_format)
+        paths: list[Path] = []
+        for loc in self.locations:
+            paths += _readers.expand_paths(loc, file_fmt, source=self.name)
+        seen: set[Path] = set()
+        for p in paths:
+            key = p.resolve()
+            if key in seen:
+                raise SourceReadError(
+                    "the locations name the same file twice",
+                    source=self.name,
+                    path=str(p),
+                    hint="each file of a source is read once; remove the repeated entry",
+                )
+            seen.add(key)
+        return paths
+
+    def _scan_inputs(
+        self, *, quarantine_lines: bool = True
+    ) -> tuple[pl.LazyFrame, _readers.FileInputs | None]:
+        """The raw frame and, for CSV and NDJSON files, what was read.
+
+        With ``quarantine_lines`` (as [`load`][load] reads), damaged lines are
+        set aside in the inputs for quarantine; without (``scan``, ``read``: no
+        quarantine there), they fail the read.
+        """
         fmt = self.resolved_format
         if fmt == "frame":
-            return to_lazy(self.data, what=f"source {self.name!r} data")
-        assert self.location is not None
+            return to_lazy(self.data, what=f"source {self.name!r} data"), None
+        assert isinstance(self.location, str | tuple)
         if fmt == "sql":
+            assert isinstance(self.location, str)
             tbl = _readers.read_sql(
                 self.location, table=self.table, query=self.query, source=self.name
             )
             frame = pl.from_arrow(tbl)
             assert isinstance(frame, pl.DataFrame)
-            return frame.lazy()
+            return frame.lazy(), None
         file_fmt = cast("_readers.FileFormat", fmt)
-        paths = _readers.expand_paths(self.location, file_fmt, source=self.name)
+        paths = self.files()
         try:
-            return _readers.scan_files(file_fmt, self.location, paths, self.read_options)
+            return _readers.scan_files(
+                file_fmt,
+                self.locations[0] if len(self.locations) == 1 else None,
+                paths,
+                self.read_options,
+                max_bad_fraction=self.max_bad_fraction if quarantine_lines else None,
+            )
         except TypeError as err:  # an unknown read option
             raise ConfigError(
                 f"source {self.name!r}: read_options not accepted by the {fmt} reader: {err}",
@@ -610,11 +688,14 @@ class Source:
         extra = [p for p in pairs if p[1] not in order]
         return [(self.record_id, RECORD_ID), *canonical, *extra, *((k, k) for k in self.keep)]
 
-    def _canonicalise(self, lf: pl.LazyFrame, available: Sequence[str]) -> pl.LazyFrame:
+    def _canonicalise(
+        self, lf: pl.LazyFrame, available: Sequence[str], *, carry: Sequence[str] = ()
+    ) -> pl.LazyFrame:
         exprs: list[pl.Expr] = [pl.lit(self.name, pl.String).alias(SOURCE)]
         for src, out in self.output_columns(available):
             col = pl.col(src).cast(pl.String) if out == RECORD_ID else pl.col(src)
             exprs.append(col.alias(out))
+        exprs += [pl.col(c) for c in carry]
         exprs.append(pl.col(ROW))
         if ROW in available:
             lf = lf.drop(ROW)
@@ -654,6 +735,7 @@ _DEFAULTS: Final[dict[str, Any]] = {
     "keep": (),
     "contract": None,
     "read_options": {},
+    "max_bad_fraction": DEFAULT_MAX_BAD_FRACTION,
 }
 
 
@@ -785,17 +867,22 @@ def load(
     start = time.perf_counter()
     inference = None
     with source.context():
-        lf = source.scan()
+        lf, inputs = source._scan_inputs()
         names = lf.collect_schema().names()
+        marked = DAMAGED_MARK in names
+        if marked:
+            names = [n for n in names if n != DAMAGED_MARK]
         if infer_columns:
-            source, inference = _with_inferred_columns(source, lf, names)
+            source, inference = _with_inferred_columns(source, lf.select(names), names)
         if source.record_id == ROW_HASH and ROW_HASH not in names:
             lf = row_hash(lf, [n for n in names if n != ROW])
             names = [*names, ROW_HASH]
         pairs = source.output_columns(names)
-        frame = source._canonicalise(lf, names).collect(engine=engine_for(source.data))
-        ragged_q, frame, read_notes = _csv_row_problems(source, frame, pairs)
-    rows_read = frame.height + ragged_q.height
+        frame = source._canonicalise(lf, names, carry=(DAMAGED_MARK,) if marked else ()).collect(
+            engine=engine_for(source.data)
+        )
+        line_q, frame, read_notes = _line_problems(source, frame, pairs, inputs)
+    rows_read = frame.height + line_q.height
 
     if contract is None:
         resolved = (
@@ -814,9 +901,9 @@ def load(
             frame.lazy(), resolved, source=source.name, on_schema_change=on_schema_change
         )
     quarantine = validated.quarantine
-    if ragged_q.height:
+    if line_q.height:
         quarantine = pl.concat(
-            [ragged_q, quarantine.select(list(QUARANTINE_SCHEMA))], how="vertical_relaxed"
+            [line_q, quarantine.select(list(QUARANTINE_SCHEMA))], how="vertical_relaxed"
         )
     return Loaded(
         source=source,
@@ -908,15 +995,89 @@ def inferred_source(data: Any, *, name: str | None = None) -> tuple[Source, Any]
         return _with_inferred_columns(base, lf, names)
 
 
-def _csv_row_problems(
-    source: Source, frame: pl.DataFrame, pairs: Sequence[tuple[str, str]]
+def _line_problems(
+    source: Source,
+    frame: pl.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    inputs: _readers.FileInputs | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
-    """Split ragged CSV lines (to quarantine) and empty lines (dropped) from ``frame``."""
+    """Split damaged and ragged lines (to quarantine) and empty lines (dropped) from ``frame``.
+
+    Raises:
+        SourceReadError: more damaged lines than the source's ``max_bad_fraction`` allows.
+    """
+    if inputs is None:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA), frame, []
+    if DAMAGED_MARK in frame.columns:
+        damaged_q, frame = _marked_rows(source, frame, inputs)
+        notes = [f"source {source.name!r}: {damaged_q.height} damaged line(s) sent to quarantine"]
+        frame = frame.drop(DAMAGED_MARK)
+    elif source.resolved_format == "csv":
+        damaged_q, frame, notes = _csv_row_problems(source, frame, pairs, inputs)
+    else:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA), frame, []
+    bad = damaged_q.height
+    lines = frame.height + bad
+    if bad > allowed_bad_lines(lines, source.max_bad_fraction):
+        first = damaged_q.sort("row_number").row(0, named=True)
+        raise SourceReadError(
+            f"too many damaged lines: {bad:,} of {lines:,} "
+            f"(max_bad_fraction {source.max_bad_fraction:g}); the first: {first['reason']}",
+            source=source.name,
+            path=source.where,
+            hint="a file that is mostly damaged has another separator or encoding: "
+            "declare read_options (separator=, encoding=), or raise max_bad_fraction",
+        )
+    return damaged_q, frame, notes
+
+
+def _damage_rows(source: Source, rows: pl.DataFrame, damage: Sequence[DamagedLine]) -> pl.DataFrame:
+    """Quarantine rows for ``rows`` (``_row``, ``record_id``, ``damage``: index into ``damage``)."""
+    idx = rows.get_column("damage").to_list()
+    return pl.DataFrame(
+        {
+            SOURCE: [source.name] * rows.height,
+            RECORD_ID: rows.get_column(RECORD_ID),
+            "row_number": rows.get_column(ROW).cast(pl.Int64),
+            "reason": [
+                f"damaged line: {damage[i].file} line {damage[i].line}: {damage[i].reason}"
+                for i in idx
+            ],
+            "raw": [damage[i].raw for i in idx],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _marked_rows(
+    source: Source, frame: pl.DataFrame, inputs: _readers.FileInputs
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """NDJSON: the placeholder rows of damaged lines, and the rest."""
+    mark = pl.col(DAMAGED_MARK)
+    rows = frame.filter(mark.is_not_null()).select(
+        ROW, pl.lit(None, pl.String).alias(RECORD_ID), mark.cast(pl.Int64).alias("damage")
+    )
+    return _damage_rows(source, rows, inputs.damaged), frame.filter(mark.is_null())
+
+
+def _csv_row_problems(
+    source: Source,
+    frame: pl.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    inputs: _readers.FileInputs,
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """Split damaged and ragged CSV lines (to quarantine) and empty lines (dropped)."""
     empty_q = pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    if source.location is None or source.resolved_format != "csv":
-        return empty_q, frame, []
     if not _readers.csv_alignment_safe(source.read_options):
         odd = sorted(set(source.read_options) - _readers._ALIGNMENT_SAFE_CSV_OPTIONS)
+        if inputs.damaged:
+            raise SourceReadError(
+                f"{len(inputs.damaged)} line(s) are not valid UTF-8 (the first: line "
+                f"{inputs.damaged[0].line}), and with read_options {', '.join(odd)} they "
+                "cannot be matched to rows",
+                source=source.name,
+                path=inputs.damaged[0].file,
+            )
         return (
             empty_q,
             frame,
@@ -925,10 +1086,15 @@ def _csv_row_problems(
                 f"read_options {', '.join(odd)}"
             ],
         )
-    paths = _readers.expand_paths(source.location, "csv", source=source.name)
-    inputs = _readers.file_inputs(paths, source.read_options)
     check = _readers.check_csv_fields(inputs, source.read_options)
     if check.records != frame.height:
+        if inputs.damaged:
+            raise SourceReadError(
+                f"{len(inputs.damaged)} line(s) are not valid UTF-8 (the first: line "
+                f"{inputs.damaged[0].line}), and the lines could not be matched to rows",
+                source=source.name,
+                path=inputs.damaged[0].file,
+            )
         return (
             empty_q,
             frame,
@@ -938,34 +1104,50 @@ def _csv_row_problems(
             ],
         )
     notes: list[str] = []
+    parts: list[pl.DataFrame] = []
+    if check.damaged.height:
+        index = {(d.file, d.line): i for i, d in enumerate(inputs.damaged)}
+        found = check.damaged.with_columns(
+            pl.struct("file", "line")
+            .map_elements(lambda r: index.get((r["file"], r["line"])), return_dtype=pl.Int64)
+            .alias("damage")
+        )
+        rows = frame.join(found.select(ROW, "damage"), on=ROW, how="inner").sort(ROW)
+        parts.append(_damage_rows(source, rows, inputs.damaged))
+        frame = frame.join(found.select(ROW), on=ROW, how="anti")
+        notes.append(
+            f"source {source.name!r}: {rows.height} line(s) that are not valid UTF-8 "
+            "sent to quarantine"
+        )
     if check.blank.len():
         frame = frame.filter(~pl.col(ROW).is_in(check.blank.implode()))
         notes.append(f"source {source.name!r}: skipped {check.blank.len()} empty line(s)")
-    if check.rows.height == 0:
-        return empty_q, frame, notes
-    bad = frame.join(check.rows, on=ROW, how="inner").sort(ROW)
-    frame = frame.join(check.rows.select(ROW), on=ROW, how="anti")
-    seen: set[str] = set()
-    raw_fields = []
-    for src, out in pairs:
-        if src not in seen:
-            seen.add(src)
-            raw_fields.append(pl.col(out).alias(src))
-    quarantine = bad.select(
-        pl.col(SOURCE),
-        pl.col(RECORD_ID),
-        pl.col(ROW).alias("row_number"),
-        pl.format(
-            "ragged line: {} line {} has {} field(s) where the header has {}",
-            pl.col("file"),
-            pl.col("line"),
-            pl.col("fields"),
-            pl.col("expected"),
-        ).alias("reason"),
-        pl.struct(raw_fields).struct.json_encode().alias("raw"),
-    )
-    notes.append(
-        f"source {source.name!r}: {quarantine.height} line(s) with the wrong number of fields "
-        "sent to quarantine"
-    )
-    return quarantine.cast(QUARANTINE_SCHEMA), frame, notes  # type: ignore[arg-type]
+    if check.rows.height:
+        bad = frame.join(check.rows, on=ROW, how="inner").sort(ROW)
+        frame = frame.join(check.rows.select(ROW), on=ROW, how="anti")
+        seen: set[str] = set()
+        raw_fields = []
+        for src, out in pairs:
+            if src not in seen:
+                seen.add(src)
+                raw_fields.append(pl.col(out).alias(src))
+        ragged = bad.select(
+            pl.col(SOURCE),
+            pl.col(RECORD_ID),
+            pl.col(ROW).alias("row_number"),
+            pl.format(
+                "ragged line: {} line {} has {} field(s) where the header has {}",
+                pl.col("file"),
+                pl.col("line"),
+                pl.col("fields"),
+                pl.col("expected"),
+            ).alias("reason"),
+            pl.struct(raw_fields).struct.json_encode().alias("raw"),
+        )
+        parts.append(ragged.cast(QUARANTINE_SCHEMA))  # type: ignore[arg-type]
+        notes.append(
+            f"source {source.name!r}: {ragged.height} line(s) with the wrong number of fields "
+            "sent to quarantine"
+        )
+    quarantine = pl.concat(parts) if parts else empty_q
+    return quarantine, frame, notes
