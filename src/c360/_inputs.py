@@ -68,13 +68,39 @@ def _as_sources(inputs: Any) -> list[Source]:
     if not isinstance(inputs, Sequence):
         inputs = [inputs]
     out: list[Source] = []
+    from_files: list[Source] = []
     for i, item in enumerate(inputs):
         if isinstance(item, Source):
             out.append(item)
         elif isinstance(item, str | Path):
-            out.extend(_path_sources(item))
+            from_files.extend(_path_sources(item))
         else:
             out.extend(_split_frame(item, f"input{i}"))
+    return [*out, *_merge_parts(from_files)]
+
+
+def _merge_parts(parts: Sequence[Source]) -> list[Source]:
+    """Sources from files given without declarations, one per name.
+
+    Several files whose rows name the same source (a ``source`` column), or
+    files of one name in several folders (``day1/crm.csv``, ``day2/crm.csv``),
+    are parts of one source: read together, in the order given, so that a
+    record id repeated across them is a duplicate the contract quarantines.
+    """
+    by_name: dict[str, list[Source]] = {}
+    for s in parts:
+        by_name.setdefault(s.name, []).append(s)
+    out = []
+    for name, group in by_name.items():
+        if len(group) == 1:
+            out.append(group[0])
+        elif all(s.location is not None for s in group):
+            out.append(Source(name=name, location=[loc for s in group for loc in s.locations]))
+        else:
+            from c360._frames import to_lazy
+
+            frames = [to_lazy(s.data, what=name) if s.data is not None else s.scan() for s in group]
+            out.append(Source(name=name, data=pl.concat(frames, how="diagonal_relaxed").collect()))
     return out
 
 

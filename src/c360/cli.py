@@ -36,6 +36,13 @@ def _fail(exc: BaseException, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _relative_to(base: Path, location: Any) -> Any:
+    """A location in a config file, taken relative to the file (URIs and absolute paths as is)."""
+    if not isinstance(location, str) or "://" in location or Path(location).is_absolute():
+        return location
+    return str(base / location)
+
+
 def _read_config(path: Path | None) -> tuple[Any, list[Any]]:
     """The resolve config and the declared sources of a ``c360.toml``."""
     from c360.config import ResolveConfig
@@ -52,8 +59,10 @@ def _read_config(path: Path | None) -> tuple[Any, list[Any]]:
     for spec in data.get("sources", []):
         spec = dict(spec)
         loc = spec.get("location")
-        if loc and "://" not in loc and not Path(loc).is_absolute():
-            spec["location"] = str(base / loc)
+        if isinstance(loc, list):
+            spec["location"] = [_relative_to(base, part) for part in loc]
+        elif loc:
+            spec["location"] = _relative_to(base, loc)
         if spec.get("contract") and not Path(spec["contract"]).is_absolute():
             spec["contract"] = str(base / spec["contract"])
         sources.append(Source.from_dict(spec))
