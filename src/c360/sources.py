@@ -197,7 +197,7 @@ class Source:
     """
 
     name: str
-    location: str | tuple[str, ...] | None = None
+    location: str | Sequence[str] | None = None
     data: Any = field(default=None, compare=False, repr=False)
     format: SourceFormat = "auto"
     table: str | None = None
