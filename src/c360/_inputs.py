@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,7 @@ SOURCE_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "newest_event": pl.Datetime("us"),
     "read_seconds": pl.Float64(),
     "schema_notices": pl.Int64(),
+    "file_format": pl.String(),
 }
 
 
@@ -169,6 +171,7 @@ def source_summary(loaded: Sequence[Loaded]) -> pl.DataFrame:
                 "newest_event": events[1],
                 "read_seconds": round(x.seconds, 4),
                 "schema_notices": len(x.notices),
+                "file_format": json.dumps(x.file_format) if x.file_format else None,
             }
         )
     return pl.DataFrame(rows, schema=SOURCE_SUMMARY_SCHEMA)

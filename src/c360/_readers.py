@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -33,6 +33,7 @@ from c360._damage import (
     utf8_damage,
 )
 from c360._optional import import_optional
+from c360._sniff import TextFormat, sniff_csv
 from c360.exceptions import C360Error, EmptySourceError, SourceReadError
 
 SourceFormat: TypeAlias = Literal[
@@ -474,11 +475,16 @@ class FileInputs:
             (transcoded to UTF-8; bad UTF-8 bytes replaced; damaged NDJSON
             lines replaced by placeholders).
         damaged: lines set aside, in file then line order (see ``c360._damage``).
+        options: the read options used (CSV: the detected separator and
+            encoding filled in).
+        text_format: a CSV source's separator and encoding, and which were detected.
     """
 
     paths: tuple[Path, ...]
     data: tuple[Path | bytes, ...]
     damaged: tuple[DamagedLine, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    text_format: TextFormat | None = None
 
 
 def file_inputs(
@@ -610,7 +616,7 @@ def repair_ndjson(inputs: FileInputs, max_bad_fraction: float) -> FileInputs:
             damaged += bad
         else:
             data.append(d)
-    return FileInputs(inputs.paths, tuple(data), tuple(damaged))
+    return replace(inputs, data=tuple(data), damaged=tuple(damaged))
 
 
 def scan_files(
@@ -629,7 +635,10 @@ def scan_files(
     """
     opts = dict(options)
     if fmt == "csv":
+        text_format = sniff_csv(paths, opts, source=None)
+        opts = text_format.read_options(opts)
         inputs = file_inputs(paths, opts, fmt="csv", max_bad_fraction=max_bad_fraction)
+        inputs = replace(inputs, options=opts, text_format=text_format)
         return scan_csv(inputs, opts), inputs
     if fmt == "parquet":
         is_dir = location is not None and Path(location).is_dir()
@@ -638,7 +647,7 @@ def scan_files(
     if fmt == "arrow":
         return pl.scan_ipc([str(p) for p in paths], **opts), None
     if fmt == "ndjson":
-        inputs = file_inputs(paths, opts, fmt="ndjson")
+        inputs = replace(file_inputs(paths, opts, fmt="ndjson"), options=opts)
         lf = _scan_ndjson(inputs, opts)
         try:
             lf.collect_schema()  # the whole file is parsed for its schema

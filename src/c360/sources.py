@@ -801,6 +801,9 @@ class Loaded:
         validated: the contract's full result object.
         inference: the inferred mapping, when the source declared none and
             its columns were not canonical (``source`` then carries it).
+        file_format: how the files were read: ``{"format": "csv", "separator",
+            "encoding", "detected": [...]}`` for CSV (see ``c360._sniff``),
+            ``{"format": ...}`` for other files, ``None`` for frames and SQL.
 
     """
 
@@ -813,6 +816,7 @@ class Loaded:
     seconds: float = 0.0
     validated: Any = field(default=None, repr=False, compare=False)
     inference: Any = field(default=None, repr=False, compare=False)
+    file_format: Mapping[str, Any] | None = None
 
     @property
     def rows_valid(self) -> int:
@@ -915,7 +919,15 @@ def load(
         seconds=time.perf_counter() - start,
         validated=validated,
         inference=inference,
+        file_format=_file_format(inputs, source),
     )
+
+
+def _file_format(inputs: _readers.FileInputs | None, source: Source) -> dict[str, Any] | None:
+    if inputs is not None and inputs.text_format is not None:
+        return inputs.text_format.to_dict()
+    fmt = source.resolved_format
+    return None if fmt in ("frame", "sql") else {"format": fmt}
 
 
 def _needs_inference(source: Source, names: Sequence[str]) -> bool:
@@ -1068,8 +1080,8 @@ def _csv_row_problems(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """Split damaged and ragged CSV lines (to quarantine) and empty lines (dropped)."""
     empty_q = pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    if not _readers.csv_alignment_safe(source.read_options):
-        odd = sorted(set(source.read_options) - _readers._ALIGNMENT_SAFE_CSV_OPTIONS)
+    if not _readers.csv_alignment_safe(inputs.options):
+        odd = sorted(set(inputs.options) - _readers._ALIGNMENT_SAFE_CSV_OPTIONS)
         if inputs.damaged:
             raise SourceReadError(
                 f"{len(inputs.damaged)} line(s) are not valid UTF-8 (the first: line "
@@ -1086,7 +1098,7 @@ def _csv_row_problems(
                 f"read_options {', '.join(odd)}"
             ],
         )
-    check = _readers.check_csv_fields(inputs, source.read_options)
+    check = _readers.check_csv_fields(inputs, inputs.options)
     if check.records != frame.height:
         if inputs.damaged:
             raise SourceReadError(

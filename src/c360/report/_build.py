@@ -371,6 +371,20 @@ def _quarantine_reasons(
     return out
 
 
+def _format_change(before: Any, now: Any) -> str | None:
+    """How a source's file format changed between runs (``None``: it did not, or unknown).
+
+    Examples:
+        >>> _format_change({"format": "csv", "separator": ","}, {"format": "csv", "separator": ";"})
+        "separator ',' → ';'"
+    """
+    if not isinstance(before, Mapping) or not isinstance(now, Mapping):
+        return None
+    keys = ("format", "separator", "encoding")
+    diffs = [f"{k} {before.get(k)!r} → {now.get(k)!r}" for k in keys if before.get(k) != now.get(k)]
+    return ", ".join(diffs) or None
+
+
 def _inferred(res: Resolution, source: str) -> dict[str, Any] | None:
     """The source's inferred column mapping with confidences, if it was inferred."""
     inference = getattr(res, "inferred_columns", {}).get(source)
@@ -387,9 +401,22 @@ def _sources(
     columns = _source_columns(res.records)
     reasons = _quarantine_reasons(_frame(res.quarantine), cfg.pii)
     prev_rows = {s["source"]: s.get("rows_read") for s in (prev or {}).get("sources", [])}
+    prev_formats = {s["source"]: s.get("file_format") for s in (prev or {}).get("sources", [])}
     out = []
     for row in res.sources.iter_rows(named=True):
         name = str(row["source"])
+        file_format = json.loads(row["file_format"]) if row.get("file_format") else None
+        changed = _format_change(prev_formats.get(name), file_format)
+        if changed:
+            incidents.append(
+                {
+                    "kind": "format_change",
+                    "severity": "warning",
+                    "source": name,
+                    "message": f"{name}: the export is written differently since the previous "
+                    f"run: {changed}",
+                }
+            )
         newest = _utc(row["newest_event"])
         sla = row["freshness_sla_seconds"]
         lag = (finished - newest).total_seconds() if newest is not None else None
@@ -495,6 +522,7 @@ def _sources(
                 "quarantine_reasons": reasons.get(name, []),
                 "columns": columns.get(name, []),
                 "inferred_columns": _inferred(res, name),
+                "file_format": file_format,
             }
         )
         if out[-1]["inferred_columns"] and out[-1]["inferred_columns"]["hashed_key"]:

@@ -179,7 +179,8 @@ def _sources_table(d: Mapping[str, Any]) -> str:
         rows.append(
             [
                 f'<span class="dot {status}"></span>{_e(label)}',
-                f"<b>{_e(s['source'])}</b><br><span class='muted'>{_e(s['owner'] or '')}</span>",
+                f"<b>{_e(s['source'])}</b><br><span class='muted'>{_e(s['owner'] or '')}</span>"
+                + _file_format(s.get("file_format")),
                 _when(s["newest_event"]),
                 _dur(f["lag_seconds"]),
                 _dur(f["sla_seconds"]),
@@ -204,6 +205,23 @@ def _sources_table(d: Mapping[str, Any]) -> str:
         rows,
         numeric=(5,),
     )
+
+
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _file_format(f: Any) -> str:
+    """``csv, semicolon-separated, utf-16 (detected)`` under the source's name."""
+    if not isinstance(f, Mapping) or not f.get("format"):
+        return ""
+    parts = [str(f["format"])]
+    if f.get("separator"):
+        sep = f["separator"]
+        parts.append(f"{_SEPARATOR_NAMES.get(sep, repr(sep))}-separated")
+    if f.get("encoding"):
+        parts.append(str(f["encoding"]))
+    detected = f" ({' and '.join(f['detected'])} detected)" if f.get("detected") else ""
+    return f"<br><span class='muted'>{_e(', '.join(parts) + detected)}</span>"
 
 
 def _incidents(d: Mapping[str, Any]) -> str:
