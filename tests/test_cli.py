@@ -1,3 +1,5 @@
+import json
+
 import polars as pl
 from typer.testing import CliRunner
 
@@ -26,6 +28,37 @@ def test_demo_writes_outputs_and_summary(tmp_path):
     rows = sum(f.height for f in load_demo().values())
     assert ids.height + q.height == rows
     assert q.height > 0
+    # the summary ends with the report and its incidents: the demo is dated to
+    # today, with support late on purpose and the others on time
+    tail = res.output.strip().splitlines()[-3:]
+    assert tail[0] == f"report: {tmp_path / 'out' / 'report.html'}"
+    assert tail[1] == "incidents: 1 (1 error)"
+    assert tail[2].split()[:4] == ["error", "support", "is", "stale:"]
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    status = {s["source"]: s["freshness"]["status"] for s in report["sources"]}
+    assert status == {"crm": "fresh", "billing": "fresh", "marketing": "fresh", "support": "stale"}
+    lag = {s["source"]: s["freshness"]["lag_seconds"] for s in report["sources"]}
+    assert 3 * 86400 <= lag["support"] < 3 * 86400 + 600
+    assert 1200 <= lag["billing"] < 1200 + 600
+
+
+def test_demo_sources_dated_relative_to_a_moment() -> None:
+    from datetime import datetime, timedelta
+
+    from c360.datasets import DEMO_LAGS, demo_sources
+    from c360.sources import load
+
+    as_of = datetime(2031, 5, 6, 7, 8, 9)
+    for source in demo_sources(as_of=as_of):
+        loaded = load(source)
+        newest = loaded.valid["updated_at"].max()
+        assert newest == as_of - DEMO_LAGS[source.name], source.name
+        # what does not parse is left for the contract: the same rows quarantined as undated
+    undated = {s.name: load(s).rows_quarantined for s in demo_sources()}
+    dated = {s.name: load(s).rows_quarantined for s in demo_sources(as_of=as_of)}
+    assert dated == undated
+    assert sum(dated.values()) == 5
+    assert timedelta(0) < DEMO_LAGS["billing"] < timedelta(hours=1)
 
 
 def test_resolve_files_without_config_and_with_previous(tmp_path):

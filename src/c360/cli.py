@@ -143,6 +143,7 @@ def resolve(
         typer.echo(res.config.to_toml())
         typer.echo(res.summary())
         typer.echo(f"outputs written to {out}/")
+        typer.echo(_report_lines(out))
 
 
 def _inferred_sources_toml(res: Any) -> str:
@@ -191,15 +192,42 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
 ) -> None:
     """Run the whole pipeline on the bundled CRM, billing, marketing and support exports."""
-    from c360.datasets import demo_dir
+    from datetime import UTC, datetime
+
+    from c360.datasets import demo_dir, demo_sources
 
     try:
-        cfg, sources = _read_config(demo_dir() / "sources.toml")
+        cfg, _ = _read_config(demo_dir() / "sources.toml")
+        sources = demo_sources(as_of=datetime.now(UTC))
         res = _run(list(sources), cfg, out, None, quiet)
     except C360Error as exc:
         raise _fail(exc) from None
     typer.echo(demo_summary(res))
     typer.echo(f"outputs written to {out}/")
+    typer.echo(_report_lines(out))
+
+
+def _report_lines(out: Path) -> str:
+    """The report's path and the run's incidents, errors first, for the end of a summary."""
+    import json
+
+    from c360.report._build import REPORT_HTML, REPORT_JSON
+
+    try:
+        incidents = json.loads((out / REPORT_JSON).read_text(encoding="utf-8"))["incidents"]
+    except (OSError, ValueError, KeyError):
+        return f"report: {out / REPORT_HTML}"
+    lines = [f"report: {out / REPORT_HTML}"]
+    if not incidents:
+        lines.append("incidents: none")
+        return "\n".join(lines)
+    errors = sum(1 for i in incidents if i.get("severity") == "error")
+    lines.append(f"incidents: {len(incidents)} ({errors} error{'s' if errors != 1 else ''})")
+    for i in incidents[:10]:
+        lines.append(f"  {i.get('severity', ''):<8} {i.get('message', '')}")
+    if len(incidents) > 10:
+        lines.append(f"  ... and {len(incidents) - 10} more in the report")
+    return "\n".join(lines)
 
 
 def demo_summary(res: Any) -> str:

@@ -25,6 +25,7 @@ Examples:
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,7 @@ from c360.exceptions import ConfigError, SourceReadError
 from c360.sources import Source
 
 __all__ = [
+    "DEMO_LAGS",
     "SOURCES",
     "Generated",
     "SynthConfig",
@@ -88,14 +90,26 @@ def _demo_specs(d: Path) -> list[dict[str, Any]]:
     return sources
 
 
-def demo_sources(directory: Path | str | None = None) -> list[Source]:
+def demo_sources(
+    directory: Path | str | None = None, *, as_of: datetime | None = None
+) -> list[Source]:
     """Return the demo's sources as declared in its ``sources.toml``.
 
     Locations are made absolute, so the sources can be read from anywhere:
     ``c360.resolve(demo_sources())`` runs the whole demo.
 
+    The exports are dated as written (their newest records are from the last
+    days of 2024), which keeps results reproducible. With ``as_of`` (as
+    ``c360 demo`` runs, with the current time) each source's event times are
+    moved so that its newest record is as recent as [`DEMO_LAGS`][DEMO_LAGS]
+    says: three of them within their freshness SLA, support three days old
+    against its 24-hour SLA, stale on purpose. The sources are then the read
+    frames (``data=``), with the same declaration otherwise; event times that
+    do not parse stay as they are, for the contract to quarantine.
+
     Args:
         directory: use this directory instead of the bundled demo.
+        as_of: date the exports relative to this moment (naive: UTC).
 
     Examples:
         >>> [s.name for s in demo_sources()]
@@ -111,7 +125,46 @@ def demo_sources(directory: Path | str | None = None) -> list[Source]:
         if "location" in spec:
             spec["location"] = str((d / str(spec["location"])).resolve())
         out.append(Source.from_dict(spec))
-    return out
+    if as_of is None:
+        return out
+    return [_dated(s, as_of) for s in out]
+
+
+#: How old each demo source's newest record is when the demo is dated to now
+#: (``demo_sources(as_of=...)``): support is late on purpose (SLA 24 hours).
+DEMO_LAGS: dict[str, timedelta] = {
+    "crm": timedelta(hours=2),
+    "billing": timedelta(minutes=20),
+    "marketing": timedelta(days=1),
+    "support": timedelta(days=3),
+}
+
+
+def _dated(source: Source, as_of: datetime) -> Source:
+    """``source`` read, its event times moved so its newest is ``DEMO_LAGS`` before ``as_of``."""
+    frame = source.scan().collect()
+    column = source.event_time
+    lag = DEMO_LAGS.get(source.name)
+    if column is None or column not in frame.columns or lag is None:
+        return source
+    now = (as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)).replace(
+        tzinfo=None
+    )
+    values = frame.get_column(column)
+    parsed = values if values.dtype == pl.Datetime else values.str.to_datetime(strict=False)
+    newest = parsed.max()
+    if not isinstance(newest, datetime):
+        return source
+    shifted = parsed + (now - lag - newest)
+    if values.dtype != pl.Datetime:
+        sep = "T" if values.drop_nulls().str.contains("T").any() else " "
+        text = shifted.dt.to_string(f"%Y-%m-%d{sep}%H:%M:%S")
+        shifted = pl.select(pl.when(parsed.is_null()).then(values).otherwise(text)).to_series()
+    spec = source.to_dict()
+    for key in ("location", "format", "read_options"):
+        spec.pop(key, None)
+    spec["description"] = f"{source.description or ''} (demo export, dated to the run)".strip()
+    return Source.from_dict(spec, data=frame.with_columns(shifted.alias(column)))
 
 
 def load_demo(directory: Path | str | None = None) -> dict[str, pl.DataFrame]:
