@@ -17,6 +17,7 @@ OUT/
 
 from __future__ import annotations
 
+import glob as globlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -78,13 +79,53 @@ def replace_dir(new: Path, out: Path, tag: str) -> None:
         shutil.rmtree(backup)
 
 
+def recover_output(out: Path) -> list[Path]:
+    """Clear what a run killed while writing ``out`` left beside it; return what went.
+
+    A run killed while writing leaves ``.<out>.writing-<run>`` (its unfinished
+    outputs); one killed between its two renames leaves ``<out>.previous-<run>``
+    and no ``out``: the previous outputs, which are put back. Called by the
+    next run that writes ``out``; one run writes an output directory at a time.
+    """
+    parent = out.parent
+    if not parent.is_dir():
+        return []
+    name = globlib.escape(out.name)
+    backups = sorted(parent.glob(f"{name}.previous-*"), key=lambda p: p.stat().st_mtime)
+    removed: list[Path] = []
+    if not out.exists() and backups:
+        backups.pop().rename(out)  # the killed run had moved the previous outputs aside
+    for debris in [*backups, *parent.glob(f".{name}.writing-*")]:
+        shutil.rmtree(debris, ignore_errors=True)
+        removed.append(debris)
+    return removed
+
+
+def output_dir(path: Path) -> Path:
+    """``path``, or where its outputs are while a killed run left them moved aside.
+
+    For readers: a run killed between its two renames leaves the previous
+    outputs as ``<path>.previous-<run>`` (until the next run puts them back).
+    """
+    if path.exists() or not path.parent.is_dir():
+        return path
+    backups = sorted(
+        path.parent.glob(f"{globlib.escape(path.name)}.previous-*"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return backups[-1] if backups else path
+
+
 def atomic_output(out_dir: str | Path, tag: str, write: Callable[[Path], _T]) -> _T:
     """Run ``write`` into a new sibling of ``out_dir``, then put it in its place.
 
-    A failure removes the sibling and leaves ``out_dir`` as it was.
+    A failure removes the sibling and leaves ``out_dir`` as it was; what an
+    earlier run killed while writing left behind is cleared first
+    ([`recover_output`][recover_output]).
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
+    recover_output(out)
     tmp = out.with_name(f".{out.name}.writing-{tag}")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -191,7 +232,7 @@ def read_previous_ids(previous: Any) -> pl.DataFrame | None:
     if previous is None:
         return None
     if isinstance(previous, str | Path):
-        path = Path(previous)
+        path = output_dir(Path(previous))
         file = path / "unified_ids.parquet" if path.is_dir() else path
         if not file.exists():
             raise StateError(

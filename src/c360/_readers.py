@@ -331,8 +331,15 @@ def locate_unclosed_quote(path: Path, quote: str = '"') -> int | None:
         3
 
     """
+    try:
+        return _unclosed_quote(str(path), quote)
+    except pl.exceptions.ComputeError:  # not UTF-8: bad bytes do not move quotes
+        return _unclosed_quote(io.BytesIO(replace_bad_utf8(path.read_bytes())), quote)
+
+
+def _unclosed_quote(src: Any, quote: str) -> int | None:
     lines = (
-        pl.scan_lines(str(path), name="text")
+        pl.scan_lines(src, name="text")
         .with_row_index("lineno")
         .with_columns(n=pl.col("text").str.count_matches(quote, literal=True))
         .with_columns(open_after=pl.col("n").cum_sum() % 2 == 1)

@@ -67,6 +67,7 @@ from c360._output import (
     MODEL,
     RECORDS,
     existing,
+    output_dir,
     read_state,
     read_state_frame,
 )
@@ -282,7 +283,7 @@ class ResolutionState:
         keys of the most blocking rules, then of the smallest blocks
         (``None`` keeps all; see "Bounded candidates" in matching.md).
         """
-        out = Path(out_dir)
+        out = output_dir(Path(out_dir))
         needed = [out / MATCHING, out / MODEL, out / CONFIG]
         missing = [str(p.relative_to(out)) for p in needed if not p.exists()]
         if missing:
