@@ -1,4 +1,4 @@
-"""``c360 contract``: check data against a contract, diff two versions, infer one.
+"""``c360 contract``: check data against a contract, diff two versions, infer, import, export.
 
 Exit codes: 0 ok; 1 the check failed (breaking change, version bump too small,
 failed rows over the threshold, a required column missing); 2 usage error (bad
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 contract_app = typer.Typer(
     name="contract",
-    help="Data contracts: check a file against one, diff two versions, infer one from data.",
+    help="Data contracts: check a file against one, diff two versions (c360 or ODCS files), "
+    "infer one from data, import and export ODCS.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -275,3 +276,56 @@ def infer(
         f"wrote {out}: contract {inferred.name} {inferred.version} "
         f"with {len(inferred.columns)} columns"
     )
+
+
+@contract_app.command("export")
+def export_command(
+    contract: Annotated[Path, typer.Argument(help="A contract file (c360 or ODCS).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write it (.yaml/.json).")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="'odcs' (ODCS v3, the default) or 'c360'.")
+    ] = "odcs",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Write CONTRACT in another format: an ODCS v3 document by default."""
+    _convert(contract, out, format, force, schema=None)
+
+
+@contract_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="An ODCS v3 document (.yaml/.json).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write it (.yaml/.json).")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="The format of FILE: 'odcs' (the default).")
+    ] = "odcs",
+    schema: Annotated[
+        str | None,
+        typer.Option("--schema", help="The schema object to read when FILE has several."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Write an ODCS contract as c360's own contract file (rules it cannot enforce are named)."""
+    if format != "odcs":
+        _fail(f"--format must be 'odcs' for import; got {format!r}", EXIT_USAGE)
+    _convert(file, out, "c360", force, schema=schema)
+
+
+def _convert(src: Path, out: Path, format: str, force: bool, *, schema: str | None) -> None:
+    from c360.contracts import Contract
+
+    if format not in ("odcs", "c360"):
+        _fail(f"--format must be 'odcs' or 'c360'; got {format!r}", EXIT_USAGE)
+    if out.exists() and not force:
+        _fail(f"{out} exists; pass --force to overwrite it", EXIT_USAGE)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            contract = Contract.load(src, schema=schema)
+        for w in caught:
+            typer.echo(f"note: {w.message}", err=True)
+        contract.save(out, format="odcs" if format == "odcs" else "c360")
+    except C360Error as exc:
+        _fail(exc, EXIT_USAGE)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc}", EXIT_USAGE)
+    typer.echo(f"wrote {out}: contract {contract.name} {contract.version} as {format}")

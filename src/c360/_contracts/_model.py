@@ -292,8 +292,42 @@ class Contract:
         """
         return _contract_from_dict(data, path)
 
-    def save(self, path: str | Path) -> Path:
+    def to_odcs(self) -> dict[str, Any]:
+        """The contract as an Open Data Contract Standard v3 document (plain data).
+
+        See ``c360._contracts._odcs`` for how each field maps;
+        [`from_odcs`][from_odcs] reads it back to an equal contract.
+
+        Examples:
+            >>> c = Contract(name="x", version="1.0.0", columns=(ColumnContract(name="a"),))
+            >>> Contract.from_odcs(c.to_odcs()) == c
+            True
+        """
+        from c360._contracts._odcs import to_odcs
+
+        return to_odcs(self)
+
+    @classmethod
+    def from_odcs(
+        cls, data: Mapping[str, Any], *, schema: str | None = None, path: str | None = None
+    ) -> Contract:
+        """Build a contract from an ODCS v3 document (parsed YAML/JSON).
+
+        ``schema`` names the schema object to read when the document has
+        several. Rules c360 cannot enforce are named in a ``C360Warning``.
+
+        Raises:
+            ContractFileError: not a valid ODCS document, or not one c360 can read.
+        """
+        from c360._contracts._odcs import from_odcs
+
+        return _contract_from_dict(from_odcs(data, path=path, schema=schema), path)
+
+    def save(self, path: str | Path, *, format: Literal["c360", "odcs"] = "c360") -> Path:
         """Write the contract to ``path`` as YAML (``.yaml``/``.yml``) or JSON (``.json``).
+
+        ``format="odcs"`` writes an Open Data Contract Standard v3 document
+        instead of c360's own form; [`load`][load] reads either.
 
         Examples:
             >>> import tempfile, pathlib
@@ -301,10 +335,14 @@ class Contract:
             >>> c = Contract(name="x", version="1.0.0")
             >>> Contract.load(c.save(p)) == c
             True
+            >>> Contract.load(c.save(p.with_name("c.odcs.yaml"), format="odcs")) == c
+            True
 
         """
         target = Path(path)
-        data = self.to_dict()
+        if format not in ("c360", "odcs"):
+            raise ConfigError(f"format must be 'c360' or 'odcs'; got {format!r}")
+        data = self.to_odcs() if format == "odcs" else self.to_dict()
         suffix = target.suffix.lower()
         if suffix in (".yaml", ".yml"):
             import yaml
@@ -322,8 +360,12 @@ class Contract:
         return target
 
     @classmethod
-    def load(cls, path: str | Path) -> Contract:
+    def load(cls, path: str | Path, *, schema: str | None = None) -> Contract:
         """Read a contract from a YAML or JSON file (chosen by suffix).
+
+        The file holds c360's own form or an Open Data Contract Standard v3
+        document (told apart by its ``apiVersion``/``kind``; ``schema`` names
+        the schema object to read when it has several).
 
         Raises:
             ContractFileError: the file is missing, unparsable, or a key is wrong;
@@ -354,6 +396,10 @@ class Contract:
             raise ContractFileError(
                 f"cannot parse contract file: {detail}", path=str(source)
             ) from exc
+        from c360._contracts._odcs import is_odcs
+
+        if is_odcs(data):
+            return cls.from_odcs(data, schema=schema, path=str(source))
         return _contract_from_dict(data, str(source))
 
     # -- bridges ---------------------------------------------------------------
