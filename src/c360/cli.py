@@ -46,7 +46,7 @@ def _relative_to(base: Path, location: Any) -> Any:
 def _read_config(path: Path | None) -> tuple[Any, list[Any]]:
     """The resolve config and the declared sources of a ``c360.toml``."""
     from c360.config import ResolveConfig
-    from c360.sources import Source
+    from c360.sources import Source, is_import_ref
 
     if path is None:
         return ResolveConfig(), []
@@ -63,8 +63,9 @@ def _read_config(path: Path | None) -> tuple[Any, list[Any]]:
             spec["location"] = [_relative_to(base, part) for part in loc]
         elif loc:
             spec["location"] = _relative_to(base, loc)
-        if spec.get("contract") and not Path(spec["contract"]).is_absolute():
-            spec["contract"] = str(base / spec["contract"])
+        contract = spec.get("contract")
+        if isinstance(contract, str) and contract and not is_import_ref(contract):
+            spec["contract"] = _relative_to(base, contract)
         sources.append(Source.from_dict(spec))
     resolve_part = data.get("resolve", {k: v for k, v in data.items() if k != "sources"})
     try:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -48,6 +49,12 @@ import polars as pl
 
 from c360 import _readers
 from c360._canonical import ATTRIBUTES, CANONICAL_SCHEMA, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
+from c360._contracts._pandera import (
+    PanderaContract,
+    contract_from_pandera,
+    is_pandera,
+    residual_failures,
+)
 from c360._damage import DAMAGED_MARK, DamagedLine, allowed_bad_lines
 from c360._display import Block
 from c360._frames import engine_for, to_lazy
@@ -174,7 +181,11 @@ class Source:
             canonical (for example ``user_id``) is kept under that name so that
             sources can share it.
         keep: extra source columns kept under their own names.
-        contract: path of a contract file, or ``None`` for the canonical contract.
+        contract: the source's contract: a contract file (c360's YAML/JSON or an
+            ODCS v3 document), a [`Contract`][c360.contracts.Contract], a pandera
+            polars ``DataFrameSchema`` or ``DataFrameModel``, or ``"module:name"``
+            naming one of those in an importable module (for TOML); ``None`` for
+            the canonical contract.
         read_options: keyword arguments for the reader (CSV ``separator``,
             ``encoding`` such as ``"latin-1"``, ``null_values``, ...).
         max_bad_fraction: share of a CSV or NDJSON source's lines that may be
@@ -209,7 +220,7 @@ class Source:
     event_time: str | None = _DEFAULT_EVENT_TIME
     columns: Mapping[str, str] = field(default_factory=dict, hash=False)
     keep: tuple[str, ...] = ()
-    contract: str | None = None
+    contract: Any = field(default=None, hash=False)
     read_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION
 
@@ -269,7 +280,17 @@ class Source:
             )
         if isinstance(self.contract, PathLike):
             set_(self, "contract", fspath(self.contract))
-        for fld in ("table", "query", "owner", "description", "contract"):
+        if self.contract is not None and not isinstance(self.contract, str):
+            from c360._contracts._pandera import is_pandera
+            from c360.contracts import Contract
+
+            if not isinstance(self.contract, Contract) and not is_pandera(self.contract):
+                self._bad(
+                    "contract",
+                    "must be a contract file, a Contract, a pandera DataFrameSchema or "
+                    f"DataFrameModel, or 'module:name'; got {type(self.contract).__name__}",
+                )
+        for fld in ("table", "query", "owner", "description"):
             value = getattr(self, fld)
             if value is not None and not isinstance(value, str):
                 self._bad(fld, f"must be a string; got {type(value).__name__}")
@@ -415,8 +436,8 @@ class Source:
             rows.append(("event time", self.event_time))
         if self.columns:
             rows.append(("columns mapped", f"{len(self.columns)} to canonical names"))
-        if self.contract:
-            rows.append(("contract", self.contract))
+        if self.contract is not None:
+            rows.append(("contract", _contract_label(self.contract)))
         notes = [self.description] if self.description else []
         return Block(f"c360 Source {self.name!r}", rows, notes=notes)
 
@@ -479,6 +500,13 @@ class Source:
                 continue
             if value == defaults[fld]:
                 continue
+            if fld == "contract" and not isinstance(value, str):
+                raise ConfigError(
+                    f"source {self.name!r}: a contract object cannot be written out",
+                    source=self.name,
+                    column="contract",
+                    hint="save it as a file (Contract.save) or name it as 'module:name'",
+                )
             if isinstance(value, timedelta):
                 value = format_duration(value)
             elif isinstance(value, Mapping):
@@ -888,30 +916,35 @@ def load(
         line_q, frame, read_notes = _line_problems(source, frame, pairs, inputs)
     rows_read = frame.height + line_q.height
 
-    if contract is None:
-        resolved = (
-            _contracts.Contract.load(source.contract)
-            if source.contract is not None
-            else _contracts.canonical_contract()
-        )
-    elif isinstance(contract, str | PathLike):
-        resolved = _contracts.Contract.load(fspath(contract))
-    else:
-        resolved = contract
+    spec = contract if contract is not None else source.contract
     with _readers.source_context(
         source.name, source.where if source.location else None, wrap=False
     ):
+        resolved = resolve_contract(spec)
+        checked = resolved.contract if isinstance(resolved, PanderaContract) else resolved
         validated = _contracts.validate(
-            frame.lazy(), resolved, source=source.name, on_schema_change=on_schema_change
+            frame.lazy(), checked, source=source.name, on_schema_change=on_schema_change
         )
-    quarantine = validated.quarantine
+        valid, quarantine = validated.valid, validated.quarantine
+        if isinstance(resolved, PanderaContract):
+            failed = residual_failures(resolved, valid, source.name)
+            if failed.height:
+                valid = (
+                    valid.with_row_index("_pos")
+                    .join(failed.select(pl.col("_pos").cast(pl.UInt32)), on="_pos", how="anti")
+                    .drop("_pos")
+                )
+                quarantine = pl.concat(
+                    [quarantine.select(list(QUARANTINE_SCHEMA)), failed.drop("_pos")],
+                    how="vertical_relaxed",
+                )
     if line_q.height:
         quarantine = pl.concat(
             [line_q, quarantine.select(list(QUARANTINE_SCHEMA))], how="vertical_relaxed"
         )
     return Loaded(
         source=source,
-        valid=validated.valid,
+        valid=valid,
         quarantine=quarantine,
         notices=tuple(validated.notices),
         read_notes=tuple(read_notes),
@@ -928,6 +961,64 @@ def _file_format(inputs: _readers.FileInputs | None, source: Source) -> dict[str
         return inputs.text_format.to_dict()
     fmt = source.resolved_format
     return None if fmt in ("frame", "sql") else {"format": fmt}
+
+
+_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def is_import_ref(spec: str) -> bool:
+    """Whether a contract ``spec`` is ``"package.module:name"`` rather than a file path.
+
+    Examples:
+        >>> is_import_ref("crm.schemas:Contacts"), is_import_ref("contracts/crm.yaml")
+        (True, False)
+    """
+    return bool(_IMPORT_REF.match(spec)) and not Path(spec).exists()
+
+
+def resolve_contract(spec: Any) -> Contract | PanderaContract:
+    """The contract ``spec`` names: ``None`` (canonical), a file, ``"module:name"``, an object.
+
+    Raises:
+        ContractFileError: a file that cannot be read as a contract.
+        ConfigError: a ``"module:name"`` that cannot be imported, or an object
+            that is no contract.
+    """
+    from c360 import contracts as _contracts
+
+    if spec is None:
+        return _contracts.canonical_contract()
+    if isinstance(spec, PathLike):
+        spec = fspath(spec)
+    if isinstance(spec, str) and is_import_ref(spec):
+        module, _, attr = spec.partition(":")
+        try:
+            spec = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"cannot import contract {spec!r}: {exc}",
+                column="contract",
+                hint="name a pandera schema or Contract as 'package.module:name' "
+                "importable from the working directory, or give a contract file",
+            ) from None
+    if isinstance(spec, str):
+        return _contracts.Contract.load(spec)
+    if isinstance(spec, _contracts.Contract):
+        return spec
+    if is_pandera(spec):
+        return contract_from_pandera(spec)
+    raise ConfigError(
+        f"not a contract: {type(spec).__name__}",
+        column="contract",
+        hint="give a contract file, a Contract, or a pandera DataFrameSchema/DataFrameModel",
+    )
+
+
+def _contract_label(contract: Any) -> str:
+    if isinstance(contract, str):
+        return contract
+    name = getattr(contract, "name", None) or getattr(contract, "__name__", None)
+    return f"{type(contract).__name__} {name}" if name else type(contract).__name__
 
 
 def _needs_inference(source: Source, names: Sequence[str]) -> bool:
