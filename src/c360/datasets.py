@@ -130,14 +130,14 @@ def demo_sources(
     return [_dated(s, as_of) for s in out]
 
 
-#: How old each demo source's newest record is when the demo is dated to now
-#: (``demo_sources(as_of=...)``): support is late on purpose (SLA 24 hours).
 DEMO_LAGS: dict[str, timedelta] = {
     "crm": timedelta(hours=2),
     "billing": timedelta(minutes=20),
     "marketing": timedelta(days=1),
     "support": timedelta(days=3),
 }
+"""How old each demo source's newest record is when the demo is dated to now
+(``demo_sources(as_of=...)``): support is late on purpose (SLA 24 hours)."""
 
 
 def _dated(source: Source, as_of: datetime) -> Source:

@@ -110,7 +110,7 @@ class RunReport:
         data: the JSON document (``data["schema"] == "c360.report/1"``),
             documented in ``docs/report-schema.md``.
         tables_: lineage and detail tables, as Arrow tables or
-            [`DeferredTable`][c360.report._build.DeferredTable]s built when
+            ``DeferredTable``s built when
             written (see [`tables`][tables]).
 
     """
