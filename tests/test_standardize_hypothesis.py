@@ -35,6 +35,7 @@ from c360.standardize import (
     parse_date,
     split_full_name,
     to_e164,
+    to_e164_by_region,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -421,6 +422,34 @@ def test_to_e164_international_matches_phonenumbers(region, values):
         with mock.patch.object(_phone_vec, "_SMALL_GROUP", 0):  # every group vectorised
             out = run(to_e164, values, region, validation=validation)
         assert out == [to_e164_reference(v, region, validation) for v in values]
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.one_of(intl_phones, phones, st.none()), min_size=1, max_size=40),
+    regions=st.lists(st.sampled_from(["US", "GB", "DE", "FR", "BR", "JP", None]), min_size=40),
+)
+def test_both_readings_from_one_parse_match_the_two_readings(values, regions):
+    # standardize reads each number once for the phone column (valid) and for its
+    # digits (possible); that must give exactly what two separate readings give
+    from c360._standardize._phone import e164_readings
+
+    df = pl.DataFrame({"x": values, "r": regions[: len(values)]})
+    for small in (0, 10**9):
+        with (
+            mock.patch.object(_distinct, "SMALL", small),
+            mock.patch.object(_phone_vec, "_SMALL_GROUP", 0),
+        ):
+            got = df.select(
+                e164_readings(pl.col("x"), pl.col("r").fill_null("US"), "US").struct.unnest()
+            )
+            for validation in ("valid", "possible"):
+                want = df.select(
+                    to_e164_by_region(
+                        pl.col("x"), pl.col("r").fill_null("US"), "US", validation=validation
+                    )
+                ).to_series()
+                assert got[validation].to_list() == want.to_list(), (validation, small)
 
 
 def test_vectorised_phone_path_decides_every_region_and_layout():

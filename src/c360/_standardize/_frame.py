@@ -22,7 +22,7 @@ _TEXT = ("city", "state", "country")
 _ADDRESS = ("address_line1", "address_line2")
 _RAW = "__c360_raw_"
 _SPLIT = "__c360_full_name_parts"
-_PHONE_REGION = "__c360_phone_region"
+_PHONE_READINGS = "__c360_phone_readings"
 #: Note of a phone number that is not valid but whose digits are kept for matching.
 PHONE_DIGITS_NOTE = "phone: not a valid number, compared by its digits only"
 
@@ -209,19 +209,19 @@ def _plan(
         derived["email_user"], derived["email_domain"] = user, domain
 
     if "phone" in present:
-        # national numbers are read in the record's own country when it has one
-        raw[_PHONE_REGION] = (
+        # national numbers are read in the record's own country when it has one;
+        # one parse gives the validated number and the possible-length reading
+        # that phone_digits falls back on
+        region = (
             _phone.phone_region(pl.col("country"), cfg.default_region)
             if "country" in present
             else pl.lit(cfg.default_region)
         )
-        region = pl.col(_PHONE_REGION)
-        phone = _phone.to_e164_by_region(
-            pl.col("phone"), region, cfg.default_region, validation=cfg.phone_validation
-        )
-        put("phone", phone)
-        derived["phone_digits"] = _phone.phone_digits(
-            pl.col(_RAW + "phone"), pl.col("phone"), region, cfg.default_region
+        raw[_PHONE_READINGS] = _phone.e164_readings(pl.col("phone"), region, cfg.default_region)
+        readings = pl.col(_PHONE_READINGS)
+        put("phone", readings.struct.field(cfg.phone_validation))
+        derived["phone_digits"] = _phone.digits_of(
+            pl.col(_RAW + "phone"), pl.col("phone"), readings.struct.field("possible")
         )
 
     if "date_of_birth" in present:

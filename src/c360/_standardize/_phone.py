@@ -21,7 +21,14 @@ import polars as pl
 from c360._standardize import _distinct
 from c360._standardize._distinct import SeriesFn, apply_python, on_distinct, per_distinct
 from c360._standardize._phone_vec import _EXTENSION as _EXTENSION_TEXT
-from c360._standardize._phone_vec import e164_columns
+from c360._standardize._phone_vec import (
+    TAG_BOTH,
+    TAG_POSSIBLE,
+    TAG_VALID,
+    Check,
+    e164_columns,
+    untag,
+)
 from c360.exceptions import ConfigError
 
 PhoneValidation: TypeAlias = Literal["valid", "possible"]
@@ -46,10 +53,7 @@ def check_region(region: str) -> str:
     return region
 
 
-def _slow(region: str, validation: PhoneValidation) -> Callable[[str], str | None]:
-    check = (
-        phonenumbers.is_valid_number if validation == "valid" else phonenumbers.is_possible_number
-    )
+def _slow(region: str, validation: Check) -> Callable[[str], str | None]:
     e164 = phonenumbers.PhoneNumberFormat.E164
 
     def run(value: str) -> str | None:
@@ -57,6 +61,18 @@ def _slow(region: str, validation: PhoneValidation) -> Callable[[str], str | Non
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             return None
+        if validation == "both":
+            valid = phonenumbers.is_valid_number(number)
+            possible = phonenumbers.is_possible_number(number)
+            if not (valid or possible):
+                return None
+            tag = TAG_BOTH if valid and possible else TAG_VALID if valid else TAG_POSSIBLE
+            return tag + phonenumbers.format_number(number, e164)
+        check = (
+            phonenumbers.is_valid_number
+            if validation == "valid"
+            else phonenumbers.is_possible_number
+        )
         return phonenumbers.format_number(number, e164) if check(number) else None
 
     return run
@@ -102,7 +118,7 @@ def to_e164(
     return per_distinct(expr, _e164(default_region, validation), return_dtype=pl.String())
 
 
-def _e164(region: str, validation: PhoneValidation) -> SeriesFn:
+def _e164(region: str, validation: Check) -> SeriesFn:
     slow = _slow(region, validation)
 
     def run(s: pl.Series) -> pl.Series:
@@ -151,11 +167,18 @@ def phone_region(country: pl.Expr, default_region: str) -> pl.Expr:
     )
 
 
-def _e164_by_region(default_region: str, validation: PhoneValidation) -> SeriesFn:
-    """E.164 of a ``{p: raw, r: region}`` struct: under the record's region, else the default."""
+#: The type of [`e164_readings`][e164_readings].
+READINGS_DTYPE: Final = pl.Struct({"valid": pl.String, "possible": pl.String})
+
+
+def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
+    """E.164 of a ``{p: raw, r: region}`` struct: under the record's region, else the default.
+
+    With ``"both"``, a struct ``{valid, possible}`` of the two readings, each
+    under the record's region first, from one parse of each number.
+    """
     default_fn = _e164(default_region, validation)
     fns: dict[str, SeriesFn] = {}
-
     slow: dict[str, Callable[[str], str | None]] = {}
 
     def one(value: str | None, region: str | None) -> str | None:
@@ -170,26 +193,74 @@ def _e164_by_region(default_region: str, validation: PhoneValidation) -> SeriesF
                 break
         return got
 
+    def one_both(value: str | None, region: str | None) -> tuple[str | None, str | None]:
+        if value is None:
+            return None, None
+        r = region if region in phonenumbers.SUPPORTED_REGIONS else default_region
+        valid = possible = None
+        for reg in (r, default_region) if r != default_region else (r,):
+            fn = slow.get(reg) or slow.setdefault(reg, _slow(reg, validation))
+            got = fn(value)
+            if got is not None:
+                valid = valid or (got[1:] if got[0] in (TAG_BOTH, TAG_VALID) else None)
+                possible = possible or (got[1:] if got[0] in (TAG_BOTH, TAG_POSSIBLE) else None)
+        return valid, possible
+
+    def readings(s: pl.Series) -> list[pl.Series]:
+        return list(untag(s)) if validation == "both" else [s]
+
     def run(s: pl.Series) -> pl.Series:
-        if s.len() <= _distinct.SMALL:
-            # a few records (incremental calls): phonenumbers itself, no frame work
-            rows = s.struct.unnest().rows()
-            return pl.Series(s.name, [one(p, r) for p, r in rows], dtype=pl.String)
         frame = s.struct.unnest()
         raw = frame.get_column("p").cast(pl.String)
         region = frame.get_column("r").fill_null(default_region)
-        out = on_distinct(raw, default_fn, return_dtype=pl.String())
-        others = region.unique().to_list()
-        for r in others:
+        if s.len() <= _distinct.SMALL:
+            # a few records (incremental calls): phonenumbers itself, no frame work
+            rows = list(zip(raw.to_list(), region.to_list(), strict=True))
+            if validation != "both":
+                return pl.Series(s.name, [one(p, r) for p, r in rows], dtype=pl.String)
+            pairs = [one_both(p, r) for p, r in rows]
+            return pl.Series(
+                s.name,
+                [{"valid": v, "possible": q} for v, q in pairs],
+                dtype=READINGS_DTYPE,
+            )
+        outs = readings(on_distinct(raw, default_fn, return_dtype=pl.String()))
+        for r in region.unique().to_list():
             if r == default_region or r not in phonenumbers.SUPPORTED_REGIONS:
                 continue
             idx = (region == r).arg_true()
             fn = fns.get(r) or fns.setdefault(r, _e164(r, validation))
-            own = on_distinct(raw.gather(idx), fn, return_dtype=pl.String())
-            out = out.scatter(idx, pl.select(pl.coalesce(own, out.gather(idx))).to_series())
-        return out.rename(s.name)
+            owns = readings(on_distinct(raw.gather(idx), fn, return_dtype=pl.String()))
+            outs = [
+                out.scatter(idx, pl.select(pl.coalesce(own, out.gather(idx))).to_series())
+                for own, out in zip(owns, outs, strict=True)
+            ]
+        if validation == "both":
+            valid, possible = outs
+            return pl.select(
+                pl.struct(valid.alias("valid"), possible.alias("possible")).alias(s.name)
+            ).to_series()
+        return outs[0].rename(s.name)
 
     return run
+
+
+def e164_readings(expr: pl.Expr, region: pl.Expr, default_region: str = "US") -> pl.Expr:
+    """Both readings of each number, from one parse: a struct ``{valid, possible}``.
+
+    The fields are [`to_e164_by_region`][to_e164_by_region] with
+    ``validation="valid"`` and with ``"possible"``.
+
+    Examples:
+        >>> df = pl.DataFrame({"p": ["(212) 555-0123", "+1 999 182 2221"], "r": ["US", "US"]})
+        >>> out = df.select(e164_readings(pl.col("p"), pl.col("r")).struct.unnest())
+        >>> out["valid"].to_list(), out["possible"].to_list()
+        (['+12125550123', None], ['+12125550123', '+19991822221'])
+    """
+    check_region(default_region)
+    return pl.struct(expr.cast(pl.String).alias("p"), region.alias("r")).map_batches(
+        _e164_by_region(default_region, "both"), return_dtype=READINGS_DTYPE
+    )
 
 
 def to_e164_by_region(
@@ -249,6 +320,16 @@ def phone_digits(
     """
     unvalidated = pl.when(e164.is_null()).then(raw.cast(pl.String))
     possible = to_e164_by_region(unvalidated, region, default_region, validation="possible")
+    return digits_of(raw, e164, possible)
+
+
+def digits_of(raw: pl.Expr, e164: pl.Expr, possible: pl.Expr) -> pl.Expr:
+    """[`phone_digits`][phone_digits] from readings already made.
+
+    ``e164`` is the phone column as validated, ``possible`` its possible-length
+    reading (see [`e164_readings`][e164_readings]).
+    """
+    unvalidated = pl.when(e164.is_null()).then(raw.cast(pl.String))
     digits = (
         unvalidated.str.replace(_EXTENSION_TEXT, "")
         .str.replace_all(r"[^0-9]", "")

@@ -34,13 +34,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 import phonenumbers
 import polars as pl
 from phonenumbers import PhoneMetadata
 
-__all__ = ["e164_columns"]
+__all__ = ["TAG_BOTH", "TAG_POSSIBLE", "TAG_VALID", "Check", "e164_columns", "untag"]
 
 # Strip a trailing extension that phonenumbers would also strip ("x12", "ext. 45").
 _EXTENSION: Final = r"(?i)[ ]*(?:ext\.?|x)[ ]*[0-9]{1,6}[ ]*$"
@@ -68,6 +68,32 @@ _TYPES: Final = (
     "fixed_line",
     "mobile",
 )
+
+
+#: ``"both"``: one parse, both checks, the result tagged with the checks passed.
+Check: TypeAlias = Literal["valid", "possible", "both"]
+TAG_BOTH: Final = "B"  # valid and possible
+TAG_VALID: Final = "V"  # valid only (its length is not possible for the main region)
+TAG_POSSIBLE: Final = "P"  # possible only
+
+
+def untag(tagged: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """``(valid, possible)`` E.164 numbers from a ``"both"`` result.
+
+    Examples:
+        >>> v, p = untag(pl.Series(["B+4930123", "P+1555", None]))
+        >>> v.to_list(), p.to_list()
+        (['+4930123', None, None], ['+4930123', '+1555', None])
+
+    """
+    tag = tagged.str.head(1)
+    e164 = tagged.str.slice(1)
+    frame = pl.DataFrame({"t": tag, "e": e164})
+    out = frame.select(
+        valid=pl.when(pl.col("t").is_in([TAG_BOTH, TAG_VALID])).then(pl.col("e")),
+        possible=pl.when(pl.col("t").is_in([TAG_BOTH, TAG_POSSIBLE])).then(pl.col("e")),
+    )
+    return out.get_column("valid"), out.get_column("possible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,22 +237,46 @@ def _known(code: str) -> pl.Expr:
     return pl.col("key").str.contains(general) & pl.col("key").str.contains(types)
 
 
-def _validate(frame: pl.DataFrame, validation: Literal["valid", "possible"]) -> pl.DataFrame:
-    """``i, e``: the E.164 string of each parsed number ``(cc, nat)`` that passes the check."""
+def _validate(frame: pl.DataFrame, validation: Check) -> pl.DataFrame:
+    """``i, e``: the E.164 string of each parsed number ``(cc, nat)`` that passes the check.
+
+    With ``"both"``, ``e`` is tagged (see [`e164_columns`][e164_columns]): the
+    parse is shared and only the checks differ, so one pass serves both.
+    """
     frame = frame.rename({"nat": "nsn"})
     length = pl.col("nsn").str.len_chars()
     frame = frame.filter((length >= 2) & (length <= _MAX_NSN)).drop("md")
     parts = []
     for (cc,), group in frame.partition_by("cc", as_dict=True).items():
         code = int(str(cc))
-        if validation == "possible":
-            main = _region(_main_region(code))
-            if main is None:
-                continue
-            ok = group.filter(_length_test("nsn", main).is_in([_POSSIBLE, _LOCAL]))
-        else:
+        main = _region(_main_region(code))
+        e164 = pl.concat_str(pl.lit("+"), pl.col("cc"), pl.col("nsn"))
+        possible = (
+            _length_test("nsn", main).is_in([_POSSIBLE, _LOCAL]) if main is not None else None
+        )
+        if validation == "valid" or (validation == "both" and possible is None):
             ok = _valid_for_code(group, code)
-        parts.append(ok.select("i", e=pl.concat_str(pl.lit("+"), pl.col("cc"), pl.col("nsn"))))
+            if validation == "both":
+                e164 = pl.concat_str(pl.lit(TAG_VALID), e164)
+        elif possible is None:
+            continue
+        elif validation == "possible":
+            ok = group.filter(possible)
+        else:
+            group = group.with_columns(p=possible)
+            valid = _valid_for_code(group, code).select("i", v=pl.lit(True))
+            tag = (
+                pl.when(pl.col("v") & pl.col("p"))
+                .then(pl.lit(TAG_BOTH))
+                .when(pl.col("v"))
+                .then(pl.lit(TAG_VALID))
+                .when(pl.col("p"))
+                .then(pl.lit(TAG_POSSIBLE))
+            )
+            ok = group.join(valid, on="i", how="left").with_columns(t=tag)
+            ok = ok.filter(pl.col("t").is_not_null())
+            e164 = pl.concat_str(pl.col("t"), e164)
+        parts.append(ok.select("i", e=e164))
     if not parts:
         return pl.DataFrame(schema={"i": pl.UInt32, "e": pl.String})
     return pl.concat(parts, how="vertical")
@@ -261,15 +311,16 @@ def _valid_for_code(group: pl.DataFrame, cc: int) -> pl.DataFrame:
     return pl.concat(valid, how="vertical").drop("key")
 
 
-def e164_columns(
-    raw: pl.Series, region: str, validation: Literal["valid", "possible"]
-) -> tuple[pl.Series, pl.Series]:
+def e164_columns(raw: pl.Series, region: str, validation: Check) -> tuple[pl.Series, pl.Series]:
     """E.164 form of every value this path can decide, and which ones it decided.
 
     Returns ``(e164, decided)``: where ``decided`` is true, ``e164`` is exactly
     what ``phonenumbers`` gives (``None`` for a value it rejects, and for a null);
     where it is false the value must be given to ``phonenumbers``. Numbers of a
     region that has fewer than ``_SMALL_GROUP`` values in ``raw`` are left to it too.
+    With ``validation="both"`` each E.164 string starts with a tag, ``TAG_BOTH``,
+    ``TAG_VALID`` or ``TAG_POSSIBLE``: which checks the number passes (see
+    [`untag`][untag]); a number that passes neither is ``None``.
 
     Examples:
         >>> s = pl.Series(["0034 912 345 678", "+44 20 7946 0958", "030 1234567", "call me"])
