@@ -292,23 +292,63 @@ def _valid_for_code(group: pl.DataFrame, cc: int) -> pl.DataFrame:
     key = pl.format("{}:{}", pl.col("nsn").str.len_chars().cast(pl.String).str.zfill(2), "nsn")
     pending = group.with_columns(key=key)
     valid = []
-    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
-        if pending.height == 0:
-            break
-        r = _region(code)
-        if r is None:
-            continue
-        if r.leading:
-            chosen = pending.filter(pl.col("nsn").str.contains(f"^(?:{r.leading})"))
-            valid.append(chosen.filter(_known(code)))
-            pending = pending.filter(~pl.col("nsn").str.contains(f"^(?:{r.leading})"))
-        else:
-            step = pending.with_columns(_k=_known(code))
+    codes = [c for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()) if _region(c)]
+    k = 0
+    while k < len(codes) and pending.height:
+        if not _leading(codes[k]):
+            step = pending.with_columns(_k=_known(codes[k]))
             valid.append(step.filter(pl.col("_k")).drop("_k"))
             pending = step.filter(~pl.col("_k")).drop("_k")
+            k += 1
+            continue
+        # a run of regions with leading digits (North America has 24): each number
+        # belongs to the first whose leading digits start it, found in one regex pass
+        run = []
+        while k < len(codes) and _leading(codes[k]):
+            run.append(codes[k])
+            k += 1
+        step = pending.with_columns(_owner=_first_leading(tuple(run)))
+        for (owner,), members in (
+            step.filter(pl.col("_owner").is_not_null()).partition_by("_owner", as_dict=True).items()
+        ):
+            valid.append(members.filter(_known(str(owner))).drop("_owner"))
+        pending = step.filter(pl.col("_owner").is_null()).drop("_owner")
     if not valid:
         return group.clear()
     return pl.concat(valid, how="vertical").drop("key")
+
+
+def _leading(code: str) -> str | None:
+    r = _region(code)
+    return r.leading if r is not None else None
+
+
+def _first_leading(codes: tuple[str, ...]) -> pl.Expr:
+    """The first of ``codes`` whose leading digits start ``nsn`` (null if none).
+
+    One alternation with a group per region: the regex engine tries the
+    alternatives in order (leftmost-first), so the group that matched is the
+    first region in phonenumbers' order, as ``_valid_for_code`` needs.
+    """
+    pattern, fields = _leading_pattern(codes)
+    groups = pl.col("nsn").str.extract_groups(pattern)
+    return pl.coalesce(
+        pl.when(groups.struct.field(f).is_not_null()).then(pl.lit(code))
+        for f, code in zip(fields, codes, strict=True)
+    )
+
+
+@functools.cache
+def _leading_pattern(codes: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``^(?:(lead1)|(lead2)|...)`` and the name of each region's group."""
+    parts, fields, index = [], [], 1
+    for code in codes:
+        lead = _leading(code)
+        assert lead is not None
+        parts.append(f"({lead})")
+        fields.append(str(index))
+        index += 1 + re.compile(lead).groups
+    return "^(?:" + "|".join(parts) + ")", fields
 
 
 def e164_columns(raw: pl.Series, region: str, validation: Check) -> tuple[pl.Series, pl.Series]:
