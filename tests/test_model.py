@@ -160,21 +160,32 @@ def test_a_rare_surname_is_evidence_against_strangers_not_against_a_household():
     assert rare_person > common_person + 3
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
-    rows=st.lists(st.lists(st.integers(-1, 4), min_size=3, max_size=3), min_size=0, max_size=200)
+    data=st.data(),
+    k=st.integers(1, 13),
+    top=st.integers(0, 30),
+    span=st.sampled_from([1, 7, 64, 1 << 22]),
 )
-def test_distinct_patterns_equal_numpy_unique(rows):
-    # the hash-based pattern finder against np.unique over rows (sorted, same inverse)
-    gamma = np.array(rows, dtype=np.int8).reshape(-1, 3)
-    with mock.patch.object(model_module, "_SORT_PATTERNS_UP_TO", 0):  # the hash path
+def test_distinct_patterns_equal_numpy_unique(data, k, top, span):
+    # the counting path (mixed-radix codes, renumbered whenever the range would
+    # pass the span: with a tiny span, after every column) against np.unique
+    rows = data.draw(
+        st.lists(st.lists(st.integers(-1, top), min_size=k, max_size=k), max_size=200)
+    )
+    gamma = np.array(rows, dtype=np.int8).reshape(-1, k)
+    with (
+        mock.patch.object(model_module, "_SORT_PATTERNS_UP_TO", 0),
+        mock.patch.object(model_module, "_DENSE_SPAN", span),
+    ):
         patterns, inverse, counts = _distinct_rows(gamma)
     small = _distinct_rows(gamma)  # the sort path
     assert all(np.array_equal(a, b) for a, b in zip(small, (patterns, inverse, counts)))
     if gamma.shape[0] == 0:
-        assert patterns.shape == (0, 3) and inverse.size == 0 and counts.size == 0
+        assert patterns.shape == (0, k) and inverse.size == 0 and counts.size == 0
         return
     ref, ref_inv, ref_counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
+    assert patterns.dtype == np.int16 and inverse.dtype == np.intp
     assert patterns.tolist() == ref.tolist()
     assert inverse.tolist() == ref_inv.reshape(-1).tolist()
     assert counts.tolist() == ref_counts.tolist()
