@@ -300,3 +300,25 @@ def test_date_levels_same_for_a_few_values_and_for_many():
         few += compare(p, sub, [c])[c.output].to_list()
     assert few == many
     assert len(set(many)) >= 4
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=300),
+    threshold=st.sampled_from([0, 50_000]),
+)
+def test_distinct_pairs_are_the_unordered_pairs_in_order(pairs, threshold):
+    # both paths (numpy's sort for few pairs, polars' ranks for many) give the
+    # sorted distinct unordered pairs and an inverse that rebuilds every pair
+    from unittest import mock
+
+    from c360 import _encode
+
+    cl = np.array([a for a, _ in pairs], dtype=np.int32)
+    cr = np.array([b for _, b in pairs], dtype=np.int32)
+    with mock.patch.object(_encode, "_SORT_PAIRS_UP_TO", threshold):
+        a, b, inv = _encode.distinct_pairs(cl, cr)
+    expected = sorted({(min(x, y), max(x, y)) for x, y in pairs})
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == expected
+    assert a.dtype == np.int32 and b.dtype == np.int32 and inv.dtype == np.intp
+    assert [(a[i], b[i]) for i in inv] == [(min(x, y), max(x, y)) for x, y in pairs]

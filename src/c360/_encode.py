@@ -115,6 +115,10 @@ def _encode_small(series: pl.Series) -> Encoded:
     return Encoded(codes, pl.Series(series.name, distinct, dtype=pl.String), counts)
 
 
+#: Up to this many pairs, distinct pairs are found by numpy's sort (no polars set-up).
+_SORT_PAIRS_UP_TO = 50_000
+
+
 def distinct_pairs(
     cl: npt.NDArray[np.int32], cr: npt.NDArray[np.int32]
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.intp]]:
@@ -125,8 +129,16 @@ def distinct_pairs(
         >>> a.tolist(), b.tolist(), inv.tolist()
         ([1, 1], [2, 3], [0, 0, 1])
     """
-    lo = np.minimum(cl, cr).astype(np.int64)
-    hi = np.maximum(cl, cr).astype(np.int64)
-    key = (lo << 32) | hi
-    uniq, inv = np.unique(key, return_inverse=True)
+    key = np.minimum(cl, cr).astype(np.int64)
+    key <<= 32
+    key |= np.maximum(cl, cr).astype(np.int64)
+    if key.shape[0] <= _SORT_PAIRS_UP_TO:
+        uniq, inv = np.unique(key, return_inverse=True)
+    else:
+        # polars' multi-threaded sort for the ranks: np.unique's single-threaded
+        # argsort of every key took 1-3 s at ten million pairs
+        keys = pl.Series(key)
+        del key
+        inv = (keys.rank("dense") - 1).to_numpy().astype(np.intp)
+        uniq = keys.unique().sort().to_numpy()
     return (uniq >> 32).astype(np.int32), (uniq & 0xFFFFFFFF).astype(np.int32), inv
