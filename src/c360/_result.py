@@ -197,12 +197,13 @@ class Resolution:
         """A short plain-text summary."""
         n = self.unified_ids.num_rows
         q = self.quarantine.num_rows
+        customers = self.customers  # a distinct count over every record: once
         lines = [
             f"records in:        {n + q:,}",
             f"accepted:          {n:,}",
             f"quarantined:       {q:,}",
-            f"customers:         {self.customers:,}",
-            f"duplicates merged: {n - self.customers:,}",
+            f"customers:         {customers:,}",
+            f"duplicates merged: {n - customers:,}",
             f"candidate pairs:   {self.candidate_pairs:,}",
             f"links accepted:    {self.links.num_rows:,}",
         ]
