@@ -60,6 +60,7 @@ from c360._incremental_graph import (
     _RuleIndex,
     _suspect,
 )
+from c360._memory import no_hugepage_stalls
 from c360._output import (
     CONFIG,
     JUNK,
@@ -274,6 +275,7 @@ class ResolutionState:
 
     # --- loading --------------------------------------------------------------
     @classmethod
+    @no_hugepage_stalls()
     def load(cls, out_dir: str | Path, *, max_candidates: int | None = 100) -> ResolutionState:
         """Load the state written by a full run into ``out_dir``.
 
@@ -423,6 +425,7 @@ class ResolutionState:
     #: (from the CLI or a notebook, or with ``progress="on"``).
     PROGRESS_FROM = 10_000
 
+    @no_hugepage_stalls()
     def resolve(
         self, inputs: Any, *, run_id: str | None = None, progress: bool | str | None = None
     ) -> BatchResult:

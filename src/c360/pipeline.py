@@ -46,7 +46,7 @@ from c360._links import (
     decide_links,
     estimate_quality,
 )
-from c360._memory import release_free_memory
+from c360._memory import no_hugepage_stalls, release_free_memory
 from c360._output import MODEL, read_previous_ids
 from c360._progress import progress, resolve_progress
 from c360._result import Resolution
@@ -231,6 +231,7 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
     )
 
 
+@no_hugepage_stalls()
 def resolve(
     inputs: Any,
     *,
