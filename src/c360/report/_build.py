@@ -586,7 +586,10 @@ def _largest_clusters(
     members = ids.join(sizes.select("customer_id"), on="customer_id")
     if res.records is not None:
         show = [c for c in _DISPLAY if c in res.records.columns]
-        shown = res.records.select("source", "record_id", *show)
+        # the few shown records first, then masked: masking every record cost 0.5 s at 1M
+        shown = res.records.select("source", "record_id", *show).join(
+            members.select("source", "record_id"), on=["source", "record_id"], how="semi"
+        )
         if cfg.pii == "mask":
             shown = shown.with_columns(mask_column(c, pl.col(c)) for c in show if c in PERSONAL)
         members = members.join(shown, on=["source", "record_id"], how="left")
