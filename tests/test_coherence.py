@@ -271,3 +271,21 @@ def test_cluster_estimates_by_slices_equal_the_whole(seed, slice_size):
     finally:
         _coherence._ESTIMATE_SLICE = saved
     assert sliced == pytest.approx(whole, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 60), max_size=200),
+    table=st.sets(st.integers(0, 60), max_size=40),
+    search_up_to=st.sampled_from([0, 10_000]),
+)
+def test_membership_by_search_and_by_join_agree(keys, table, search_up_to):
+    from unittest import mock
+
+    from c360 import _coherence
+
+    k = np.array(keys, dtype=np.int64)
+    with mock.patch.object(_coherence, "_SEARCH_KEYS_UP_TO", search_up_to):
+        found = _coherence._members(k, np.array(sorted(table), dtype=np.int64))
+    assert found.dtype == np.bool_
+    assert found.tolist() == [x in table for x in keys]

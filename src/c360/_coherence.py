@@ -302,12 +302,34 @@ def gaec_sparse(k: int, a: IntArray, b: IntArray, weights: FloatArray) -> IntArr
 _ESTIMATE_SLICE = 1 << 21
 
 
+#: Up to this many keys, membership is a binary search (no polars set-up).
+_SEARCH_KEYS_UP_TO = 10_000
+
+
 def _members(keys: IntArray, sorted_keys: IntArray) -> npt.NDArray[np.bool_]:
-    """Whether each of ``keys`` is in ``sorted_keys`` (sorted ascending)."""
+    """Whether each of ``keys`` is in ``sorted_keys`` (sorted ascending).
+
+    Examples:
+        >>> _members(np.array([5, 1, 7]), np.array([1, 2, 5])).tolist()
+        [True, True, False]
+    """
     if not sorted_keys.shape[0]:
         return np.zeros(keys.shape[0], dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.shape[0] - 1)
-    found: npt.NDArray[np.bool_] = sorted_keys[pos] == keys
+    if keys.shape[0] <= _SEARCH_KEYS_UP_TO:
+        pos = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.shape[0] - 1)
+        found: npt.NDArray[np.bool_] = sorted_keys[pos] == keys
+        return found
+    # a hash semi-join: binary searches of millions of random keys miss the
+    # cache at every step (0.8 s per two million keys against 0.05 s)
+    hit = (
+        pl.DataFrame({"k": keys})
+        .with_row_index("i")
+        .join(pl.DataFrame({"k": sorted_keys}), on="k", how="semi")
+        .get_column("i")
+        .to_numpy()
+    )
+    found = np.zeros(keys.shape[0], dtype=bool)
+    found[hit] = True
     return found
 
 
