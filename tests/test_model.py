@@ -170,9 +170,7 @@ def test_a_rare_surname_is_evidence_against_strangers_not_against_a_household():
 def test_distinct_patterns_equal_numpy_unique(data, k, top, span):
     # the counting path (mixed-radix codes, renumbered whenever the range would
     # pass the span: with a tiny span, after every column) against np.unique
-    rows = data.draw(
-        st.lists(st.lists(st.integers(-1, top), min_size=k, max_size=k), max_size=200)
-    )
+    rows = data.draw(st.lists(st.lists(st.integers(-1, top), min_size=k, max_size=k), max_size=200))
     gamma = np.array(rows, dtype=np.int8).reshape(-1, k)
     with (
         mock.patch.object(model_module, "_SORT_PATTERNS_UP_TO", 0),
