@@ -135,10 +135,20 @@ def distinct_pairs(
     if key.shape[0] <= _SORT_PAIRS_UP_TO:
         uniq, inv = np.unique(key, return_inverse=True)
     else:
-        # polars' multi-threaded sort for the ranks: np.unique's single-threaded
-        # argsort of every key took 1-3 s at ten million pairs
-        keys = pl.Series(key)
+        # hashing, not sorting: the few distinct keys are sorted and numbered, and
+        # every key finds its number by a join (5.3M first-name pairs: 0.1 s,
+        # against 0.37 s for polars' dense rank and 0.62 s for np.unique)
+        keys = pl.DataFrame({"k": key})
         del key
-        inv = (keys.rank("dense") - 1).to_numpy().astype(np.intp)
-        uniq = keys.unique().sort().to_numpy()
+        distinct = keys.get_column("k").unique().sort()
+        number = pl.DataFrame(
+            {"k": distinct, "i": pl.int_range(distinct.len(), eager=True, dtype=pl.UInt32)}
+        )
+        inv = (
+            keys.join(number, on="k", how="left", maintain_order="left")
+            .get_column("i")
+            .to_numpy()
+            .astype(np.intp)
+        )
+        uniq = distinct.to_numpy()
     return (uniq >> 32).astype(np.int32), (uniq & 0xFFFFFFFF).astype(np.int32), inv
