@@ -524,6 +524,25 @@ def test_lineage_of_values_from_real_golden_profiles():
     assert (joined["customer_id"] == joined["customer_id_rec"]).all()
 
 
+def test_pieces_are_written_in_order_and_a_failing_piece_stops_the_file(tmp_path):
+    """The next piece is built while one is written: order kept, errors raised."""
+    import c360.report._build as build
+    from c360.report._write import _write_pieces
+
+    def parts(fail_at=None):
+        for i in range(5):
+            if i == fail_at:
+                raise ValueError(f"piece {i} broke")
+            yield pa.table({"i": [2 * i, 2 * i + 1]})
+
+    path = _write_pieces(build.DeferredTable(10, parts), tmp_path / "t.parquet")
+    assert pl.read_parquet(path)["i"].to_list() == list(range(10))
+    with pytest.raises(ValueError, match="piece 3 broke"):
+        _write_pieces(build.DeferredTable(10, lambda: parts(3)), tmp_path / "u.parquet")
+    empty = _write_pieces(build.DeferredTable(0, lambda: iter([])), tmp_path / "v.parquet")
+    assert not empty.exists()  # nothing to write: no file, as before
+
+
 def test_lineage_values_written_in_pieces_match_the_whole_table(tmp_path, monkeypatch):
     """At scale lineage_values is built and written a slice of customers at a time."""
     import c360.report._build as build

@@ -122,16 +122,29 @@ def write_report(
 
 
 def _write_pieces(table: DeferredTable, path: Path) -> Path:
-    """Write a deferred table to one Parquet file, a piece (row group) at a time."""
+    """Write a deferred table to one Parquet file, a piece (row group) at a time.
+
+    The next piece is built in another thread while this one is encoded:
+    polars builds and pyarrow encodes without holding the GIL, so the two
+    cores share the work (at a million records, ``lineage_values`` took
+    0.7 s to build and 1.5 s to encode one after the other), and at most two
+    pieces are in memory at once.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow.parquet as pq
 
+    parts = iter(table.parts())
     writer: pq.ParquetWriter | None = None
-    try:
-        for piece in table.parts():
-            if writer is None:
-                writer = pq.ParquetWriter(path, piece.schema)
-            writer.write_table(piece)
-    finally:
-        if writer is not None:
-            writer.close()
+    with ThreadPoolExecutor(max_workers=1) as builder:
+        ahead = builder.submit(next, parts, None)
+        try:
+            while (piece := ahead.result()) is not None:
+                ahead = builder.submit(next, parts, None)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, piece.schema)
+                writer.write_table(piece)
+        finally:
+            if writer is not None:
+                writer.close()
     return path
