@@ -183,8 +183,7 @@ def _distinct_rows(
         return np.zeros((1, 0), np.int16), np.zeros(n, np.intp), np.array([n], np.int64)
     if n <= _SORT_PATTERNS_UP_TO:
         # a few pairs (incremental runs): one sort, no per-range set-up
-        uniq, inverse, counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
-        return uniq.astype(np.int16), inverse.reshape(-1), counts.astype(np.int64)
+        return _sorted_rows(gamma)
     by_column = np.ascontiguousarray(gamma.T)  # one comparison's levels contiguous
     # code = index of the row's prefix among the distinct prefixes seen so far
     # (``prefixes``) in mixed radix with the levels (+1) of the columns since
@@ -199,12 +198,24 @@ def _distinct_rows(
         if widths and span * width > _DENSE_SPAN:
             code, prefixes, _ = _renumber(code, span, prefixes, widths)
             widths = []
+        if prefixes.shape[0] * width > _DENSE_SPAN:
+            # so many distinct patterns that even one more column would not fit
+            # a dense count: sort instead (slower, memory linear in the pairs)
+            return _sorted_rows(gamma)
         np.add(by_column[j], 1, out=level, dtype=np.int32, casting="unsafe")
         code *= width
         code += level
         widths.append(width)
     inverse, rows, counts = _renumber(code, prefixes.shape[0] * math.prod(widths), prefixes, widths)
     return rows, inverse.astype(np.intp), counts
+
+
+def _sorted_rows(
+    gamma: npt.NDArray[np.integer[Any]],
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """[`_distinct_rows`][c360.model._distinct_rows] by ``np.unique`` over rows."""
+    uniq, inverse, counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
+    return uniq.astype(np.int16), inverse.reshape(-1).astype(np.intp), counts.astype(np.int64)
 
 
 def _renumber(
