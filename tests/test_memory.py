@@ -40,8 +40,21 @@ def _advice() -> bool:
     return bool(arrays.multiarray._get_madvise_hugepage())
 
 
+def _set_advice(on: bool) -> bool:
+    arrays = getattr(np, "_core", None) or np.core
+    return bool(arrays.multiarray._set_madvise_hugepage(on))
+
+
 @pytest.fixture
-def stalling_kernel(monkeypatch):
+def advice_on():
+    """numpy's advice on at the start (its default on Linux 4.6+), restored after."""
+    before = _set_advice(True)
+    yield
+    _set_advice(before)
+
+
+@pytest.fixture
+def stalling_kernel(monkeypatch, advice_on):
     """The switch as it is under a kernel whose defrag mode stalls on the advice."""
     monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
     monkeypatch.setattr(memory, "_defrag_mode", lambda: "madvise")
@@ -103,7 +116,7 @@ def test_hugepage_advice_restored_when_the_last_of_concurrent_runs_ends(stalling
 
 
 @pytest.mark.parametrize("mode", ["defer", "never", None])
-def test_hugepage_advice_left_alone_where_it_cannot_stall(monkeypatch, mode):
+def test_hugepage_advice_left_alone_where_it_cannot_stall(monkeypatch, advice_on, mode):
     monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
     monkeypatch.setattr(memory, "_defrag_mode", lambda: mode)
     memory._hugepage_switch.cache_clear()
