@@ -308,7 +308,7 @@ def test_date_levels_same_for_a_few_values_and_for_many():
     threshold=st.sampled_from([0, 50_000]),
 )
 def test_distinct_pairs_are_the_unordered_pairs_in_order(pairs, threshold):
-    # both paths (numpy's sort for few pairs, polars' ranks for many) give the
+    # both paths (numpy's sort for few pairs, a hash join for many) give the
     # sorted distinct unordered pairs and an inverse that rebuilds every pair
     from unittest import mock
 
