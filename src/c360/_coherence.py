@@ -211,17 +211,19 @@ def cohere(
         key = left * n + right
         cl = np.minimum(link_l[certain], link_r[certain])
         cr = np.maximum(link_l[certain], link_r[certain])
-        hit = np.isin(key, cl * n + cr)
+        hit = _members(key, np.sort(cl * n + cr))
         w[hit] = np.maximum(w[hit], RULE_FLOOR_BITS)
     empty = CoherenceResult(
         labels, _refused_frame([]), int(left.shape[0]), 0, skipped, left, right, w
     )
     pair_label = labels[left]
-    # only clusters with a pair weighed against can split
-    against = np.unique(pair_label[w <= 0])
-    if against.shape[0] == 0:
+    # only clusters with a pair weighed against can split (labels are record
+    # keys, below n: a flag per label instead of sorting them)
+    against = np.zeros(n, dtype=bool)
+    against[pair_label[w <= 0]] = True
+    if not against.any():
         return empty
-    sel = np.isin(pair_label, against)
+    sel = against[pair_label]
     sl, sr, sw, slab = left[sel], right[sel], w[sel], pair_label[sel]
     bounds = np.flatnonzero(np.diff(slab)) + 1
     new = labels.copy()

@@ -348,7 +348,7 @@ def resolve(
             config=cluster_cfg,
             records=records,
         )
-        m["rows_out"] = int(np.unique(clusters.labels).shape[0]) if n else 0
+        m["rows_out"] = _customers(clusters.labels)
         m["refused_links"] = clusters.refused.height
         m["cannot_link"] = list(cluster_cfg.cannot_link)
 
@@ -364,7 +364,7 @@ def resolve(
             labels = coherent.labels
             if coherent.refused.height:
                 refused = pl.concat([refused, coherent.refused])
-            m["rows_out"] = int(np.unique(labels).shape[0])
+            m["rows_out"] = _customers(labels)
             m["pairs"] = coherent.pairs
             m["split_clusters"] = coherent.split
             m["skipped_clusters"] = coherent.skipped
@@ -446,6 +446,16 @@ def resolve(
         estimates=estimates,
         inferred_columns=prep.inferred,
     )
+
+
+def _customers(labels: npt.NDArray[np.int64]) -> int:
+    """Distinct cluster labels (record keys, below the number of records), without a sort.
+
+    Examples:
+        >>> _customers(np.array([0, 0, 2, 3, 3])), _customers(np.zeros(0, dtype=np.int64))
+        (3, 0)
+    """
+    return int(np.count_nonzero(np.bincount(labels))) if labels.shape[0] else 0
 
 
 def _frozen_model(model: str | Path | FellegiSunterModel | None) -> FellegiSunterModel | None:
