@@ -133,3 +133,24 @@ def test_null_keys_never_pair():
     assert np.all(
         count_pairs(records, BlockingConfig(rules=(block_on("k"),)))["pairs"].to_numpy() == 0
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from(["x", "y", None])),
+        max_size=120,
+    )
+)
+def test_key_groups_number_keys_in_hash_order_like_a_dense_rank(rows):
+    # numbering by a join of the sorted distinct hashes = a dense rank of every hash
+    from c360.blocking import _key_groups, _key_hash
+
+    recs = pl.DataFrame(
+        {"k1": [a for a, _ in rows], "k2": [b for _, b in rows]},
+        schema={"k1": pl.String, "k2": pl.String},
+    )
+    got = _key_groups(recs, ["k1", "k2"])
+    ranked = recs.select(_key_hash(["k1", "k2"]).rank("dense").alias("r"))["r"]
+    assert got.dtype == np.int32
+    assert got.tolist() == (ranked.fill_null(0).cast(pl.Int64) - 1).to_list()

@@ -153,16 +153,29 @@ def _key_hash(keys: Sequence[str]) -> pl.Expr:
     return pl.when(present).then(pl.struct(list(keys)).hash())
 
 
-def _key_groups(keys: Sequence[str]) -> pl.Expr:
-    """Dense group number (1..g) of the rule's key per record; null when a key is null.
+def _key_groups(records: pl.DataFrame, keys: Sequence[str]) -> npt.NDArray[np.int32]:
+    """Dense group number (0..g-1) of the rule's key per record; -1 when a key is null.
 
-    Groups are numbered by the hash of the key values, a numeric sort instead of
-    a sort of (often long, mostly distinct) strings: the same numbers whatever
-    the row order. Two different keys that hash alike (about 1 in 10^8 for a
-    million keys) share a group; that only adds candidate pairs, which the
-    comparisons then score.
+    Groups are numbered in the order of the hash of the key values: the same
+    numbers whatever the row order. The few distinct hashes are sorted and
+    numbered and every record finds its number by a join, instead of ranking
+    every record (a sort of all of them). Two different keys that hash alike
+    (about 1 in 10^8 for a million keys) share a group; that only adds
+    candidate pairs, which the comparisons then score.
+
+    Examples:
+        >>> recs = pl.DataFrame({"k": ["b", None, "a", "b"]})
+        >>> g = _key_groups(recs, ["k"])
+        >>> g[1], g[0] == g[3], sorted(set(g.tolist()))
+        (np.int32(-1), np.True_, [-1, 0, 1])
     """
-    return _key_hash(keys).rank("dense")
+    hashes = records.select(_key_hash(keys).alias("h"))
+    distinct = hashes.get_column("h").drop_nulls().unique().sort()
+    number = pl.DataFrame(
+        {"h": distinct, "g": pl.int_range(distinct.len(), eager=True, dtype=pl.Int32)}
+    )
+    groups = hashes.join(number, on="h", how="left", maintain_order="left").get_column("g")
+    return groups.fill_null(-1).to_numpy()
 
 
 def _rule_keys(records: pl.DataFrame, rule: BlockingRule, max_block_size: int | None) -> _RuleKeys:
@@ -174,11 +187,9 @@ def _rule_keys(records: pl.DataFrame, rule: BlockingRule, max_block_size: int | 
             hint=f"available: {', '.join(records.columns)}",
         )
     keys = list(rule.keys)
-    frame = records.select(_key_groups(keys).alias("g"))
-    g = frame.get_column("g")
     # int32: half the memory traffic of the gathers that drop pairs found by an
     # earlier rule (group numbers are dense, fewer than the records)
-    group = (g.fill_null(0).cast(pl.Int32) - 1).to_numpy()
+    group = _key_groups(records, keys)
     n_groups = int(group.max()) + 1 if group.size else 0
     sizes = np.bincount(group[group >= 0], minlength=n_groups).astype(np.int64)
     skipped = pl.DataFrame(schema={"rule": pl.String, "key": pl.String, "records": pl.Int64})
