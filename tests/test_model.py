@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from c360 import model as model_module
 from c360.comparisons import ExactMatch, JaroWinklerAtThresholds
 from c360.exceptions import ModelError
-from c360.model import FellegiSunterModel, _distinct_rows, fit_em, train
+from c360.model import FellegiSunterModel, _distinct_rows, fit_em, levels_matrix, train
 
 
 def simulate(n_match, n_non, m, u, rng):
@@ -272,3 +272,26 @@ def test_twins_are_relatives_not_matches():
     # measured: precision 0.755 -> 0.968, F1 0.833 -> 0.928
     assert learned.precision > pinned.precision + 0.1, (learned, pinned)
     assert learned.f1 > pinned.f1, (learned, pinned)
+
+
+def test_scores_by_slices_equal_the_whole(monkeypatch):
+    # score_levels works a slice of pairs at a time (term-frequency bits kept
+    # per column across slices): the same weights and probabilities, bit for bit
+    import c360
+    from c360.blocking import generate_pairs
+    from c360.comparisons import PairData
+    from c360.datasets import generate_people
+
+    res = c360.resolve(generate_people(400, seed=3).records, progress=False)
+    mdl, records = res.model, res.matching
+    assert mdl.tf and mdl.others  # both term frequencies and extra classes in play
+    pairs = pl.concat(generate_pairs(records, res.config.blocking))
+    left, right = pairs["_rid_l"].to_numpy(), pairs["_rid_r"].to_numpy()
+    gamma = levels_matrix(mdl.comparisons, PairData(records, left, right))
+    whole = mdl.score_levels(gamma, PairData(records, left, right))
+    monkeypatch.setattr(model_module, "_SCORE_SLICE", 7)
+    sliced = mdl.score_levels(gamma, PairData(records, left, right))
+    assert gamma.shape[0] > 7 * 10
+    assert np.array_equal(whole[0], sliced[0]) and np.array_equal(whole[1], sliced[1])
+    unadjusted = mdl.score_levels(gamma)  # without the values: no term frequencies
+    assert not np.array_equal(whole[0], unadjusted[0])

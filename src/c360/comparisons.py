@@ -87,6 +87,17 @@ class PairData:
     def __len__(self) -> int:
         return int(self.rid_l.shape[0])
 
+    def slice(self, part: slice) -> PairData:
+        """The pairs in ``part``, sharing these records and encodings (views, no copy).
+
+        Examples:
+            >>> d = PairData(pl.DataFrame({"a": ["x", "y", "x"]}), np.array([0, 0, 1]),
+            ...              np.array([1, 2, 2]))
+            >>> len(d.slice(slice(1, 3))), d.slice(slice(1, 3)).encodings is d.encodings
+            (2, True)
+        """
+        return PairData(self.records, self.rid_l[part], self.rid_r[part], self.encodings)
+
     def encoded(self, column: str) -> Encoded:
         """The encoding of ``column`` (computed once)."""
         enc = self.encodings.get(column)

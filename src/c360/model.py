@@ -153,6 +153,9 @@ class EMResult:
 #: Up to this many pairs, distinct level patterns are found by sorting (np.unique).
 _SORT_PATTERNS_UP_TO = 50_000
 
+#: Pairs scored at a time by ``score_levels`` (8 MB per float temporary).
+_SCORE_SLICE = 1 << 20
+
 #: Largest code range counted directly (a ``np.bincount`` of this many slots).
 _DENSE_SPAN = 1 << 22
 
@@ -598,12 +601,19 @@ class FellegiSunterModel:
 
     # --- scoring -------------------------------------------------------------
     def tf_adjustment(
-        self, k: int, data: PairData, levels: npt.NDArray[np.int8]
+        self,
+        k: int,
+        data: PairData,
+        levels: npt.NDArray[np.int8],
+        *,
+        bit_cache: dict[str, FloatArray] | None = None,
     ) -> FloatArray | None:
         """Term-frequency adjustment (bits) of comparison ``k`` on its adjusted levels.
 
         A pair agreeing on value ``v`` gets ``log2(Σ p² / p_v)``: positive for
         rare values, negative for common ones, capped at ``tf_max_bits``.
+        ``bit_cache`` keeps each column's bits per encoded value across calls
+        over slices of the same pairs.
         """
         c = self.comparisons[k]
         adj: FloatArray | None = None
@@ -613,7 +623,11 @@ class FellegiSunterModel:
             if table is None or not hit.any() or column not in data.records.columns:
                 continue
             enc = data.encoded(column)
-            per_value = self._tf_bits(column, table, enc.values)
+            per_value = None if bit_cache is None else bit_cache.get(column)
+            if per_value is None:
+                per_value = self._tf_bits(column, table, enc.values)
+                if bit_cache is not None:
+                    bit_cache[column] = per_value
             codes = enc.codes[data.rid_l[hit]]
             bits = per_value[np.maximum(codes, 0)]
             bits[codes < 0] = 0.0
@@ -663,14 +677,39 @@ class FellegiSunterModel:
         so a rare surname is evidence against strangers, not against a household.
         """
         patterns, inverse, _ = _distinct_rows(gamma)
-        num, den_u, den_o = self._pattern_terms(patterns)
+        terms = self._pattern_terms(patterns)
+        n = gamma.shape[0]
+        weight = np.empty(n)
+        prob = np.empty(n)
+        bits: dict[str, FloatArray] = {}  # term-frequency bits per value, once per column
+        # a slice of pairs at a time, into the two outputs: every temporary is a
+        # few MB that the allocator reuses, where whole-run temporaries (270 MB
+        # each at 34M pairs) were fresh memory, faulted in page by page
+        for start in range(0, n, _SCORE_SLICE):
+            sl = slice(start, min(start + _SCORE_SLICE, n))
+            part = None if data is None else data.slice(sl)
+            self._score_slice(gamma[sl], inverse[sl], terms, part, bits, weight[sl], prob[sl])
+        return weight, prob
+
+    def _score_slice(
+        self,
+        gamma: npt.NDArray[np.int8],
+        inverse: npt.NDArray[np.intp],
+        terms: tuple[FloatArray, FloatArray, list[FloatArray | None]],
+        data: PairData | None,
+        bits: dict[str, FloatArray],
+        weight: FloatArray,
+        prob: FloatArray,
+    ) -> None:
+        """``score_levels`` of some pairs, written into ``weight`` and ``prob``."""
+        num, den_u, den_o = terms
         # term frequencies: per pair, bits against strangers, and against each
         # extra class for the comparisons it shares only by chance
         tf_all: FloatArray | None = None
         tf_cls: list[FloatArray | None] = [None for _ in self.others]
         if data is not None:
             for k, comp in enumerate(self.comparisons):
-                adj = self.tf_adjustment(k, data, gamma[:, k])
+                adj = self.tf_adjustment(k, data, gamma[:, k], bit_cache=bits)
                 if adj is None:
                     continue
                 tf_all = adj if tf_all is None else tf_all + adj
@@ -678,29 +717,23 @@ class FellegiSunterModel:
                     if not shares_by_relation(name, comp.column):
                         cur = tf_cls[i]
                         tf_cls[i] = adj if cur is None else cur + adj
-        # in place where the arrays are fresh: each per-pair temporary is tens of
-        # MB on large runs, and allocating and touching it costs more than the maths
         den = den_u[inverse]
         if tf_all is not None:
             den -= tf_all
-        del tf_all
         for lo, shift in zip(den_o, tf_cls, strict=True):
             if lo is not None:
                 other = lo[inverse]
                 if shift is not None:
                     other -= shift
                 np.logaddexp2(den, other, out=den)
-                del other
-        total = num[inverse]
-        total -= den
-        del den
-        total[~np.isfinite(total)] = 0.0
-        prob = np.clip(total, -200, 200)
+        np.take(num, inverse, out=weight)
+        weight -= den
+        weight[~np.isfinite(weight)] = 0.0
+        np.clip(weight, -200, 200, out=prob)
         np.negative(prob, out=prob)
         np.exp2(prob, out=prob)
         prob += 1.0
         np.divide(1.0, prob, out=prob)
-        return total, prob
 
     def _pattern_terms(
         self, patterns: npt.NDArray[np.int16]
