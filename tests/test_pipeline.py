@@ -392,3 +392,18 @@ def test_a_reused_model_refuses_other_comparisons_and_missing_columns(tmp_path):
         c360.resolve(recs, model=tmp_path / "missing.json")
     with pytest.raises(ConfigError, match="FellegiSunterModel or a path"):
         c360.resolve(recs, model=42)  # type: ignore[arg-type]
+
+
+def test_weight_histogram_by_slices_counts_every_pair_once(monkeypatch):
+    from c360 import _links
+
+    rng = np.random.default_rng(5)
+    weight = np.concatenate([rng.normal(0, 20, 1000), [-500.0, 500.0, -60.0, 59.99, 0.0]])
+    whole = _links._histogram(weight)
+    monkeypatch.setattr(_links, "_HISTOGRAM_SLICE", 7)
+    sliced = _links._histogram(weight)
+    assert sliced.equals(whole)
+    assert int(whole["pairs"].sum()) == weight.shape[0]
+    assert whole["bin"].min() == -60 and whole["bin"].max() == 60  # extremes clipped
+    expected = np.bincount(np.floor(np.clip(weight, -60, 60)).astype(int) + 60)
+    assert whole["pairs"].to_list() == expected[expected > 0].tolist()
