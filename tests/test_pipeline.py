@@ -407,3 +407,27 @@ def test_weight_histogram_by_slices_counts_every_pair_once(monkeypatch):
     assert whole["bin"].min() == -60 and whole["bin"].max() == 60  # extremes clipped
     expected = np.bincount(np.floor(np.clip(weight, -60, 60)).astype(int) + 60)
     assert whole["pairs"].to_list() == expected[expected > 0].tolist()
+
+
+def test_links_decided_by_slices_equal_the_whole(monkeypatch):
+    from c360 import _links
+    from c360.blocking import generate_pairs
+    from c360.comparisons import PairData
+    from c360.datasets import generate_people
+    from c360.model import levels_matrix
+
+    res = c360.resolve(generate_people(400, seed=4).records, progress=False)
+    cfg, records = res.config, res.matching
+    assert cfg.deterministic  # exact rules in play
+    pairs = pl.concat(generate_pairs(records, cfg.blocking))
+    data = PairData(records, pairs["_rid_l"].to_numpy(), pairs["_rid_r"].to_numpy())
+    gamma = levels_matrix(cfg.comparisons, data)
+    _, prob = res.model.score_levels(gamma, data)
+    args = (data, gamma, prob, cfg.comparisons, cfg.deterministic, cfg.cluster.threshold)
+    rule, by_rule, accepted = _links.decide_links(*args)
+    monkeypatch.setattr(_links, "_DECIDE_SLICE", 7)
+    rule7, by_rule7, accepted7 = _links.decide_links(*args)
+    assert gamma.shape[0] > 70 and by_rule.any() and (accepted & ~by_rule).any()
+    assert np.array_equal(by_rule, by_rule7) and np.array_equal(accepted, accepted7)
+    assert rule.names == rule7.names and np.array_equal(rule.code, rule7.code)
+    assert set(rule.to_series().unique()) >= {"", "model"}

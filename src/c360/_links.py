@@ -62,6 +62,10 @@ class RuleLabels:
         return pl.Series("rule", self.names, dtype=pl.String).gather(self.code.astype(np.uint32))
 
 
+#: Pairs decided at a time by ``decide_links``.
+_DECIDE_SLICE = 1 << 20
+
+
 def decide_links(
     data: PairData,
     gamma: npt.NDArray[np.int8],
@@ -84,13 +88,16 @@ def decide_links(
     """
     names = ["", rule_name("model"), *(rule_name("exact", col) for col in deterministic)]
     code = np.zeros(gamma.shape[0], dtype=np.uint8)
-    if deterministic and gamma.shape[0]:
-        contradicted = _contradicted(gamma, comparisons)
-        for i, col in reversed(list(enumerate(deterministic))):
-            if col not in data.records.columns:
-                continue
-            cl, cr = data.codes(col)
-            code[(cl >= 0) & (cl == cr) & ~contradicted] = i + 2
+    present = [(i, col) for i, col in enumerate(deterministic) if col in data.records.columns]
+    # a slice of pairs at a time: each column's codes for both sides were two
+    # whole-run int32 arrays (270 MB at 34M pairs), fresh memory every time
+    for start in range(0, gamma.shape[0] if present else 0, _DECIDE_SLICE):
+        sl = slice(start, start + _DECIDE_SLICE)
+        part, out = data.slice(sl), code[sl]
+        contradicted = _contradicted(gamma[sl], comparisons)
+        for i, col in reversed(present):
+            cl, cr = part.codes(col)
+            out[(cl >= 0) & (cl == cr) & ~contradicted] = i + 2
     by_rule = code >= 2
     by_model = probability >= threshold
     code[by_model & ~by_rule] = 1
