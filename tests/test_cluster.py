@@ -1,3 +1,5 @@
+import os
+
 import networkx as nx
 import numpy as np
 import polars as pl
@@ -90,3 +92,30 @@ def test_must_differ_check_on_a_large_frame_with_nulls():
     frame = pl.DataFrame({"c": res.labels, "id": ids}).group_by("c").agg(pl.col("id").drop_nulls())
     for group in frame["id"].to_list():
         assert all(DamerauLevenshtein.distance(a, b) <= 1 for a in group for b in group)
+
+
+def test_cannot_link_reason_does_not_depend_on_string_hashing():
+    # a group holding several values: the reason names the first clash in
+    # sorted order, the same in every process (Python randomises str hashes)
+    import subprocess
+    import sys
+
+    script = (
+        "from c360.cluster import _Groups\n"
+        "values = {'national_id': {i: f'{i}0000{i}9{i}' for i in range(8)}}\n"
+        "g = _Groups(list(range(8)), values, {})\n"
+        "for m in range(2, 8):\n"
+        "    g.union(1, m)\n"
+        "print(g.conflict(g.find(0), g.find(1)))\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert seen == {"national_id: '00000090' != '10000191'\n"}

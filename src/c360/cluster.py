@@ -165,8 +165,10 @@ class _Groups:
             return "both groups hold a record of a source declared distinct"
         for col, va in self.values[a].items():
             vb = self.values[b][col]
-            for x in va:
-                for y in vb:
+            # sorted: a set's order follows string hashing, which Python
+            # randomises per process, and the reason names the first clash found
+            for x in sorted(va):
+                for y in sorted(vb):
                     if x != y and DamerauLevenshtein.distance(x, y, score_cutoff=2) > 1:
                         return f"{col}: {x!r} != {y!r}"
         return None
