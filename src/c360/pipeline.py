@@ -298,13 +298,9 @@ def resolve(
                         cmp.select([c.output for c in comparisons]).to_numpy().astype(np.int8)
                     )
                     bar.advance(chunk.height)
-        rid_l = np.concatenate(rid_l_parts) if rid_l_parts else np.zeros(0, dtype=np.int64)
-        rid_r = np.concatenate(rid_r_parts) if rid_r_parts else np.zeros(0, dtype=np.int64)
-        gamma = (
-            np.concatenate(gamma_parts)
-            if gamma_parts
-            else np.zeros((0, len(comparisons)), dtype=np.int8)
-        )
+        rid_l = _joined(rid_l_parts, np.zeros(0, dtype=np.int64))
+        rid_r = _joined(rid_r_parts, np.zeros(0, dtype=np.int64))
+        gamma = _joined(gamma_parts, np.zeros((0, len(comparisons)), dtype=np.int8))
         m["rows_out"] = int(rid_l.shape[0])
         m["skipped_blocks"] = skipped_blocks(records, blocking, keys=bkeys).height if n else 0
 
@@ -447,6 +443,30 @@ def resolve(
         estimates=estimates,
         inferred_columns=prep.inferred,
     )
+
+
+def _joined(parts: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The parts end to end, each freed from ``parts`` once copied.
+
+    ``np.concatenate`` holds every part and the result at once: twice the
+    pair arrays (26 bytes a pair, 2 GB at 76M pairs) at the end of comparing.
+    Here the peak is the result and one part.
+
+    Examples:
+        >>> parts = [np.array([1, 2]), np.array([3])]
+        >>> _joined(parts, np.zeros(0)).tolist(), parts
+        ([1, 2, 3], [])
+    """
+    if not parts:
+        return empty
+    out = np.empty((sum(p.shape[0] for p in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
+    parts.reverse()
+    pos = 0
+    while parts:
+        part = parts.pop()
+        out[pos : pos + part.shape[0]] = part
+        pos += part.shape[0]
+    return out
 
 
 def _customers(labels: npt.NDArray[np.int64]) -> int:
