@@ -178,6 +178,8 @@ def test_distinct_patterns_equal_numpy_unique(data, k, top, span):
         mock.patch.object(model_module, "_DENSE_SPAN", span),
     ):
         patterns, inverse, counts = _distinct_rows(gamma)
+        rows_only, _, counts_only = _distinct_rows(gamma, with_inverse=False)  # training's call
+    assert np.array_equal(rows_only, patterns) and np.array_equal(counts_only, counts)
     small = _distinct_rows(gamma)  # the sort path
     assert all(np.array_equal(a, b) for a, b in zip(small, (patterns, inverse, counts)))
     if gamma.shape[0] == 0:

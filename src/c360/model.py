@@ -161,9 +161,13 @@ _DENSE_SPAN = 1 << 22
 
 
 def _distinct_rows(
-    gamma: npt.NDArray[np.integer[Any]],
+    gamma: npt.NDArray[np.integer[Any]], *, with_inverse: bool = True
 ) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
     """Distinct rows of the level matrix, each row's index among them, and counts.
+
+    Without ``with_inverse`` the indexes are not built (an empty array stands
+    for them): training needs only the rows and their counts, and at tens of
+    millions of pairs the index is the largest array of the call.
 
     Rows are in lexicographic order of their levels (as ``np.unique(axis=0)``
     gives them). A few rows are packed into one integer and sorted; many are
@@ -209,7 +213,8 @@ def _distinct_rows(
         code *= width
         code += level
         widths.append(width)
-    inverse, rows, counts = _renumber(code, prefixes.shape[0] * math.prod(widths), prefixes, widths)
+    span = prefixes.shape[0] * math.prod(widths)
+    inverse, rows, counts = _renumber(code, span, prefixes, widths, codes_too=with_inverse)
     return rows, inverse.astype(np.intp), counts
 
 
@@ -226,24 +231,32 @@ def _renumber(
     span: int,
     prefixes: npt.NDArray[np.int16],
     widths: list[int],
+    *,
+    codes_too: bool = True,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int16], npt.NDArray[np.int64]]:
-    """Codes in ``[0, span)`` renumbered densely in order; the rows they stand for; counts."""
+    """Codes in ``[0, span)`` renumbered densely in order; the rows they stand for; counts.
+
+    Without ``codes_too`` only the rows and counts are computed (the codes
+    come back empty).
+    """
     counts = np.bincount(code, minlength=span)
     present = np.flatnonzero(counts)
-    remap = np.zeros(span, dtype=np.int32)
-    remap[present] = np.arange(present.shape[0], dtype=np.int32)
     digits = np.empty((present.shape[0], len(widths)), dtype=np.int16)
     rest = present.copy()
     for i in range(len(widths) - 1, -1, -1):
         digits[:, i] = rest % widths[i] - 1
         rest //= widths[i]
     rows = np.hstack([prefixes[rest], digits])
+    if not codes_too:
+        return np.zeros(0, dtype=np.int32), rows, counts[present].astype(np.int64)
+    remap = np.zeros(span, dtype=np.int32)
+    remap[present] = np.arange(present.shape[0], dtype=np.int32)
     return remap[code], rows, counts[present].astype(np.int64)
 
 
 def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16], FloatArray]:
     """Distinct rows of the level matrix and their counts."""
-    patterns, _, counts = _distinct_rows(gamma)
+    patterns, _, counts = _distinct_rows(gamma, with_inverse=False)
     return patterns, counts.astype(np.float64)
 
 
