@@ -115,6 +115,32 @@ def _encode_small(series: pl.Series) -> Encoded:
     return Encoded(codes, pl.Series(series.name, distinct, dtype=pl.String), counts)
 
 
+def dense_numbers(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The sorted distinct non-null values, and each value's number among them (null stays null).
+
+    Hashing, not sorting every value: the distinct values are sorted and
+    numbered, and every value finds its number by a join. On millions of
+    values with far fewer distinct ones this is a fraction of a dense rank
+    (5.3M first-name pairs: 0.1 s against 0.37 s for polars' ``rank("dense")``
+    and 0.62 s for ``np.unique``).
+
+    Examples:
+        >>> distinct, numbers = dense_numbers(pl.Series([30, None, 10, 30]))
+        >>> distinct.to_list(), numbers.to_list()
+        ([10, 30], [1, None, 0, 1])
+    """
+    distinct = values.drop_nulls().unique().sort()
+    number = pl.DataFrame(
+        {"v": distinct, "i": pl.int_range(distinct.len(), eager=True, dtype=pl.Int32)}
+    )
+    numbers = (
+        pl.DataFrame({"v": values})
+        .join(number, on="v", how="left", maintain_order="left")
+        .get_column("i")
+    )
+    return distinct, numbers
+
+
 #: Up to this many pairs, distinct pairs are found by numpy's sort (no polars set-up).
 _SORT_PAIRS_UP_TO = 50_000
 
@@ -135,20 +161,8 @@ def distinct_pairs(
     if key.shape[0] <= _SORT_PAIRS_UP_TO:
         uniq, inv = np.unique(key, return_inverse=True)
     else:
-        # hashing, not sorting: the few distinct keys are sorted and numbered, and
-        # every key finds its number by a join (5.3M first-name pairs: 0.1 s,
-        # against 0.37 s for polars' dense rank and 0.62 s for np.unique)
-        keys = pl.DataFrame({"k": key})
+        distinct, numbers = dense_numbers(pl.Series(key))
         del key
-        distinct = keys.get_column("k").unique().sort()
-        number = pl.DataFrame(
-            {"k": distinct, "i": pl.int_range(distinct.len(), eager=True, dtype=pl.UInt32)}
-        )
-        inv = (
-            keys.join(number, on="k", how="left", maintain_order="left")
-            .get_column("i")
-            .to_numpy()
-            .astype(np.intp)
-        )
+        inv = numbers.to_numpy().astype(np.intp)
         uniq = distinct.to_numpy()
     return (uniq >> 32).astype(np.int32), (uniq & 0xFFFFFFFF).astype(np.int32), inv

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from c360._encode import dense_numbers
 from c360._progress import progress
 from c360._typing import LinkType
 from c360.exceptions import BlockingError, ConfigError
@@ -156,10 +157,9 @@ def _key_hash(keys: Sequence[str]) -> pl.Expr:
 def _key_groups(records: pl.DataFrame, keys: Sequence[str]) -> npt.NDArray[np.int32]:
     """Dense group number (0..g-1) of the rule's key per record; -1 when a key is null.
 
-    Groups are numbered in the order of the hash of the key values: the same
-    numbers whatever the row order. The few distinct hashes are sorted and
-    numbered and every record finds its number by a join, instead of ranking
-    every record (a sort of all of them). Two different keys that hash alike
+    Groups are numbered in the order of the hash of the key values (by
+    [`dense_numbers`][c360._encode.dense_numbers], no sort of every record):
+    the same numbers whatever the row order. Two different keys that hash alike
     (about 1 in 10^8 for a million keys) share a group; that only adds
     candidate pairs, which the comparisons then score.
 
@@ -169,12 +169,7 @@ def _key_groups(records: pl.DataFrame, keys: Sequence[str]) -> npt.NDArray[np.in
         >>> g[1], g[0] == g[3], sorted(set(g.tolist()))
         (np.int32(-1), np.True_, [-1, 0, 1])
     """
-    hashes = records.select(_key_hash(keys).alias("h"))
-    distinct = hashes.get_column("h").drop_nulls().unique().sort()
-    number = pl.DataFrame(
-        {"h": distinct, "g": pl.int_range(distinct.len(), eager=True, dtype=pl.Int32)}
-    )
-    groups = hashes.join(number, on="h", how="left", maintain_order="left").get_column("g")
+    _, groups = dense_numbers(records.select(_key_hash(keys).alias("h")).to_series())
     return groups.fill_null(-1).to_numpy()
 
 
