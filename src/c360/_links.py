@@ -116,12 +116,23 @@ def _contradicted(
 
 
 def _rule_certain(
-    probability: npt.NDArray[np.float64], by_rule: npt.NDArray[np.bool_]
+    probability: npt.NDArray[np.float64],
+    by_rule: npt.NDArray[np.bool_],
+    *,
+    in_place: bool = False,
 ) -> npt.NDArray[np.float64]:
-    """Probabilities with deterministic links counted as certain, as clustering counts them."""
-    out: npt.NDArray[np.float64] = np.where(
-        by_rule, np.maximum(probability, 1.0 - 1e-9), probability
-    )
+    """Probabilities with deterministic links counted as certain, as clustering counts them.
+
+    ``in_place`` overwrites ``probability`` (for its last use, where a copy
+    would be another array as long as the pairs).
+
+    Examples:
+        >>> p = np.array([0.2, 0.7])
+        >>> _rule_certain(p, np.array([True, False])).tolist(), p.tolist()
+        ([0.999999999, 0.7], [0.2, 0.7])
+    """
+    out = probability if in_place else probability.copy()
+    np.maximum(out, 1.0 - 1e-9, out=out, where=by_rule)
     return out
 
 

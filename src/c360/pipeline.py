@@ -397,15 +397,14 @@ def resolve(
     if refused.height:
         refused = _attach_keys(refused, keys)
     link_quality = estimate_quality(prob, accepted)
-    # prob's last use: deterministic links counted as certain (as _rule_certain
-    # does) in place, not in another whole-run array (270 MB at 34M pairs)
-    np.maximum(prob, 1.0 - 1e-9, out=prob, where=by_rule)
-    estimates = {**link_quality, **cluster_estimates(labels, rid_l, rid_r, prob, coherent)}
+    # prob's last use: in place, not another whole-run array (270 MB at 34M pairs)
+    certain = _rule_certain(prob, by_rule, in_place=True)
+    estimates = {**link_quality, **cluster_estimates(labels, rid_l, rid_r, certain, coherent)}
     histogram = _histogram(weight)
     candidate_pairs = int(rid_l.shape[0])
     # every per-pair array is done with: at millions of pairs they are the
     # largest live values, and golden profiles would otherwise peak on top of them
-    del rid_l, rid_r, gamma, weight, prob, rule, by_rule, accepted, eff_prob
+    del rid_l, rid_r, gamma, weight, prob, certain, rule, by_rule, accepted, eff_prob
 
     with metrics.stage("ids", n) as m:
         customer_id, id_changes = assign_stable_ids(valid, labels, prev_ids, run_id=run)
