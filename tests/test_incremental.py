@@ -559,9 +559,9 @@ def test_a_batch_record_does_not_bridge_customers_whose_national_ids_differ(tmp_
         }
     )
     base = c360.resolve(people)
-    from c360.pipeline import _reliable_cannot_link
+    from c360._stages import reliable_cannot_link
 
-    trusted = _reliable_cannot_link(base.config.cluster, base.model).cannot_link
+    trusted = reliable_cannot_link(base.config.cluster, base.model).cannot_link
     assert "national_id" in trusted, "precondition: the model trusts national IDs"
     before = pl.from_arrow(base.unified_ids)
     ann1, ann2 = (

@@ -26,7 +26,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +191,7 @@ def cluster_links(
     *,
     config: ClusterConfig | None = None,
     records: pl.DataFrame | None = None,
+    connect: Callable[[int, IntArray, IntArray], IntArray] | None = None,
 ) -> ClusterResult:
     """Group accepted links into clusters, splitting suspect components.
 
@@ -203,6 +204,8 @@ def cluster_links(
         config: clustering options.
         records: matching frame (row ``i`` is record ``i``), needed for the
             ``cannot_link`` columns and ``distinct_sources``.
+        connect: how connected components are labelled (an engine's; by
+            default [`components`][components], with scipy).
 
     Returns:
         Labels per record and a frame of refused links with reasons.
@@ -210,7 +213,7 @@ def cluster_links(
     cfg = config or ClusterConfig()
     acc = probability >= cfg.threshold
     left, right, probability = left[acc], right[acc], probability[acc]
-    labels = components(n, left, right)
+    labels = (connect or components)(n, left, right)
     refused_rows: list[dict[str, Any]] = []
     if not cfg.guard or left.shape[0] == 0:
         return ClusterResult(labels, _refused_frame(refused_rows))

@@ -5,6 +5,10 @@ comparisons from the data. What c360 chose is returned in
 ``Resolution.config`` (an effective, complete configuration) which can be saved
 with [`ResolveConfig.save`][ResolveConfig.save] and edited.
 
+The stages themselves run on an [`EffectiveConfig`][EffectiveConfig]: the same
+fields with every choice made, so that no stage has to ask whether blocking
+or comparisons were chosen yet.
+
 Examples:
     >>> cfg = ResolveConfig(link_type="link")
     >>> ResolveConfig.from_dict(cfg.to_dict()) == cfg
@@ -16,9 +20,9 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from c360._display import Block
 from c360._typing import LinkType, OnSchemaChange
@@ -29,7 +33,7 @@ from c360.exceptions import ConfigError
 from c360.model import ModelConfig
 from c360.rules import JunkConfig
 
-__all__ = ["ResolveConfig"]
+__all__ = ["EffectiveConfig", "ResolveConfig"]
 
 
 def _survivorship() -> Any:
@@ -130,7 +134,7 @@ class ResolveConfig:
         return cleaned
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ResolveConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of [`to_dict`][to_dict]; unknown keys raise [`ConfigError`][ConfigError]."""
         from c360.standardize import StandardizeConfig
 
@@ -175,11 +179,20 @@ class ResolveConfig:
         blocking: BlockingConfig,
         comparisons: tuple[Comparison, ...],
         deterministic: tuple[str, ...],
-    ) -> ResolveConfig:
-        """A copy with the data-driven choices filled in."""
-        return replace(
-            self, blocking=blocking, comparisons=comparisons, deterministic=deterministic
-        )
+    ) -> EffectiveConfig:
+        """A copy with the data-driven choices made, as an ``EffectiveConfig``.
+
+        Examples:
+            >>> from c360.blocking import block_on
+            >>> eff = ResolveConfig().with_choices(
+            ...     blocking=BlockingConfig(rules=(block_on("email"),)), comparisons=(),
+            ...     deterministic=("email",))
+            >>> type(eff).__name__, eff.deterministic
+            ('EffectiveConfig', ('email',))
+        """
+        given = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        given.update(blocking=blocking, comparisons=comparisons, deterministic=deterministic)
+        return EffectiveConfig(**given)
 
     def to_toml(self) -> str:
         """The configuration as TOML text."""
@@ -194,7 +207,7 @@ class ResolveConfig:
         p.write_text(text, encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> ResolveConfig:
+    def load(cls, path: str | Path) -> Self:
         """Read a TOML or JSON configuration file."""
         p = Path(path)
         try:
@@ -206,6 +219,51 @@ class ResolveConfig:
             return cls.from_dict(data.get("resolve", data))
         except ConfigError as exc:
             raise exc.with_context(path=str(p)) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EffectiveConfig(ResolveConfig):
+    """A [`ResolveConfig`][ResolveConfig] with every choice made: what the stages run on.
+
+    ``blocking``, ``comparisons`` and ``deterministic`` are never ``None``
+    here. ``Resolution.config`` is one (it saves, loads and prints like any
+    ``ResolveConfig``); a saved run's ``config.toml`` loads back as one with
+    ``EffectiveConfig.load``. Build one with
+    [`ResolveConfig.with_choices`][ResolveConfig.with_choices] or
+    [`c360.prepare`][c360.pipeline.prepare].
+
+    Examples:
+        >>> ResolveConfig.from_dict({}).blocking is None  # chosen from the data later
+        True
+        >>> EffectiveConfig.from_dict({})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        c360.exceptions.ConfigError: the configuration is not complete: ...
+    """
+
+    blocking: BlockingConfig
+    comparisons: tuple[Comparison, ...]
+    deterministic: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EffectiveConfig:
+        """A complete configuration from ``to_dict`` output; a missing choice is an error."""
+        missing = [k for k in ("blocking", "comparisons", "deterministic") if k not in data]
+        if missing:
+            raise ConfigError(
+                "the configuration is not complete: "
+                "blocking, comparisons and deterministic must all be given",
+                hint=f"missing: {', '.join(missing)}; a run's config.toml has them all",
+            )
+        given = ResolveConfig.from_dict(data)
+        assert given.blocking is not None
+        assert given.comparisons is not None
+        assert given.deterministic is not None
+        return given.with_choices(
+            blocking=given.blocking,
+            comparisons=given.comparisons,
+            deterministic=given.deterministic,
+        )
 
 
 def _drop_none(value: Any) -> Any:

@@ -74,11 +74,10 @@ from c360._output import (
 )
 from c360.blocking import BlockingRule
 from c360.cluster import cluster_links, components
-from c360.comparisons import PairData
-from c360.config import ResolveConfig
+from c360.config import EffectiveConfig, ResolveConfig
 from c360.exceptions import StateError
 from c360.ids import ID_CHANGES_SCHEMA, customer_id_for, id_change
-from c360.model import FellegiSunterModel, levels_matrix
+from c360.model import FellegiSunterModel
 
 __all__ = ["BatchResult", "ResolutionState"]
 
@@ -165,6 +164,12 @@ class ResolutionState:
     ) -> None:
         if config.blocking is None or config.comparisons is None:
             raise StateError("the saved configuration lacks blocking rules or comparisons")
+        if not isinstance(config, EffectiveConfig):
+            config = config.with_choices(
+                blocking=config.blocking,
+                comparisons=config.comparisons,
+                deterministic=config.deterministic or (),
+            )
         self._main = matching
         # the output directory the state came from: its tables are the base
         # that save() updates
@@ -173,7 +178,7 @@ class ResolutionState:
         # rows appended since the last compaction
         self._extra = _Appended()
         self.model = model
-        self.config = config
+        self.config: EffectiveConfig = config
         self.junk = junk
         #: most candidates one batch record is compared with (``None``: all),
         #: the most specific first (see ``_cap``)
@@ -296,7 +301,7 @@ class ResolutionState:
             )
         matching = read_state_frame(needed[0], "saved records")
         model = FellegiSunterModel.load(needed[1])
-        config = ResolveConfig.load(needed[2])
+        config = EffectiveConfig.load(needed[2])
         junk_path = existing(out, JUNK)
         junk = read_state_frame(junk_path, "junk values") if junk_path else None
         state = cls(matching, model, config, junk, source_dir=out, max_candidates=max_candidates)
@@ -438,10 +443,10 @@ class ResolutionState:
         from c360._inputs import _as_sources, _load_all
         from c360._progress import progress as progress_bar
         from c360._progress import resolve_progress
-        from c360.pipeline import _new_run_id
+        from c360._stages import new_run_id
 
         start = time.perf_counter()
-        run = run_id or _new_run_id()
+        run = run_id or new_run_id()
         loaded = _load_all(_as_sources(inputs), self.config)
         quarantine = (
             pl.concat([x.quarantine for x in loaded], how="vertical_relaxed") if loaded else None
@@ -461,12 +466,13 @@ class ResolutionState:
         self, valid: pl.DataFrame, quarantine: Any, run: str, start: float, bar: Any
     ) -> BatchResult:
         """Standardise, compare, score and cluster the batch's accepted records."""
-        from c360._links import _links_table, decide_links
-        from c360.pipeline import _DERIVED, _matching_frame
+        from c360._engine import Pairs, score
+        from c360._links import _links_table
+        from c360._stages import standardise
         from c360.rules import null_junk
 
         cfg = self.config
-        batch = _matching_frame(valid, cfg)
+        batch = standardise(valid, cfg)
         # a batch need not carry every column (a sign-up form has name and e-mail):
         # what the state compares and blocks on and the batch lacks is unknown, null
         schema = self._main.schema
@@ -476,12 +482,6 @@ class ResolutionState:
         bar.advance()
         if self._junk_hit(batch):
             batch = null_junk(batch, self.junk)  # type: ignore[arg-type]
-            for col, derived in _DERIVED.items():
-                for d in derived:
-                    if col in batch.columns and d in batch.columns:
-                        batch = batch.with_columns(
-                            pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
-                        )
         nb = batch.height
         # candidates: batch x state by index lookup, batch x batch by brute force on keys
         hashed = _key_hashes(batch, [idx.rule for idx in self._index])
@@ -495,24 +495,12 @@ class ResolutionState:
         if nb > 1:
             from c360.blocking import generate_pairs
 
-            assert cfg.blocking is not None
             for chunk in generate_pairs(batch.select(cols), cfg.blocking, progress_enabled=False):
                 left.append(chunk["_rid_l"].to_numpy())
                 right.append(chunk["_rid_r"].to_numpy())
-        rid_l = np.concatenate(left).astype(np.int64)
-        rid_r = np.concatenate(right).astype(np.int64)
+        pairs = Pairs.compared(local, np.concatenate(left), np.concatenate(right), cfg.comparisons)
         bar.advance()
-        comparisons = cfg.comparisons or ()
-        data = PairData(local, rid_l, rid_r)
-        gamma = (
-            levels_matrix(comparisons, data)
-            if rid_l.size
-            else np.zeros((0, len(comparisons)), dtype=np.int8)
-        )
-        weight, prob = self.model.score_levels(gamma, data)
-        rule, by_rule, acc = decide_links(
-            data, gamma, prob, comparisons, cfg.deterministic or (), cfg.cluster.threshold
-        )
+        scored = score(self.model, pairs, cfg)
         bar.advance()
         # graph over batch records and existing customers
         existing_cid = [self._resolve_id(self._cid[int(r)]) for r in uniq_rids]
@@ -522,9 +510,8 @@ class ResolutionState:
         for j, c in enumerate(existing_cid):
             node[nb + j] = cust_node[c]
         n_nodes = nb + len(cust_names)
-        edge_l, edge_r = node[rid_l[acc]], node[rid_r[acc]]
-        # deterministic links count as certain, as in a full run's clustering
-        certainty = np.where(by_rule, 1.0, prob)[acc]
+        link_l, link_r, certainty = scored.links()
+        edge_l, edge_r = node[link_l], node[link_r]
         keep = _bridge_guard(edge_l, edge_r, certainty, nb, cfg.cluster.bridge_probability)
         labels = self._cluster(
             local, node, n_nodes, nb, edge_l[keep], edge_r[keep], certainty[keep]
@@ -533,10 +520,11 @@ class ResolutionState:
         unified = batch.select("source", "record_id").with_columns(
             customer_id=pl.Series(ids, dtype=pl.String)
         )
-        keys = local.select("source", "record_id")
+        acc = scored.accepted
         links = _links_table(
-            keys, rid_l[acc], rid_r[acc], weight[acc], prob[acc], rule[acc], gamma[acc], comparisons
-        )
+            local.select("source", "record_id"), link_l, link_r, scored.weight[acc],
+            scored.probability[acc], scored.rule[acc], pairs.levels[acc], cfg.comparisons,
+        )  # fmt: skip
         self._grow(batch, unified, hashed)
         bar.advance()
         return self._result([unified], links, quarantine, changes, run, start)
@@ -560,10 +548,10 @@ class ResolutionState:
         record with another national ID does not join it, nor bridge two
         customers that differ.
         """
-        from c360.pipeline import _reliable_cannot_link
+        from c360._stages import reliable_cannot_link
 
         labels = components(n_nodes, left, right)
-        cfg = _reliable_cannot_link(self.config.cluster, self.model)
+        cfg = reliable_cannot_link(self.config.cluster, self.model)
         cols = [c for c in cfg.cannot_link if c in local.columns]
         distinct = set(cfg.distinct_sources)
         if not cfg.guard or left.shape[0] == 0 or not (cols or distinct):
@@ -817,10 +805,10 @@ class ResolutionState:
         copied unchanged, with a warning.
         """
         from c360._output import atomic_output
-        from c360.pipeline import _new_run_id
+        from c360._stages import new_run_id
 
         out = Path(out_dir)
-        atomic_output(out, _new_run_id(), self._write_into)
+        atomic_output(out, new_run_id(), self._write_into)
         self._dir = out
         self._session = _Session()
 

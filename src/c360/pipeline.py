@@ -1,9 +1,10 @@
 """``c360.resolve``: the stages wired together.
 
 The pipeline owns no logic of its own: it loads and validates each source,
-gives every accepted record an integer key, standardises, detects junk values,
-chooses blocking and comparisons when not configured, generates and compares
-pairs in chunks, trains the model, scores, clusters and assigns customer IDs.
+gives every accepted record an integer key, then runs the stage sequence of
+``c360._stages`` (standardise, null junk, configure, block and compare, train
+or reuse a model, score and decide, cluster and check coherence) and assigns
+customer IDs and golden profiles. Incremental batches run the same stages.
 Each stage reports rows in and out and its duration in ``Resolution.metrics``.
 
 Examples:
@@ -21,105 +22,38 @@ Examples:
 from __future__ import annotations
 
 import datetime
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
 from c360._canonical import QUARANTINE_SCHEMA, RID, empty_quarantine
-from c360._coherence import CoherenceResult, cluster_estimates, cohere
-from c360._encode import Encoded
-from c360._events import emit
+from c360._engine import LOCAL, Engine
 from c360._inputs import _as_sources, _load_all, source_summary
-from c360._links import (
-    _attach_keys,
-    _histogram,
-    _links_table,
-    _rule_certain,
-    decide_links,
-    estimate_quality,
-)
-from c360._memory import no_hugepage_stalls, release_free_memory
+from c360._links import _attach_keys, estimate_quality
+from c360._memory import no_hugepage_stalls
 from c360._output import MODEL, read_previous_ids
-from c360._progress import progress, resolve_progress
+from c360._progress import resolve_progress
 from c360._result import Resolution
-from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
-from c360.blocking import generate_pairs, rule_keys, skipped_blocks
-from c360.cluster import ClusterConfig, cluster_links
-from c360.comparisons import PairData, compare
-from c360.config import ResolveConfig
+from c360._stages import (
+    Metrics,
+    cluster,
+    configure,
+    link_tables,
+    matching_columns,
+    new_run_id,
+    standardise,
+)
+from c360.blocking import generate_pairs, rule_keys
+from c360.config import EffectiveConfig, ResolveConfig
 from c360.exceptions import ConfigError
 from c360.ids import assign_stable_ids
-from c360.model import FellegiSunterModel, levels_matrix, train
+from c360.model import FellegiSunterModel, train
 from c360.rules import detect_junk, null_junk
 
 __all__ = ["Prepared", "Resolution", "estimate_quality", "prepare", "resolve", "source_summary"]
-
-
-#: Derived columns to clear when their base value is junk.
-_DERIVED = {
-    "email": ("email_user", "email_domain"),
-    "address_line1": ("address_number",),
-    "phone": (),  # phone_digits is judged on its own (invalid numbers have no phone)
-    "national_id": (),
-    "postcode": (),
-}
-
-
-class _Metrics:
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    @contextmanager
-    def stage(self, name: str, rows_in: int) -> Iterator[dict[str, Any]]:
-        entry: dict[str, Any] = {"stage": name, "rows_in": rows_in, "rows_out": None}
-        start = time.perf_counter()
-        try:
-            yield entry
-        finally:
-            release_free_memory()
-            entry["seconds"] = round(time.perf_counter() - start, 4)
-            self.rows.append(entry)
-            emit(name, **{k: v for k, v in entry.items() if k != "stage"})
-
-
-def _matching_frame(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
-    from c360._frames import engine_for
-    from c360.standardize import standardize
-
-    return standardize(valid.lazy(), cfg.standardize).collect(engine=engine_for(valid))
-
-
-def matching_columns(columns: Sequence[str], cfg: ResolveConfig) -> list[str]:
-    """The columns of a matching frame that a run with ``cfg`` reads, in frame order.
-
-    Standardising derives every key it may need (phonetic codes, e-mail
-    domains...); once comparisons and blocking are chosen, the rest only
-    takes memory through every later stage (a string column costs at least
-    16 bytes a row: 16 MB a million records).
-    """
-    keep = {RID, "source", "record_id"}
-    keep.update(c for comp in cfg.comparisons or () for c in comp.columns())
-    if cfg.blocking is not None:
-        keep.update(k for rule in cfg.blocking.rules for k in rule.keys)
-    keep.update(cfg.deterministic or ())
-    keep.update(cfg.cluster.cannot_link)
-    keep.update(cfg.junk.identifier_columns)
-    keep.update(cfg.junk.location_columns)
-    return [c for c in columns if c in keep]
-
-
-def _deterministic_columns(cfg: ResolveConfig, have: set[str]) -> tuple[str, ...]:
-    if cfg.deterministic is not None:
-        return cfg.deterministic
-    return tuple(c for c in ("national_id", "email", "phone") if c in have)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -142,16 +76,15 @@ class Prepared:
     valid: pl.DataFrame
     records: pl.DataFrame
     quarantine: pl.DataFrame
-    config: ResolveConfig
+    config: EffectiveConfig
     junk: pl.DataFrame
     notices: list[Any]
-    metrics: _Metrics
+    metrics: Metrics
     sources: pl.DataFrame
     inferred: dict[str, Any] = field(default_factory=dict)
 
     def candidate_pairs(self) -> pl.DataFrame:
         """All candidate pairs, keyed by ``source_l, record_id_l, source_r, record_id_r``."""
-        assert self.config.blocking is not None
         chunks = list(generate_pairs(self.records, self.config.blocking))
         if not chunks:
             return _attach_keys(
@@ -169,7 +102,7 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
     choose for your data (``prepare(...).config.to_toml()``).
     """
     cfg = config or ResolveConfig()
-    metrics = _Metrics()
+    metrics = Metrics()
     sources = _as_sources(inputs)
 
     with metrics.stage("load", 0) as m:
@@ -192,31 +125,16 @@ def prepare(inputs: Any, *, config: ResolveConfig | None = None) -> Prepared:
     n = valid.height
 
     with metrics.stage("standardize", n) as m:
-        records = _matching_frame(valid, cfg)
+        records = standardise(valid, cfg)
         m["rows_out"] = records.height
 
     with metrics.stage("junk", n) as m:
         junk = detect_junk(records, cfg.junk)
         records = null_junk(records, junk)
-        for col in junk["column"].unique().to_list():
-            derived = [d for d in _DERIVED.get(col, ()) if d in records.columns]
-            if derived:
-                records = records.with_columns(
-                    pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
-                    for d in derived
-                )
         m["rows_out"] = junk.height
 
     with metrics.stage("autoconfig", n):
-        have = present_columns(records)
-        comparisons = (
-            cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records, have=have)
-        )
-        blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type, have=have)
-        deterministic = _deterministic_columns(cfg, have)
-    effective = cfg.with_choices(
-        blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
-    )
+        effective = configure(records, cfg)
     records = records.select(matching_columns(records.columns, effective))
     return Prepared(
         valid=valid,
@@ -240,6 +158,7 @@ def resolve(
     run_id: str | None = None,
     progress: bool | str | None = None,
     model: str | Path | FellegiSunterModel | None = None,
+    engine: Engine = LOCAL,
 ) -> Resolution:
     """Resolve records from one or more sources into unified customers.
 
@@ -259,6 +178,8 @@ def resolve(
             used (a ``config`` that names other comparisons is an error), its
             parameters and term frequencies are not re-estimated: production
             can freeze a model and re-resolve without retraining drift.
+        engine: where the heavy stages (block and compare, score, connected
+            components) run; this process by default.
 
     Returns:
         A [`Resolution`][Resolution] with ``unified_ids``, ``links``, ``quarantine``
@@ -266,7 +187,7 @@ def resolve(
     """
     started = datetime.datetime.now(datetime.UTC)
     show = resolve_progress(progress)
-    run = run_id or _new_run_id()
+    run = run_id or new_run_id()
     prev_ids = read_previous_ids(previous)
     frozen = _frozen_model(model)
     if frozen is not None:
@@ -275,47 +196,28 @@ def resolve(
     if frozen is not None:
         _check_columns(frozen, prep.records)
     cfg = prep.config
-    assert cfg.blocking is not None
-    assert cfg.comparisons is not None
     valid, records, metrics = prep.valid, prep.records, prep.metrics
-    blocking, comparisons = cfg.blocking, cfg.comparisons
-    deterministic = cfg.deterministic or ()
+    comparisons = cfg.comparisons
     n = valid.height
 
-    encodings: dict[str, Encoded] = {}
-    rid_l_parts: list[npt.NDArray[np.int64]] = []
-    rid_r_parts: list[npt.NDArray[np.int64]] = []
-    gamma_parts: list[npt.NDArray[np.int8]] = []
     with metrics.stage("block_and_compare", n) as m:
-        bkeys = rule_keys(records, blocking)
-        if n >= 2 and comparisons:
-            with progress_bar("Comparing pairs", show) as bar:
-                for chunk in generate_pairs(records, blocking, progress_enabled=show, keys=bkeys):
-                    cmp = compare(chunk, records, comparisons, encodings=encodings)
-                    rid_l_parts.append(chunk["_rid_l"].to_numpy())
-                    rid_r_parts.append(chunk["_rid_r"].to_numpy())
-                    gamma_parts.append(
-                        cmp.select([c.output for c in comparisons]).to_numpy().astype(np.int8)
-                    )
-                    bar.advance(chunk.height)
-        rid_l = _joined(rid_l_parts, np.zeros(0, dtype=np.int64))
-        rid_r = _joined(rid_r_parts, np.zeros(0, dtype=np.int64))
-        gamma = _joined(gamma_parts, np.zeros((0, len(comparisons)), dtype=np.int8))
-        m["rows_out"] = int(rid_l.shape[0])
-        m["skipped_blocks"] = skipped_blocks(records, blocking, keys=bkeys).height if n else 0
+        bkeys = rule_keys(records, cfg.blocking)
+        pairs = engine.candidate_pairs(records, cfg, show=show, keys=bkeys)
+        m["rows_out"] = len(pairs)
+        m["skipped_blocks"] = pairs.skipped_blocks
 
-    with metrics.stage("train", int(rid_l.shape[0])) as m:
+    with metrics.stage("train", len(pairs)) as m:
         if frozen is not None:
             model = frozen
         else:
             model = train(
                 records,
                 comparisons,
-                gamma,
+                pairs.levels,
                 config=cfg.model,
                 link_type=cfg.link_type,
-                blocking=blocking,
-                encodings=encodings,
+                blocking=cfg.blocking,
+                encodings=pairs.encodings,
                 progress_enabled=show,
                 blocking_keys=bkeys,
             )
@@ -325,86 +227,19 @@ def resolve(
         m["rows_out"] = len(model.m)
     del bkeys  # one hash per record and rule: not needed past training
 
-    with metrics.stage("score", int(rid_l.shape[0])) as m:
-        data = PairData(records, rid_l, rid_r, encodings)
-        weight, prob = model.score_levels(gamma, data)
-        rule, by_rule, accepted = decide_links(
-            data, gamma, prob, comparisons, deterministic, cfg.cluster.threshold
-        )
-        m["rows_out"] = int(accepted.sum())
+    with metrics.stage("score", len(pairs)) as m:
+        scored = engine.score(model, pairs, cfg)
+        m["rows_out"] = int(scored.accepted.sum())
 
-    cluster_cfg = _reliable_cannot_link(cfg.cluster, model)
-    with metrics.stage("cluster", n) as m:
-        eff_prob = _rule_certain(prob[accepted], by_rule[accepted])
-        clusters = cluster_links(
-            n,
-            rid_l[accepted],
-            rid_r[accepted],
-            eff_prob,
-            config=cluster_cfg,
-            records=records,
-        )
-        m["rows_out"] = _customers(clusters.labels)
-        m["refused_links"] = clusters.refused.height
-        m["cannot_link"] = list(cluster_cfg.cannot_link)
-
-    refused = clusters.refused
-    labels = clusters.labels
-    coherent: CoherenceResult | None = None
-    if cluster_cfg.coherence and n:
-        with metrics.stage("coherence", n) as m:
-            coherent = _cohere(
-                labels, rid_l[accepted], rid_r[accepted], eff_prob, by_rule[accepted],
-                model, data, cluster_cfg, candidates=(rid_l, rid_r, weight),
-            )  # fmt: skip
-            labels = coherent.labels
-            if coherent.refused.height:
-                refused = pl.concat([refused, coherent.refused])
-            m["rows_out"] = _customers(labels)
-            m["pairs"] = coherent.pairs
-            m["split_clusters"] = coherent.split
-            m["skipped_clusters"] = coherent.skipped
+    clustered = cluster(scored, model, cfg, metrics=metrics, engine=engine)
+    labels = clustered.labels
     # the encodings (and their per-value Python strings for rapidfuzz) are not
     # needed past clustering; at millions of distinct values they are large
-    del data
-    encodings.clear()
-
-    keys = valid.select("source", "record_id")
-    links = _links_table(
-        keys,
-        rid_l[accepted],
-        rid_r[accepted],
-        weight[accepted],
-        prob[accepted],
-        rule[accepted],
-        gamma[accepted],
-        comparisons,
-    )
-    unsure = np.flatnonzero((prob > 0.05) & (prob < 0.95))
-    if unsure.size > 1000:
-        closest = np.argsort(np.abs(prob[unsure] - cfg.cluster.threshold), kind="stable")[:1000]
-        unsure = unsure[closest]
-    near = _links_table(
-        keys,
-        rid_l[unsure],
-        rid_r[unsure],
-        weight[unsure],
-        prob[unsure],
-        rule[unsure],
-        gamma[unsure],
-        comparisons,
-    )
-    if refused.height:
-        refused = _attach_keys(refused, keys)
-    link_quality = estimate_quality(prob, accepted)
-    # prob's last use: in place, not another whole-run array (270 MB at 34M pairs)
-    certain = _rule_certain(prob, by_rule, in_place=True)
-    estimates = {**link_quality, **cluster_estimates(labels, rid_l, rid_r, certain, coherent)}
-    histogram = _histogram(weight)
-    candidate_pairs = int(rid_l.shape[0])
+    pairs.encodings.clear()
+    tables = link_tables(scored, clustered, valid.select("source", "record_id"), cfg)
     # every per-pair array is done with: at millions of pairs they are the
     # largest live values, and golden profiles would otherwise peak on top of them
-    del rid_l, rid_r, gamma, weight, prob, certain, rule, by_rule, accepted, eff_prob
+    del pairs, scored, clustered
 
     with metrics.stage("ids", n) as m:
         customer_id, id_changes = assign_stable_ids(valid, labels, prev_ids, run_id=run)
@@ -424,58 +259,24 @@ def resolve(
         run_id=run,
         started_at=started,
         finished_at=datetime.datetime.now(datetime.UTC),
-        links=links.to_arrow(),
+        links=tables.links.to_arrow(),
         quarantine=prep.quarantine.to_arrow(),
         config=cfg,
         model=model,
         junk=prep.junk.to_arrow(),
-        refused_links=refused.to_arrow(),
+        refused_links=tables.refused.to_arrow(),
         metrics=metrics.rows,
         notices=prep.notices,
-        candidate_pairs=candidate_pairs,
+        candidate_pairs=tables.candidate_pairs,
         sources=prep.sources,
         profiles=profiles,
         records=valid,
         matching=records,
-        weight_histogram=histogram,
-        near_misses=near.to_arrow(),
-        estimates=estimates,
+        weight_histogram=tables.histogram,
+        near_misses=tables.near_misses.to_arrow(),
+        estimates=tables.estimates,
         inferred_columns=prep.inferred,
     )
-
-
-def _joined(parts: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The parts end to end, each freed from ``parts`` once copied.
-
-    ``np.concatenate`` holds every part and the result at once: twice the
-    pair arrays (26 bytes a pair, 2 GB at 76M pairs) at the end of comparing.
-    Here the peak is the result and one part.
-
-    Examples:
-        >>> parts = [np.array([1, 2]), np.array([3])]
-        >>> _joined(parts, np.zeros(0)).tolist(), parts
-        ([1, 2, 3], [])
-    """
-    if not parts:
-        return empty
-    out = np.empty((sum(p.shape[0] for p in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
-    parts.reverse()
-    pos = 0
-    while parts:
-        part = parts.pop()
-        out[pos : pos + part.shape[0]] = part
-        pos += part.shape[0]
-    return out
-
-
-def _customers(labels: npt.NDArray[np.int64]) -> int:
-    """Distinct cluster labels (record keys, below the number of records), without a sort.
-
-    Examples:
-        >>> _customers(np.array([0, 0, 2, 3, 3])), _customers(np.zeros(0, dtype=np.int64))
-        (3, 0)
-    """
-    return int(np.count_nonzero(np.bincount(labels))) if labels.shape[0] else 0
 
 
 def _frozen_model(model: str | Path | FellegiSunterModel | None) -> FellegiSunterModel | None:
@@ -521,60 +322,3 @@ def _check_columns(model: FellegiSunterModel, records: pl.DataFrame) -> None:
             column=missing[0],
             hint="resolve records with the columns the model was trained on, or train a new model",
         )
-
-
-def _cohere(
-    labels: npt.NDArray[np.int64],
-    link_l: npt.NDArray[np.int64],
-    link_r: npt.NDArray[np.int64],
-    probability: npt.NDArray[np.float64],
-    certain: npt.NDArray[np.bool_],
-    model: FellegiSunterModel,
-    data: PairData,
-    cfg: ClusterConfig,
-    *,
-    candidates: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]],
-) -> CoherenceResult:
-    """Weigh every pair inside each cluster with the model; split what does not hold."""
-    comparisons = model.comparisons
-
-    def weigh(left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-        pairs = PairData(data.records, left, right, data.encodings)
-        weight, _ = model.score_levels(levels_matrix(comparisons, pairs), pairs)
-        return weight
-
-    prior = model.prior_weight
-    target = prior / 2 if cfg.coherence_prior is None else cfg.coherence_prior
-    return cohere(
-        labels,
-        link_l,
-        link_r,
-        probability,
-        weigh,
-        prior_shift=target - prior,
-        max_size=cfg.coherence_max_size,
-        certain=certain,
-        candidates=candidates,
-    )
-
-
-def _new_run_id() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def _reliable_cannot_link(cfg: ClusterConfig, model: FellegiSunterModel) -> ClusterConfig:
-    """Keep only the cannot-link columns whose values rarely disagree among matches."""
-    keep = []
-    for col in cfg.cannot_link:
-        for c, m in zip(model.comparisons, model.m, strict=True):
-            if c.column == col and float(m[0]) <= cfg.max_match_disagreement:
-                keep.append(col)
-                break
-    return replace(cfg, cannot_link=tuple(keep))
-
-
-@contextmanager
-def progress_bar(description: str, enabled: bool) -> Iterator[Any]:
-    """A progress bar shown only when ``enabled``."""
-    with progress(description, enabled=enabled) as bar:
-        yield bar

@@ -35,7 +35,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["JunkConfig", "detect_junk", "null_junk"]
+__all__ = ["DERIVED_FROM", "JunkConfig", "detect_junk", "null_junk"]
 
 _PLACEHOLDER_EMAIL_USERS = (
     "test",
@@ -188,20 +188,34 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
     )
 
 
+#: Columns standardisation derives from a column, cleared with it when its value is junk.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "email": ("email_user", "email_domain"),
+    "address_line1": ("address_number",),
+}
+
+
 def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
     """Replace junk values by null in the columns where they were found.
 
-    Columns of ``junk`` that ``records`` lacks are skipped (a later batch need
-    not have every column of the run that found the junk).
+    What standardisation derived from a junk value (``email_user`` and
+    ``email_domain`` of an e-mail, ``address_number`` of an address line; see
+    ``DERIVED_FROM``) is nulled with it. Columns of ``junk`` that ``records``
+    lacks are skipped (a later batch need not have every column of the run
+    that found the junk). Full runs, incremental batches and link
+    explanations all null junk through this one function.
 
     Examples:
-        >>> recs = pl.DataFrame({"email": ["x@y.z", "test@test.com"]})
-        >>> null_junk(recs, detect_junk(recs))["email"].to_list()
-        ['x@y.z', None]
+        >>> recs = pl.DataFrame({"email": ["x@y.z", "test@test.com"],
+        ...                      "email_domain": ["y.z", "test.com"]})
+        >>> out = null_junk(recs, detect_junk(recs.select("email")))
+        >>> out["email"].to_list(), out["email_domain"].to_list()
+        (['x@y.z', None], ['y.z', None])
     """
     if junk.height == 0:
         return records
     exprs = []
+    cleared: list[tuple[str, str]] = []
     for col, group in junk.group_by("column", maintain_order=True):
         name = str(col[0])
         if name not in records.columns:
@@ -213,4 +227,11 @@ def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.col(name))
             .alias(name)
         )
-    return records.with_columns(exprs)
+        cleared.extend((name, d) for d in DERIVED_FROM.get(name, ()) if d in records.columns)
+    out = records.with_columns(exprs)
+    if cleared:
+        out = out.with_columns(
+            pl.when(pl.col(base).is_null()).then(None).otherwise(pl.col(d)).alias(d)
+            for base, d in cleared
+        )
+    return out

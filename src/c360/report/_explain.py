@@ -153,7 +153,6 @@ def _row_dict(link_row: Any) -> dict[str, Any]:
 
 def _pair_records(resolution: Resolution, row: Mapping[str, Any]) -> pl.DataFrame | None:
     """Return the link's two records as matching saw them (standardized, junk nulled)."""
-    from c360.pipeline import _DERIVED
     from c360.rules import null_junk
     from c360.standardize import standardize
 
@@ -180,16 +179,7 @@ def _pair_records(resolution: Resolution, row: Mapping[str, Any]) -> pl.DataFram
     std = standardize(pair.lazy(), resolution.config.standardize).collect()
     junk = pl.from_arrow(resolution.junk)
     assert isinstance(junk, pl.DataFrame)
-    if junk.height:
-        std = null_junk(std, junk)
-        for col in junk["column"].unique().to_list():
-            derived = [d for d in _DERIVED.get(col, ()) if d in std.columns]
-            if derived:
-                std = std.with_columns(
-                    pl.when(pl.col(col).is_null()).then(None).otherwise(pl.col(d)).alias(d)
-                    for d in derived
-                )
-    return std
+    return null_junk(std, junk)
 
 
 def explain_link(

@@ -1,0 +1,261 @@
+"""The heavy stages behind one seam: candidate pairs, scoring, connected components.
+
+Full runs and incremental batches hand these stages the same typed values:
+[`Pairs`][Pairs] (candidate pairs and their comparison levels) and
+[`Scored`][Scored] (what the model and the deterministic rules made of
+them). An [`Engine`][Engine] computes them; [`LocalEngine`][LocalEngine] does
+so in this process with polars and numpy, and a distributed engine (Spark)
+implements the same three methods over its own partitions. Everything that
+is not heavy (training from pattern counts, the cluster guards, IDs) stays
+on the driver and is shared.
+
+Examples:
+    >>> import numpy as np, polars as pl
+    >>> from c360.comparisons import ExactMatch
+    >>> recs = pl.DataFrame({"email": ["a@x.io", "a@x.io", "b@y.io"]})
+    >>> pairs = Pairs.compared(recs, np.array([0, 0]), np.array([1, 2]),
+    ...                        (ExactMatch("email"),))
+    >>> pairs.levels.tolist(), len(pairs)
+    ([[1], [0]], 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from c360._links import RuleLabels, _rule_certain, decide_links
+from c360.comparisons import Comparison, PairData
+
+if TYPE_CHECKING:
+    from c360._encode import Encoded
+    from c360.config import EffectiveConfig
+    from c360.model import FellegiSunterModel
+
+__all__ = ["LOCAL", "Engine", "LocalEngine", "Pairs", "Scored", "score"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Pairs:
+    """Candidate pairs of a matching frame and their comparison levels.
+
+    Attributes:
+        data: the matching frame, the pairs' record keys (``data.rid_l``,
+            ``data.rid_r``) and the column encodings comparing them built,
+            which training and scoring reuse.
+        levels: level per pair and comparison (pairs x comparisons, int8),
+            in the order of the comparisons that computed them.
+        skipped_blocks: blocks too large to pair, per blocking rule and key
+            (see ``c360.blocking.skipped_blocks``); 0 where not counted.
+    """
+
+    data: PairData
+    levels: npt.NDArray[np.int8]
+    skipped_blocks: int = 0
+
+    @property
+    def left(self) -> IntArray:
+        """Left record key of each pair."""
+        return self.data.rid_l  # type: ignore[return-value]
+
+    @property
+    def right(self) -> IntArray:
+        """Right record key of each pair."""
+        return self.data.rid_r  # type: ignore[return-value]
+
+    @property
+    def records(self) -> pl.DataFrame:
+        """The matching frame the keys index (row ``i`` is record ``i``)."""
+        return self.data.records
+
+    @property
+    def encodings(self) -> dict[str, Encoded]:
+        """Column encodings shared by comparing, training and scoring."""
+        return self.data.encodings
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @classmethod
+    def compared(
+        cls,
+        records: pl.DataFrame,
+        left: npt.NDArray[np.integer[Any]],
+        right: npt.NDArray[np.integer[Any]],
+        comparisons: Sequence[Comparison],
+        *,
+        encodings: dict[str, Encoded] | None = None,
+    ) -> Pairs:
+        """The pairs ``(left[i], right[i])`` of ``records`` with every comparison's level.
+
+        The one place levels are computed, for a full run's chunks, an
+        incremental batch and the coherence check alike.
+        """
+        data = PairData(records, left.astype(np.int64, copy=False),
+                        right.astype(np.int64, copy=False), encodings)  # fmt: skip
+        if not comparisons or not len(data):
+            return cls(data, np.zeros((len(data), len(comparisons)), dtype=np.int8))
+        levels = np.empty((len(data), len(comparisons)), dtype=np.int8)
+        for k, comp in enumerate(comparisons):
+            levels[:, k] = comp.levels(data)
+        return cls(data, levels)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """Pairs with the model's verdict and the rule that linked each.
+
+    Attributes:
+        pairs: the scored pairs.
+        weight: match weight (log2 odds) per pair.
+        probability: match probability per pair.
+        rule: the rule that linked each pair (``""`` where not linked).
+        by_rule: whether a deterministic rule linked the pair.
+        accepted: whether the pair is a link (by rule or by the threshold).
+    """
+
+    pairs: Pairs
+    weight: npt.NDArray[np.float64]
+    probability: npt.NDArray[np.float64]
+    rule: RuleLabels
+    by_rule: npt.NDArray[np.bool_]
+    accepted: npt.NDArray[np.bool_]
+
+    def links(self) -> tuple[IntArray, IntArray, npt.NDArray[np.float64]]:
+        """The accepted pairs' keys, and their probability as clustering counts it.
+
+        A deterministic link counts as certain (``1 - 1e-9``) whatever the
+        model said: in full runs and incremental batches alike.
+        """
+        acc = self.accepted
+        certain = _rule_certain(self.probability[acc], self.by_rule[acc])
+        return self.pairs.left[acc], self.pairs.right[acc], certain
+
+
+def score(model: FellegiSunterModel, pairs: Pairs, cfg: EffectiveConfig) -> Scored:
+    """Score ``pairs`` with ``model`` and decide which become links (see ``decide_links``)."""
+    weight, prob = model.score_levels(pairs.levels, pairs.data)
+    rule, by_rule, accepted = decide_links(
+        pairs.data, pairs.levels, prob, cfg.comparisons, cfg.deterministic, cfg.cluster.threshold
+    )
+    return Scored(pairs, weight, prob, rule, by_rule, accepted)
+
+
+class Engine(Protocol):
+    """Where the heavy stages run: this process, or a cluster.
+
+    An engine turns a matching frame into compared candidate pairs, scores
+    them with a trained model, and labels connected components. The stage
+    sequence around it (standardisation, configuration, training, the
+    cluster guards, IDs, profiles) is shared by every engine.
+    """
+
+    name: str
+
+    def candidate_pairs(
+        self, records: pl.DataFrame, cfg: EffectiveConfig, *, show: bool, keys: Any = None
+    ) -> Pairs:
+        """Block, then compare every candidate pair (levels in ``cfg.comparisons`` order)."""
+        ...
+
+    def score(self, model: FellegiSunterModel, pairs: Pairs, cfg: EffectiveConfig) -> Scored:
+        """Weights, probabilities and link decisions for ``pairs``."""
+        ...
+
+    def components(self, n: int, left: IntArray, right: IntArray) -> IntArray:
+        """Per record key ``0..n-1``, the smallest key of its connected component."""
+        ...
+
+
+class LocalEngine:
+    """The heavy stages in this process: polars blocking, RapidFuzz and numpy, scipy."""
+
+    name = "local"
+
+    def candidate_pairs(
+        self, records: pl.DataFrame, cfg: EffectiveConfig, *, show: bool, keys: Any = None
+    ) -> Pairs:
+        """Pairs chunk by chunk from blocking, compared as they come, then joined.
+
+        ``keys``: the blocking rules' key hashes (``c360.blocking.rule_keys``),
+        when the caller computed them already.
+        """
+        from c360._progress import progress
+        from c360.blocking import generate_pairs, rule_keys, skipped_blocks
+
+        comparisons = cfg.comparisons
+        n = records.height
+        keys = rule_keys(records, cfg.blocking) if keys is None else keys
+        encodings: dict[str, Encoded] = {}
+        lefts: list[IntArray] = []
+        rights: list[IntArray] = []
+        levels: list[npt.NDArray[np.int8]] = []
+        if n >= 2 and comparisons:
+            with progress("Comparing pairs", enabled=show) as bar:
+                for chunk in generate_pairs(
+                    records, cfg.blocking, progress_enabled=show, keys=keys
+                ):
+                    part = Pairs.compared(
+                        records,
+                        chunk["_rid_l"].to_numpy(),
+                        chunk["_rid_r"].to_numpy(),
+                        comparisons,
+                        encodings=encodings,
+                    )
+                    lefts.append(part.left)
+                    rights.append(part.right)
+                    levels.append(part.levels)
+                    bar.advance(chunk.height)
+        data = PairData(
+            records,
+            joined(lefts, np.zeros(0, dtype=np.int64)),
+            joined(rights, np.zeros(0, dtype=np.int64)),
+            encodings,
+        )
+        skipped = skipped_blocks(records, cfg.blocking, keys=keys).height if n else 0
+        return Pairs(data, joined(levels, np.zeros((0, len(comparisons)), dtype=np.int8)), skipped)
+
+    def score(self, model: FellegiSunterModel, pairs: Pairs, cfg: EffectiveConfig) -> Scored:
+        """See [`score`][score]."""
+        return score(model, pairs, cfg)
+
+    def components(self, n: int, left: IntArray, right: IntArray) -> IntArray:
+        """See ``c360.cluster.components`` (scipy's sparse graph routines)."""
+        from c360.cluster import components
+
+        return components(n, left, right)
+
+
+#: The engine of every run unless another is given.
+LOCAL: Engine = LocalEngine()
+
+
+def joined(parts: list[npt.NDArray[Any]], empty: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The parts end to end, each freed from ``parts`` once copied.
+
+    ``np.concatenate`` holds every part and the result at once: twice the
+    pair arrays (26 bytes a pair, 2 GB at 76M pairs) at the end of comparing.
+    Here the peak is the result and one part.
+
+    Examples:
+        >>> parts = [np.array([1, 2]), np.array([3])]
+        >>> joined(parts, np.zeros(0)).tolist(), parts
+        ([1, 2, 3], [])
+    """
+    if not parts:
+        return empty
+    out = np.empty((sum(p.shape[0] for p in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
+    parts.reverse()
+    pos = 0
+    while parts:
+        part = parts.pop()
+        out[pos : pos + part.shape[0]] = part
+        pos += part.shape[0]
+    return out

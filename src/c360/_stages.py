@@ -1,0 +1,304 @@
+"""The stages of a resolution, shared by full runs and incremental batches.
+
+A full run ([`c360.resolve`][c360.resolve]) is this sequence::
+
+    load → standardise → junk → configure → block + compare → train → score
+         → decide → cluster → coherence → IDs → profiles
+
+and an incremental batch ([`ResolutionState.resolve`][c360.incremental.ResolutionState.resolve])
+runs the same functions on a batch and its candidates: [`standardise`][standardise],
+``c360.rules.null_junk``, ``Pairs.compared``, [`score`][c360._engine.score] (model and
+deterministic rules), [`cluster`][cluster]'s guards with the run's reliable
+cannot-link columns, and links counted as certain by the same rule. The
+heavy stages go through an [`Engine`][c360._engine.Engine].
+
+Each stage here is a function over typed values: the matching frame, an
+[`EffectiveConfig`][c360.config.EffectiveConfig] (every choice made),
+[`Pairs`][c360._engine.Pairs] and [`Scored`][c360._engine.Scored].
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from c360._canonical import RID
+from c360._coherence import CoherenceResult, cohere
+from c360._engine import LOCAL, Engine, Pairs, Scored
+from c360._events import emit
+from c360._memory import release_free_memory
+from c360.cluster import ClusterConfig, cluster_links
+from c360.config import EffectiveConfig, ResolveConfig
+from c360.model import FellegiSunterModel
+
+__all__ = [
+    "Clustered",
+    "LinkTables",
+    "Metrics",
+    "cluster",
+    "configure",
+    "link_tables",
+    "matching_columns",
+    "new_run_id",
+    "reliable_cannot_link",
+    "standardise",
+]
+
+IntArray = npt.NDArray[np.int64]
+
+
+class Metrics:
+    """Rows in and out and seconds per stage: ``Resolution.metrics``, and stage events."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    @contextmanager
+    def stage(self, name: str, rows_in: int) -> Iterator[dict[str, Any]]:
+        """Time one stage; the caller fills ``rows_out`` and any figures of its own."""
+        entry: dict[str, Any] = {"stage": name, "rows_in": rows_in, "rows_out": None}
+        start = time.perf_counter()
+        try:
+            yield entry
+        finally:
+            release_free_memory()
+            entry["seconds"] = round(time.perf_counter() - start, 4)
+            self.rows.append(entry)
+            emit(name, **{k: v for k, v in entry.items() if k != "stage"})
+
+
+def new_run_id() -> str:
+    """A run identifier: the UTC time to the microsecond (``20261204T171500123456Z``)."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def standardise(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
+    """The matching frame of accepted records: every column standardised, keys derived."""
+    from c360._frames import engine_for
+    from c360.standardize import standardize
+
+    return standardize(valid.lazy(), cfg.standardize).collect(engine=engine_for(valid))
+
+
+def matching_columns(columns: Sequence[str], cfg: EffectiveConfig) -> list[str]:
+    """The columns of a matching frame that a run with ``cfg`` reads, in frame order.
+
+    Standardising derives every key it may need (phonetic codes, e-mail
+    domains...); once comparisons and blocking are chosen, the rest only
+    takes memory through every later stage (a string column costs at least
+    16 bytes a row: 16 MB a million records).
+    """
+    keep = {RID, "source", "record_id"}
+    keep.update(c for comp in cfg.comparisons for c in comp.columns())
+    keep.update(k for rule in cfg.blocking.rules for k in rule.keys)
+    keep.update(cfg.deterministic)
+    keep.update(cfg.cluster.cannot_link)
+    keep.update(cfg.junk.identifier_columns)
+    keep.update(cfg.junk.location_columns)
+    return [c for c in columns if c in keep]
+
+
+def configure(records: pl.DataFrame, cfg: ResolveConfig) -> EffectiveConfig:
+    """``cfg`` with blocking, comparisons and deterministic columns chosen where not given."""
+    from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
+
+    if isinstance(cfg, EffectiveConfig):
+        return cfg
+    have = present_columns(records)
+    comparisons = (
+        cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records, have=have)
+    )
+    blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type, have=have)
+    deterministic = (
+        cfg.deterministic
+        if cfg.deterministic is not None
+        else tuple(c for c in ("national_id", "email", "phone") if c in have)
+    )
+    return cfg.with_choices(
+        blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
+    )
+
+
+def reliable_cannot_link(cfg: ClusterConfig, model: FellegiSunterModel) -> ClusterConfig:
+    """Keep only the cannot-link columns whose values rarely disagree among matches."""
+    keep = []
+    for col in cfg.cannot_link:
+        for c, m in zip(model.comparisons, model.m, strict=True):
+            if c.column == col and float(m[0]) <= cfg.max_match_disagreement:
+                keep.append(col)
+                break
+    return replace(cfg, cannot_link=tuple(keep))
+
+
+@dataclass(frozen=True, slots=True)
+class Clustered:
+    """Cluster labels per record, the links the guards refused, and what coherence did.
+
+    Attributes:
+        labels: per record key, the smallest key of its cluster.
+        refused: links refused by the guards and by coherence (``_rid_l``,
+            ``_rid_r``, ``probability``, ``reason``).
+        coherence: the coherence check's result (``None`` when it is off).
+        config: the clustering options as applied (reliable cannot-link columns only).
+    """
+
+    labels: IntArray
+    refused: pl.DataFrame
+    coherence: CoherenceResult | None
+    config: ClusterConfig
+
+
+def cluster(
+    scored: Scored,
+    model: FellegiSunterModel,
+    cfg: EffectiveConfig,
+    *,
+    metrics: Metrics,
+    engine: Engine = LOCAL,
+) -> Clustered:
+    """Components of the accepted links under the guards, then the coherence check.
+
+    ``cluster`` and ``coherence`` stages are timed into ``metrics``.
+    """
+    records = scored.pairs.records
+    n = records.height
+    cluster_cfg = reliable_cannot_link(cfg.cluster, model)
+    left, right, certain = scored.links()
+    with metrics.stage("cluster", n) as m:
+        result = cluster_links(
+            n, left, right, certain, config=cluster_cfg, records=records,
+            connect=engine.components,
+        )  # fmt: skip
+        m["rows_out"] = customers(result.labels)
+        m["refused_links"] = result.refused.height
+        m["cannot_link"] = list(cluster_cfg.cannot_link)
+    labels, refused = result.labels, result.refused
+    coherent: CoherenceResult | None = None
+    if cluster_cfg.coherence and n:
+        with metrics.stage("coherence", n) as m:
+            coherent = _cohere(labels, left, right, certain, scored, model, cluster_cfg)
+            labels = coherent.labels
+            if coherent.refused.height:
+                refused = pl.concat([refused, coherent.refused])
+            m["rows_out"] = customers(labels)
+            m["pairs"] = coherent.pairs
+            m["split_clusters"] = coherent.split
+            m["skipped_clusters"] = coherent.skipped
+    return Clustered(labels, refused, coherent, cluster_cfg)
+
+
+def _cohere(
+    labels: IntArray,
+    left: IntArray,
+    right: IntArray,
+    certain: npt.NDArray[np.float64],
+    scored: Scored,
+    model: FellegiSunterModel,
+    cfg: ClusterConfig,
+) -> CoherenceResult:
+    """Weigh every pair inside each cluster with the model; split what does not hold."""
+    data = scored.pairs.data
+
+    def weigh(a: IntArray, b: IntArray) -> npt.NDArray[Any]:
+        pairs = Pairs.compared(data.records, a, b, model.comparisons, encodings=data.encodings)
+        weight, _ = model.score_levels(pairs.levels, pairs.data)
+        return weight
+
+    prior = model.prior_weight
+    target = prior / 2 if cfg.coherence_prior is None else cfg.coherence_prior
+    pairs = scored.pairs
+    return cohere(
+        labels,
+        left,
+        right,
+        certain,
+        weigh,
+        prior_shift=target - prior,
+        max_size=cfg.coherence_max_size,
+        certain=scored.by_rule[scored.accepted],
+        candidates=(pairs.left, pairs.right, scored.weight),
+    )
+
+
+def customers(labels: IntArray) -> int:
+    """Distinct cluster labels (record keys, below the number of records), without a sort.
+
+    Examples:
+        >>> customers(np.array([0, 0, 2, 3, 3])), customers(np.zeros(0, dtype=np.int64))
+        (3, 0)
+    """
+    return int(np.count_nonzero(np.bincount(labels))) if labels.shape[0] else 0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTables:
+    """What a run keeps of its pairs once they are clustered.
+
+    Attributes:
+        links: the accepted pairs (see ``c360._links._links_table``).
+        near_misses: up to 1,000 pairs with probability in (0.05, 0.95),
+            closest to the threshold first.
+        refused: links refused by the guards and coherence, with record keys.
+        estimates: label-free precision and recall, link- and customer-level.
+        histogram: match weights of all candidate pairs, binned.
+        candidate_pairs: number of candidate pairs.
+    """
+
+    links: pl.DataFrame
+    near_misses: pl.DataFrame
+    refused: pl.DataFrame
+    estimates: dict[str, Any]
+    histogram: pl.DataFrame
+    candidate_pairs: int
+
+
+def link_tables(
+    scored: Scored, clustered: Clustered, keys: pl.DataFrame, cfg: EffectiveConfig
+) -> LinkTables:
+    """The links, near misses, refused links, estimates and weight histogram of a run.
+
+    The last use of the pair arrays: ``scored.probability`` is overwritten in
+    place (deterministic links counted certain) rather than copied, which
+    would be another array as long as the pairs (270 MB at 34M pairs).
+    """
+    from c360._coherence import cluster_estimates
+    from c360._links import _attach_keys, _histogram, _links_table, _rule_certain, estimate_quality
+
+    pairs = scored.pairs
+    left, right, levels = pairs.left, pairs.right, pairs.levels
+    prob, weight, rule = scored.probability, scored.weight, scored.rule
+
+    def table(rows: npt.NDArray[Any]) -> pl.DataFrame:
+        return _links_table(
+            keys, left[rows], right[rows], weight[rows], prob[rows], rule[rows], levels[rows],
+            cfg.comparisons,
+        )  # fmt: skip
+
+    links = table(scored.accepted)
+    unsure = np.flatnonzero((prob > 0.05) & (prob < 0.95))
+    if unsure.size > 1000:
+        closest = np.argsort(np.abs(prob[unsure] - cfg.cluster.threshold), kind="stable")[:1000]
+        unsure = unsure[closest]
+    near = table(unsure)
+    refused = clustered.refused
+    if refused.height:
+        refused = _attach_keys(refused, keys)
+    link_quality = estimate_quality(prob, scored.accepted)
+    certain = _rule_certain(prob, scored.by_rule, in_place=True)
+    cluster_quality = cluster_estimates(clustered.labels, left, right, certain, clustered.coherence)
+    return LinkTables(
+        links=links,
+        near_misses=near,
+        refused=refused,
+        estimates={**link_quality, **cluster_quality},
+        histogram=_histogram(weight),
+        candidate_pairs=len(pairs),
+    )
