@@ -420,14 +420,28 @@ def test_an_updated_record_alone_in_its_customer_keeps_its_id(three_people):
     assert pl.from_arrow(state.unified_ids())["customer_id"].n_unique() == 2
 
 
-def test_a_record_that_moves_away_retires_its_emptied_customer(three_people, tmp_path):
+def test_a_record_that_moves_away_merges_its_emptied_customer_as_a_full_run_does(
+    three_people, tmp_path
+):
     out, ids = three_people
+    before = pl.read_parquet(out / "unified_ids.parquet")
     state = ResolutionState.load(out)
     # the record now describes Bob: it joins Bob's customer, Ann's is left empty
-    res = state.resolve(_update("Bob", "Stone", "bob.stone@y.io", "1975-05-06"))
+    update = _update("Bob", "Stone", "bob.stone@y.io", "1975-05-06")
+    res = state.resolve(update)
     assert pl.from_arrow(res.unified_ids)["customer_id"].to_list() == [ids["2"]]
     changes = pl.from_arrow(res.id_changes)
-    assert changes.select("customer_id", "change").rows() == [(ids["1"], "retired")]
+    # Ann's ID follows its record into Bob's customer, as in a full run over the
+    # same records with --previous (a batch used to call it "retired")
+    assert changes.select("customer_id", "change", "other_customer_id").rows() == [
+        (ids["1"], "merged_into", ids["2"])
+    ]
+    records = pl.read_parquet(out / "state" / "records.parquet")
+    now = pl.concat([records.filter(pl.col("record_id") != "1"), update], how="diagonal_relaxed")
+    full = c360.resolve(now, previous=before, model=out)
+    assert pl.from_arrow(full.id_changes).select(
+        "customer_id", "change", "other_customer_id"
+    ).rows() == changes.select("customer_id", "change", "other_customer_id").rows()
     state.save(out)
     profiles = pl.read_parquet(out / "profiles.parquet")
     assert profiles["customer_id"].to_list() == [ids["2"]]

@@ -30,6 +30,8 @@ Examples:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Container, Iterable
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 import numpy as np
@@ -40,9 +42,12 @@ __all__ = [
     "CHANGE_KINDS",
     "ID_CHANGES_SCHEMA",
     "ChangeKind",
+    "Claims",
     "assign_customer_ids",
     "assign_stable_ids",
+    "claim_previous_ids",
     "customer_id_for",
+    "fresh_id",
     "id_change",
 ]
 
@@ -101,6 +106,105 @@ def _anchors(records: pl.DataFrame, labels: npt.NDArray[np.int64]) -> pl.DataFra
     )
 
 
+@dataclass(slots=True)
+class Claims:
+    """Which previous customer ID each cluster keeps (see ``claim_previous_ids``).
+
+    Attributes:
+        chosen: cluster → the previous ID it keeps.
+        split_of: cluster that keeps no ID but holds records of an ID kept by
+            another cluster → that ID (the cluster is ``split_from`` it).
+        merged: previous IDs kept by no cluster whose records are now in a
+            cluster that kept another ID → that ID (``merged_into``; ``None``
+            if the cluster holding most of them kept none).
+        retired: previous IDs none of whose records remain.
+    """
+
+    chosen: dict[int, str] = field(default_factory=dict)
+    split_of: dict[int, str] = field(default_factory=dict)
+    merged: dict[str, str | None] = field(default_factory=dict)
+    retired: list[str] = field(default_factory=list)
+
+    def changes(self) -> list[dict[str, str | None]]:
+        """``id_changes`` rows for the merged and retired IDs, by ID."""
+        rows = [id_change(pid, "merged_into", into) for pid, into in sorted(self.merged.items())]
+        return rows + [id_change(pid, "retired") for pid in sorted(self.retired)]
+
+    def fresh_change(self, cluster: int, new: str) -> dict[str, str | None]:
+        """The ``id_changes`` row of a cluster that got the new ID ``new``."""
+        if cluster in self.split_of:
+            return id_change(new, "split_from", self.split_of[cluster])
+        return id_change(new, "new")
+
+
+def claim_previous_ids(
+    overlap: Iterable[tuple[int, str, int, int]],
+    *,
+    previous: Iterable[str] = (),
+    kept: Iterable[str] = (),
+) -> Claims:
+    """The ID rules of every run, full or incremental, over one overlap table.
+
+    Args:
+        overlap: rows ``(cluster, previous ID, records they share, size of
+            the previous customer)`` with ``shared > 0``, in claim order: most
+            shared records first, then the larger previous customer, then
+            the smaller ID, then the smaller cluster.
+        previous: every previous ID in play: those with no row are retired.
+        kept: previous IDs already kept by records outside these clusters
+            (an incremental batch never takes an ID from a customer's
+            records it did not touch).
+
+    Each row is taken in order when neither its cluster nor its ID is taken
+    yet: a cluster identical to a previous customer always keeps its ID.
+
+    Examples:
+        >>> rows = [(0, "X", 3, 3), (1, "X", 1, 3), (0, "Y", 1, 1)]
+        >>> c = claim_previous_ids(rows, previous=["X", "Y", "Z"])
+        >>> c.chosen, c.split_of, c.merged, c.retired
+        ({0: 'X'}, {1: 'X'}, {'Y': 'X'}, ['Z'])
+    """
+    claims = Claims()
+    used = set(kept)
+    holder: dict[str, int] = {}
+    rows = list(overlap)
+    for c, pid, _shared, _size in rows:
+        holder.setdefault(pid, c)
+        if c in claims.chosen or pid in used:
+            continue
+        claims.chosen[c] = pid
+        used.add(pid)
+    # clusters left without an ID that hold records of an ID kept elsewhere: split parts
+    for c, pid, _shared, _size in rows:
+        if c not in claims.chosen and c not in claims.split_of and pid in used:
+            claims.split_of[c] = pid
+    # IDs not kept: merged into the cluster holding most of their records
+    # (which always kept an ID: it would have claimed this one otherwise), or retired
+    for pid in sorted(set(previous) | set(holder)):
+        if pid in used:
+            continue
+        if pid in holder:
+            claims.merged[pid] = claims.chosen.get(holder[pid])
+        else:
+            claims.retired.append(pid)
+    return claims
+
+
+def fresh_id(source: str, record_id: str, taken: Container[str]) -> str:
+    """A new customer's ID anchored on ``(source, record_id)``, salted past the IDs ``taken``.
+
+    Examples:
+        >>> fresh_id("crm", "42", {customer_id_for("crm", "42")}) == customer_id_for("crm", "42", 1)
+        True
+    """
+    salt = 0
+    new = customer_id_for(source, record_id)
+    while new in taken:
+        salt += 1
+        new = customer_id_for(source, record_id, salt)
+    return new
+
+
 def assign_customer_ids(records: pl.DataFrame, labels: npt.NDArray[np.int64]) -> pl.Series:
     """One customer ID per record from cluster labels, with no previous run.
 
@@ -145,9 +249,7 @@ def assign_stable_ids(
     """
     anchors = _anchors(records, labels)
     taken: set[str] = set()
-    changes: list[dict[str, str | None]] = []
-    chosen: dict[int, str] = {}
-    split_of: dict[int, str] = {}
+    claims = Claims()
     if previous is not None and previous.height:
         prev = previous.select("source", "record_id", pl.col("customer_id").cast(pl.String))
         taken = set(prev["customer_id"].unique().to_list())
@@ -158,50 +260,23 @@ def assign_stable_ids(
             .group_by("_c", "customer_id")
             .len("shared")
             .join(prev_size, on="customer_id")
+            .select("_c", "customer_id", "shared", "prev_size")
             .sort(
                 ["shared", "prev_size", "customer_id", "_c"], descending=[True, True, False, False]
             )
         )
-        used: set[str] = set()
-        for c, pid, _shared, _size in overlap.iter_rows():
-            if c in chosen or pid in used:
-                continue
-            chosen[c] = pid
-            used.add(pid)
-        # clusters left without an ID that hold records of an ID kept elsewhere: split parts
-        for c, pid, _shared, _size in overlap.iter_rows():
-            if c not in chosen and c not in split_of and pid in used:
-                split_of[c] = pid
-        # previous IDs not kept: merged into the cluster holding most of their records
-        # (which always kept an ID: it would have claimed this one otherwise), or retired
-        holder: dict[str, int] = {}
-        for c, pid, _shared, _size in overlap.iter_rows():
-            holder.setdefault(pid, c)
-        for pid in sorted(taken - used):
-            if pid in holder:
-                changes.append(id_change(pid, "merged_into", chosen.get(holder[pid])))
-            else:
-                changes.append(id_change(pid, "retired"))
+        claims = claim_previous_ids(overlap.iter_rows(), previous=taken)
+    changes = claims.changes()
     ids: dict[int, str] = {}
-    fresh: list[tuple[int, str]] = []
     for c, source, record_id, _size in anchors.iter_rows():
-        if c in chosen:
-            ids[c] = chosen[c]
+        kept = claims.chosen.get(c)
+        if kept is not None:
+            ids[c] = kept
             continue
-        salt = 0
-        new = customer_id_for(source, record_id)
-        while new in taken:
-            salt += 1
-            new = customer_id_for(source, record_id, salt)
-        taken.add(new)
-        ids[c] = new
-        fresh.append((c, new))
-    if previous is not None:
-        for c, new in fresh:
-            if c in split_of:
-                changes.append(id_change(new, "split_from", split_of[c]))
-            else:
-                changes.append(id_change(new, "new"))
+        ids[c] = fresh_id(source, record_id, taken)
+        taken.add(ids[c])
+        if previous is not None:
+            changes.append(claims.fresh_change(c, ids[c]))
     label_ids = pl.DataFrame(
         {"_c": list(ids.keys()), "customer_id": list(ids.values())},
         schema={"_c": pl.Int64, "customer_id": pl.String},

@@ -36,7 +36,6 @@ Examples:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +75,7 @@ from c360.blocking import BlockingRule
 from c360.cluster import cluster_links, components
 from c360.config import EffectiveConfig, ResolveConfig
 from c360.exceptions import StateError
-from c360.ids import ID_CHANGES_SCHEMA, customer_id_for, id_change
+from c360.ids import ID_CHANGES_SCHEMA, claim_previous_ids, fresh_id
 from c360.model import FellegiSunterModel
 
 __all__ = ["BatchResult", "ResolutionState"]
@@ -601,58 +600,58 @@ class ResolutionState:
         nb: int,
         run: str,
     ) -> tuple[list[str], list[dict[str, Any]]]:
-        changes: list[dict[str, Any]] = []
-        comp_customers: dict[int, list[str]] = {}
-        for i, c in enumerate(customers):
-            comp_customers.setdefault(int(labels[nb + i]), []).append(c)
-        ids: list[str] = []
-        chosen: dict[int, str] = {}
+        """Customer IDs of the batch records, by the ID rules of a full run.
+
+        The overlap of each component holding batch records with the
+        customers it touches goes to [`claim_previous_ids`][c360.ids.claim_previous_ids],
+        as a full run's clusters and the previous run's customers do: a
+        customer node brings its records (less those this batch replaces), a
+        replaced record brings one record of its customer to the component
+        its new version joined, and history (records ever) breaks ties. A
+        customer keeps its ID for the records the batch did not touch.
+        """
         srcs = batch["source"].to_list()
         rids = batch["record_id"].to_list()
-        # updated records: a customer all of whose records are replaced by new
-        # versions that link to no existing customer keeps its ID (its records
-        # are the same), and is retired if they went elsewhere
-        previous = self._previous_customers(srcs, rids)
-        linked = {c for comp in set(labels[:nb].tolist()) for c in comp_customers.get(comp, [])}
-        emptied = self._emptied(previous, linked)
-        comp_previous: dict[int, set[str]] = {}
-        reused: set[str] = set()  # emptied customers whose ID passed to a new component
+        batch_comps = {int(c) for c in labels[:nb]}
+        previous = self._previous_customers(srcs, rids)  # batch row -> customer replaced
+        replaced: dict[str, int] = {}
+        shared: dict[tuple[int, str], int] = {}
         for i, old in previous.items():
-            if old in emptied:
-                comp_previous.setdefault(int(labels[i]), set()).add(old)
+            replaced[old] = replaced.get(old, 0) + 1
+            key = (int(labels[i]), old)
+            shared[key] = shared.get(key, 0) + 1
+        nodes_in_batch: set[str] = set()
+        for j, cust in enumerate(customers):
+            comp = int(labels[nb + j])
+            if comp in batch_comps:
+                nodes_in_batch.add(cust)
+                rest = self._members.get(cust, 0) - replaced.get(cust, 0)
+                shared[(comp, cust)] = shared.get((comp, cust), 0) + rest
+        rows = sorted(
+            ((comp, cust, n, self._history.get(cust, 0)) for (comp, cust), n in shared.items()
+             if n > 0 and comp in batch_comps),
+            key=lambda r: (-r[2], -r[3], r[1], r[0]),
+        )  # fmt: skip
+        # customers whose untouched records lie outside the batch's components keep their ID
+        kept = {
+            c for c in replaced
+            if c not in nodes_in_batch and self._members.get(c, 0) > replaced[c]
+        }  # fmt: skip
+        claims = claim_previous_ids(rows, previous=set(replaced) | nodes_in_batch, kept=kept)
+        changes = [{**row, "run_id": run} for row in claims.changes()]
+        for other, survivor in claims.merged.items():
+            if survivor is not None:
+                self._merge(other, survivor)
+        chosen = dict(claims.chosen)
+        ids: list[str] = []
         for i in range(nb):
             comp = int(labels[i])
-            if comp in chosen:
-                ids.append(chosen[comp])
-                continue
-            found = comp_customers.get(comp, [])
-            if found:
-                survivor = self._most_history(found)
-                for other in sorted(found):
-                    if other != survivor:
-                        changes.append(id_change(other, "merged_into", survivor, run))
-                        self._merge(other, survivor)
-                chosen[comp] = survivor
-            elif comp_previous.get(comp, set()) - reused:
-                chosen[comp] = self._most_history(comp_previous[comp] - reused)
-                reused.add(chosen[comp])
-            else:
-                salt = 0
-                new = customer_id_for(srcs[i], rids[i])
-                while new in self._history:
-                    salt += 1
-                    new = customer_id_for(srcs[i], rids[i], salt)
-                self._history[new] = 0
-                changes.append(id_change(new, "new", run_id=run))
-                chosen[comp] = new
+            if comp not in chosen:  # the component's first batch record is its anchor
+                chosen[comp] = fresh_id(srcs[i], rids[i], self._history)
+                self._history[chosen[comp]] = 0
+                changes.append({**claims.fresh_change(comp, chosen[comp]), "run_id": run})
             ids.append(chosen[comp])
-        for old in sorted(emptied - reused):
-            changes.append(id_change(old, "retired", run_id=run))
         return ids, changes
-
-    def _most_history(self, customers: Iterable[str]) -> str:
-        """The customer with most records ever; ties go to the smallest ID."""
-        return max(customers, key=lambda c: (self._history.get(c, 0), [-ord(x) for x in c]))
 
     def _previous_customers(self, srcs: list[str], rids: list[str]) -> dict[int, str]:
         """Batch row → current customer of the record's earlier version, for updates."""
@@ -663,13 +662,6 @@ class ResolutionState:
             if pos is not None and active[pos]:
                 out[i] = self._resolve_id(self._cid[pos])
         return out
-
-    def _emptied(self, previous: dict[int, str], linked: set[str]) -> set[str]:
-        """Customers whose every current record is replaced by this batch and not linked to."""
-        replaced: dict[str, int] = {}
-        for old in previous.values():
-            replaced[old] = replaced.get(old, 0) + 1
-        return {c for c, n in replaced.items() if n >= self._members.get(c, 0) and c not in linked}
 
     def _merge(self, other: str, survivor: str) -> None:
         self._session.merged_away.add(other)
