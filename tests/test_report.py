@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -280,9 +281,12 @@ def test_freshness_against_sla():
 
 def test_freshness_unknown_without_sla_or_event_time():
     res = tiny()
-    res.sources = res.sources.with_columns(
-        freshness_sla_seconds=pl.Series([None, 3600.0]),
-        newest_event=pl.Series([datetime(2025, 3, 1), None], dtype=pl.Datetime("us")),
+    res = dataclasses.replace(
+        res,
+        sources=res.sources.with_columns(
+            freshness_sla_seconds=pl.Series([None, 3600.0]),
+            newest_event=pl.Series([datetime(2025, 3, 1), None], dtype=pl.Datetime("us")),
+        ),
     )
     rep = build_report(res, finished_at=END)
     for name in ("crm", "shop"):

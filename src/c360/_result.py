@@ -49,9 +49,13 @@ def _source_row(row: dict[str, Any], now: datetime.datetime | None) -> list[Any]
     ]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resolution:
     """The result of [`resolve`][resolve]. Tables are ``pyarrow.Table``.
+
+    Frozen: a result does not change once returned (``dataclasses.replace``
+    gives an altered copy), and it does no I/O of its own; ``write`` hands
+    over to the module that owns the output directory.
 
     Attributes:
         unified_ids: ``source, record_id, customer_id``, one row per accepted record.

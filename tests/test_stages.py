@@ -1,0 +1,135 @@
+"""The stage sequence shared by full runs and batches: typed values and the engine seam."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+import pytest
+
+import c360
+from c360._engine import LOCAL, Pairs
+from c360._stages import configure
+from c360.config import EffectiveConfig, ResolveConfig
+from c360.datasets import generate_people
+from c360.exceptions import ConfigError
+from c360.incremental import ResolutionState
+from c360.testing import assert_same_clusters
+
+
+@pytest.fixture(scope="module")
+def people():
+    return generate_people(150, seed=5).records
+
+
+class CountingEngine:
+    """The local engine, counting what the pipeline asks of it."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def candidate_pairs(self, records, cfg, *, show, keys=None):
+        self.calls.append("candidate_pairs")
+        return LOCAL.candidate_pairs(records, cfg, show=show, keys=keys)
+
+    def score(self, model, pairs, cfg):
+        self.calls.append("score")
+        return LOCAL.score(model, pairs, cfg)
+
+    def components(self, n, left, right):
+        self.calls.append("components")
+        return LOCAL.components(n, left, right)
+
+
+def test_a_run_goes_through_the_engine_it_is_given(people):
+    engine = CountingEngine()
+    res = c360.resolve(people, engine=engine)
+    assert engine.calls == ["candidate_pairs", "score", "components"]
+    assert_same_clusters(res.unified_ids, c360.resolve(people).unified_ids)
+
+
+def test_the_effective_configuration_has_every_choice_made(people, tmp_path):
+    res = c360.resolve(people)
+    cfg = res.config
+    assert isinstance(cfg, EffectiveConfig)
+    assert cfg.blocking.rules and cfg.comparisons and cfg.deterministic
+    # a run's config.toml loads back as the same complete configuration
+    res.write(tmp_path, report=False)
+    assert EffectiveConfig.load(tmp_path / "config.toml") == cfg
+    # configure() leaves what the user chose and fills in the rest
+    given = ResolveConfig(deterministic=("email",))
+    filled = configure(res.matching, given)
+    assert filled.deterministic == ("email",)
+    assert filled.comparisons == cfg.comparisons
+    assert configure(res.matching, filled) is filled
+
+
+def test_an_incomplete_configuration_is_not_an_effective_one(tmp_path):
+    path = tmp_path / "c360.toml"
+    ResolveConfig(link_type="dedupe").save(path)
+    with pytest.raises(ConfigError, match="not complete") as err:
+        EffectiveConfig.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_resolution_is_frozen(people):
+    res = c360.resolve(people)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.run_id = "other"  # type: ignore[misc]
+    assert dataclasses.replace(res, run_id="other").run_id == "other"
+
+
+def test_levels_are_computed_in_one_place_for_runs_and_batches(people, tmp_path):
+    """A batch's links carry the levels a full run computes for the same pair."""
+    res = c360.resolve(people)
+    res.write(tmp_path, report=False)
+    links = pl.from_arrow(res.links)
+    gammas = [c for c in links.columns if c.startswith("gamma_")]
+    # the pairs of the full run's links, recomputed through Pairs.compared
+    keys = pl.from_arrow(res.unified_ids).select("source", "record_id").with_row_index("_k")
+    ends = links.join(
+        keys.rename({"source": "source_l", "record_id": "record_id_l", "_k": "l"}),
+        on=["source_l", "record_id_l"],
+    ).join(
+        keys.rename({"source": "source_r", "record_id": "record_id_r", "_k": "r"}),
+        on=["source_r", "record_id_r"],
+    )
+    matching = res.matching
+    assert matching is not None
+    order = pl.from_arrow(res.unified_ids).select("source", "record_id")
+    aligned = order.join(matching, on=["source", "record_id"], how="left", maintain_order="left")
+    pairs = Pairs.compared(
+        aligned, ends["l"].to_numpy(), ends["r"].to_numpy(), res.config.comparisons
+    )
+    assert np.array_equal(pairs.levels, ends.select(gammas).to_numpy())
+    # and a batch of one record already in the state scores its pairs the same way
+    state = ResolutionState.load(tmp_path)
+    one = res.records.filter(pl.col("source") == ends["source_l"][0]).filter(
+        pl.col("record_id") == ends["record_id_l"][0]
+    )
+    batch = state.resolve(one.drop("_rid"))
+    got = pl.from_arrow(batch.links)
+    me = (ends["source_l"][0], ends["record_id_l"][0])
+
+    def other_end(frame: pl.DataFrame) -> pl.DataFrame:
+        # the partner of ``me`` in each link, and the link's levels
+        left_is_me = (pl.col("source_l") == me[0]) & (pl.col("record_id_l") == me[1])
+        right_is_me = (pl.col("source_r") == me[0]) & (pl.col("record_id_r") == me[1])
+        return frame.filter(left_is_me ^ right_is_me).select(
+            pl.when(left_is_me).then(pl.col("source_r")).otherwise(pl.col("source_l")).alias("s"),
+            pl.when(left_is_me)
+            .then(pl.col("record_id_r"))
+            .otherwise(pl.col("record_id_l"))
+            .alias("r"),
+            *gammas,
+        )
+
+    full_side = other_end(links)
+    batch_side = other_end(got)
+    both = full_side.join(batch_side, on=["s", "r"], suffix="_batch")
+    assert both.height >= 1, "precondition: the record links to a partner in both paths"
+    for g in gammas:
+        assert both[g].to_list() == both[f"{g}_batch"].to_list(), g
