@@ -479,8 +479,9 @@ class ResolutionState:
         if absent:
             batch = batch.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in absent)
         bar.advance()
-        if self._junk_hit(batch):
-            batch = null_junk(batch, self.junk)  # type: ignore[arg-type]
+        junk = self._batch_junk(batch)
+        if junk is not None:
+            batch = null_junk(batch, junk)
         nb = batch.height
         # candidates: batch x state by index lookup, batch x batch by brute force on keys
         hashed = _key_hashes(batch, [idx.rule for idx in self._index])
@@ -569,28 +570,36 @@ class ResolutionState:
         nodes = pl.DataFrame({"source": held, **values}, schema=schema)
         return cluster_links(n_nodes, left, right, certainty, config=cfg, records=nodes).labels
 
-    def _junk_hit(self, batch: pl.DataFrame) -> bool:
-        """Whether the batch may hold a junk value of the run (a few rows: checked exactly).
+    def _batch_junk(self, batch: pl.DataFrame) -> pl.DataFrame | None:
+        """The junk values to null in the batch: the run's, and the batch's own placeholders.
 
-        Derived columns are null wherever their column is, so with no junk
-        value in the batch nulling junk changes nothing; one record skips
-        those queries.
+        The run's junk values (found by frequency and shape over all its
+        records) and the placeholder-looking values of the batch itself
+        (``noemail@…``, ``0000000``), which a full run over the same records
+        would find too. ``None`` when the batch holds none: a batch of a few
+        records is checked value by value, without a query.
         """
+        from c360.rules import placeholder_junk
+
+        own = placeholder_junk(batch, self.config.junk)
         if self.junk is None or self.junk.height == 0:
-            return False
+            return own if own.height else None
         if batch.height > _FEW_ROWS:
-            return True
+            return pl.concat([self.junk.select(own.columns).cast(own.schema), own])
         if self._junk_values is None:
             self._junk_values = {
                 str(col[0]): set(group["value"].to_list())
                 for col, group in self.junk.group_by("column")
             }
-        return any(
+        hit = any(
             v in values
             for col, values in self._junk_values.items()
             if col in batch.columns
             for v in batch.get_column(col).cast(pl.String).to_list()
         )
+        if hit:
+            return pl.concat([self.junk.select(own.columns).cast(own.schema), own])
+        return own if own.height else None
 
     def _assign(
         self,

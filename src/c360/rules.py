@@ -29,13 +29,21 @@ Examples:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-__all__ = ["DERIVED_FROM", "JunkConfig", "detect_junk", "null_junk"]
+__all__ = [
+    "DERIVED_FROM",
+    "JunkConfig",
+    "detect_junk",
+    "looks_placeholder",
+    "null_junk",
+    "placeholder_junk",
+]
 
 _PLACEHOLDER_EMAIL_USERS = (
     "test",
@@ -126,6 +134,85 @@ def _placeholder(column: str) -> pl.Expr:
     return pl.lit(value=False)
 
 
+_REPEATED_DIGITS = re.compile(r"\D")
+_BLANK_POSTCODE = re.compile(r"^(0+|9+|x+|X+)$")
+
+
+def looks_placeholder(column: str, value: str) -> bool:
+    """Whether one value has the placeholder shape ``detect_junk`` flags in ``column``.
+
+    The same rule as the frame expression, for a few values at a time (an
+    incremental batch of one record) where a query would cost more than the
+    check; the two are tested equal.
+
+    Examples:
+        >>> looks_placeholder("email", "noemail@gmail.com"), looks_placeholder("phone", "0000000")
+        (True, True)
+        >>> looks_placeholder("email", "ann@x.io")
+        False
+    """
+    if column == "email":
+        parts = value.split("@")
+        return parts[0] in _PLACEHOLDER_EMAIL_USERS or parts[-1] in _PLACEHOLDER_DOMAINS
+    if column in ("phone", "phone_digits", "national_id"):
+        digits = _REPEATED_DIGITS.sub("", value)
+        return len(digits) >= 5 and (len(set(digits)) == 1 or "123456789" in digits)
+    if column == "postcode":
+        return _BLANK_POSTCODE.match(value) is not None
+    return False
+
+
+def placeholder_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.DataFrame:
+    """The placeholder-looking values of ``records`` alone, as ``detect_junk`` rows.
+
+    What an incremental batch can judge by itself: how often a value occurs
+    is a full run's business, its shape is not (a batch holding
+    ``noemail@noemail.com`` for the first time must not match on it).
+
+    Examples:
+        >>> recs = pl.DataFrame({"email": ["ann@x.io", "none@x.io"], "phone": ["1111111", None]})
+        >>> placeholder_junk(recs).select("column", "value").rows()
+        [('email', 'none@x.io'), ('phone', '1111111')]
+    """
+    cfg = config or JunkConfig()
+    if not cfg.placeholders:
+        return pl.DataFrame(schema=_JUNK_SCHEMA)
+    if records.height <= _FEW_VALUES:
+        rows = [
+            (col, value)
+            for col in (*cfg.identifier_columns, *cfg.location_columns)
+            if col in records.columns
+            for value in records.get_column(col).cast(pl.String).drop_nulls().unique().to_list()
+            if looks_placeholder(col, value)
+        ]
+        return pl.DataFrame(
+            {
+                "column": [c for c, _ in rows],
+                "value": [v for _, v in rows],
+                "records": [1] * len(rows),
+                "reason": ["placeholder-looking value"] * len(rows),
+            },
+            schema=_JUNK_SCHEMA,
+        )
+    never = records.height + 1  # no value is frequent enough to be junk by count
+    return detect_junk(
+        records,
+        JunkConfig(
+            identifier_columns=cfg.identifier_columns,
+            max_records_per_identifier=never,
+            location_columns=cfg.location_columns,
+            constant_share=1.0,
+            constant_min_records=never,
+        ),
+    )
+
+
+#: Up to this many records, ``placeholder_junk`` checks values in Python.
+_FEW_VALUES = 64
+
+_JUNK_SCHEMA = {"column": pl.String, "value": pl.String, "records": pl.UInt32, "reason": pl.String}
+
+
 def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.DataFrame:
     """Find junk values in identifier and location columns.
 
@@ -173,14 +260,7 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
         )
         frames.append(found)
     if not frames:
-        return pl.DataFrame(
-            schema={
-                "column": pl.String,
-                "value": pl.String,
-                "records": pl.UInt32,
-                "reason": pl.String,
-            }
-        )
+        return pl.DataFrame(schema=_JUNK_SCHEMA)
     return (
         pl.concat(frames)
         .with_columns(pl.col("records").cast(pl.UInt32))
