@@ -178,13 +178,15 @@ def placeholder_junk(records: pl.DataFrame, config: JunkConfig | None = None) ->
     if not cfg.placeholders:
         return pl.DataFrame(schema=_JUNK_SCHEMA)
     if records.height <= _FEW_VALUES:
-        rows = [
-            (col, value)
-            for col in (*cfg.identifier_columns, *cfg.location_columns)
-            if col in records.columns
-            for value in records.get_column(col).cast(pl.String).drop_nulls().unique().to_list()
-            if looks_placeholder(col, value)
-        ]
+        cols = [c for c in (*cfg.identifier_columns, *cfg.location_columns) if c in records.columns]
+        rows = sorted(
+            {
+                (col, text)
+                for row in records.select(pl.col(cols).cast(pl.String)).iter_rows()
+                for col, text in zip(cols, row, strict=True)
+                if text is not None and looks_placeholder(col, text)
+            }
+        )
         return pl.DataFrame(
             {
                 "column": [c for c, _ in rows],
