@@ -15,7 +15,7 @@ Examples:
 
 from importlib import metadata as _metadata
 
-from c360.config import ResolveConfig
+from c360.config import EffectiveConfig, ResolveConfig
 from c360.contracts import Contract, canonical_contract
 from c360.exceptions import C360Error
 from c360.incremental import ResolutionState
@@ -30,6 +30,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
 __all__ = [
     "C360Error",
     "Contract",
+    "EffectiveConfig",
     "Resolution",
     "ResolutionState",
     "ResolveConfig",

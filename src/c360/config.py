@@ -5,7 +5,7 @@ comparisons from the data. What c360 chose is returned in
 ``Resolution.config`` (an effective, complete configuration) which can be saved
 with [`ResolveConfig.save`][ResolveConfig.save] and edited.
 
-The stages themselves run on an [`EffectiveConfig`][EffectiveConfig]: the same
+The stages themselves run on an ``EffectiveConfig``: the same
 fields with every choice made, so that no stage has to ask whether blocking
 or comparisons were chosen yet.
 
@@ -223,14 +223,13 @@ class ResolveConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EffectiveConfig(ResolveConfig):
-    """A [`ResolveConfig`][ResolveConfig] with every choice made: what the stages run on.
+    """A [`ResolveConfig`][c360.ResolveConfig] with every choice made: what the stages run on.
 
     ``blocking``, ``comparisons`` and ``deterministic`` are never ``None``
     here. ``Resolution.config`` is one (it saves, loads and prints like any
     ``ResolveConfig``); a saved run's ``config.toml`` loads back as one with
-    ``EffectiveConfig.load``. Build one with
-    [`ResolveConfig.with_choices`][ResolveConfig.with_choices] or
-    [`c360.prepare`][c360.pipeline.prepare].
+    ``EffectiveConfig.load``. Build one with ``ResolveConfig.with_choices``
+    or [`c360.prepare`][c360.prepare].
 
     Examples:
         >>> ResolveConfig.from_dict({}).blocking is None  # chosen from the data later

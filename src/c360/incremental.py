@@ -11,9 +11,11 @@ search instead of scanning a million rows. Each batch is then validated and
 standardised like a full run, compared and scored with the saved model,
 attached to existing customers or made a new customer, and given IDs by the
 same rules as [`c360.ids`][c360.ids] (a record linking two customers merges them,
-the one with most history keeps its ID, and only when both links reach the
+the one sharing most records keeps its ID, and only when both links reach the
 clustering's ``bridge_probability``: otherwise the record joins the customer
-it matches best).
+it matches best). The stages are the full run's (``c360._stages``,
+``c360._engine``): the same standardisation, junk nulling, level
+computation, scoring, cannot-link guard and ID rules.
 
 Limits, by design: a batch never *splits* an existing customer, and a changed
 record (same source and record_id) is re-attached but the links of the old
