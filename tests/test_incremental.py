@@ -233,6 +233,12 @@ def test_junk_values_of_the_full_run_are_ignored_by_later_batches(junk_run):
     assert state._batch_junk(pl.DataFrame({"email": ["john@smith.example"], "x": [1]})) is None
     many = state._batch_junk(pl.DataFrame({"email": ["john@smith.example"] * 100}))
     assert many is not None and "test@test.com" in many["value"].to_list()
+    # a junk table of just column and value (as null_junk reads it) is enough
+    bare = ResolutionState(
+        state.matching, state.model, state.config, state.junk.select("column", "value")
+    )
+    assert bare._batch_junk(pl.DataFrame({"email": ["test@test.com"]})) is not None
+    assert bare.resolve(newcomer("w3", "Green")).unified_ids.num_rows == 1
     # a placeholder the run never saw is junk in the batch too, as a full run would find
     own = state._batch_junk(pl.DataFrame({"email": ["nobody@mail.io", "john@smith.example"]}))
     assert own is not None and own.filter(pl.col("column") == "email")["value"].to_list() == [

@@ -587,7 +587,7 @@ class ResolutionState:
         if self.junk is None or self.junk.height == 0:
             return own if own.height else None
         if batch.height > _FEW_ROWS:
-            return pl.concat([self.junk.select(own.columns).cast(own.schema), own])
+            return self._with_run_junk(own)
         if self._junk_values is None:
             self._junk_values = {
                 str(col[0]): set(group["value"].to_list())
@@ -600,8 +600,14 @@ class ResolutionState:
             for v in batch.get_column(col).cast(pl.String).to_list()
         )
         if hit:
-            return pl.concat([self.junk.select(own.columns).cast(own.schema), own])
+            return self._with_run_junk(own)
         return own if own.height else None
+
+    def _with_run_junk(self, own: pl.DataFrame) -> pl.DataFrame:
+        """The run's junk values and the batch's own, as ``null_junk`` reads them."""
+        assert self.junk is not None
+        run = self.junk.select(pl.col("column").cast(pl.String), pl.col("value").cast(pl.String))
+        return pl.concat([run, own.select("column", "value")])
 
     def _assign(
         self,
