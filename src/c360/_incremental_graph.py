@@ -19,6 +19,7 @@ import numpy.typing as npt
 import polars as pl
 
 from c360.blocking import BlockingRule
+from c360.cluster import ClusterConfig
 
 _HASH_SEED = 20261128
 
@@ -306,3 +307,124 @@ def _bridge_guard(
     weak = ~first & ((prob[order] < bridge) | (best_of < bridge))
     keep[order[weak]] = False
     return keep
+
+
+def guarded_labels(
+    local: pl.DataFrame,
+    node: npt.NDArray[np.int64],
+    n_nodes: int,
+    nb: int,
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    certainty: npt.NDArray[np.float64],
+    cfg: ClusterConfig,
+) -> npt.NDArray[np.int64]:
+    """Labels of batch records and customers, under the full run's cannot-link guard.
+
+    The same ``cluster_links`` as a full run, on a graph whose nodes are the
+    batch records and the existing customers; a customer node carries, per
+    cannot-link column, the most common value among its candidate records
+    (and a source declared distinct, if it holds one), so that a batch
+    record with another national ID does not join it, nor bridge two
+    customers that differ. ``cfg``: the run's clustering options with only
+    the cannot-link columns the model trusts (``_stages.reliable_cannot_link``).
+    """
+    from c360.cluster import cluster_links, components
+
+    labels = components(n_nodes, left, right)
+    cols = [c for c in cfg.cannot_link if c in local.columns]
+    distinct = set(cfg.distinct_sources)
+    if not cfg.guard or left.shape[0] == 0 or not (cols or distinct):
+        return labels
+    # per node, in Python: a batch holds few rows, and a polars query per call
+    # would cost more than the guard itself
+    values = {c: _node_values(local.get_column(c), node, n_nodes, nb) for c in cols}
+    sources = local.get_column("source").to_list()
+    held: list[str | None] = [None] * n_nodes
+    for j, s in enumerate(sources):
+        if s in distinct:
+            held[int(node[j])] = s
+    if not _suspect(labels, left, certainty, values, held, cfg.bridge_probability):
+        return labels  # exactly what cluster_links returns when nothing is suspect
+    schema = dict.fromkeys(["source", *values], pl.String)
+    nodes = pl.DataFrame({"source": held, **values}, schema=schema)
+    return cluster_links(n_nodes, left, right, certainty, config=cfg, records=nodes).labels
+
+
+def find_candidates(
+    index: Sequence[_RuleIndex],
+    delta: Sequence[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]],
+    hashed: Sequence[_KeyHash | None],
+    active: npt.NDArray[np.bool_],
+    *,
+    max_block_size: int | None,
+    max_candidates: int | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+    """(batch row, existing rid) pairs sharing a blocking key, and how many the cap dropped.
+
+    Args:
+        index: per blocking rule, the sorted key hashes of the compacted rows.
+        delta: per rule, the key hashes and rids of rows appended since, unsorted.
+        hashed: per rule, the batch's key hashes (see [`_key_hashes`][_key_hashes]).
+        active: per existing rid, whether it is the current version of its record.
+        max_block_size: keys shared by more existing rows than this give no pairs,
+            as blocking skips such blocks in a full run.
+        max_candidates: most candidates per batch row, the most specific
+            first (see [`_cap`][_cap]); ``None`` keeps them all.
+    """
+    lefts, rights, blocks = [], [], []
+    for idx, h in zip(index, hashed, strict=True):
+        if idx.hashes.size == 0 or h is None:
+            continue
+        hashes, valid = h
+        rows = np.flatnonzero(valid)
+        lo = np.searchsorted(idx.hashes, hashes[rows], side="left")
+        hi = np.searchsorted(idx.hashes, hashes[rows], side="right")
+        size = hi - lo
+        if max_block_size is not None:
+            keep = size <= max_block_size
+            rows, lo, size = rows[keep], lo[keep], size[keep]
+        if size.sum() == 0:
+            continue
+        left, right = _expand(rows, lo, size, idx.rids)
+        lefts.append(left)
+        rights.append(right)
+        blocks.append(np.repeat(size, size))
+    for (dh, dr), h in zip(delta, hashed, strict=True):
+        if dh.size == 0 or h is None:
+            continue
+        hashes, valid = h
+        rows = np.flatnonzero(valid)
+        if rows.size * dh.size <= 2_000_000:
+            hit_row, hit_delta = np.nonzero(hashes[rows][:, None] == dh[None, :])
+            lefts.append(rows[hit_row])
+            rights.append(dr[hit_delta])
+            blocks.append(np.bincount(hit_row, minlength=rows.size)[hit_row])
+            continue
+        order = np.argsort(dh, kind="stable")
+        sh, sr = dh[order], dr[order]
+        lo = np.searchsorted(sh, hashes[rows], side="left")
+        size = np.searchsorted(sh, hashes[rows], side="right") - lo
+        left, right = _expand(rows, lo, size, sr)
+        lefts.append(left)
+        rights.append(right)
+        blocks.append(np.repeat(size, size))
+    if not lefts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, 0
+    left = np.concatenate(lefts)
+    right = np.concatenate(rights)
+    block = np.concatenate(blocks).astype(np.int64)
+    current = active[right]
+    left, right, block = left[current], right[current], block[current]
+    pairs, inverse, shared = np.unique(
+        np.column_stack([left, right]), axis=0, return_inverse=True, return_counts=True
+    )
+    capped = 0
+    if max_candidates is not None and np.bincount(pairs[:, 0]).max(initial=0) > max_candidates:
+        smallest = np.full(pairs.shape[0], np.iinfo(np.int64).max)
+        np.minimum.at(smallest, inverse.ravel(), block)
+        keep = _cap(pairs[:, 0], pairs[:, 1], shared, smallest, max_candidates)
+        pairs = pairs[keep]
+        capped = int((~keep).sum())
+    return pairs[:, 0], pairs[:, 1], capped

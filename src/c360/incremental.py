@@ -38,7 +38,6 @@ Examples:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,102 +46,40 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
-from c360._display import Block, fmt_count, fmt_records
+from c360._display import Block, fmt_count
 from c360._incremental_graph import (
     _Appended,
     _bridge_guard,
-    _cap,
-    _expand,
     _gather_segments,
     _Growable,
     _key_hashes,
     _KeyHash,
-    _node_values,
     _RuleIndex,
-    _suspect,
+    find_candidates,
+    guarded_labels,
 )
+from c360._incremental_ids import assign_batch_ids
+from c360._incremental_session import BatchResult, _Session, batch_result, write_session
 from c360._memory import no_hugepage_stalls
 from c360._output import (
     CONFIG,
     JUNK,
     MATCHING,
     MODEL,
-    RECORDS,
     existing,
     output_dir,
-    read_state,
     read_state_frame,
 )
 from c360.blocking import BlockingRule
-from c360.cluster import cluster_links, components
+from c360.cluster import components
 from c360.config import EffectiveConfig, ResolveConfig
 from c360.exceptions import StateError
-from c360.ids import ID_CHANGES_SCHEMA, claim_previous_ids, fresh_id
 from c360.model import FellegiSunterModel
 
 __all__ = ["BatchResult", "ResolutionState"]
 
 #: Up to this many batch rows, per-row checks replace whole-frame queries.
 _FEW_ROWS = 64
-
-
-@dataclass(slots=True, kw_only=True)
-class BatchResult:
-    """Outcome of resolving one batch incrementally.
-
-    Attributes:
-        unified_ids: ``source, record_id, customer_id`` of the batch's accepted records.
-        links: accepted links touching the batch (same columns as a full run's).
-        quarantine: rejected batch rows.
-        id_changes: ``new`` customers and customers ``merged_into`` others.
-        seconds: wall time of the batch.
-    """
-
-    unified_ids: pa.Table
-    links: pa.Table
-    quarantine: pa.Table
-    id_changes: pa.Table
-    seconds: float
-
-    def _display(self) -> Block:
-        import pyarrow.compute as pc
-
-        n, q = self.unified_ids.num_rows, self.quarantine.num_rows
-        kinds = pc.value_counts(self.id_changes.column("change")).to_pylist() if n else []
-        changes = {str(k["values"]): int(k["counts"]) for k in kinds}
-        customers = (
-            int(pc.count_distinct(self.unified_ids.column("customer_id")).as_py()) if n else 0
-        )
-        rows = [
-            ("records", fmt_records(n, q)),
-            (
-                "customers",
-                f"{fmt_count(customers)} ({fmt_count(changes.get('new', 0))} new, "
-                f"{fmt_count(changes.get('merged_into', 0))} merged into others)",
-            ),
-            ("links", fmt_count(self.links.num_rows)),
-            ("milliseconds", f"{self.seconds * 1000:.1f}"),
-        ]
-        return Block("c360 BatchResult", rows)
-
-    def __repr__(self) -> str:
-        return self._display().text()
-
-    def _repr_html_(self) -> str:
-        return self._display().html()
-
-
-@dataclass(slots=True)
-class _Session:
-    """What the batches resolved since the state was loaded (or saved) added."""
-
-    records: list[pl.DataFrame] = field(default_factory=list)  # accepted rows, as loaded
-    links: list[pa.Table] = field(default_factory=list)
-    quarantine: list[pa.Table] = field(default_factory=list)
-    id_changes: list[pa.Table] = field(default_factory=list)
-    touched: set[str] = field(default_factory=set)  # customers that gained or lost records
-    batches: int = 0
-    merged_away: set[str] = field(default_factory=set)
 
 
 class ResolutionState:
@@ -364,68 +301,17 @@ class ResolutionState:
     def _candidates(
         self, hashed: list[_KeyHash | None]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(batch row, existing rid) pairs sharing a blocking key.
-
-        ``hashed`` holds the batch's key hashes per rule (see [`_key_hashes`][_key_hashes]).
-        """
-        cap = self.config.blocking.max_block_size if self.config.blocking else None
-        lefts, rights, blocks = [], [], []
-        for idx, h in zip(self._index, hashed, strict=True):
-            if idx.hashes.size == 0 or h is None:
-                continue
-            hashes, valid = h
-            rows = np.flatnonzero(valid)
-            lo = np.searchsorted(idx.hashes, hashes[rows], side="left")
-            hi = np.searchsorted(idx.hashes, hashes[rows], side="right")
-            size = hi - lo
-            if cap is not None:
-                keep = size <= cap
-                rows, lo, size = rows[keep], lo[keep], size[keep]
-            if size.sum() == 0:
-                continue
-            left, right = _expand(rows, lo, size, idx.rids)
-            lefts.append(left)
-            rights.append(right)
-            blocks.append(np.repeat(size, size))
-        for (dh_buf, dr_buf), h in zip(self._delta, hashed, strict=True):
-            dh, dr = dh_buf.view, dr_buf.view
-            if dh.size == 0 or h is None:
-                continue
-            hashes, valid = h
-            rows = np.flatnonzero(valid)
-            if rows.size * dh.size <= 2_000_000:
-                hit_row, hit_delta = np.nonzero(hashes[rows][:, None] == dh[None, :])
-                lefts.append(rows[hit_row])
-                rights.append(dr[hit_delta])
-                blocks.append(np.bincount(hit_row, minlength=rows.size)[hit_row])
-                continue
-            order = np.argsort(dh, kind="stable")
-            sh, sr = dh[order], dr[order]
-            lo = np.searchsorted(sh, hashes[rows], side="left")
-            size = np.searchsorted(sh, hashes[rows], side="right") - lo
-            left, right = _expand(rows, lo, size, sr)
-            lefts.append(left)
-            rights.append(right)
-            blocks.append(np.repeat(size, size))
-        if not lefts:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        left = np.concatenate(lefts)
-        right = np.concatenate(rights)
-        block = np.concatenate(blocks).astype(np.int64)
-        active = self._active[right]
-        left, right, block = left[active], right[active], block[active]
-        pairs, inverse, shared = np.unique(
-            np.column_stack([left, right]), axis=0, return_inverse=True, return_counts=True
+        """(batch row, existing rid) pairs sharing a blocking key (see ``find_candidates``)."""
+        left, right, capped = find_candidates(
+            self._index,
+            [(dh.view, dr.view) for dh, dr in self._delta],
+            hashed,
+            self._active,
+            max_block_size=self.config.blocking.max_block_size,
+            max_candidates=self.max_candidates,
         )
-        limit = self.max_candidates
-        if limit is not None and np.bincount(pairs[:, 0]).max(initial=0) > limit:
-            smallest = np.full(pairs.shape[0], np.iinfo(np.int64).max)
-            np.minimum.at(smallest, inverse.ravel(), block)
-            keep = _cap(pairs[:, 0], pairs[:, 1], shared, smallest, limit)
-            pairs = pairs[keep]
-            self._capped += int((~keep).sum())
-        return pairs[:, 0], pairs[:, 1]
+        self._capped += capped
+        return left, right
 
     #: Batches of at least this many accepted records show a progress bar
     #: (from the CLI or a notebook, or with ``progress="on"``).
@@ -469,7 +355,7 @@ class ResolutionState:
         """Standardise, compare, score and cluster the batch's accepted records."""
         from c360._engine import Pairs, score
         from c360._links import _links_table
-        from c360._stages import standardise
+        from c360._stages import reliable_cannot_link, standardise
         from c360.rules import null_junk
 
         cfg = self.config
@@ -515,9 +401,10 @@ class ResolutionState:
         link_l, link_r, certainty = scored.links()
         edge_l, edge_r = node[link_l], node[link_r]
         keep = _bridge_guard(edge_l, edge_r, certainty, nb, cfg.cluster.bridge_probability)
-        labels = self._cluster(
-            local, node, n_nodes, nb, edge_l[keep], edge_r[keep], certainty[keep]
-        )
+        labels = guarded_labels(
+            local, node, n_nodes, nb, edge_l[keep], edge_r[keep], certainty[keep],
+            reliable_cannot_link(cfg.cluster, self.model),
+        )  # fmt: skip
         ids, changes = self._assign(batch, labels, cust_names, nb, run)
         unified = batch.select("source", "record_id").with_columns(
             customer_id=pl.Series(ids, dtype=pl.String)
@@ -530,47 +417,6 @@ class ResolutionState:
         self._grow(batch, unified, hashed)
         bar.advance()
         return self._result([unified], links, quarantine, changes, run, start)
-
-    def _cluster(
-        self,
-        local: pl.DataFrame,
-        node: npt.NDArray[np.int64],
-        n_nodes: int,
-        nb: int,
-        left: npt.NDArray[np.int64],
-        right: npt.NDArray[np.int64],
-        certainty: npt.NDArray[np.float64],
-    ) -> npt.NDArray[np.int64]:
-        """Labels of batch records and customers, under the full run's cannot-link guard.
-
-        The same ``cluster_links`` as a full run, on a graph whose nodes are the
-        batch records and the existing customers; a customer node carries, per
-        cannot-link column, the most common value among its candidate records
-        (and a source declared distinct, if it holds one), so that a batch
-        record with another national ID does not join it, nor bridge two
-        customers that differ.
-        """
-        from c360._stages import reliable_cannot_link
-
-        labels = components(n_nodes, left, right)
-        cfg = reliable_cannot_link(self.config.cluster, self.model)
-        cols = [c for c in cfg.cannot_link if c in local.columns]
-        distinct = set(cfg.distinct_sources)
-        if not cfg.guard or left.shape[0] == 0 or not (cols or distinct):
-            return labels
-        # per node, in Python: a batch holds few rows, and a polars query per call
-        # would cost more than the guard itself
-        values = {c: _node_values(local.get_column(c), node, n_nodes, nb) for c in cols}
-        sources = local.get_column("source").to_list()
-        held = [None] * n_nodes
-        for j, s in enumerate(sources):
-            if s in distinct:
-                held[int(node[j])] = s
-        if not _suspect(labels, left, certainty, values, held, cfg.bridge_probability):
-            return labels  # exactly what cluster_links returns when nothing is suspect
-        schema = dict.fromkeys(["source", *values], pl.String)
-        nodes = pl.DataFrame({"source": held, **values}, schema=schema)
-        return cluster_links(n_nodes, left, right, certainty, config=cfg, records=nodes).labels
 
     def _batch_junk(self, batch: pl.DataFrame) -> pl.DataFrame | None:
         """The junk values to null in the batch: the run's, and the batch's own placeholders.
@@ -617,57 +463,23 @@ class ResolutionState:
         nb: int,
         run: str,
     ) -> tuple[list[str], list[dict[str, Any]]]:
-        """Customer IDs of the batch records, by the ID rules of a full run.
-
-        The overlap of each component holding batch records with the
-        customers it touches goes to [`claim_previous_ids`][c360.ids.claim_previous_ids],
-        as a full run's clusters and the previous run's customers do: a
-        customer node brings its records (less those this batch replaces), a
-        replaced record brings one record of its customer to the component
-        its new version joined, and history (records ever) breaks ties. A
-        customer keeps its ID for the records the batch did not touch.
-        """
+        """Customer IDs of the batch records (see ``assign_batch_ids``); merges applied."""
         srcs = batch["source"].to_list()
         rids = batch["record_id"].to_list()
-        batch_comps = {int(c) for c in labels[:nb]}
-        previous = self._previous_customers(srcs, rids)  # batch row -> customer replaced
-        replaced: dict[str, int] = {}
-        shared: dict[tuple[int, str], int] = {}
-        for i, old in previous.items():
-            replaced[old] = replaced.get(old, 0) + 1
-            key = (int(labels[i]), old)
-            shared[key] = shared.get(key, 0) + 1
-        nodes_in_batch: set[str] = set()
-        for j, cust in enumerate(customers):
-            comp = int(labels[nb + j])
-            if comp in batch_comps:
-                nodes_in_batch.add(cust)
-                rest = self._members.get(cust, 0) - replaced.get(cust, 0)
-                shared[(comp, cust)] = shared.get((comp, cust), 0) + rest
-        rows = sorted(
-            ((comp, cust, n, self._history.get(cust, 0)) for (comp, cust), n in shared.items()
-             if n > 0 and comp in batch_comps),
-            key=lambda r: (-r[2], -r[3], r[1], r[0]),
-        )  # fmt: skip
-        # customers whose untouched records lie outside the batch's components keep their ID
-        kept = {
-            c for c in replaced
-            if c not in nodes_in_batch and self._members.get(c, 0) > replaced[c]
-        }  # fmt: skip
-        claims = claim_previous_ids(rows, previous=set(replaced) | nodes_in_batch, kept=kept)
-        changes = [{**row, "run_id": run} for row in claims.changes()]
-        for other, survivor in claims.merged.items():
-            if survivor is not None:
-                self._merge(other, survivor)
-        chosen = dict(claims.chosen)
-        ids: list[str] = []
-        for i in range(nb):
-            comp = int(labels[i])
-            if comp not in chosen:  # the component's first batch record is its anchor
-                chosen[comp] = fresh_id(srcs[i], rids[i], self._history)
-                self._history[chosen[comp]] = 0
-                changes.append({**claims.fresh_change(comp, chosen[comp]), "run_id": run})
-            ids.append(chosen[comp])
+        ids, changes, merged = assign_batch_ids(
+            labels,
+            customers,
+            srcs,
+            rids,
+            replaced=self._previous_customers(srcs, rids),
+            members=self._members,
+            history=self._history,
+            run=run,
+        )
+        for other, survivor in merged.items():
+            self._merge(other, survivor)
+        for new in {c["customer_id"] for c in changes if c["change"] in ("new", "split_from")}:
+            self._history[new] = 0
         return ids, changes
 
     def _previous_customers(self, srcs: list[str], rids: list[str]) -> dict[int, str]:
@@ -751,36 +563,8 @@ class ResolutionState:
         run: str,
         start: float,
     ) -> BatchResult:
-        from c360._canonical import QUARANTINE_SCHEMA
-
-        ids = (
-            unified[0]
-            if unified
-            else pl.DataFrame(
-                schema={"source": pl.String, "record_id": pl.String, "customer_id": pl.String}
-            )
-        )
-        q = (
-            quarantine.select(list(QUARANTINE_SCHEMA))
-            if quarantine is not None
-            else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-        )
-        result = BatchResult(
-            unified_ids=ids.to_arrow(),
-            links=(links if links is not None else pl.DataFrame()).to_arrow(),
-            quarantine=q.to_arrow(),
-            id_changes=pl.DataFrame(changes, schema=ID_CHANGES_SCHEMA).to_arrow(),
-            seconds=time.perf_counter() - start,
-        )
-        session = self._session
-        session.batches += 1
-        for kept, table in (
-            (session.links, result.links),
-            (session.quarantine, result.quarantine),
-            (session.id_changes, result.id_changes),
-        ):
-            if table.num_rows:
-                kept.append(table)
+        result = batch_result(unified, links, quarantine, changes, time.perf_counter() - start)
+        self._session.add(result)
         return result
 
     def unified_ids(self) -> pa.Table:
@@ -817,99 +601,19 @@ class ResolutionState:
         from c360._stages import new_run_id
 
         out = Path(out_dir)
-        atomic_output(out, new_run_id(), self._write_into)
+        atomic_output(
+            out,
+            new_run_id(),
+            lambda tmp: write_session(
+                tmp,
+                self._dir,
+                self._session,
+                matching=self.matching,
+                junk=self.junk,
+                model=self.model,
+                config=self.config,
+                resolve_id=self._resolve_id,
+            ),
+        )
         self._dir = out
         self._session = _Session()
-
-    def _write_into(self, tmp: Path) -> None:
-        """Write every file of the updated output directory into ``tmp`` (new)."""
-        import shutil
-
-        from c360._frames import write_parquet_files
-        from c360._output import state_jobs
-
-        src = self._dir
-        current = self.matching
-        ids = current.select("source", "record_id", "customer_id").sort("source", "record_id")
-        raw = self._records()
-        jobs = [
-            (ids.to_arrow(), tmp / "unified_ids.parquet"),
-            *state_jobs(tmp, current, self.junk, raw),
-        ]
-        self.model.save(tmp / MODEL)
-        self.config.save(tmp / CONFIG)
-        profiles = self._profiles(raw, ids)
-        if profiles is not None:
-            jobs.append((profiles, tmp / "profiles.parquet"))
-        write_parquet_files(jobs)
-        # the appended tables in a second round, once the frames above are written
-        # and released: they are not all held at once
-        del jobs, raw, profiles, ids
-        jobs = []
-        session = self._session
-        for name, added in (
-            ("links", session.links),
-            ("quarantine", session.quarantine),
-            ("id_changes", session.id_changes),
-        ):
-            earlier = existing(src, f"{name}.parquet")
-            tables = list(added)
-            if earlier is not None:
-                tables.insert(0, read_state(earlier, f"the earlier {name}"))
-            if tables:
-                merged = pa.concat_tables(tables, promote_options="permissive")
-                jobs.append((merged, tmp / f"{name}.parquet"))
-        write_parquet_files(jobs)
-        for name in ("report.json", "report.html", "report_tables"):
-            path = existing(src, name)
-            if path is not None:
-                copy = shutil.copytree if path.is_dir() else shutil.copy2
-                copy(path, tmp / name)
-
-    def _records(self) -> pl.DataFrame | None:
-        """The accepted records as loaded, latest version of each (``None`` when unknown)."""
-        keys = ["source", "record_id"]
-        path = existing(self._dir, RECORDS)
-        if path is None:
-            return None
-        old = read_state_frame(path, "the accepted records")
-        if not self._session.records:
-            return old
-        new = pl.concat(self._session.records, how="diagonal_relaxed").unique(
-            keys, keep="last", maintain_order=True
-        )
-        old = old.join(new.select(keys), on=keys, how="anti")
-        return pl.concat([old, new], how="diagonal_relaxed")
-
-    def _profiles(self, raw: pl.DataFrame | None, ids: pl.DataFrame) -> pa.Table | None:
-        """Profiles updated for the customers the session changed."""
-        import warnings
-
-        import pyarrow.compute as pc
-
-        from c360.golden import build_profiles
-
-        path = existing(self._dir, "profiles.parquet")
-        old = read_state(path, "the earlier profiles") if path is not None else None
-        if raw is None:
-            if self._session.touched:
-                warnings.warn(
-                    "state/records.parquet is missing (an output of an older c360): "
-                    "golden profiles were not updated; run `c360 resolve --previous` to rebuild",
-                    stacklevel=3,
-                )
-            return old
-        if old is None:
-            return build_profiles(raw, ids, self.config.survivorship)
-        touched = {self._resolve_id(c) for c in self._session.touched}
-        gone = pa.array(sorted(touched | self._session.merged_away), type=pa.string())
-        keep = old.filter(pc.invert(pc.is_in(old.column("customer_id"), value_set=gone)))
-        sub_ids = ids.filter(pl.col("customer_id").is_in(sorted(touched)))
-        if sub_ids.height == 0:
-            return keep
-        sub_raw = raw.join(
-            sub_ids.select("source", "record_id"), on=["source", "record_id"], how="semi"
-        )
-        fresh = build_profiles(sub_raw, sub_ids, self.config.survivorship)
-        both = pa.concat_tables([keep, fresh], promote_options="permissive")
-        return both.sort_by("customer_id")
