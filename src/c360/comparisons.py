@@ -23,17 +23,24 @@ Examples:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from c360._encode import Encoded, distinct_pairs, encode
+from c360._comparison_base import (
+    Comparison,
+    PairData,
+    _cutoff,
+    _grade,
+    _similarity,
+)
+from c360._encode import Encoded
 from c360.exceptions import ConfigError
 
 __all__ = [
@@ -55,208 +62,6 @@ __all__ = [
 
 Int8Array = npt.NDArray[np.int8]
 IntArray = npt.NDArray[np.int32]
-#: Columns whose values share one dictionary, so that names can be compared across columns.
-NAME_VOCABULARY = ("first_name", "middle_name", "last_name", "first_name_nick")
-
-
-class PairData:
-    """Encoded record columns and the candidate pairs being compared.
-
-    Columns are encoded on first use and cached, so several comparisons that
-    read the same column pay for it once.
-
-    Args:
-        records: the matching frame, row ``i`` being the record with ``_rid == i``.
-        rid_l: left record keys of the pairs.
-        rid_r: right record keys of the pairs.
-        encodings: already-computed encodings to reuse (e.g. across chunks).
-    """
-
-    def __init__(
-        self,
-        records: pl.DataFrame,
-        rid_l: npt.NDArray[np.integer[Any]],
-        rid_r: npt.NDArray[np.integer[Any]],
-        encodings: dict[str, Encoded] | None = None,
-    ) -> None:
-        self.records = records
-        self.rid_l = rid_l
-        self.rid_r = rid_r
-        self.encodings: dict[str, Encoded] = encodings if encodings is not None else {}
-
-    def __len__(self) -> int:
-        return int(self.rid_l.shape[0])
-
-    def slice(self, part: slice) -> PairData:
-        """The pairs in ``part``, sharing these records and encodings (views, no copy).
-
-        Examples:
-            >>> d = PairData(pl.DataFrame({"a": ["x", "y", "x"]}), np.array([0, 0, 1]),
-            ...              np.array([1, 2, 2]))
-            >>> len(d.slice(slice(1, 3))), d.slice(slice(1, 3)).encodings is d.encodings
-            (2, True)
-        """
-        return PairData(self.records, self.rid_l[part], self.rid_r[part], self.encodings)
-
-    def encoded(self, column: str) -> Encoded:
-        """The encoding of ``column`` (computed once)."""
-        enc = self.encodings.get(column)
-        if enc is None:
-            if column not in self.records.columns:
-                raise ConfigError(
-                    f"comparison needs column {column!r}, which the records do not have",
-                    column=column,
-                    hint=f"available: {', '.join(self.records.columns)}",
-                )
-            if column in NAME_VOCABULARY:
-                self._encode_vocabulary(NAME_VOCABULARY)
-                enc = self.encodings[column]
-            else:
-                series = self.records.get_column(column)
-                if series.dtype != pl.String:
-                    series = series.cast(pl.String)
-                enc = encode(series)
-                self.encodings[column] = enc
-        return enc
-
-    def _encode_vocabulary(self, columns: Sequence[str]) -> None:
-        present = [c for c in columns if c in self.records.columns]
-        stacked = pl.concat([self.records.get_column(c).cast(pl.String) for c in present])
-        enc = encode(stacked)
-        n = self.records.height
-        for i, c in enumerate(present):
-            codes = enc.codes[i * n : (i + 1) * n]
-            counts = np.bincount(codes[codes >= 0], minlength=enc.values.len()).astype(np.int64)
-            # the columns share one vocabulary, so they share its cached arrays too
-            self.encodings[c] = Encoded(codes, enc.values, counts, enc._cache)
-
-    def codes(self, column: str) -> tuple[IntArray, IntArray]:
-        """Codes of ``column`` for the left and right side of every pair."""
-        enc = self.encoded(column)
-        return enc.codes[self.rid_l], enc.codes[self.rid_r]
-
-    def numeric(self, column: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """A numeric or date column (dates as days) for both sides, NaN for null."""
-        s = self.records.get_column(column)
-        if s.dtype == pl.Date:
-            s = s.cast(pl.Int32)
-        arr = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
-        return arr[self.rid_l], arr[self.rid_r]
-
-
-def _similarity(
-    enc: Encoded,
-    cl: IntArray,
-    cr: IntArray,
-    mask: npt.NDArray[np.bool_],
-    scorer: Callable[..., Any],
-    dtype: Any = np.float32,
-    **kwargs: Any,
-) -> npt.NDArray[Any]:
-    """Score the pairs selected by ``mask``, once per distinct value pair."""
-    out = np.zeros(int(mask.sum()), dtype=dtype)
-    if out.shape[0] == 0:
-        return out
-    a, b, inv = distinct_pairs(cl[mask], cr[mask])
-    values = enc.objects()
-    scores = process.cpdist(values[a], values[b], scorer=scorer, dtype=dtype, workers=-1, **kwargs)
-    return np.asarray(scores)[inv]
-
-
-def _cutoff(thresholds: Sequence[float]) -> float:
-    """A similarity cutoff that leaves every level of ``thresholds`` as it is.
-
-    Scores under the loosest threshold all grade as "else"; telling rapidfuzz
-    so lets it stop early on them (and report 0), which is most pairs.
-
-    Examples:
-        >>> _cutoff((0.92, 0.8)) < 0.8, _cutoff(())
-        (True, 0.0)
-    """
-    return max(min(thresholds) - 1e-6, 0.0) if thresholds else 0.0
-
-
-def _grade(
-    scores: npt.NDArray[Any], thresholds: Sequence[float], *, distance: bool = False, first: int = 1
-) -> Int8Array:
-    """Level per score: ``first`` for the loosest threshold met, one more per stricter one.
-
-    Similarities meet a threshold from above, distances from below; pairs
-    meeting none get 0.
-
-    Examples:
-        >>> _grade(np.array([0.95, 0.85, 0.5]), (0.92, 0.8)).tolist()
-        [2, 1, 0]
-        >>> _grade(np.array([0, 2, 3]), (1, 2), distance=True).tolist()
-        [2, 1, 0]
-    """
-    out = np.zeros(scores.shape[0], dtype=np.int8)
-    ordered = sorted(thresholds, reverse=True) if distance else sorted(thresholds)
-    for i, t in enumerate(ordered):
-        met = scores <= t if distance else scores >= t - 1e-6
-        out[met] = first + i
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """Base of all comparisons. Subclasses define levels and how to compute them.
-
-    Attributes:
-        column: the record column compared.
-        name: the comparison's name (defaults to ``column``); its levels appear
-            as ``gamma_<name>`` in the links table.
-        tf_adjust: adjust the exact-match weight by how common the value is.
-    """
-
-    column: str
-    name: str = field(default="", kw_only=True)
-    tf_adjust: bool = field(default=False, kw_only=True)
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            object.__setattr__(self, "name", self.column)
-
-    @property
-    def output(self) -> str:
-        """Name of the level column in the links table."""
-        return f"gamma_{self.name}"
-
-    def labels(self) -> tuple[str, ...]:
-        """Label of each level, index = level (0 is "else"; the last is exact)."""
-        raise NotImplementedError
-
-    def columns(self) -> tuple[str, ...]:
-        """Record columns this comparison reads."""
-        return (self.column,)
-
-    def tf_levels(self) -> tuple[tuple[int, str], ...]:
-        """(level, column) pairs whose weight is adjusted by the value's frequency."""
-        return ((len(self.labels()) - 1, self.column),) if self.tf_adjust else ()
-
-    def levels(self, data: PairData) -> Int8Array:
-        """Level of every pair in ``data``: -1 null, 0 else, ... exact."""
-        raise NotImplementedError
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON/TOML-able description of this comparison."""
-        out: dict[str, Any] = {"type": type(self).__name__}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-    # helpers for subclasses -------------------------------------------------
-    def _start(
-        self, data: PairData, column: str | None = None
-    ) -> tuple[Encoded, IntArray, IntArray, Int8Array, npt.NDArray[np.bool_]]:
-        col = column or self.column
-        enc = data.encoded(col)
-        cl, cr = data.codes(col)
-        lv = np.zeros(len(data), dtype=np.int8)
-        null = (cl < 0) | (cr < 0)
-        lv[null] = -1
-        return enc, cl, cr, lv, null
 
 
 @dataclass(frozen=True, slots=True)
