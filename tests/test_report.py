@@ -530,7 +530,7 @@ def test_lineage_of_values_from_real_golden_profiles():
 
 def test_pieces_are_written_in_order_and_a_failing_piece_stops_the_file(tmp_path):
     """The next piece is built while one is written: order kept, errors raised."""
-    import c360.report._build as build
+    from c360.report._model import DeferredTable
     from c360.report._write import _write_pieces
 
     def parts(fail_at=None):
@@ -539,17 +539,18 @@ def test_pieces_are_written_in_order_and_a_failing_piece_stops_the_file(tmp_path
                 raise ValueError(f"piece {i} broke")
             yield pa.table({"i": [2 * i, 2 * i + 1]})
 
-    path = _write_pieces(build.DeferredTable(10, parts), tmp_path / "t.parquet")
+    path = _write_pieces(DeferredTable(10, parts), tmp_path / "t.parquet")
     assert pl.read_parquet(path)["i"].to_list() == list(range(10))
     with pytest.raises(ValueError, match="piece 3 broke"):
-        _write_pieces(build.DeferredTable(10, lambda: parts(3)), tmp_path / "u.parquet")
-    empty = _write_pieces(build.DeferredTable(0, lambda: iter([])), tmp_path / "v.parquet")
+        _write_pieces(DeferredTable(10, lambda: parts(3)), tmp_path / "u.parquet")
+    empty = _write_pieces(DeferredTable(0, lambda: iter([])), tmp_path / "v.parquet")
     assert not empty.exists()  # nothing to write: no file, as before
 
 
 def test_lineage_values_written_in_pieces_match_the_whole_table(tmp_path, monkeypatch):
     """At scale lineage_values is built and written a slice of customers at a time."""
-    import c360.report._build as build
+    import c360.report._lineage as lineage
+    from c360.report._model import DeferredTable
 
     profiles = pl.DataFrame(
         {
@@ -563,9 +564,9 @@ def test_lineage_values_written_in_pieces_match_the_whole_table(tmp_path, monkey
         }
     )
     whole = build_report(tiny(profiles=profiles.to_arrow()), finished_at=END)
-    monkeypatch.setattr(build, "_VALUE_CHUNK", 2)
+    monkeypatch.setattr(lineage, "_VALUE_CHUNK", 2)
     pieces = build_report(tiny(profiles=profiles.to_arrow()), finished_at=END)
-    assert isinstance(pieces.tables_["lineage_values"], build.DeferredTable)
+    assert isinstance(pieces.tables_["lineage_values"], DeferredTable)
     write_report(pieces, tmp_path)
     written = pl.read_parquet(tmp_path / "report_tables" / "lineage_values.parquet")
     expected = pl.from_arrow(whole.tables()["lineage_values"])

@@ -30,7 +30,7 @@ def report(
 ) -> None:
     """Rebuild report.html from report.json in a run's output directory."""
     from c360.report import load_report, render_html
-    from c360.report._build import REPORT_HTML
+    from c360.report._model import REPORT_HTML
     from c360.report._write import _atomic_write, shows_pii
 
     try:

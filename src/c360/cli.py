@@ -212,7 +212,7 @@ def _report_lines(out: Path) -> str:
     """The report's path and the run's incidents, errors first, for the end of a summary."""
     import json
 
-    from c360.report._build import REPORT_HTML, REPORT_JSON
+    from c360.report._model import REPORT_HTML, REPORT_JSON
 
     try:
         incidents = json.loads((out / REPORT_JSON).read_text(encoding="utf-8"))["incidents"]

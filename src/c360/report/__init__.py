@@ -6,16 +6,10 @@ Public names are re-exported by [`c360.observe`][c360.observe], the module to im
 
 from __future__ import annotations
 
-from c360.report._build import (
-    SCHEMA,
-    ReportConfig,
-    RunReport,
-    build_report,
-    config_hash,
-    load_report,
-)
+from c360.report._build import build_report, load_report
 from c360.report._explain import Contribution, LinkExplanation, explain_link
 from c360.report._html import render_html
+from c360.report._model import SCHEMA, ReportConfig, RunReport, config_hash
 from c360.report._openlineage import to_openlineage_events
 from c360.report._write import write_report
 

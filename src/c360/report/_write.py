@@ -8,16 +8,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from c360.report._build import (
+from c360.report._build import build_report
+from c360.report._html import render_html
+from c360.report._model import (
     REPORT_HTML,
     REPORT_JSON,
     TABLES_DIR,
     DeferredTable,
     ReportConfig,
     RunReport,
-    build_report,
 )
-from c360.report._html import render_html
 
 if TYPE_CHECKING:
     from c360.pipeline import Resolution
