@@ -34,3 +34,22 @@ def test_core_import_does_not_pull_in_pandas_or_recordlinkage():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_import_c360_is_cheap_and_names_load_on_first_use():
+    """``import c360`` loads no stage (not even numpy); each name imports its module when used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, c360\n"
+        "print(sorted(m for m in ('c360.pipeline', 'c360.sources', 'numpy') if m in sys.modules))\n"
+        "from c360 import resolve, ResolveConfig\n"
+        "print(resolve.__module__, ResolveConfig.__module__, 'c360.pipeline' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[]", "c360.pipeline c360.config True"], out.stdout
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = c360.nope
