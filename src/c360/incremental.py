@@ -257,6 +257,15 @@ class ResolutionState:
         """
         import phonenumbers
 
+        # what a batch runs: import c360 imports nothing of it (its names load
+        # on first use), so the state imports it here, not the first call
+        import c360._engine
+        import c360._inputs
+        import c360._links
+        import c360._progress
+        import c360._stages
+        import c360.contracts
+        import c360.rules  # noqa: F401
         from c360._standardize._phone import _region_names
         from c360.standardize import standardize
 
