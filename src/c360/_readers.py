@@ -1,28 +1,27 @@
 """Readers behind [`c360.sources.Source`][c360.sources.Source]: files, globs, directories and SQL.
 
 Each reader returns a ``pl.LazyFrame`` (SQL returns Arrow, turned into one) of
-the source's own columns. Failures are turned into [`SourceReadError`][SourceReadError] /
-``EmptySourceError`` by ``source_context``, which names the source and
-its file, and where cheap also the line or byte where the file went wrong.
+the source's own columns. This module reads files: CSV (every column as text,
+with the field count of every line checked), Parquet, NDJSON, JSON and Arrow,
+with damaged lines set aside for quarantine. What it builds on lives beside it
+and is re-exported here: locations and formats in ``c360._locations``, SQL in
+``c360._sql``, and in ``c360._read_errors`` ``source_context``, which turns
+failures into [`SourceReadError`][SourceReadError] / ``EmptySourceError``
+naming the source and its file, and where cheap also the line or byte where
+the file went wrong.
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
-import glob as globlib
 import io
-import json
-import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias
-from urllib.parse import unquote, urlsplit, urlunsplit
+from typing import Any, Final, TypeAlias
 
 import polars as pl
-import pyarrow as pa
 
 from c360._damage import (
     DamagedLine,
@@ -32,33 +31,80 @@ from c360._damage import (
     replace_bad_utf8,
     utf8_damage,
 )
-from c360._optional import import_optional
+from c360._locations import (
+    FORMATS,
+    SUFFIX_FORMATS,
+    FileFormat,
+    SourceFormat,
+    directory_format,
+    expand_paths,
+    has_glob,
+    infer_format,
+)
+from c360._read_errors import (
+    bad_utf8_error,
+    describe_failure,
+    locate_bad_json_line,
+    locate_bad_utf8,
+    locate_unclosed_quote,
+    malformed_csv_error,
+    source_context,
+    translate_error,
+)
 from c360._sniff import TextFormat, sniff_csv
-from c360.exceptions import C360Error, EmptySourceError, SourceReadError
+from c360._sql import (
+    SQL_SCHEMES,
+    is_sql_uri,
+    mask_uri,
+    quote_identifier,
+    read_sql,
+    sqlite_path,
+    strip_extension_types,
+)
+from c360.exceptions import SourceReadError
 
-SourceFormat: TypeAlias = Literal[
-    "auto", "csv", "parquet", "ndjson", "json", "arrow", "sql", "frame"
+__all__ = [
+    # defined here
+    "DEFAULT_MAX_BAD_FRACTION",
+    "CsvInput",
+    "FieldCheck",
+    "FileInputs",
+    "check_csv_fields",
+    "check_damage",
+    "csv_alignment_safe",
+    "csv_options",
+    "file_inputs",
+    "repair_ndjson",
+    "scan_csv",
+    "scan_files",
+    "transcode",
+    # re-exported from c360._locations
+    "FORMATS",
+    "SUFFIX_FORMATS",
+    "FileFormat",
+    "SourceFormat",
+    "directory_format",
+    "expand_paths",
+    "has_glob",
+    "infer_format",
+    # re-exported from c360._read_errors
+    "bad_utf8_error",
+    "describe_failure",
+    "locate_bad_json_line",
+    "locate_bad_utf8",
+    "locate_unclosed_quote",
+    "malformed_csv_error",
+    "source_context",
+    "translate_error",
+    # re-exported from c360._sql
+    "SQL_SCHEMES",
+    "is_sql_uri",
+    "mask_uri",
+    "quote_identifier",
+    "read_sql",
+    "sqlite_path",
+    "strip_extension_types",
 ]
-FileFormat: TypeAlias = Literal["csv", "parquet", "ndjson", "json", "arrow"]
-
-FORMATS: Final = ("auto", "csv", "parquet", "ndjson", "json", "arrow", "sql", "frame")
-
-#: File name endings and the format they imply.
-SUFFIX_FORMATS: Final[dict[str, FileFormat]] = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".json": "json",
-    ".arrow": "arrow",
-    ".ipc": "arrow",
-    ".feather": "arrow",
-}
-
-SQL_SCHEMES: Final = ("sqlite", "postgresql", "postgres")
 
 _UTF8_NAMES: Final = {"utf8", "utf-8", "utf_8", "u8"}
 
@@ -85,351 +131,6 @@ _ALIGNMENT_SAFE_CSV_OPTIONS: Final = frozenset(
         "glob",
     }
 )
-
-
-# --------------------------------------------------------------------------- locations
-
-
-def is_sql_uri(location: str) -> bool:
-    """Whether ``location`` is a SQL URI (``sqlite:///...``, ``postgresql://...``).
-
-    Examples:
-        >>> is_sql_uri("postgresql://me@db:5432/crm"), is_sql_uri("data/crm.csv")
-        (True, False)
-
-    """
-    scheme, sep, _ = location.partition("://")
-    return bool(sep) and scheme.lower().split("+")[0] in SQL_SCHEMES
-
-
-def mask_uri(uri: str) -> str:
-    """Hide the password in a URI so that it never reaches a message or a log.
-
-    Examples:
-        >>> mask_uri("postgresql://me:s3cret@db:5432/crm")
-        'postgresql://me:***@db:5432/crm'
-
-    """
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def infer_format(location: str) -> FileFormat | Literal["sql"] | None:
-    """Return the format a location implies, or ``None`` when its name does not say.
-
-    Examples:
-        >>> infer_format("crm/*.parquet"), infer_format("sqlite:///crm.db"), infer_format("dir")
-        ('parquet', 'sql', None)
-
-    """
-    if is_sql_uri(location):
-        return "sql"
-    name = location.rstrip("/\\")
-    for suffix in (".gz", ".zst", ".zstd"):  # compressed CSV/NDJSON: polars decompresses
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    suffix = Path(name).suffix.lower()
-    return SUFFIX_FORMATS.get(suffix)
-
-
-def has_glob(location: str) -> bool:
-    """Whether ``location`` holds glob characters."""
-    return any(ch in location for ch in "*?[")
-
-
-def expand_paths(location: str, fmt: FileFormat, *, source: str) -> list[Path]:
-    """Expand a file, glob or directory location into its files, sorted.
-
-    Raises:
-        SourceReadError: nothing exists there or the glob matches no file.
-
-    """
-    if has_glob(location):
-        paths = sorted(Path(p) for p in globlib.glob(location, recursive=True) if Path(p).is_file())
-        if not paths:
-            raise SourceReadError(
-                "the glob matches no file",
-                source=source,
-                path=location,
-                hint="check the pattern and the working directory "
-                f"({os.getcwd()}); '**' matches sub-directories",
-            )
-        return paths
-    path = Path(location)
-    if path.is_dir():
-        suffixes = [s for s, f in SUFFIX_FORMATS.items() if f == fmt]
-        paths = sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file()
-            and not p.name.startswith((".", "_"))
-            and _strip_compression(p) in suffixes
-        )
-        if not paths:
-            raise SourceReadError(
-                f"the directory holds no {fmt} file ({', '.join(suffixes)})",
-                source=source,
-                path=location,
-            )
-        return paths
-    if not path.exists():
-        raise SourceReadError(
-            "no such file",
-            source=source,
-            path=location,
-            hint=f"paths are relative to the working directory ({os.getcwd()})",
-        )
-    return [path]
-
-
-def _strip_compression(path: Path) -> str:
-    name = path.name.lower()
-    for suffix in (".gz", ".zst", ".zstd"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return Path(name).suffix
-
-
-def directory_format(location: str) -> FileFormat | None:
-    """Return the one file format in a directory, or ``None`` when none or several are."""
-    found = {
-        SUFFIX_FORMATS[s]
-        for p in Path(location).rglob("*")
-        if p.is_file()
-        and not p.name.startswith((".", "_"))
-        and (s := _strip_compression(p)) in SUFFIX_FORMATS
-    }
-    return found.pop() if len(found) == 1 else None
-
-
-# --------------------------------------------------------------------------- errors
-
-
-@contextlib.contextmanager
-def source_context(
-    source: str | None, path: str | None = None, *, wrap: bool = True
-) -> Iterator[None]:
-    """Attach ``source`` and ``path`` to errors raised inside; wrap foreign errors.
-
-    A [`C360Error`][C360Error] gets the missing context filled in. polars, pyarrow,
-    ADBC and OS errors become [`SourceReadError`][SourceReadError] (or
-    [`EmptySourceError`][EmptySourceError] for an empty file) that name the source and the
-    file, with the original error chained as ``__cause__``. With ``wrap=False``
-    only c360 errors are touched.
-
-    Examples:
-        >>> try:
-        ...     with source_context("crm", "crm.csv"):
-        ...         raise OSError("disk on fire")
-        ... except SourceReadError as err:
-        ...     print(err.source, err.path)
-        crm crm.csv
-
-    """
-    shown = mask_uri(path) if path is not None else None
-    try:
-        yield
-    except C360Error as err:
-        err.with_context(source=source, path=shown)
-        raise
-    except Exception as exc:
-        if not wrap:
-            raise
-        translated = translate_error(exc, source=source, path=path)
-        if translated is None:
-            raise
-        raise translated from exc
-
-
-def translate_error(
-    exc: BaseException, *, source: str | None, path: str | None
-) -> C360Error | None:
-    """Turn a foreign exception raised while reading into a c360 error (``None``: let it be)."""
-    shown = mask_uri(path) if path is not None else None
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    kind = type(exc).__name__
-    if isinstance(exc, pl.exceptions.NoDataError) or "empty csv" in text.lower():
-        return EmptySourceError(
-            "the file is empty: no header and no rows",
-            source=source,
-            path=shown,
-            hint="a CSV file needs at least a header line",
-        )
-    if "invalid utf-8" in text.lower() or "invalid utf8" in text.lower():
-        return bad_utf8_error(source=source, path=path)
-    if (
-        path is not None
-        and infer_format(path) == "ndjson"
-        and isinstance(exc, pl.exceptions.ComputeError)
-    ):
-        located = describe_failure("ndjson", _existing_files(path), exc)
-        if located is not None:
-            return SourceReadError(f"invalid NDJSON: {located}", source=source, path=shown)
-    if "csv malformed" in text.lower() or (
-        path is not None
-        and infer_format(path) == "csv"
-        and isinstance(exc, pl.exceptions.ComputeError)
-        and any(locate_unclosed_quote(p) for p in _existing_files(path))
-    ):
-        return malformed_csv_error(source=source, path=path)
-    if isinstance(exc, FileNotFoundError):
-        return SourceReadError(f"no such file: {first}", source=source, path=shown)
-    if isinstance(exc, pl.exceptions.PolarsError | pa.ArrowException | OSError | ValueError):
-        return SourceReadError(
-            f"cannot read the source ({kind}): {first}", source=source, path=shown
-        )
-    if type(exc).__module__.startswith("adbc_driver"):
-        return SourceReadError(
-            f"cannot read the SQL source ({kind}): {first}", source=source, path=shown
-        )
-    return None
-
-
-def _existing_files(path: str) -> list[Path]:
-    if has_glob(path):
-        return sorted(Path(p) for p in globlib.glob(path, recursive=True) if Path(p).is_file())
-    if Path(path).is_dir():
-        return sorted(p for p in Path(path).rglob("*") if p.is_file())
-    return [Path(path)] if Path(path).is_file() else []
-
-
-def malformed_csv_error(*, source: str | None, path: str | None) -> SourceReadError:
-    """Build the error for a CSV file polars cannot split into rows (an unclosed quote)."""
-    where = ""
-    for candidate in _existing_files(path) if path is not None else []:
-        line = locate_unclosed_quote(candidate)
-        if line is not None:
-            where = f": the quoted value opened on line {line} of {candidate} is never closed"
-            break
-    return SourceReadError(
-        f"malformed CSV{where} (a truncated file, or a stray quote character inside a value)",
-        source=source,
-        path=path,
-        hint="if the file does not quote values, declare read_options={'quote_char': None}",
-    )
-
-
-def locate_unclosed_quote(path: Path, quote: str = '"') -> int | None:
-    r"""Return the 1-based line where a quote is opened and never closed, if any.
-
-    Examples:
-        >>> import tempfile
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     p = Path(d) / "x.csv"
-        ...     _ = p.write_text('id,name\n1,a\n2,"Ann\n')
-        ...     locate_unclosed_quote(p)
-        3
-
-    """
-    try:
-        return _unclosed_quote(str(path), quote)
-    except pl.exceptions.ComputeError:  # not UTF-8: bad bytes do not move quotes
-        return _unclosed_quote(io.BytesIO(replace_bad_utf8(path.read_bytes())), quote)
-
-
-def _unclosed_quote(src: Any, quote: str) -> int | None:
-    lines = (
-        pl.scan_lines(src, name="text")
-        .with_row_index("lineno")
-        .with_columns(n=pl.col("text").str.count_matches(quote, literal=True))
-        .with_columns(open_after=pl.col("n").cum_sum() % 2 == 1)
-        .with_columns(open_before=pl.col("open_after").shift(1, fill_value=False))
-        .select(
-            pl.col("open_after").last().alias("open"),
-            pl.col("lineno").filter(~pl.col("open_before")).last().alias("start"),
-        )
-        .collect()
-    )
-    if lines.height == 0 or not lines["open"][0]:
-        return None
-    return int(lines["start"][0]) + 1
-
-
-def bad_utf8_error(*, source: str | None, path: str | None) -> SourceReadError:
-    """Build the error for a file that is not valid UTF-8, naming the byte and line."""
-    where = ""
-    located = None
-    if path is not None:
-        candidates = _existing_files(path)
-        for candidate in candidates:
-            located = locate_bad_utf8(candidate)
-            if located is not None:
-                offset, line, byte = located
-                where = f" at byte {offset} (line {line}, byte 0x{byte:02x})"
-                if candidate != Path(path):
-                    path = str(candidate)
-                break
-    return SourceReadError(
-        f"the file is not valid UTF-8{where}",
-        source=source,
-        path=path,
-        hint="if the file is Latin-1 or Windows-1252, declare it: "
-        "read_options={'encoding': 'latin-1'} (or 'cp1252')",
-    )
-
-
-def locate_bad_utf8(path: Path, *, chunk_size: int = 1 << 20) -> tuple[int, int, int] | None:
-    r"""Find the offset, 1-based line and value of the first byte that is not UTF-8.
-
-    Reads the file in chunks; used only once a read has already failed.
-
-    Examples:
-        >>> import tempfile
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     p = Path(d) / "x.csv"
-        ...     _ = p.write_bytes(b"id,name\n1,Jos\xe9\n")
-        ...     locate_bad_utf8(p)
-        (13, 2, 233)
-
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    lines = 1
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(chunk_size)
-            final = not chunk
-            try:
-                decoder.decode(chunk, final)
-            except UnicodeDecodeError as err:
-                # Bytes buffered by the decoder from the previous chunk start the error.
-                pending = len(decoder.getstate()[0])
-                data = decoder.getstate()[0] + chunk if pending else chunk
-                start = err.start
-                bad_offset = offset - pending + start
-                lines += data[:start].count(b"\n")
-                return bad_offset, lines, data[start]
-            if final:
-                return None
-            lines += chunk.count(b"\n")
-            offset += len(chunk)
-
-
-def locate_bad_json_line(path: Path) -> tuple[int, str] | None:
-    """Find the first line of an NDJSON file that is not JSON, with the parser's reason.
-
-    Used only once a read has already failed.
-    """
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            text = raw.strip()
-            if not text:
-                continue
-            try:
-                json.loads(text)
-            except ValueError as err:
-                return number, str(err)
-    return None
 
 
 # --------------------------------------------------------------------------- file readers
@@ -678,17 +379,6 @@ def scan_files(
     raise AssertionError(fmt)  # pragma: no cover - guarded by Source
 
 
-def describe_failure(fmt: FileFormat, paths: Sequence[Path], exc: BaseException) -> str | None:
-    """Locate a failed NDJSON read (file and line), when it can be found."""
-    if fmt != "ndjson":
-        return None
-    for p in paths:
-        found = locate_bad_json_line(p)
-        if found is not None:
-            return f"{p}: line {found[0]} is not valid JSON ({found[1]})"
-    return None
-
-
 # --------------------------------------------------------------------------- CSV field check
 
 
@@ -857,120 +547,3 @@ def _field_count_plan(
         )
     )
     return pl.concat([plain.select(out_cols), quoted.select(out_cols)], how="vertical_relaxed")
-
-
-# --------------------------------------------------------------------------- SQL
-
-
-def quote_identifier(name: str) -> str:
-    """Quote a (possibly schema-qualified) table name for SQLite and PostgreSQL.
-
-    Examples:
-        >>> print(quote_identifier("public.people"))
-        "public"."people"
-
-    """
-    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
-
-
-def sqlite_path(uri: str) -> Path:
-    """Return the file of a ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` URI.
-
-    Examples:
-        >>> sqlite_path("sqlite:////data/crm.db").as_posix()
-        '/data/crm.db'
-
-    """
-    rest = uri.split("://", 1)[1]
-    if not rest.startswith("/") or rest in ("/", ""):
-        raise SourceReadError(
-            "a SQLite URI needs a file path",
-            path=uri,
-            hint="sqlite:///relative/path.db or sqlite:////absolute/path.db",
-        )
-    rest = rest[1:].split("?", 1)[0]
-    return Path(unquote(rest))
-
-
-def read_sql(uri: str, *, table: str | None, query: str | None, source: str) -> pa.Table:
-    """Run a query (or read a whole table) through ADBC and return an Arrow table.
-
-    Rows come back as Arrow record batches: no Python object per row.
-    """
-    sql = query if query is not None else f"SELECT * FROM {quote_identifier(table or '')}"
-    scheme = uri.split("://", 1)[0].lower().split("+")[0]
-    if scheme == "sqlite":
-        dbapi = import_optional("adbc_driver_sqlite.dbapi")
-        path = sqlite_path(uri)
-        if not path.is_file():
-            raise SourceReadError(
-                f"no such SQLite database file: {path}",
-                source=source,
-                path=uri,
-                hint="sqlite:///relative/path.db is relative to the working directory "
-                f"({os.getcwd()}); use four slashes for an absolute path",
-            )
-        target = f"file:{path.resolve().as_posix()}?mode=ro"
-    else:
-        dbapi = import_optional("adbc_driver_postgresql.dbapi")
-        target = "postgresql://" + uri.split("://", 1)[1]
-    shown = mask_uri(uri)
-    try:
-        conn = dbapi.connect(target)
-    except dbapi.Error as err:
-        raise SourceReadError(
-            f"cannot connect to the database: {_first_line(err)}",
-            source=source,
-            path=shown,
-            hint="is the server running and reachable? check host, port, user and database",
-        ) from err
-    try:
-        cur = conn.cursor()
-        try:
-            cur.execute(sql)
-            tbl = cur.fetch_record_batch().read_all()
-        except dbapi.Error as err:
-            text = str(err)
-            if table is not None and _looks_like_missing_table(text):
-                raise SourceReadError(
-                    f"table {table!r} not found: {_first_line(err)}",
-                    source=source,
-                    path=shown,
-                    hint="check the table name and schema (schema.table)",
-                ) from err
-            raise SourceReadError(
-                f"the query failed: {_first_line(err)}",
-                source=source,
-                path=shown,
-            ) from err
-        finally:
-            cur.close()
-    finally:
-        conn.close()
-    return strip_extension_types(tbl)
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def _looks_like_missing_table(text: str) -> bool:
-    low = text.lower()
-    return "no such table" in low or ("relation" in low and "does not exist" in low)
-
-
-def strip_extension_types(tbl: pa.Table) -> pa.Table:
-    """Replace Arrow extension columns (e.g. PostgreSQL ``numeric``) by their storage."""
-    columns = []
-    changed = False
-    for col in tbl.columns:
-        if isinstance(col.type, pa.ExtensionType):
-            storage = [chunk.storage for chunk in col.chunks]
-            columns.append(pa.chunked_array(storage, type=col.type.storage_type))
-            changed = True
-        else:
-            columns.append(col)
-    if not changed:
-        return tbl
-    return pa.Table.from_arrays(columns, names=tbl.column_names)
