@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from c360 import _em as em_module
 from c360 import model as model_module
 from c360.comparisons import ExactMatch, JaroWinklerAtThresholds
 from c360.exceptions import ModelError
@@ -174,8 +175,8 @@ def test_distinct_patterns_equal_numpy_unique(data, k, top, span):
     rows = data.draw(st.lists(st.lists(st.integers(-1, top), min_size=k, max_size=k), max_size=200))
     gamma = np.array(rows, dtype=np.int8).reshape(-1, k)
     with (
-        mock.patch.object(model_module, "_SORT_PATTERNS_UP_TO", 0),
-        mock.patch.object(model_module, "_DENSE_SPAN", span),
+        mock.patch.object(em_module, "_SORT_PATTERNS_UP_TO", 0),
+        mock.patch.object(em_module, "_DENSE_SPAN", span),
     ):
         patterns, inverse, counts = _distinct_rows(gamma)
         rows_only, _, counts_only = _distinct_rows(gamma, with_inverse=False)  # training's call

@@ -6,7 +6,7 @@ among true matches) and ``u`` (among non-matches). A pair's match weight is
 nothing), plus a term-frequency adjustment on exact agreement of common or
 rare values; its match probability is the logistic of the weight in base 2.
 
-Training ([`train`][train]):
+Training ([`train`][c360.model.train]):
 
 1. ``u_random`` is estimated from uniformly random record pairs, which are
    almost all non-matches. It is kept for reporting, sanity checks and the
@@ -40,21 +40,21 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from c360._display import MAX_ROWS, Block, fmt_count, level_bars
-from c360._encode import Encoded
-from c360._progress import progress
+
+# EM and training live in private modules and are documented, and imported, from here
+from c360._em import EMResult, FloatArray, _distinct_rows, fit_em
+from c360._training import ANCHORS as ANCHORS
+from c360._training import estimate_u, train
+from c360._training import levels_matrix as levels_matrix
 from c360.comparisons import Comparison, PairData, comparison_from_dict
 from c360.exceptions import ModelError
-
-if TYPE_CHECKING:
-    from c360._typing import LinkType
-    from c360.blocking import BlockingConfig
 
 __all__ = [
     "EMResult",
@@ -65,8 +65,6 @@ __all__ = [
     "train",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-_EPS = 1e-6
 #: Columns that identify a person rather than the context they share with relatives.
 PERSONAL = frozenset({"first_name", "middle_name", "full_name", "date_of_birth", "national_id"})
 #: Columns two namesakes share: the name, and email user parts made from it.
@@ -116,7 +114,7 @@ class ModelConfig:
         tf_adjust: apply term-frequency adjustments where comparisons ask for it.
         tf_max_bits: cap on the absolute size of a term-frequency adjustment.
         related_class: model related persons (households, neighbours) and
-            namesakes as non-match classes of their own (see [`fit_em`][fit_em]).
+            namesakes as non-match classes of their own (see [`fit_em`][c360.model.fit_em]).
     """
 
     max_iterations: int = 1000
@@ -133,343 +131,8 @@ class ModelConfig:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
-@dataclass(frozen=True, slots=True)
-class EMResult:
-    """Parameters fitted by [`fit_em`][fit_em].
-
-    ``others`` holds the extra non-match classes (name, level probabilities,
-    prior), in the order of ``fit_em``'s ``extra_classes``.
-    """
-
-    m: list[FloatArray]
-    u: list[FloatArray]
-    lam: float
-    iterations: int
-    converged: bool
-    log_likelihood: float
-    others: list[tuple[str, list[FloatArray], float]] = field(default_factory=list)
-
-
-#: Up to this many pairs, distinct level patterns are found by sorting (np.unique).
-_SORT_PATTERNS_UP_TO = 50_000
-
 #: Pairs scored at a time by ``score_levels`` (8 MB per float temporary).
 _SCORE_SLICE = 1 << 20
-
-#: Largest code range counted directly (a ``np.bincount`` of this many slots).
-_DENSE_SPAN = 1 << 22
-
-
-def _distinct_rows(
-    gamma: npt.NDArray[np.integer[Any]], *, with_inverse: bool = True
-) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
-    """Distinct rows of the level matrix, each row's index among them, and counts.
-
-    Without ``with_inverse`` the indexes are not built (an empty array stands
-    for them): training needs only the rows and their counts, and at tens of
-    millions of pairs the index is the largest array of the call.
-
-    Rows are in lexicographic order of their levels (as ``np.unique(axis=0)``
-    gives them). A few rows are packed into one integer and sorted; many are
-    given mixed-radix codes, one comparison at a time, counted with
-    ``np.bincount`` and renumbered densely whenever the code range would pass
-    ``_DENSE_SPAN``: linear in the pairs, with no sort and no hashing, so a
-    level matrix of ten million pairs takes a fraction of a second whatever
-    the number of patterns.
-
-    Examples:
-        >>> rows, inverse, counts = _distinct_rows(np.array([[1, 0], [-1, 2], [1, 0]]))
-        >>> rows.tolist(), inverse.tolist(), counts.tolist()
-        ([[-1, 2], [1, 0]], [1, 0, 1], [1, 2])
-    """
-    n, k = gamma.shape
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return np.zeros((0, k), dtype=np.int16), empty.astype(np.intp), empty
-    if k == 0:
-        return np.zeros((1, 0), np.int16), np.zeros(n, np.intp), np.array([n], np.int64)
-    if n <= _SORT_PATTERNS_UP_TO:
-        # a few pairs (incremental runs): one sort, no per-range set-up
-        return _sorted_rows(gamma)
-    by_column = np.ascontiguousarray(gamma.T)  # one comparison's levels contiguous
-    # code = index of the row's prefix among the distinct prefixes seen so far
-    # (``prefixes``) in mixed radix with the levels (+1) of the columns since
-    # (below _DENSE_SPAN, so 32 bits hold it: half the memory traffic of 64)
-    code = np.zeros(n, dtype=np.int32)
-    prefixes = np.zeros((1, 0), dtype=np.int16)
-    widths: list[int] = []
-    level = np.empty(n, dtype=np.int32)
-    for j in range(k):
-        width = int(by_column[j].max()) + 2  # levels -1 .. max
-        span = prefixes.shape[0] * math.prod(widths)
-        if widths and span * width > _DENSE_SPAN:
-            code, prefixes, _ = _renumber(code, span, prefixes, widths)
-            widths = []
-        if prefixes.shape[0] * width > _DENSE_SPAN:
-            # so many distinct patterns that even one more column would not fit
-            # a dense count: sort instead (slower, memory linear in the pairs)
-            return _sorted_rows(gamma)
-        np.add(by_column[j], 1, out=level, dtype=np.int32, casting="unsafe")
-        code *= width
-        code += level
-        widths.append(width)
-    span = prefixes.shape[0] * math.prod(widths)
-    inverse, rows, counts = _renumber(code, span, prefixes, widths, codes_too=with_inverse)
-    return rows, inverse.astype(np.intp), counts
-
-
-def _sorted_rows(
-    gamma: npt.NDArray[np.integer[Any]],
-) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
-    """[`_distinct_rows`][c360.model._distinct_rows] by ``np.unique`` over rows."""
-    uniq, inverse, counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
-    return uniq.astype(np.int16), inverse.reshape(-1).astype(np.intp), counts.astype(np.int64)
-
-
-def _renumber(
-    code: npt.NDArray[np.int32],
-    span: int,
-    prefixes: npt.NDArray[np.int16],
-    widths: list[int],
-    *,
-    codes_too: bool = True,
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int16], npt.NDArray[np.int64]]:
-    """Codes in ``[0, span)`` renumbered densely in order; the rows they stand for; counts.
-
-    Without ``codes_too`` only the rows and counts are computed (the codes
-    come back empty).
-    """
-    counts = np.bincount(code, minlength=span)
-    present = np.flatnonzero(counts)
-    digits = np.empty((present.shape[0], len(widths)), dtype=np.int16)
-    rest = present.copy()
-    for i in range(len(widths) - 1, -1, -1):
-        digits[:, i] = rest % widths[i] - 1
-        rest //= widths[i]
-    rows = np.hstack([prefixes[rest], digits])
-    if not codes_too:
-        return np.zeros(0, dtype=np.int32), rows, counts[present].astype(np.int64)
-    remap = np.zeros(span, dtype=np.int32)
-    remap[present] = np.arange(present.shape[0], dtype=np.int32)
-    return remap[code], rows, counts[present].astype(np.int64)
-
-
-def _patterns(gamma: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.int16], FloatArray]:
-    """Distinct rows of the level matrix and their counts."""
-    patterns, _, counts = _distinct_rows(gamma, with_inverse=False)
-    return patterns, counts.astype(np.float64)
-
-
-def _log_probs(patterns: npt.NDArray[np.int16], probs: Sequence[FloatArray]) -> FloatArray:
-    out = np.zeros(patterns.shape[0])
-    for k, p in enumerate(probs):
-        lv = patterns[:, k]
-        ok = lv >= 0
-        out[ok] += np.log(p[lv[ok]])
-    return out
-
-
-def _normalise(x: FloatArray) -> FloatArray:
-    out: FloatArray = x / x.sum()
-    return out
-
-
-def fit_em(
-    gamma: npt.NDArray[np.integer[Any]],
-    n_levels: Sequence[int],
-    *,
-    u_init: Sequence[FloatArray],
-    m_init: Sequence[FloatArray] | None = None,
-    lam_init: float = 0.1,
-    max_iterations: int = 200,
-    tolerance: float = 1e-5,
-    smoothing: float = 0.5,
-    counts: FloatArray | None = None,
-    fix_u: bool = False,
-    extra_classes: Mapping[str, Sequence[bool]] | None = None,
-    strangers: npt.NDArray[np.bool_] | None = None,
-) -> EMResult:
-    """Fit a mixture of matches and non-matches by EM on pattern counts.
-
-    Besides matches (``m``, all free) and unrelated pairs (``u``), extra
-    non-match classes can be given as ``{name: pinned}``: ``pinned[k]`` true
-    pins the class's distribution of comparison ``k`` to ``u``, the others
-    are learned. They model pairs of *different* people who are alike for a
-    known reason, which EM would otherwise take for matches:
-
-    * related persons (households, neighbours) share surname, address, phone
-      and email domain, but their first names are as unrelated as
-      strangers': pin the personal identifiers, except the birth date
-      (twins share one, spouses are of an age);
-    * namesakes share a (common) name and a name-derived email user part,
-      but nothing of their lives: pin everything but the name fields.
-
-    Args:
-        gamma: level matrix (pairs x comparisons), -1 for null; or, with
-            ``counts``, the distinct patterns.
-        n_levels: number of levels of each comparison.
-        u_init: starting ``u`` per comparison (e.g. from random pairs).
-        m_init: starting ``m``; default puts most mass on the top level.
-        lam_init: starting share of matches (and of each extra class).
-        max_iterations: iteration limit.
-        tolerance: convergence threshold on parameter change; EM also stops
-            when the log-likelihood changes by less than one part in 10⁹.
-        smoothing: pseudo-count per level in each M-step.
-        counts: pattern counts when ``gamma`` already holds distinct patterns.
-        fix_u: keep ``u`` at ``u_init`` (estimate only ``m`` and the prior).
-        extra_classes: extra non-match classes and their pinned comparisons.
-        strangers: per pattern, whether its pairs are taken as unrelated
-            strangers (they then count only towards the ``u`` class).
-
-    Returns:
-        The fitted parameters.
-    """
-    if counts is None:
-        patterns, counts = _patterns(gamma)
-    else:
-        patterns = gamma.astype(np.int16)
-    k = len(n_levels)
-    if m_init is None:
-        m = [_normalise(np.exp(np.arange(n, dtype=np.float64) * 2.0)) for n in n_levels]
-    else:
-        m = [np.asarray(x, dtype=np.float64).copy() for x in m_init]
-    u = [_normalise(np.clip(np.asarray(x, dtype=np.float64), _EPS, None)) for x in u_init]
-    pins = {
-        name: list(p)
-        for name, p in (extra_classes or {}).items()
-        if len(p) == k and any(p) and not all(p)
-    }
-    names = list(pins)
-    other = [[u[j].copy() if pins[c][j] else m[j].copy() for j in range(k)] for c in names]
-    lam = float(lam_init)
-    lam_o = [float(lam_init)] * len(names)
-    total = float(counts.sum())
-    converged = False
-    it = 0
-    ll = -math.inf
-
-    def result() -> EMResult:
-        return EMResult(
-            m, u, lam, it, converged, ll, [(c, other[i], lam_o[i]) for i, c in enumerate(names)]
-        )
-
-    if total == 0:
-        return result()
-    tiny = 1e-300
-    previous_ll = -math.inf
-    for it in range(1, max_iterations + 1):  # noqa: B007 - iteration count is reported
-        logs = [
-            _log_probs(patterns, m) + math.log(max(lam, tiny)),
-            _log_probs(patterns, u) + math.log(max(1 - lam - sum(lam_o), tiny)),
-            *(
-                _log_probs(patterns, o) + math.log(max(lo, tiny))
-                for o, lo in zip(other, lam_o, strict=True)
-            ),
-        ]
-        if strangers is not None:
-            for i in (0, *range(2, len(logs))):
-                logs[i][strangers] = -np.inf
-        stack = np.vstack(logs)
-        mx = stack.max(axis=0)
-        denom = mx + np.log(np.exp(stack - mx).sum(axis=0))
-        weights = counts * np.exp(stack - denom)
-        ll = float((counts * denom).sum())
-        new_lam = float(weights[0].sum() / total)
-        new_lam_o = [float(weights[2 + i].sum() / total) for i in range(len(names))]
-
-        def fit(level_weights: FloatArray, j: int) -> FloatArray:
-            lv = patterns[:, j]
-            ok = lv >= 0
-            a = np.bincount(lv[ok], weights=level_weights[ok], minlength=n_levels[j]) + smoothing
-            out: FloatArray = a / a.sum()
-            return out
-
-        new_m = [fit(weights[0], j) for j in range(k)]
-        new_u = u if fix_u else [fit(weights[1], j) for j in range(k)]
-        new_other = [
-            [new_u[j] if pins[c][j] else fit(weights[2 + i], j) for j in range(k)]
-            for i, c in enumerate(names)
-        ]
-        delta = max(
-            abs(new_lam - lam),
-            *(abs(a - b) for a, b in zip(new_lam_o, lam_o, strict=True)),
-            *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
-            *(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True)),
-            *(
-                float(np.abs(a - b).max())
-                for no, o in zip(new_other, other, strict=True)
-                for a, b in zip(no, o, strict=True)
-            ),
-        )
-        m, u, lam, lam_o, other = new_m, new_u, new_lam, new_lam_o, new_other
-        # parameters of rare levels creep long after the fit has settled: also
-        # stop when the log-likelihood no longer moves
-        if delta < tolerance or abs(ll - previous_ll) <= 1e-9 * abs(ll):
-            converged = True
-            break
-        previous_ll = ll
-    return result()
-
-
-def _random_pairs(
-    records: pl.DataFrame, n_pairs: int, seed: int, link_type: str
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Uniformly random distinct record pairs (cross-source only for ``link``)."""
-    n = records.height
-    rng = np.random.default_rng(seed)
-    size = int(min(n_pairs, max(n * (n - 1) // 2 * 4, 0)))
-    a = rng.integers(0, max(n, 1), size=size, dtype=np.int64)
-    b = rng.integers(0, max(n, 1), size=size, dtype=np.int64)
-    keep = a != b
-    if "source" in records.columns and link_type in ("link", "dedupe"):
-        src = records.get_column("source").to_numpy()
-        keep &= (src[a] != src[b]) if link_type == "link" else (src[a] == src[b])
-    return np.minimum(a, b)[keep], np.maximum(a, b)[keep]
-
-
-def _level_shares(gamma: npt.NDArray[np.int8], n_levels: Sequence[int]) -> list[FloatArray]:
-    out = []
-    for k, n in enumerate(n_levels):
-        lv = gamma[:, k]
-        cnt = np.bincount(lv[lv >= 0], minlength=n).astype(np.float64) + 0.5
-        out.append(cnt / cnt.sum())
-    return out
-
-
-def estimate_u(
-    records: pl.DataFrame,
-    comparisons: Sequence[Comparison],
-    *,
-    n_pairs: int = 1_000_000,
-    seed: int = 42,
-    link_type: str = "dedupe_and_link",
-    encodings: dict[str, Encoded] | None = None,
-) -> list[FloatArray]:
-    """Estimate ``u`` per comparison level from uniformly random record pairs.
-
-    Random pairs are non-matches with overwhelming probability, so the share
-    of each level among them estimates ``u``. Null levels are excluded.
-
-    Examples:
-        >>> from c360.comparisons import ExactMatch
-        >>> recs = pl.DataFrame({"city": ["a", "b"] * 50})
-        >>> u = estimate_u(recs, [ExactMatch("city")], n_pairs=20_000)
-        >>> bool(abs(u[0][1] - 0.5) < 0.05)
-        True
-    """
-    if records.height < 2:
-        return [np.full(len(c.labels()), 1 / len(c.labels())) for c in comparisons]
-    a, b = _random_pairs(records, n_pairs, seed, link_type)
-    data = PairData(records, a, b, encodings)
-    gamma = levels_matrix(comparisons, data)
-    return _level_shares(gamma, [len(c.labels()) for c in comparisons])
-
-
-def levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDArray[np.int8]:
-    """The level of every comparison for every pair of ``data`` (pairs x comparisons)."""
-    if not comparisons:
-        return np.zeros((len(data), 0), dtype=np.int8)
-    return np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
 
 
 #: File name suffix of the term-frequency tables written beside a saved model.
@@ -495,7 +158,7 @@ class FellegiSunterModel:
         tf: per column, the term-frequency table (value, frequency) used for
             the adjusted levels of comparisons (see ``Comparison.tf_levels``).
         others: extra non-match classes (name, level probabilities per
-            comparison, prior): related persons and namesakes, see [`fit_em`][fit_em].
+            comparison, prior): related persons and namesakes, see [`fit_em`][c360.model.fit_em].
     """
 
     comparisons: tuple[Comparison, ...]
@@ -904,216 +567,3 @@ class FellegiSunterModel:
                     f"cannot read the model's term-frequency tables: {exc}", path=str(tf_path)
                 ) from exc
         return model
-
-
-def _tf_table(enc: Encoded) -> pl.DataFrame:
-    return pl.DataFrame(
-        {"value": enc.values.cast(pl.String), "frequency": enc.frequency()},
-        schema={"value": pl.String, "frequency": pl.Float64},
-    )
-
-
-def _sanity(
-    comparisons: Sequence[Comparison], em: EMResult, u_random: Sequence[FloatArray]
-) -> tuple[list[FloatArray], list[str]]:
-    """Check learned parameters; return usable ``m`` and plain-language warnings."""
-    warnings: list[str] = []
-    if not em.converged:
-        warnings.append(
-            f"EM did not converge in {em.iterations} iterations; parameters may be imprecise"
-        )
-    if not (0 < em.lam < 0.95):
-        warnings.append(f"estimated share of matching pairs is implausible ({em.lam:.3g})")
-    m_out = []
-    for c, m, u in zip(comparisons, em.m, em.u, strict=True):
-        top = len(m) - 1
-        if m[top] <= u[top]:
-            warnings.append(
-                f"{c.name}: exact agreement is not more likely among matches (m={m[top]:.3g}) "
-                f"than among non-matches (u={u[top]:.3g}); the comparison is given no weight"
-            )
-            m = u.copy()
-        elif m[0] > u[0] and m[0] > 0.5:
-            warnings.append(
-                f"{c.name}: disagreement looks more likely among matches than non-matches "
-                f"(m={m[0]:.3g}, u={u[0]:.3g}); check the comparison"
-            )
-        m_out.append(m)
-    return m_out, warnings
-
-
-#: Columns whose exact agreement all but identifies a person: their pairs start EM's m.
-ANCHORS = frozenset({"email", "national_id", "phone", "phone_digits"})
-#: Fewest anchored pairs from which a comparison's starting m is taken.
-_MIN_ANCHORED = 50
-
-
-def _anchored_m(
-    gamma: npt.NDArray[np.int8], comparisons: Sequence[Comparison], n_levels: Sequence[int]
-) -> list[FloatArray] | None:
-    """EM's starting ``m``: level shares among pairs that agree exactly on an identifier.
-
-    Pairs with the same e-mail, national ID or phone number are (nearly all)
-    one person, so their levels on the *other* comparisons are a fair first
-    guess of ``m``, far better than "mostly exact" when namesakes or
-    relatives outnumber the duplicates among the candidates, where EM can
-    otherwise settle on the wrong class. A comparison's own anchor is left
-    out of its shares; without enough anchored pairs the default start is kept.
-    """
-    exact = [k for k, c in enumerate(comparisons) if c.column in ANCHORS and gamma.shape[0]]
-    if not exact:
-        return None
-    tops = {k: gamma[:, k] == n_levels[k] - 1 for k in exact}
-
-    def anchored_without(column: str) -> npt.NDArray[np.bool_]:
-        out = np.zeros(gamma.shape[0], dtype=bool)
-        for j, top in tops.items():
-            if comparisons[j].column != column:
-                out |= top
-        return out
-
-    # every identifier's pairs, once; an identifier's own comparison leaves it out
-    all_anchored = anchored_without("")
-    out: list[FloatArray] = []
-    used = False
-    for k, n in enumerate(n_levels):
-        column = comparisons[k].column
-        anchored = anchored_without(column) if column in ANCHORS else all_anchored
-        lv = gamma[anchored, k]
-        lv = lv[lv >= 0]
-        if lv.shape[0] >= _MIN_ANCHORED:
-            out.append(_normalise(np.bincount(lv, minlength=n).astype(np.float64) + 0.5))
-            used = True
-        else:
-            out.append(_normalise(np.exp(np.arange(n, dtype=np.float64) * 2.0)))
-    return out if used else None
-
-
-def train(
-    records: pl.DataFrame,
-    comparisons: Sequence[Comparison],
-    gamma: npt.NDArray[np.int8],
-    *,
-    config: ModelConfig | None = None,
-    link_type: LinkType = "dedupe_and_link",
-    blocking: BlockingConfig | None = None,
-    encodings: dict[str, Encoded] | None = None,
-    progress_enabled: bool | None = None,
-    blocking_keys: Any = None,
-) -> FellegiSunterModel:
-    """Train a Fellegi-Sunter model without labels.
-
-    ``u`` comes from uniformly random pairs. ``m`` and the prior come from EM
-    over the *whole* comparison space: the candidate pairs' patterns (counted
-    exactly) plus the patterns of the non-candidate pairs, estimated from the
-    random sample (sampled pairs that blocking would not produce, scaled to
-    their true number). Including the complement removes the bias blocking
-    puts into the candidate set (non-matches that agree on blocked fields are
-    exactly as frequent as ``u`` predicts), so the model does not depend on
-    the blocking design, and the prior is the share of matches among all
-    pairs, estimated without any exact-agreement rule. The non-candidate
-    pairs count as strangers only (each sampled one stands for up to a
-    million pairs, so a sampled pair of relatives would otherwise become a
-    million matches); EM's ``m`` starts from pairs agreeing exactly on an
-    identifier (see ``_anchored_m``).
-
-    Args:
-        records: the matching frame (row ``i`` is record ``_rid == i``).
-        comparisons: comparisons, in the column order of ``gamma``.
-        gamma: level matrix of all candidate pairs.
-        config: training options.
-        link_type: the comparison space (``link`` excludes same-source pairs).
-        blocking: the blocking that produced ``gamma``; without it EM runs on
-            the candidates alone with ``u`` re-estimated among them.
-        encodings: shared column encodings.
-        progress_enabled: show progress.
-        blocking_keys: the blocking rules' key groups (``c360.blocking.rule_keys``)
-            if already computed.
-
-    Returns:
-        The trained model; check its ``warnings``.
-    """
-    from c360.blocking import is_candidate, total_pairs
-
-    cfg = config or ModelConfig()
-    enc = encodings if encodings is not None else {}
-    n_levels = [len(c.labels()) for c in comparisons]
-    n_total = (
-        total_pairs(records, link_type)
-        if "source" in records.columns or link_type == "dedupe_and_link"
-        else records.height * (records.height - 1) // 2
-    )
-    with progress("Estimating u from random pairs", enabled=progress_enabled):
-        if records.height >= 2:
-            a, b = _random_pairs(records, cfg.u_sample_pairs, cfg.seed, link_type)
-            sample = levels_matrix(comparisons, PairData(records, a, b, enc))
-        else:
-            a = b = np.zeros(0, dtype=np.int64)
-            sample = np.zeros((0, len(comparisons)), dtype=np.int8)
-        u_random = _level_shares(sample, n_levels)
-    patterns, counts = _patterns(gamma)
-    fix_u = blocking is not None
-    lam_init = 0.1
-    strangers: npt.NDArray[np.bool_] | None = None
-    if blocking is not None and sample.shape[0]:
-        cand = is_candidate(records, blocking, a, b, keys=blocking_keys)
-        rest = sample[~cand]
-        n_rest = max(n_total - gamma.shape[0], 0)
-        if rest.shape[0] and n_rest:
-            p_rest, c_rest = _patterns(rest)
-            # each sampled non-candidate pair stands for n_rest / sample pairs (a
-            # million at 1M records): one sampled pair of relatives would count as
-            # a million matches, or a million relatives. The pairs blocking never
-            # proposes are taken as strangers: they give the space its size.
-            strangers = np.r_[np.zeros(patterns.shape[0], bool), np.ones(p_rest.shape[0], bool)]
-            patterns = np.vstack([patterns, p_rest])
-            counts = np.concatenate([counts, c_rest * (n_rest / rest.shape[0])])
-        lam_init = min(0.5, records.height / max(n_total, 1))
-    with progress("Training (EM on comparison patterns)", enabled=progress_enabled):
-        em = fit_em(
-            patterns,
-            n_levels,
-            u_init=u_random,
-            m_init=_anchored_m(gamma, comparisons, n_levels),
-            lam_init=lam_init,
-            max_iterations=cfg.max_iterations,
-            tolerance=cfg.tolerance,
-            smoothing=cfg.smoothing,
-            counts=counts,
-            fix_u=fix_u,
-            extra_classes=_extra_classes(comparisons) if cfg.related_class else None,
-            strangers=strangers,
-        )
-    if gamma.shape[0] == 0:
-        em = EMResult([np.full(n, 1 / n) for n in n_levels], u_random, 1e-12, 0, False, -math.inf)
-    m, warnings = _sanity(comparisons, em, u_random)
-    space = n_total if fix_u else gamma.shape[0]
-    expected = em.lam * space
-    if gamma.shape[0] == 0:
-        warnings = ["no candidate pairs: nothing to learn, every record is its own customer"]
-    elif expected > 20 * max(records.height, 1):
-        warnings.append(
-            f"the model expects {expected:,.0f} matching pairs for {records.height:,} records; "
-            "that many duplicates is implausible, check the comparisons"
-        )
-    tf: dict[str, pl.DataFrame] = {}
-    if cfg.tf_adjust:
-        data = PairData(records, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), enc)
-        for c in comparisons:
-            for _, column in c.tf_levels():
-                if column in records.columns and column not in tf:
-                    tf[column] = _tf_table(data.encoded(column))
-    return FellegiSunterModel(
-        comparisons=tuple(comparisons),
-        others=em.others,
-        m=m,
-        u=em.u,
-        u_random=u_random,
-        lam=em.lam,
-        total_pairs=int(space),
-        iterations=em.iterations,
-        converged=em.converged,
-        warnings=warnings,
-        tf=tf,
-        tf_max_bits=cfg.tf_max_bits,
-    )
