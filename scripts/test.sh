@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [pytest arguments...]
 #
 # Creates the virtualenv at ${C360_VENV:-.venv} when missing, installs the
-# package with its test extras, starts a throw-away PostgreSQL server
+# package with its test extras (pyspark among them; Java 17 from Debian's
+# packages when missing), starts a throw-away PostgreSQL server
 # (scripts/postgres.sh), exports C360_TEST_POSTGRES_URI, runs pytest with the
 # venv's Python and stops the server on exit. Exits with pytest's exit code.
 set -euo pipefail
@@ -31,6 +32,18 @@ if [[ -z "${C360_NO_BROWSER:-}" ]] && ! command -v chromium >/dev/null 2>&1; the
             || echo "test.sh: could not install chromium; the browser test cannot run" >&2
     else
         echo "test.sh: chromium not found; install it (apt-get install chromium) for the browser test" >&2
+    fi
+fi
+
+# Java 17 for the Spark engine's tests (pyspark comes with the test extras);
+# installed once from Debian's packages when missing, like Chromium above.
+if ! command -v java >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing openjdk-17-jre-headless (apt-get)" >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; } >&2 \
+            || echo "test.sh: could not install Java; the Spark tests cannot run" >&2
+    else
+        echo "test.sh: java not found; install openjdk-17-jre-headless for the Spark tests" >&2
     fi
 fi
 

@@ -29,6 +29,33 @@ def postgres_uri() -> str:
     return uri
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """A ``local[2]`` Spark session shared by the session's tests (``c360.spark.session``).
+
+    Skips locally when pyspark or Java is missing, but fails under CI (``CI``
+    set): ``scripts/test.sh`` installs both, so a green CI run includes Spark.
+    """
+    import shutil
+
+    missing = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing = "pyspark is not installed (pip install -e '.[test]')"
+    if missing is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing = "no Java runtime (apt-get install openjdk-17-jre-headless)"
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"Spark tests cannot be skipped under CI: {missing}")
+        pytest.skip(missing)
+    from c360.spark import session
+
+    spark = session("local[2]", app_name="c360-tests", conf={"spark.sql.shuffle.partitions": "4"})
+    yield spark
+    spark.stop()
+
+
 @pytest.fixture
 def people() -> pl.DataFrame:
     """A few customer rows in the source's own (non-canonical) column names."""
