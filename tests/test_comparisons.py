@@ -322,3 +322,33 @@ def test_distinct_pairs_are_the_unordered_pairs_in_order(pairs, threshold):
     assert list(zip(a.tolist(), b.tolist(), strict=True)) == expected
     assert a.dtype == np.int32 and b.dtype == np.int32 and inv.dtype == np.intp
     assert [(a[i], b[i]) for i in inv] == [(min(x, y), max(x, y)) for x, y in pairs]
+
+
+def test_a_swap_column_outside_the_name_vocabulary_does_not_depend_on_the_frame():
+    """Codes of two separately encoded columns are translated before they are compared.
+
+    Found by the Spark engine's tests: a pair's level must not change with the
+    other records in its frame (a partition), and ann/lee against lee/ann was
+    "swapped" in a frame of two records but "else" in one of four.
+    """
+    from c360.comparisons import NameComparison, PairData
+
+    comp = NameComparison("given", swap_column="surname")
+    swapped = comp.labels().index("swapped")
+
+    def levels(frame, left, right):
+        return comp.levels(PairData(frame, np.array(left), np.array(right))).tolist()
+
+    two = pl.DataFrame({"given": ["ann", "lee"], "surname": ["lee", "ann"]})
+    four = pl.DataFrame(
+        {"given": ["ann", "lee", "zed", "bob"], "surname": ["lee", "ann", "aaa", "ccc"]}
+    )
+    assert levels(two, [0], [1]) == [swapped]
+    assert levels(four, [0, 2], [1, 3]) == [swapped, 0]
+    # no swap at all is no swap, whatever the codes happen to be
+    assert levels(pl.DataFrame({"given": ["zed", "bob"], "surname": ["aaa", "ccc"]}), [0], [1]) == [
+        0
+    ]
+    # one typo on one cross pair still counts, also for a surname no given name holds
+    typo = pl.DataFrame({"given": ["ann", "lee"], "surname": ["leeh", "ann"]})
+    assert levels(typo, [0], [1]) == [swapped]

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from c360._comparison_base import (
@@ -195,7 +195,16 @@ class NameComparison(JaroWinklerAtThresholds):
         lv[initial & (lv < 2)] = 1
         if self.swap_column and self.swap_column in data.records.columns:
             sl, sr = data.codes(self.swap_column)
-            swapped = self._swapped(enc, cl, cr, sl, sr, rest & (sl >= 0) & (sr >= 0))
+            both = (sl >= 0) & (sr >= 0)
+            swap_enc = data.encoded(self.swap_column)
+            if swap_enc.values is enc.values:
+                swapped = self._swapped(enc, cl, cr, sl, sr, rest & both)
+            else:
+                # two dictionaries (a swap column outside NAME_VOCABULARY): the swap
+                # column's codes mean nothing in this one until translated
+                into = _translation(swap_enc, enc).astype(np.int32)
+                tl, tr = into[np.maximum(sl, 0)], into[np.maximum(sr, 0)]
+                swapped = self._swapped(enc, cl, cr, tl, tr, rest & both, (swap_enc, sl, sr))
             lv[swapped] = -1 if self.swap_is_null else labels.index("swapped")
         if self.nickname_column and self.nickname_column in data.records.columns:
             nl, nr = data.codes(self.nickname_column)
@@ -212,12 +221,15 @@ class NameComparison(JaroWinklerAtThresholds):
         sl: IntArray,
         sr: IntArray,
         candidates: npt.NDArray[np.bool_],
+        apart: tuple[Encoded, IntArray, IntArray] | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Name parts given the other way round, allowing one typo.
 
         One cross pair must be equal, the other equal or one typo away
         (Jaro-Winkler >= 0.9). Names share one vocabulary, so codes of both
-        columns index the same values.
+        columns index the same values; ``apart`` is given when they do not
+        (the swap column's own encoding and codes; ``sl``, ``sr`` are then
+        its codes translated into ``enc``, -2 for a value ``enc`` lacks).
         """
         out = np.zeros(cl.shape[0], dtype=bool)
         a = candidates & (cl == sr)
@@ -227,8 +239,17 @@ class NameComparison(JaroWinklerAtThresholds):
             return out
         out |= a & b
         one = either & ~(a & b)
+        # the cross pair that is not exact: (cl, sr) when b holds, (sl, cr) when a holds
+        if one.any() and apart is not None:
+            swap_enc, own_l, own_r = apart
+            rows = np.flatnonzero(one)
+            names, swaps = enc.objects(), swap_enc.objects()
+            x = np.where(b[rows], names[cl[rows]], swaps[own_l[rows]])
+            y = np.where(b[rows], swaps[own_r[rows]], names[cr[rows]])
+            sims = process.cpdist(x, y, scorer=JaroWinkler.normalized_similarity, workers=1)
+            out[rows[np.asarray(sims) >= 0.9]] = True
+            return out
         if one.any():
-            # the cross pair that is not exact: (cl, sr) when b holds, (sl, cr) when a holds
             x = np.where(b, cl, sl)
             y = np.where(b, sr, cr)
             sims = _similarity(
@@ -238,6 +259,20 @@ class NameComparison(JaroWinklerAtThresholds):
             close[one] = sims >= 0.9
             out |= close
         return out
+
+
+def _translation(source: Encoded, target: Encoded) -> npt.NDArray[np.int64]:
+    """Per code of ``source``, the code of the same value in ``target`` (-2 if absent).
+
+    Examples:
+        >>> from c360._encode import encode
+        >>> _translation(encode(pl.Series(["lee", "ann"])), encode(pl.Series(["ann", "bo"]))).size
+        2
+    """
+    mine = pl.DataFrame({"v": source.values}).with_row_index("i")
+    theirs = pl.DataFrame({"v": target.values}).with_row_index("j")
+    joined = mine.join(theirs, on="v", how="left").sort("i")
+    return joined["j"].cast(pl.Int64).fill_null(-2).to_numpy()
 
 
 @dataclass(frozen=True, slots=True)
