@@ -32,7 +32,7 @@ def session(
     """The active Spark session, or a new one (``local[2]`` unless ``master`` says otherwise).
 
     A new session's Python workers run ``sys.executable`` (the interpreter
-    that imported c360), Spark's UI is off, shuffles use 8 partitions (a
+    that imported c360; ``PYSPARK_PYTHON``, when set, wins), Spark's UI is off, shuffles use 8 partitions (a
     small machine's ``local`` mode; set ``spark.sql.shuffle.partitions`` in
     ``conf`` on a cluster) and Spark logs warnings only. An active session
     (a notebook's, a Databricks job's) is returned as it is.
@@ -55,6 +55,9 @@ def session(
             "the Spark engine needs a Java runtime and none was found",
             hint="install Java 17 (apt-get install openjdk-17-jre-headless) or set JAVA_HOME",
         )
+    # PySpark starts Python workers with $PYSPARK_PYTHON (default: python3 on the
+    # PATH), whatever spark.pyspark.python says; that python3 may not have c360
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master or "local[2]")
         .appName(app_name)
