@@ -32,9 +32,10 @@ def session(
     """The active Spark session, or a new one (``local[2]`` unless ``master`` says otherwise).
 
     A new session's Python workers run ``sys.executable`` (the interpreter
-    that imported c360; ``PYSPARK_PYTHON``, when set, wins), Spark's UI is off, shuffles use 8 partitions (a
-    small machine's ``local`` mode; set ``spark.sql.shuffle.partitions`` in
-    ``conf`` on a cluster) and Spark logs warnings only. An active session
+    that imported c360; ``PYSPARK_PYTHON``, when set, wins), Spark's UI is
+    off, shuffles use 8 partitions (a small machine's ``local`` mode; set
+    ``spark.sql.shuffle.partitions`` in ``conf`` on a cluster) and Spark logs
+    warnings only. An active session
     (a notebook's, a Databricks job's) is returned as it is.
 
     Raises:
