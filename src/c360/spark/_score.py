@@ -31,10 +31,9 @@ with the model; the per-pair weight is a sum over the pair's own level
 pattern; a deterministic rule compares the pair's two values. The records
 that happen to share a chunk therefore change nothing; the tests check
 levels, rules and decisions for equality and weights to 1e-9 (they come out
-bit-identical). One exception, local runs included: a ``NameComparison``
-whose ``swap_column`` is not in ``NAME_VOCABULARY`` compares codes of two
-separate encodings, so its "swapped" level depends on the frame (the
-automatic configuration swaps only ``first_name`` and ``last_name``).
+bit-identical). (A ``NameComparison`` whose ``swap_column`` lies outside
+``NAME_VOCABULARY`` once compared codes of two encodings and so depended on
+the frame; it now translates them first.)
 
 What is shipped: the model and configuration as broadcast JSON bytes, sent
 to each executor once; with each task, the function's closure (the record
