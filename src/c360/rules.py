@@ -40,6 +40,7 @@ __all__ = [
     "DERIVED_FROM",
     "JunkConfig",
     "detect_junk",
+    "judge_counts",
     "looks_placeholder",
     "null_junk",
     "placeholder_junk",
@@ -222,7 +223,6 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
         ``column``, ``value``, ``records`` (how many hold it) and ``reason``.
     """
     cfg = config or JunkConfig()
-    n = records.height
     frames = []
     for col in (*cfg.identifier_columns, *cfg.location_columns):
         if col not in records.columns:
@@ -233,40 +233,50 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
             .group_by("value")
             .len("records")
         )
-        if counts.height == 0:
-            continue
-        if col in cfg.identifier_columns:
-            too_many = pl.col("records") > cfg.max_records_per_identifier
-            why = pl.format(
-                "{} records share this value (more than {} for one person)",
-                pl.col("records"),
-                pl.lit(cfg.max_records_per_identifier),
-            )
-        else:
-            limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
-            too_many = pl.col("records") > limit
-            why = pl.format(
-                "{} records ({}% of all) share this value",
-                pl.col("records"),
-                (pl.col("records") * 100 / max(n, 1)).round(1),
-            )
-        placeholder = _placeholder(col) if cfg.placeholders else pl.lit(value=False)
-        found = counts.filter(too_many | placeholder).select(
-            pl.lit(col).alias("column"),
-            "value",
-            "records",
-            pl.when(too_many)
-            .then(why)
-            .otherwise(pl.lit("placeholder-looking value"))
-            .alias("reason"),
-        )
-        frames.append(found)
+        frames.append(judge_counts(col, counts, records.height, cfg))
     if not frames:
         return pl.DataFrame(schema=_JUNK_SCHEMA)
     return (
         pl.concat(frames)
         .with_columns(pl.col("records").cast(pl.UInt32))
         .sort("column", "records", "value", descending=[False, True, False])
+    )
+
+
+def judge_counts(column: str, counts: pl.DataFrame, n: int, cfg: JunkConfig) -> pl.DataFrame:
+    """The junk values of one column from its value counts (``value``, ``records``) over n records.
+
+    The rule of [`detect_junk`][c360.rules.detect_junk], on counts however
+    they were made: by polars here, by a group-by in the Spark engine.
+
+    Examples:
+        >>> counts = pl.DataFrame({"value": ["a@b.io", "test@x.io", "c@d.io"],
+        ...                        "records": [30, 1, 2]})
+        >>> junk = judge_counts("email", counts, 100, JunkConfig())
+        >>> junk["value"].to_list(), junk["reason"][1]
+        (['a@b.io', 'test@x.io'], 'placeholder-looking value')
+    """
+    if column in cfg.identifier_columns:
+        too_many = pl.col("records") > cfg.max_records_per_identifier
+        why = pl.format(
+            "{} records share this value (more than {} for one person)",
+            pl.col("records"),
+            pl.lit(cfg.max_records_per_identifier),
+        )
+    else:
+        limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
+        too_many = pl.col("records") > limit
+        why = pl.format(
+            "{} records ({}% of all) share this value",
+            pl.col("records"),
+            (pl.col("records") * 100 / max(n, 1)).round(1),
+        )
+    placeholder = _placeholder(column) if cfg.placeholders else pl.lit(value=False)
+    return counts.filter(too_many | placeholder).select(
+        pl.lit(column).alias("column"),
+        "value",
+        "records",
+        pl.when(too_many).then(why).otherwise(pl.lit("placeholder-looking value")).alias("reason"),
     )
 
 
