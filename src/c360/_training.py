@@ -88,10 +88,17 @@ def estimate_u(
 
 
 def levels_matrix(comparisons: Sequence[Comparison], data: PairData) -> npt.NDArray[np.int8]:
-    """The level of every comparison for every pair of ``data`` (pairs x comparisons)."""
-    if not comparisons:
-        return np.zeros((len(data), 0), dtype=np.int8)
-    return np.column_stack([c.levels(data) for c in comparisons]).astype(np.int8)
+    """The level of every comparison for every pair of ``data`` (pairs x comparisons).
+
+    The levels ``c360._engine.Pairs.compared`` computes (the one place they
+    are), for callers that hold a ``PairData``; its encodings are shared.
+    """
+    from c360._engine import Pairs
+
+    pairs = Pairs.compared(
+        data.records, data.rid_l, data.rid_r, comparisons, encodings=data.encodings
+    )
+    return pairs.levels
 
 
 def _tf_table(enc: Encoded) -> pl.DataFrame:
