@@ -1,11 +1,16 @@
 """The Apache Spark engine (issue 12): the heavy stages on a cluster.
 
-Work in progress. What exists is tested against the local engine in Spark's
-``local[2]`` mode; ``c360.spark.resolve`` does not exist yet (see
-``docs/spark.md`` for the plan and what is missing).
+Work in progress; every piece is tested against the local engine in
+Spark's ``local[2]`` mode (see ``docs/spark.md`` for what is missing).
 
 * [`session`][c360.spark.session]: a Spark session whose Python workers run
   this interpreter (so they import the same c360, polars and RapidFuzz).
+* ``resolve(sources, config=None, spark=None, sample_records=200_000)``: one
+  Spark DataFrame per source in canonical columns in, the local run's tables
+  out as Spark DataFrames (``SparkResolution``), for a run without a
+  previous one; configuration and training on the driver from a bounded
+  sample (see ``c360.spark._resolve``). Loaded on first use, like the
+  modules it runs, which import pyspark.
 
 Needs the ``spark`` extra (``pip install 'c360[spark]'``: pyspark 4) and Java
 17 or 21.
@@ -23,7 +28,17 @@ from c360.exceptions import C360Error
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["session"]
+    from c360.spark._resolve import SparkResolution, resolve
+
+__all__ = ["SparkResolution", "resolve", "session"]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("resolve", "SparkResolution"):
+        from c360.spark import _resolve
+
+        return getattr(_resolve, name)
+    raise AttributeError(f"module 'c360.spark' has no attribute {name!r}")
 
 
 def session(

@@ -1,0 +1,361 @@
+"""``resolve`` on Spark: the building blocks of ``c360.spark`` wired together (no previous run).
+
+[`resolve`][c360.spark._resolve.resolve] takes one Spark DataFrame per
+source, in canonical columns, and gives the tables of ``c360.resolve``
+(``unified_ids``, ``links``, ``profiles``, ``quarantine``, ``id_changes``) as
+lazy Spark DataFrames, with the trained model and the effective configuration.
+
+Steps and where they run:
+
+1. Validation (Spark, a first cut of the local contract): each source gets
+   its ``source`` column; ``record_id`` is cast to a string and stripped, a
+   blank one is null. A row with a null ``record_id`` goes to ``quarantine``
+   with ``"record_id: missing value (not nullable)"``; a later row with the
+   ``(source, record_id)`` of an earlier one (input order: the order of
+   the source's partitions and of the rows in each, as
+   ``monotonically_increasing_id`` numbers them) with ``"record_id: duplicate value 'X'
+   (first seen in row N)"``. ``row_number`` is the 0-based row in its source
+   (from one small table of row counts per input partition, collected).
+   String columns are stripped (a blank value is null), an ``email`` without
+   the shape of an address and a ``date_of_birth`` outside 1900-01-01 to
+   today are nulled (the canonical contract's ``nullify`` checks).
+2. ``record_keys``, ``standardise``, ``detect_junk``, ``null_junk`` (Spark;
+   see ``c360.spark._prepare``).
+3. Configuration and training (driver): at most ``sample_records`` rows of
+   the matching frame are collected, renumbered ``0..k-1`` in ``_rid``
+   order, and go through the local ``configure``, blocking and comparison
+   (``LOCAL.candidate_pairs``) and ``c360.model.train``, as
+   ``c360.pipeline.resolve`` runs them. When the data has at most
+   ``sample_records`` records the sample is all of it, in the local order,
+   and the configuration and model are exactly the local ones.
+4. Blocking, scoring, clustering, customer IDs and profiles (Spark:
+   ``candidate_pairs``, ``score_pairs``, ``cluster``, ``customer_ids``,
+   ``profiles``); the links are the accepted scored pairs with their keys.
+
+Why a sample is enough to train. The Fellegi-Sunter model is a few dozen
+numbers (``m`` and ``u`` per comparison level and the prior), fitted by EM
+from the counts of the pairs' level patterns; a sample of 200,000 records
+gives millions of candidate pairs, enough to estimate each level's share
+closely. Automatic configuration reads the columns' fill rates and
+cardinalities, which a uniform sample estimates well too. What a sample
+changes beyond the precision of those estimates:
+
+* term frequencies (the model's per-value adjustment) are counted in the
+  sample: approximate for common values, and a value absent from the sample
+  gets no adjustment (the model's default);
+* the prior (the share of matches among candidate pairs) is that of the
+  sample's pairs; blocking a sample finds a smaller share of each record's
+  matches than blocking all records, which the EM estimate absorbs;
+* blocking rules are chosen from the sample's key frequencies, so a rule's
+  largest block is that of the sample (the full run's ceiling check still
+  applies, in ``candidate_pairs``).
+
+Not done yet (the local contract does it): parsing text into the canonical
+types (dates, datetimes, numbers; the columns must come typed), quarantine
+of an unparseable ``updated_at``, a user's own contract and its checks,
+schema-change notices, ``_issues`` notes on nulled values, and the
+column-level shortcut of the local strip (polars strips a string column only
+when some value has a leading or trailing space; this strips every value).
+``raw`` in the quarantine is Spark's JSON of the row (``to_json``, nulls
+kept), not the local writer's. No previous run (stable IDs carried over),
+no refused links, near misses, histogram or quality estimates.
+
+Nothing is collected to the driver but small tables (counts, junk values,
+the building blocks' own small tables) and the bounded training sample. The
+inputs as tagged for validation, the keyed records, the standardised frame,
+the matching frame and the scored pairs are persisted (Spark's default
+level, memory and disk): later stages read each of them more than once (the
+connected components iterate over the scored pairs), and persisting keeps
+the Python stages (standardisation, scoring) from running again each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from c360._canonical import RID
+from c360.config import EffectiveConfig, ResolveConfig
+from c360.exceptions import ColumnNotFoundError, ConfigError
+from c360.model import FellegiSunterModel
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+__all__ = ["SparkResolution", "resolve"]
+
+#: Records collected to the driver to configure and train, at most.
+SAMPLE_RECORDS = 200_000
+
+_MISSING = "record_id: missing value (not nullable)"
+_EMAIL = r"(?U)^[^@\s]+@[^@\s]+\.[^@\s.]+$"  # c360._contracts._checks.EMAIL_PATTERN
+_SHOWN = 80  # c360._contracts._checks._MAX_SHOWN
+_PART_BITS = 33  # monotonically_increasing_id: partition index above bit 33
+
+
+@dataclass(frozen=True, slots=True)
+class SparkResolution:
+    """What a Spark run gives: the local run's tables as lazy Spark DataFrames.
+
+    Attributes:
+        unified_ids: ``source``, ``record_id``, ``customer_id``, one row per valid record.
+        links: the accepted pairs, with the local links' columns in their order.
+        profiles: one golden profile per customer.
+        quarantine: rejected rows (``source``, ``record_id``, ``row_number``,
+            ``reason``, ``raw``).
+        id_changes: always empty (no previous run), with the local schema.
+        model: the model trained on the driver's sample.
+        config: the effective configuration.
+    """
+
+    unified_ids: DataFrame
+    links: DataFrame
+    profiles: DataFrame
+    quarantine: DataFrame
+    id_changes: DataFrame
+    model: FellegiSunterModel
+    config: EffectiveConfig
+
+
+def resolve(
+    sources: Mapping[str, DataFrame],
+    *,
+    config: ResolveConfig | None = None,
+    spark: SparkSession | None = None,
+    sample_records: int = SAMPLE_RECORDS,
+) -> SparkResolution:
+    """Resolve records from Spark DataFrames into unified customers (no previous run).
+
+    Args:
+        sources: source name to a DataFrame in canonical columns
+            (``record_id`` and fields such as ``first_name``, ``email``...).
+        config: options; by default everything is chosen from the data.
+        spark: the session (default: the sources' own).
+        sample_records: records collected to the driver to configure and
+            train, at most (all of them when there are fewer).
+
+    Returns:
+        A [`SparkResolution`][c360.spark._resolve.SparkResolution].
+
+    Raises:
+        ConfigError: no sources, a source name is empty, or ``sample_records`` < 1.
+        ColumnNotFoundError: a source has no ``record_id`` column.
+    """
+    from c360._engine import LOCAL
+    from c360._stages import configure, matching_columns
+    from c360.blocking import rule_keys
+    from c360.model import train
+    from c360.spark._blocking import candidate_pairs
+    from c360.spark._cluster import cluster
+    from c360.spark._output import customer_ids, profiles
+    from c360.spark._prepare import detect_junk, null_junk, record_keys, standardise
+    from c360.spark._score import score_pairs
+
+    if not sources:
+        raise ConfigError("resolve needs at least one source")
+    if sample_records < 1:
+        raise ConfigError(f"sample_records must be at least 1; got {sample_records}")
+    cfg = config or ResolveConfig()
+    session = spark or next(iter(sources.values())).sparkSession
+
+    valid, quarantine = _validate(sources)
+    keyed = record_keys(valid).persist()
+    matching = standardise(keyed, cfg).persist()
+    junk = detect_junk(matching, cfg)
+    cleared = null_junk(matching, junk)
+
+    sample = _sample(cleared, sample_records)
+    effective = configure(sample, cfg)
+    local = sample.select(matching_columns(sample.columns, effective))
+    bkeys = rule_keys(local, effective.blocking)
+    pairs = LOCAL.candidate_pairs(local, effective, show=False, keys=bkeys)
+    model = train(
+        local,
+        effective.comparisons,
+        pairs.levels,
+        config=effective.model,
+        link_type=effective.link_type,
+        blocking=effective.blocking,
+        encodings=pairs.encodings,
+        progress_enabled=False,
+        blocking_keys=bkeys,
+    )
+    del pairs, bkeys, local, sample
+
+    records = cleared.select(*(_quoted(c) for c in matching_columns(cleared.columns, effective)))
+    records = records.persist()
+    candidates = candidate_pairs(records, effective.blocking)
+    scored = score_pairs(candidates, records, model, effective).persist()
+    labels, _refused = cluster(scored, records, model, effective)
+    unified = customer_ids(labels, keyed)
+    golden = profiles(keyed.drop(RID), unified, effective.survivorship)
+    return SparkResolution(
+        unified_ids=unified,
+        links=_links(scored, keyed, effective),
+        profiles=golden,
+        quarantine=quarantine,
+        id_changes=session.createDataFrame(
+            [], "customer_id string, change string, other_customer_id string, run_id string"
+        ),
+        model=model,
+        config=effective,
+    )
+
+
+# --- validation --------------------------------------------------------------------
+
+
+def _validate(sources: Mapping[str, DataFrame]) -> tuple[DataFrame, DataFrame]:
+    """``(valid, quarantine)``: accepted records with ``source``, and rejected rows."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F  # noqa: N812
+
+    tagged: DataFrame | None = None
+    for name, frame in sources.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"a source needs a non-empty name; got {name!r}")
+        if "record_id" not in frame.columns:
+            raise ColumnNotFoundError(["record_id"], list(frame.columns), source=name)
+        fields = [c for c in frame.columns if c != "source"]
+        raw = F.to_json(
+            F.struct(F.lit(name).alias("source"), *(F.col(_quoted(c)) for c in fields)),
+            {"ignoreNullFields": "false"},
+        )
+        one = frame.select(
+            F.lit(name).alias("source"),
+            *(_cleaned(c, dict(frame.dtypes)[c]) for c in fields),
+            F.monotonically_increasing_id().alias("_mono"),
+            raw.alias("_raw"),
+        )
+        tagged = one if tagged is None else tagged.unionByName(one, allowMissingColumns=True)
+    assert tagged is not None
+    tagged = tagged.persist()
+    row = _row_numbers(tagged)
+    first = Window.partitionBy("source", "record_id").orderBy("_mono")
+    checked = (
+        tagged.withColumn("_row", row)
+        .withColumn("_first", F.first("_row").over(first))
+        .withColumn("_dup", F.col("record_id").isNotNull() & (F.col("_row") != F.col("_first")))
+    )
+    rejected = F.col("record_id").isNull() | F.col("_dup")
+    shown = F.when(
+        F.length("record_id") > _SHOWN,
+        F.concat(F.substring("record_id", 1, _SHOWN - 3), F.lit("...")),
+    ).otherwise(F.col("record_id"))
+    reason = F.when(F.col("record_id").isNull(), F.lit(_MISSING)).otherwise(
+        F.format_string("record_id: duplicate value '%s' (first seen in row %d)", shown, "_first")
+    )
+    quarantine = checked.where(rejected).select(
+        "source",
+        "record_id",
+        F.col("_row").cast("long").alias("row_number"),
+        reason.alias("reason"),
+        F.col("_raw").alias("raw"),
+    )
+    internal = ("_mono", "_raw", "_row", "_first", "_dup")
+    valid = checked.where(~rejected).drop(*internal)
+    return valid, quarantine
+
+
+def _cleaned(column: str, dtype: str) -> Column:
+    """A column as the canonical contract accepts it (strings stripped, checks nulled)."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    value = F.col(_quoted(column))
+    if column == "record_id" or dtype == "string":
+        text = F.regexp_replace(value.cast("string"), r"(?U)^\s+|\s+$", "")
+        value = F.when(text != "", text)
+    if column == "email" and dtype == "string":
+        value = F.when(value.rlike(_EMAIL), value)
+    if column == "date_of_birth" and dtype == "date":
+        low, high = F.lit(dt.date(1900, 1, 1)), F.lit(dt.date.today())
+        value = F.when(value.between(low, high), value)
+    return value.alias(column)
+
+
+def _row_numbers(tagged: DataFrame) -> Column:
+    """Each row's 0-based number in its source, in input order.
+
+    ``_mono`` is the partition index (high bits) and the row's index in its
+    partition (low bits); one small table of rows per source and partition
+    gives each partition's offset.
+    """
+    from pyspark.sql import functions as F  # noqa: N812
+
+    part = F.shiftright(F.col("_mono"), _PART_BITS)
+    counts = (
+        tagged.groupBy("source", part.alias("_part")).agg(F.count(F.lit(1)).alias("n")).collect()
+    )
+    offsets: dict[tuple[str, int], int] = {}
+    running: dict[str, int] = {}
+    for source, p, n in sorted((str(s), int(p), int(n)) for s, p, n in counts):
+        offsets[(source, p)] = running.get(source, 0)
+        running[source] = running.get(source, 0) + n
+    offset: Column = F.lit(0).cast("long")
+    for (source, p), start in offsets.items():
+        if start:
+            offset = F.when(
+                (F.col("source") == F.lit(source)) & (part == F.lit(p)), F.lit(start)
+            ).otherwise(offset)
+    low = F.col("_mono").bitwiseAND(F.lit((1 << _PART_BITS) - 1))
+    return (offset + low).cast("long")
+
+
+# --- training sample ---------------------------------------------------------------
+
+
+def _sample(cleared: DataFrame, limit: int) -> pl.DataFrame:
+    """At most ``limit`` records of the matching frame, ``_rid`` renumbered ``0..k-1`` in order."""
+    n = cleared.count()
+    picked = cleared
+    if n > limit:
+        picked = cleared.sample(withReplacement=False, fraction=min(1.0, 1.1 * limit / n), seed=0)
+        picked = picked.orderBy(RID).limit(limit)
+    frame = pl.from_arrow(picked.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.sort(RID)
+    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(RID))
+
+
+# --- links -------------------------------------------------------------------------
+
+
+def _links(scored: DataFrame, keyed: DataFrame, cfg: EffectiveConfig) -> DataFrame:
+    """The accepted pairs with both records' keys, in the local links' columns."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    keys = keyed.select(RID, "source", "record_id")
+    left = keys.select(
+        F.col(RID).alias("_rid_l"),
+        F.col("source").alias("source_l"),
+        F.col("record_id").alias("record_id_l"),
+    )
+    right = keys.select(
+        F.col(RID).alias("_rid_r"),
+        F.col("source").alias("source_r"),
+        F.col("record_id").alias("record_id_r"),
+    )
+    return (
+        scored.where(F.col("accepted"))
+        .join(left, "_rid_l")
+        .join(right, "_rid_r")
+        .select(
+            "source_l",
+            "record_id_l",
+            "source_r",
+            "record_id_r",
+            "match_weight",
+            "match_probability",
+            "rule",
+            *(_quoted(c.output) for c in cfg.comparisons),
+        )
+    )
+
+
+def _quoted(column: str) -> str:
+    """A column name as Spark reads it literally."""
+    return "`" + column.replace("`", "``") + "`"

