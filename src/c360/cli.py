@@ -7,6 +7,7 @@ Commands::
 
     c360 demo [--out DIR]
     c360 resolve INPUT... --out DIR [--config c360.toml] [--previous DIR]
+    c360 resolve INPUT... --out DIR --engine spark [--spark-master URL]
     c360 contract check|diff|infer ...
     c360 report DIR [--open]
 """
@@ -116,9 +117,33 @@ def resolve(
         ),
     ] = "mask",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="'local' (default) or 'spark': each INPUT (.parquet, or .csv read as strings) "
+            "is one source named after its file stem (a 'source' column is refused); "
+            "tables are written as Parquet "
+            "directories of part files (polars and pyarrow read them); no report, "
+            "--config/--previous/--model not supported yet.",
+        ),
+    ] = "local",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master", help="Spark master URL for --engine spark (default: local[2])."
+        ),
+    ] = None,
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet."""
+    if engine == "spark":
+        _resolve_spark(inputs, out, config, previous, model, spark_master, quiet)
+        return
     try:
+        if engine != "local":
+            raise C360Error(f"--engine must be 'local' or 'spark', got {engine!r}")
+        if spark_master is not None:
+            raise C360Error("--spark-master needs --engine spark")
         if report_pii not in ("mask", "show"):
             raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
         cfg, sources = _read_config(config)
@@ -145,6 +170,33 @@ def resolve(
         typer.echo(res.summary())
         typer.echo(f"outputs written to {out}/")
         typer.echo(_report_lines(out))
+
+
+def _resolve_spark(
+    inputs: list[str] | None,
+    out: Path,
+    config: Path | None,
+    previous: Path | None,
+    model: Path | None,
+    master: str | None,
+    quiet: bool,
+) -> None:
+    """``c360 resolve --engine spark`` (see ``c360.spark._cli``)."""
+    try:
+        for flag, value in (("--config", config), ("--previous", previous), ("--model", model)):
+            if value is not None:
+                raise C360Error(f"{flag} is not supported by the Spark engine yet")
+        if not inputs:
+            raise C360Error("no inputs: give .parquet or .csv files")
+        from c360.spark._cli import run_spark
+
+        summary = run_spark(inputs, out, master=master)
+    except C360Error as exc:
+        raise _fail(exc) from None
+    if not quiet:
+        typer.echo(str(summary))
+        typer.echo(f"outputs written to {out}/")
+        typer.echo("report: none (the Spark engine writes no report yet)")
 
 
 def _inferred_sources_toml(res: Any) -> str:
