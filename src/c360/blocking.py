@@ -46,6 +46,7 @@ __all__ = [
     "BlockingConfig",
     "BlockingRule",
     "block_on",
+    "check_ceiling",
     "count_pairs",
     "generate_pairs",
     "is_candidate",
@@ -423,6 +424,28 @@ def generate_pairs(
     """
     keys = keys if keys is not None else rule_keys(records, config)
     counts = count_pairs(records, config, keys=keys)
+    check_ceiling(counts, config)
+    src = _source_codes(records)
+    total = int(counts["pairs"].sum())
+    with progress("Generating pairs", total=total, enabled=progress_enabled) as bar:
+        for ri, rk in enumerate(keys):
+            yield from _rule_chunks(ri, rk, keys[:ri], src, config, bar)
+
+
+def check_ceiling(counts: pl.DataFrame, config: BlockingConfig) -> None:
+    """Raise [`BlockingError`][BlockingError] for the first rule of ``counts`` over the ceiling.
+
+    ``counts`` is [`count_pairs`][count_pairs]' table (or the Spark engine's,
+    with the same columns): the check runs before any pair is generated.
+
+    Examples:
+        >>> cfg = BlockingConfig(rules=(block_on("k"),), max_pairs_per_rule=2)
+        >>> counts = count_pairs(pl.DataFrame({"k": ["a"] * 3}), cfg)
+        >>> check_ceiling(counts, cfg)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        c360.exceptions.BlockingError: blocking rule 'k' would generate 3 pairs, over ...
+    """
     for row in counts.iter_rows(named=True):
         if row["pairs"] > config.max_pairs_per_rule:
             raise BlockingError(
@@ -431,11 +454,6 @@ def generate_pairs(
                 f"{row['largest_block']:,} records)",
                 hint="add a key to the rule, or raise BlockingConfig.max_pairs_per_rule",
             )
-    src = _source_codes(records)
-    total = int(counts["pairs"].sum())
-    with progress("Generating pairs", total=total, enabled=progress_enabled) as bar:
-        for ri, rk in enumerate(keys):
-            yield from _rule_chunks(ri, rk, keys[:ri], src, config, bar)
 
 
 def _rule_chunks(

@@ -80,8 +80,8 @@ import polars as pl
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
-from c360.blocking import BlockingConfig
-from c360.exceptions import BlockingError, ConfigError
+from c360.blocking import BlockingConfig, check_ceiling
+from c360.exceptions import ConfigError
 
 __all__ = ["candidate_pairs", "count_pairs", "skipped_blocks"]
 
@@ -267,18 +267,6 @@ def skipped_blocks(records: DataFrame, config: BlockingConfig) -> pl.DataFrame:
     )
 
 
-def _check_ceiling(counts: pl.DataFrame, config: BlockingConfig) -> None:
-    """Raise [`BlockingError`][c360.exceptions.BlockingError] for a rule over the ceiling."""
-    for row in counts.iter_rows(named=True):
-        if row["pairs"] > config.max_pairs_per_rule:
-            raise BlockingError(
-                f"blocking rule {row['rule']!r} would generate {row['pairs']:,} pairs, over the "
-                f"ceiling of {config.max_pairs_per_rule:,} (largest block: "
-                f"{row['largest_block']:,} records)",
-                hint="add a key to the rule, or raise BlockingConfig.max_pairs_per_rule",
-            )
-
-
 def _flagged(records: DataFrame, config: BlockingConfig, skipping: Sequence[int]) -> DataFrame:
     """``_rid`` (long), ``_src``, the key columns and ``_in{j}`` for every rule.
 
@@ -387,7 +375,7 @@ def candidate_pairs(records: DataFrame, config: BlockingConfig) -> DataFrame:
         ConfigError: a rule names a column that the records lack.
     """
     counts = count_pairs(records, config)
-    _check_ceiling(counts, config)
+    check_ceiling(counts, config)
     # a rule that finds no pair needs no rows in the join and cannot have found
     # a later rule's pair; only a rule with a skipped block needs flagging
     active = [i for i, n in enumerate(counts["pairs"].to_list()) if n > 0]
