@@ -50,6 +50,7 @@ __all__ = [
     "new_run_id",
     "reliable_cannot_link",
     "standardise",
+    "train_model",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -124,6 +125,29 @@ def configure(records: pl.DataFrame, cfg: ResolveConfig) -> EffectiveConfig:
     )
     return cfg.with_choices(
         blocking=blocking, comparisons=tuple(comparisons), deterministic=deterministic
+    )
+
+
+def train_model(
+    records: pl.DataFrame, cfg: EffectiveConfig, pairs: Pairs, *, keys: Any, show: bool
+) -> FellegiSunterModel:
+    """A model trained on ``pairs`` of ``records`` with ``cfg``'s options, as a full run trains.
+
+    ``keys``: the blocking rules' key hashes (``c360.blocking.rule_keys``),
+    which training reuses to tell candidate pairs from the others.
+    """
+    from c360.model import train
+
+    return train(
+        records,
+        cfg.comparisons,
+        pairs.levels,
+        config=cfg.model,
+        link_type=cfg.link_type,
+        blocking=cfg.blocking,
+        encodings=pairs.encodings,
+        progress_enabled=show,
+        blocking_keys=keys,
     )
 
 

@@ -45,12 +45,13 @@ from c360._stages import (
     matching_columns,
     new_run_id,
     standardise,
+    train_model,
 )
 from c360.blocking import generate_pairs, rule_keys
 from c360.config import EffectiveConfig, ResolveConfig
 from c360.exceptions import ConfigError
 from c360.ids import assign_stable_ids
-from c360.model import FellegiSunterModel, train
+from c360.model import FellegiSunterModel
 from c360.rules import detect_junk, null_junk
 
 __all__ = ["Prepared", "Resolution", "estimate_quality", "prepare", "resolve", "source_summary"]
@@ -197,7 +198,6 @@ def resolve(
         _check_columns(frozen, prep.records)
     cfg = prep.config
     valid, records, metrics = prep.valid, prep.records, prep.metrics
-    comparisons = cfg.comparisons
     n = valid.height
 
     with metrics.stage("block_and_compare", n) as m:
@@ -210,17 +210,7 @@ def resolve(
         if frozen is not None:
             model = frozen
         else:
-            model = train(
-                records,
-                comparisons,
-                pairs.levels,
-                config=cfg.model,
-                link_type=cfg.link_type,
-                blocking=cfg.blocking,
-                encodings=pairs.encodings,
-                progress_enabled=show,
-                blocking_keys=bkeys,
-            )
+            model = train_model(records, cfg, pairs, keys=bkeys, show=show)
         m["reused_model"] = frozen is not None
         m["iterations"] = model.iterations
         m["converged"] = model.converged

@@ -146,9 +146,8 @@ def resolve(
         ColumnNotFoundError: a source has no ``record_id`` column.
     """
     from c360._engine import LOCAL
-    from c360._stages import configure, matching_columns
+    from c360._stages import configure, matching_columns, train_model
     from c360.blocking import rule_keys
-    from c360.model import train
     from c360.spark._blocking import candidate_pairs
     from c360.spark._cluster import cluster
     from c360.spark._output import customer_ids, profiles
@@ -173,17 +172,7 @@ def resolve(
     local = sample.select(matching_columns(sample.columns, effective))
     bkeys = rule_keys(local, effective.blocking)
     pairs = LOCAL.candidate_pairs(local, effective, show=False, keys=bkeys)
-    model = train(
-        local,
-        effective.comparisons,
-        pairs.levels,
-        config=effective.model,
-        link_type=effective.link_type,
-        blocking=effective.blocking,
-        encodings=pairs.encodings,
-        progress_enabled=False,
-        blocking_keys=bkeys,
-    )
+    model = train_model(local, effective, pairs, keys=bkeys, show=False)
     del pairs, bkeys, local, sample
 
     records = cleared.select(*(_quoted(c) for c in matching_columns(cleared.columns, effective)))
