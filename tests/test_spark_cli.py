@@ -56,24 +56,80 @@ def test_spark_engine_gives_the_local_customer_ids(spark, tmp_path):
     ]
 
 
-def test_spark_engine_refuses_unsupported_options(spark, tmp_path):
+def _ids(out):
+    keys = ["source", "record_id"]
+    return pl.read_parquet(out / "unified_ids.parquet").select(*keys, "customer_id").sort(keys)
+
+
+def _changes(out):
+    order = ["change", "customer_id", "other_customer_id"]
+    frame = pl.read_parquet(out / "id_changes.parquet")
+    return frame.select(order).sort(order, nulls_last=True)
+
+
+def _resolve(*args):
+    res = runner.invoke(app, ["resolve", *map(str, args), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_spark_engine_with_previous_and_model_gives_the_local_ids(spark, tmp_path):
+    """A second run with ``--previous`` and ``--model``: the same IDs and changes as locally."""
+    files = _inputs(tmp_path)
+    for engine in ("local", "spark"):
+        _resolve(*files, "--out", tmp_path / f"{engine}1", "--engine", engine)
+    # the second run: the first file loses a third of its rows
+    first = pl.read_parquet(files[0])
+    first.filter(pl.int_range(pl.len()) % 3 != 0).write_parquet(files[0])
+    for engine in ("local", "spark"):
+        run1 = tmp_path / f"{engine}1"
+        _resolve(*files, "--out", tmp_path / f"{engine}2", "--engine", engine,
+                 "--previous", run1, "--model", run1)  # fmt: skip
+    assert_frame_equal(_ids(tmp_path / "spark2"), _ids(tmp_path / "local2"))
+    changes = _changes(tmp_path / "spark2")
+    assert_frame_equal(changes, _changes(tmp_path / "local2"))
+    assert changes.height > 0
+    model1 = (tmp_path / "spark1" / "model.json").read_text()
+    assert (tmp_path / "spark2" / "model.json").read_text() == model1
+
+
+def test_spark_engine_reads_a_config_with_declared_sources(spark, tmp_path):
+    """``--config``: ``[resolve]`` options and ``[[sources]]`` with renamed columns, as locally."""
+    a, _ = _inputs(tmp_path)
+    pl.read_parquet(a).rename({"first_name": "fname", "record_id": "id"}).write_parquet(a)
+    (tmp_path / "c360.toml").write_text(
+        '[resolve]\nlink_type = "link"\n\n'
+        '[[sources]]\nname = "crm"\nlocation = "a.parquet"\nrecord_id = "id"\n'
+        'columns = { fname = "first_name" }\n\n'
+        '[[sources]]\nname = "shop"\nlocation = "b.parquet"\n'
+    )
+    for engine in ("local", "spark"):
+        _resolve("--config", tmp_path / "c360.toml", "--out", tmp_path / engine,
+                 "--engine", engine)  # fmt: skip
+    got = _ids(tmp_path / "spark")
+    assert_frame_equal(got, _ids(tmp_path / "local"))
+    assert set(got["source"]) == {"crm", "shop"}
+    assert 'link_type = "link"' in (tmp_path / "spark" / "config.toml").read_text()
+    # link: no link joins two records of one source
+    links = pl.read_parquet(tmp_path / "spark" / "links.parquet")
+    assert links.height > 0 and (links["source_l"] != links["source_r"]).all()
+
+
+def test_spark_engine_refuses_what_it_does_not_read(spark, tmp_path):
     (tmp_path / "a.parquet").write_bytes(b"")
-    for flag in ("--previous", "--model", "--config"):
-        res = runner.invoke(
-            app,
-            [
-                "resolve",
-                str(tmp_path / "a.parquet"),
-                "--out",
-                str(tmp_path / "o"),
-                "--engine",
-                "spark",
-                flag,
-                str(tmp_path),
-            ],
-        )
-        assert res.exit_code == 2, res.output
-        assert f"{flag} is not supported by the Spark engine yet" in res.output
+    (tmp_path / "c360.toml").write_text(
+        '[[sources]]\nname = "crm"\nlocation = "a.parquet"\nkeep = ["notes"]\n'
+    )
+    res = runner.invoke(
+        app,
+        ["resolve", "--config", str(tmp_path / "c360.toml"), "--out", str(tmp_path / "o"),
+         "--engine", "spark"],
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "source 'crm': keep is not supported by the Spark engine" in res.output
+    res = runner.invoke(app, ["resolve", "--out", str(tmp_path / "o"), "--engine", "spark"])
+    assert res.exit_code == 2, res.output
+    assert "no inputs" in res.output
     assert not (tmp_path / "o").exists()
 
 

@@ -148,3 +148,55 @@ def test_sample_is_bounded_and_renumbered(spark):
     assert small["x"].cast(pl.Int64).is_sorted()  # sampled in the records' order
     whole = _sample(records, 5000)
     assert whole["x"].to_list() == frame["x"].to_list()
+
+
+def test_previous_run_and_frozen_model_equal_local(spark, tmp_path, case_records):
+    """With a previous run (given as an output directory) and a reused model, as locally.
+
+    The previous run is the local one with every two neighbouring customers
+    (in ID order) merged under the first one's ID and every fifth customer's
+    records gone, so this run splits, retires and creates customers.
+    """
+    from c360.spark import resolve
+
+    records = case_records("people_standard")
+    first = c360.resolve(records)
+    ids = pl.from_arrow(first.unified_ids)
+    order = ids.get_column("customer_id").unique().sort()
+    merged = {cid: order[i - i % 2] for i, cid in enumerate(order)}
+    previous = ids.with_columns(pl.col("customer_id").replace_strict(merged))
+    gone = set(order[::5])
+    previous = previous.filter(
+        ~pl.col("customer_id").is_in(gone) | pl.col("record_id").str.ends_with("0")
+    )
+    (tmp_path / "prev").mkdir()
+    previous.write_parquet(tmp_path / "prev" / "unified_ids.parquet")
+    first.model.save(tmp_path / "model.json")
+
+    local = c360.resolve(records, previous=previous, model=first.model, run_id="r2")
+    res = resolve(
+        _spark_sources(spark, records),
+        previous=tmp_path / "prev",
+        model=tmp_path / "model.json",
+        run_id="r2",
+    )
+    assert res.model.to_dict() == first.model.to_dict()
+    assert res.run_id == "r2"
+    keys = ["source", "record_id"]
+    want = pl.from_arrow(local.unified_ids).sort(keys)
+    assert_frame_equal(_polars(res.unified_ids).sort(keys), want)
+    order = ["change", "customer_id", "other_customer_id"]
+    want_changes = pl.from_arrow(local.id_changes).sort(order, nulls_last=True)
+    assert {"split_from", "new"} <= set(want_changes["change"])
+    assert_frame_equal(_polars(res.id_changes).sort(order, nulls_last=True), want_changes)
+
+
+def test_previous_without_unified_ids_is_a_clear_error(spark, tmp_path):
+    from c360.exceptions import StateError
+    from c360.spark import resolve
+
+    frame = spark.createDataFrame(
+        pl.DataFrame({"record_id": ["1"], "first_name": ["Ann"]}).to_arrow()
+    )
+    with pytest.raises(StateError, match=r"no unified_ids\.parquet"):
+        resolve({"crm": frame}, previous=tmp_path)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,22 +36,27 @@ from c360._coherence import CoherenceResult, cohere
 from c360._engine import LOCAL, Engine, Pairs, Scored
 from c360._events import emit
 from c360._memory import release_free_memory
+from c360._output import MODEL
 from c360.cluster import ClusterConfig, cluster_links
 from c360.config import EffectiveConfig, ResolveConfig
+from c360.exceptions import ConfigError
 from c360.model import FellegiSunterModel
 
 __all__ = [
     "Clustered",
     "LinkTables",
     "Metrics",
+    "check_model_columns",
     "cluster",
     "configure",
+    "frozen_model",
     "link_tables",
     "matching_columns",
     "new_run_id",
     "reliable_cannot_link",
     "standardise",
     "train_model",
+    "with_model_comparisons",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -326,3 +332,48 @@ def link_tables(
         histogram=_histogram(weight),
         candidate_pairs=len(pairs),
     )
+
+
+def frozen_model(model: str | Path | FellegiSunterModel | None) -> FellegiSunterModel | None:
+    """The model ``resolve(model=...)`` names: an object, a ``model.json`` or a run directory."""
+    if model is None or isinstance(model, FellegiSunterModel):
+        return model
+    if not isinstance(model, str | Path):
+        raise ConfigError(
+            f"model must be a FellegiSunterModel or a path; got {type(model).__name__}",
+            hint="pass a previous run's model.json, its output directory, or res.model",
+        )
+    path = Path(model)
+    if path.is_dir():
+        path = path / MODEL
+    if not path.is_file():
+        raise ConfigError(
+            f"no model file at {path}",
+            hint="pass a previous run's model.json or its output directory",
+        )
+    return FellegiSunterModel.load(path)
+
+
+def with_model_comparisons(cfg: ResolveConfig, model: FellegiSunterModel) -> ResolveConfig:
+    """``cfg`` with the model's comparisons; other comparisons in ``cfg`` are an error."""
+    mine = tuple(model.comparisons)
+    if cfg.comparisons is not None and tuple(cfg.comparisons) != mine:
+        raise ConfigError(
+            "the configuration's comparisons differ from the model's "
+            f"({[c.name for c in cfg.comparisons]} against {[c.name for c in mine]})",
+            hint="drop [[comparisons]] from the configuration: a reused model brings its own",
+        )
+    return replace(cfg, comparisons=mine)
+
+
+def check_model_columns(model: FellegiSunterModel, records: pl.DataFrame) -> None:
+    """A reused model's comparisons must find their columns in the records."""
+    missing = sorted(
+        {c for comp in model.comparisons for c in comp.columns()} - set(records.columns)
+    )
+    if missing:
+        raise ConfigError(
+            f"the model compares columns these records do not have: {', '.join(missing)}",
+            column=missing[0],
+            hint="resolve records with the columns the model was trained on, or train a new model",
+        )

@@ -124,8 +124,7 @@ def resolve(
             help="'local' (default) or 'spark': each INPUT (.parquet, or .csv read as strings) "
             "is one source named after its file stem (a 'source' column is refused); "
             "tables are written as Parquet "
-            "directories of part files (polars and pyarrow read them); no report, "
-            "--config/--previous/--model not supported yet.",
+            "directories of part files (polars and pyarrow read them); no report yet.",
         ),
     ] = "local",
     spark_master: Annotated[
@@ -183,14 +182,18 @@ def _resolve_spark(
 ) -> None:
     """``c360 resolve --engine spark`` (see ``c360.spark._cli``)."""
     try:
-        for flag, value in (("--config", config), ("--previous", previous), ("--model", model)):
-            if value is not None:
-                raise C360Error(f"{flag} is not supported by the Spark engine yet")
-        if not inputs:
-            raise C360Error("no inputs: give .parquet or .csv files")
+        cfg, declared = _read_config(config)
         from c360.spark._cli import run_spark
 
-        summary = run_spark(inputs, out, master=master)
+        summary = run_spark(
+            inputs or [],
+            out,
+            master=master,
+            config=cfg,
+            declared=declared,
+            previous=previous,
+            model=model,
+        )
     except C360Error as exc:
         raise _fail(exc) from None
     if not quiet:

@@ -22,7 +22,7 @@ Examples:
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +34,24 @@ from c360._engine import LOCAL, Engine
 from c360._inputs import _as_sources, _load_all, source_summary
 from c360._links import _attach_keys, estimate_quality
 from c360._memory import no_hugepage_stalls
-from c360._output import MODEL, read_previous_ids
+from c360._output import read_previous_ids
 from c360._progress import resolve_progress
 from c360._result import Resolution
 from c360._stages import (
     Metrics,
+    check_model_columns,
     cluster,
     configure,
+    frozen_model,
     link_tables,
     matching_columns,
     new_run_id,
     standardise,
     train_model,
+    with_model_comparisons,
 )
 from c360.blocking import generate_pairs, rule_keys
 from c360.config import EffectiveConfig, ResolveConfig
-from c360.exceptions import ConfigError
 from c360.ids import assign_stable_ids
 from c360.model import FellegiSunterModel
 from c360.rules import detect_junk, null_junk
@@ -190,12 +192,12 @@ def resolve(
     show = resolve_progress(progress)
     run = run_id or new_run_id()
     prev_ids = read_previous_ids(previous)
-    frozen = _frozen_model(model)
+    frozen = frozen_model(model)
     if frozen is not None:
-        config = _with_model_comparisons(config or ResolveConfig(), frozen)
+        config = with_model_comparisons(config or ResolveConfig(), frozen)
     prep = prepare(inputs, config=config)
     if frozen is not None:
-        _check_columns(frozen, prep.records)
+        check_model_columns(frozen, prep.records)
     cfg = prep.config
     valid, records, metrics = prep.valid, prep.records, prep.metrics
     n = valid.height
@@ -267,48 +269,3 @@ def resolve(
         estimates=tables.estimates,
         inferred_columns=prep.inferred,
     )
-
-
-def _frozen_model(model: str | Path | FellegiSunterModel | None) -> FellegiSunterModel | None:
-    """The model ``resolve(model=...)`` names: an object, a ``model.json`` or a run directory."""
-    if model is None or isinstance(model, FellegiSunterModel):
-        return model
-    if not isinstance(model, str | Path):
-        raise ConfigError(
-            f"model must be a FellegiSunterModel or a path; got {type(model).__name__}",
-            hint="pass a previous run's model.json, its output directory, or res.model",
-        )
-    path = Path(model)
-    if path.is_dir():
-        path = path / MODEL
-    if not path.is_file():
-        raise ConfigError(
-            f"no model file at {path}",
-            hint="pass a previous run's model.json or its output directory",
-        )
-    return FellegiSunterModel.load(path)
-
-
-def _with_model_comparisons(cfg: ResolveConfig, model: FellegiSunterModel) -> ResolveConfig:
-    """``cfg`` with the model's comparisons; other comparisons in ``cfg`` are an error."""
-    mine = tuple(model.comparisons)
-    if cfg.comparisons is not None and tuple(cfg.comparisons) != mine:
-        raise ConfigError(
-            "the configuration's comparisons differ from the model's "
-            f"({[c.name for c in cfg.comparisons]} against {[c.name for c in mine]})",
-            hint="drop [[comparisons]] from the configuration: a reused model brings its own",
-        )
-    return replace(cfg, comparisons=mine)
-
-
-def _check_columns(model: FellegiSunterModel, records: pl.DataFrame) -> None:
-    """A reused model's comparisons must find their columns in the records."""
-    missing = sorted(
-        {c for comp in model.comparisons for c in comp.columns()} - set(records.columns)
-    )
-    if missing:
-        raise ConfigError(
-            f"the model compares columns these records do not have: {', '.join(missing)}",
-            column=missing[0],
-            hint="resolve records with the columns the model was trained on, or train a new model",
-        )

@@ -1,25 +1,40 @@
 """``c360 resolve --engine spark``: read the input files with Spark, resolve, write the outputs.
 
 Each input file (Parquet, or CSV read as strings with a header) is one source
-named after the file's stem. The output directory gets the local run's table
-names, each written by Spark as a *directory* of Parquet part files
-(``unified_ids.parquet/part-*.parquet``; polars' ``read_parquet`` and pyarrow
-read such a directory, so Hadoop's ``_SUCCESS`` and ``.crc`` files, which polars
-refuses, are removed), plus ``model.json`` and ``config.toml``, atomically
-(``c360._output.atomic_output``). No report yet.
+named after the file's stem. A ``c360.toml`` (``--config``) gives the options
+of its ``[resolve]`` table and may declare ``[[sources]]`` with ``name``,
+``location`` (one or more Parquet or CSV paths, which Spark reads as one
+DataFrame), ``record_id`` and ``columns`` (renamed to their canonical names);
+a declaration that needs the local readers (``format`` other than Parquet or
+CSV, ``table``/``query``, ``contract``, ``read_options``, ``keep``, a custom
+``event_time``) is refused by name rather than half honoured. ``--previous``
+(an output directory of either engine) carries customer IDs over and
+``--model`` reuses a trained model, as with the local engine.
+
+The output directory gets the local run's table names, each written by Spark
+as a *directory* of Parquet part files (``unified_ids.parquet/part-*.parquet``;
+polars' ``read_parquet`` and pyarrow read such a directory, so Hadoop's
+``_SUCCESS`` and ``.crc`` files, which polars refuses, are removed), plus
+``model.json`` and ``config.toml``, atomically
+(``c360._output.atomic_output``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from c360._output import CONFIG, MODEL, OUTPUT_TABLES, atomic_output
-from c360.exceptions import C360Error
+from c360._source_spec import _DEFAULT_EVENT_TIME
+from c360.exceptions import C360Error, ConfigError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from c360.config import ResolveConfig
+    from c360.sources import Source
 
 __all__ = ["SparkSummary", "run_spark"]
 
@@ -40,24 +55,38 @@ class SparkSummary:
         )
 
 
-def read_inputs(spark: SparkSession, inputs: list[str]) -> dict[str, DataFrame]:
-    """One Spark DataFrame per input file, keyed by the file's stem."""
-    sources: dict[str, DataFrame] = {}
-    for item in inputs:
+def _read(spark: SparkSession, items: list[str]) -> DataFrame:
+    """One DataFrame from Parquet or CSV files (all of one format)."""
+    suffixes = set()
+    for item in items:
         path = Path(item)
         if not path.exists():
             raise C360Error("input file not found", path=item)
         suffix = path.suffix.lower()
-        if suffix == ".parquet":
-            frame = spark.read.parquet(str(path))
-        elif suffix == ".csv":
-            frame = spark.read.csv(str(path), header=True, inferSchema=False)
-        else:
+        if suffix not in (".parquet", ".csv"):
             raise C360Error(
                 f"the Spark engine reads .parquet and .csv files; got {path.suffix or 'no suffix'}",
                 path=item,
                 hint="convert the file, or use --engine local",
             )
+        suffixes.add(suffix)
+    if len(suffixes) > 1:
+        raise C360Error("one source's files mix Parquet and CSV", path=items[0])
+    if suffixes == {".parquet"}:
+        return spark.read.parquet(*items)
+    return spark.read.csv(items, header=True, inferSchema=False)
+
+
+def read_inputs(
+    spark: SparkSession, inputs: list[str], declared: Sequence[Source] = ()
+) -> dict[str, DataFrame]:
+    """One Spark DataFrame per input file (keyed by the file's stem) and per declared source."""
+    sources: dict[str, DataFrame] = {}
+    for source in declared:
+        sources[source.name] = _declared(spark, source)
+    for item in inputs:
+        path = Path(item)
+        frame = _read(spark, [item])
         name = path.stem
         if name in sources:
             raise C360Error(
@@ -77,19 +106,75 @@ def read_inputs(spark: SparkSession, inputs: list[str]) -> dict[str, DataFrame]:
     return sources
 
 
+#: ``Source`` fields the Spark engine does not read, with the value that means "not used".
+_UNSUPPORTED: dict[str, object] = {
+    "table": None,
+    "query": None,
+    "contract": None,
+    "read_options": {},
+    "keep": (),
+    "event_time": _DEFAULT_EVENT_TIME,
+}
+
+
+def _declared(spark: SparkSession, source: Source) -> DataFrame:
+    """A declared source read by Spark, its columns renamed to canonical names."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    for name, unused in _UNSUPPORTED.items():
+        value = getattr(source, name)
+        if value is not None and value != unused:
+            raise ConfigError(
+                f"source {source.name!r}: {name} is not supported by the Spark engine",
+                hint="drop it from [[sources]], or use --engine local",
+            )
+    if source.format not in ("auto", "parquet", "csv"):
+        raise ConfigError(
+            f"source {source.name!r}: format {source.format!r} is not supported by the Spark "
+            "engine (Parquet and CSV are)",
+            hint="use --engine local",
+        )
+    if not source.location:
+        raise ConfigError(f"source {source.name!r} has no location", hint="give a file path")
+    items = [source.location] if isinstance(source.location, str) else list(source.location)
+    frame = _read(spark, [str(i) for i in items])
+    renames = {**dict(source.columns), source.record_id: "record_id"}
+    missing = [c for c in renames if c not in frame.columns]
+    if missing:
+        raise C360Error(
+            f"source {source.name!r} has no column {missing[0]!r}",
+            path=str(items[0]),
+            hint=f"its columns: {', '.join(frame.columns)}",
+        )
+    return frame.select(
+        *(F.col(f"`{c}`").alias(renames.get(c, c)) for c in frame.columns if c != "source")
+    )
+
+
 def _drop_markers(table: Path) -> None:
     """Remove Hadoop's ``_SUCCESS`` and ``.*.crc`` files (polars refuses a directory with them)."""
     for marker in [*table.glob(".*.crc"), *table.glob("_SUCCESS")]:
         marker.unlink()
 
 
-def run_spark(inputs: list[str], out: Path, *, master: str | None = None) -> SparkSummary:
+def run_spark(
+    inputs: list[str],
+    out: Path,
+    *,
+    master: str | None = None,
+    config: ResolveConfig | None = None,
+    declared: Sequence[Source] = (),
+    previous: Path | None = None,
+    model: Path | None = None,
+) -> SparkSummary:
     """Resolve ``inputs`` with ``c360.spark.resolve`` and write the outputs into ``out``."""
-    from c360._stages import new_run_id
     from c360.spark import resolve, session
 
     spark = session(master)
-    res = resolve(read_inputs(spark, inputs), spark=spark)
+    sources = read_inputs(spark, inputs, declared)
+    if not sources:
+        raise C360Error("no inputs: give .parquet or .csv files, or [[sources]] in --config")
+    res = resolve(sources, config=config, previous=previous, model=model, spark=spark)
 
     def write(tmp: Path) -> SparkSummary:
         for name in OUTPUT_TABLES:
@@ -110,4 +195,7 @@ def run_spark(inputs: list[str], out: Path, *, master: str | None = None) -> Spa
             quarantined=quarantined,
         )
 
-    return atomic_output(out, new_run_id(), write)
+    try:
+        return atomic_output(out, res.run_id, write)
+    finally:
+        res.unpersist()

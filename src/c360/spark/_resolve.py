@@ -67,13 +67,16 @@ the matching frame and the scored pairs are persisted (Spark's default
 level, memory and disk): later stages read each of them more than once (the
 connected components iterate over the scored pairs), and persisting keeps
 the Python stages (standardisation, scoring) from running again each time.
+They stay persisted until ``SparkResolution.unpersist()`` (the CLI calls it
+once the tables are written).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -107,9 +110,11 @@ class SparkResolution:
         profiles: one golden profile per customer.
         quarantine: rejected rows (``source``, ``record_id``, ``row_number``,
             ``reason``, ``raw``).
-        id_changes: always empty (no previous run), with the local schema.
-        model: the model trained on the driver's sample.
+        id_changes: how customer IDs changed against the previous run
+            (empty without one), with the local schema.
+        model: the model trained on the driver's sample (or the one given).
         config: the effective configuration.
+        run_id: this run's identifier.
     """
 
     unified_ids: DataFrame
@@ -119,21 +124,46 @@ class SparkResolution:
     id_changes: DataFrame
     model: FellegiSunterModel
     config: EffectiveConfig
+    run_id: str
+    _cached: tuple[DataFrame, ...] = field(default=(), repr=False, compare=False)
+
+    def unpersist(self) -> None:
+        """Free the frames the run persisted (the tables read them until then).
+
+        Call it once the tables are written. Until then Spark's cache also
+        answers a query whose plan matches a persisted one: reading a source
+        path again in the same session, after the file changed, would give
+        the cached rows (``spark.catalog.clearCache()`` frees everything).
+        """
+        for frame in self._cached:
+            frame.unpersist()
 
 
 def resolve(
     sources: Mapping[str, DataFrame],
     *,
     config: ResolveConfig | None = None,
+    previous: DataFrame | str | Path | None = None,
+    model: str | Path | FellegiSunterModel | None = None,
+    run_id: str | None = None,
     spark: SparkSession | None = None,
     sample_records: int = SAMPLE_RECORDS,
 ) -> SparkResolution:
-    """Resolve records from Spark DataFrames into unified customers (no previous run).
+    """Resolve records from Spark DataFrames into unified customers.
 
     Args:
         sources: source name to a DataFrame in canonical columns
             (``record_id`` and fields such as ``first_name``, ``email``...).
         config: options; by default everything is chosen from the data.
+        previous: an earlier run whose customer IDs carry over: its
+            ``unified_ids`` as a Spark DataFrame, or its output directory
+            (of either engine).
+        model: a trained model to score with instead of training one (a
+            [`FellegiSunterModel`][c360.model.FellegiSunterModel], a
+            ``model.json`` or a run directory), as in ``c360.resolve``; the
+            sample then only configures blocking.
+        run_id: identifier of this run, written into ``id_changes`` (default:
+            a timestamp).
         spark: the session (default: the sources' own).
         sample_records: records collected to the driver to configure and
             train, at most (all of them when there are fewer).
@@ -146,11 +176,20 @@ def resolve(
         ColumnNotFoundError: a source has no ``record_id`` column.
     """
     from c360._engine import LOCAL
-    from c360._stages import configure, matching_columns, train_model
+    from c360._stages import (
+        check_model_columns,
+        configure,
+        frozen_model,
+        matching_columns,
+        new_run_id,
+        train_model,
+        with_model_comparisons,
+    )
     from c360.blocking import rule_keys
     from c360.spark._blocking import candidate_pairs
     from c360.spark._cluster import cluster
-    from c360.spark._output import customer_ids, profiles
+    from c360.spark._ids import customer_ids, read_previous
+    from c360.spark._output import profiles
     from c360.spark._prepare import detect_junk, null_junk, record_keys, standardise
     from c360.spark._score import score_pairs
 
@@ -160,8 +199,13 @@ def resolve(
         raise ConfigError(f"sample_records must be at least 1; got {sample_records}")
     cfg = config or ResolveConfig()
     session = spark or next(iter(sources.values())).sparkSession
+    run = run_id or new_run_id()
+    prev_ids = read_previous(session, previous)
+    frozen = frozen_model(model)
+    if frozen is not None:
+        cfg = with_model_comparisons(cfg, frozen)
 
-    valid, quarantine = _validate(sources)
+    tagged, valid, quarantine = _validate(sources)
     keyed = record_keys(valid).persist()
     matching = standardise(keyed, cfg).persist()
     junk = detect_junk(matching, cfg)
@@ -170,36 +214,41 @@ def resolve(
     sample = _sample(cleared, sample_records)
     effective = configure(sample, cfg)
     local = sample.select(matching_columns(sample.columns, effective))
-    bkeys = rule_keys(local, effective.blocking)
-    pairs = LOCAL.candidate_pairs(local, effective, show=False, keys=bkeys)
-    model = train_model(local, effective, pairs, keys=bkeys, show=False)
-    del pairs, bkeys, local, sample
+    if frozen is not None:
+        check_model_columns(frozen, local)
+        trained = frozen
+    else:
+        bkeys = rule_keys(local, effective.blocking)
+        pairs = LOCAL.candidate_pairs(local, effective, show=False, keys=bkeys)
+        trained = train_model(local, effective, pairs, keys=bkeys, show=False)
+        del pairs, bkeys
+    del local, sample
 
     records = cleared.select(*(_quoted(c) for c in matching_columns(cleared.columns, effective)))
     records = records.persist()
     candidates = candidate_pairs(records, effective.blocking)
-    scored = score_pairs(candidates, records, model, effective).persist()
-    labels, _refused = cluster(scored, records, model, effective)
-    unified = customer_ids(labels, keyed)
+    scored = score_pairs(candidates, records, trained, effective).persist()
+    labels, _refused = cluster(scored, records, trained, effective)
+    unified, id_changes = customer_ids(labels, keyed, prev_ids, run_id=run)
     golden = profiles(keyed.drop(RID), unified, effective.survivorship)
     return SparkResolution(
         unified_ids=unified,
         links=_links(scored, keyed, effective),
         profiles=golden,
         quarantine=quarantine,
-        id_changes=session.createDataFrame(
-            [], "customer_id string, change string, other_customer_id string, run_id string"
-        ),
-        model=model,
+        id_changes=id_changes,
+        model=trained,
         config=effective,
+        run_id=run,
+        _cached=(tagged, keyed, matching, records, scored),
     )
 
 
 # --- validation --------------------------------------------------------------------
 
 
-def _validate(sources: Mapping[str, DataFrame]) -> tuple[DataFrame, DataFrame]:
-    """``(valid, quarantine)``: accepted records with ``source``, and rejected rows."""
+def _validate(sources: Mapping[str, DataFrame]) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """``(tagged, valid, quarantine)``: every row (persisted), accepted records, rejected rows."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F  # noqa: N812
 
@@ -247,7 +296,7 @@ def _validate(sources: Mapping[str, DataFrame]) -> tuple[DataFrame, DataFrame]:
     )
     internal = ("_mono", "_raw", "_row", "_first", "_dup")
     valid = checked.where(~rejected).drop(*internal)
-    return valid, quarantine
+    return tagged, valid, quarantine
 
 
 def _cleaned(column: str, dtype: str) -> Column:
