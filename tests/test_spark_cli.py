@@ -1,5 +1,6 @@
 """``c360 resolve --engine spark``: same customer IDs as the local engine, clear errors."""
 
+import json
 import time
 
 import polars as pl
@@ -36,10 +37,22 @@ def test_spark_engine_gives_the_local_customer_ids(spark, tmp_path):
     res = runner.invoke(app, ["resolve", *files, "--out", str(spark_out), "--engine", "spark"])
     assert res.exit_code == 0, res.output
     print(f"local {local_s:.2f}s, spark {time.perf_counter() - start:.2f}s")
-    assert "customers:" in res.output and "no report" in res.output
+    assert "customers:" in res.output and f"report: {spark_out / 'report.html'}" in res.output
     for name in ("unified_ids", "links", "profiles", "quarantine", "id_changes"):
         assert (spark_out / f"{name}.parquet").is_dir(), name
     assert (spark_out / "model.json").is_file() and (spark_out / "config.toml").is_file()
+    # the report, with the local run's figures
+    report = json.loads((spark_out / "report.json").read_text())
+    local_report = json.loads((local_out / "report.json").read_text())
+    assert report["run"]["engine"] == "spark"
+    assert report["summary"] == local_report["summary"]
+    assert [s["location"] for s in report["sources"]] == files
+    assert [s["stage"] for s in report["stages"]][-1] == "write"
+    assert (spark_out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    refused = pl.read_parquet(spark_out / "report_tables" / "refused_links.parquet")
+    assert refused.height == report["summary"]["refused_links"]
+    near = pl.read_parquet(spark_out / "report_tables" / "near_misses.parquet")
+    assert near.height == min(1000, report["diagnostics"]["near_misses"]["count"])
     keys = ["source", "record_id"]
     got = pl.read_parquet(spark_out / "unified_ids.parquet").sort(keys)
     want = pl.read_parquet(local_out / "unified_ids.parquet").sort(keys)

@@ -6,6 +6,7 @@ over two partitions). With fewer records than ``sample_records`` the Spark
 run trains on all of them, so every table must equal the local one.
 """
 
+import datetime as dt
 import time
 
 import polars as pl
@@ -200,3 +201,35 @@ def test_previous_without_unified_ids_is_a_clear_error(spark, tmp_path):
     )
     with pytest.raises(StateError, match=r"no unified_ids\.parquet"):
         resolve({"crm": frame}, previous=tmp_path)
+
+
+def test_report_figures_equal_local(case):
+    """``report.json`` of the Spark run holds the local run's figures (those it computes)."""
+    from c360.report import build_report, render_html
+    from c360.spark._report import spark_report
+
+    local, res, _ = case
+    now = dt.datetime.now(dt.UTC)
+    want = build_report(local, finished_at=now).data
+    got = spark_report(res, finished_at=now).data
+    assert got["schema"] == want["schema"] and got["run"]["engine"] == "spark"
+    assert got["run"]["config_hash"] == want["run"]["config_hash"]
+    assert got["summary"] == want["summary"]
+    assert got["contracts"] == want["contracts"]
+    assert got["incidents"] == want["incidents"]
+    local_only = ("location", "read_seconds", "file_format", "inferred_columns")
+    for g, w in zip(got["sources"], want["sources"], strict=True):
+        assert {k: v for k, v in g.items() if k not in local_only} == {
+            k: v for k, v in w.items() if k not in local_only
+        }
+    gd, wd = got["diagnostics"], want["diagnostics"]
+    for key in ("threshold", "prior", "parameters", "weight_histogram", "cluster_sizes",
+                "largest_clusters", "junk", "refused_links", "model_warnings"):  # fmt: skip
+        assert gd[key] == wd[key], key
+    assert gd["near_misses"]["count"] == wd["near_misses"]["count"]
+    assert gd["near_misses"]["comparisons"] == wd["near_misses"]["comparisons"]
+    for key, value in gd["estimates"].items():
+        assert value == pytest.approx(wd["estimates"][key], rel=1e-9), key
+    assert got["lineage"] is None
+    page = render_html(got)
+    assert page.startswith("<!DOCTYPE html>") and res.run_id in page

@@ -124,7 +124,7 @@ def resolve(
             help="'local' (default) or 'spark': each INPUT (.parquet, or .csv read as strings) "
             "is one source named after its file stem (a 'source' column is refused); "
             "tables are written as Parquet "
-            "directories of part files (polars and pyarrow read them); no report yet.",
+            "directories of part files (polars and pyarrow read them).",
         ),
     ] = "local",
     spark_master: Annotated[
@@ -136,7 +136,7 @@ def resolve(
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet."""
     if engine == "spark":
-        _resolve_spark(inputs, out, config, previous, model, spark_master, quiet)
+        _resolve_spark(inputs, out, config, previous, model, spark_master, quiet, report_pii)
         return
     try:
         if engine != "local":
@@ -179,9 +179,12 @@ def _resolve_spark(
     model: Path | None,
     master: str | None,
     quiet: bool,
+    report_pii: str,
 ) -> None:
     """``c360 resolve --engine spark`` (see ``c360.spark._cli``)."""
     try:
+        if report_pii not in ("mask", "show"):
+            raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
         cfg, declared = _read_config(config)
         from c360.spark._cli import run_spark
 
@@ -193,13 +196,14 @@ def _resolve_spark(
             declared=declared,
             previous=previous,
             model=model,
+            report_pii="show" if report_pii == "show" else "mask",
         )
     except C360Error as exc:
         raise _fail(exc) from None
     if not quiet:
         typer.echo(str(summary))
         typer.echo(f"outputs written to {out}/")
-        typer.echo("report: none (the Spark engine writes no report yet)")
+        typer.echo(_report_lines(out))
 
 
 def _inferred_sources_toml(res: Any) -> str:

@@ -32,6 +32,8 @@ from c360.report._pii import PERSONAL, PiiMode, mask_column, mask_field
 from c360.report._sources import _sources
 
 if TYPE_CHECKING:
+    from c360.config import ResolveConfig
+    from c360.model import FellegiSunterModel
     from c360.pipeline import Resolution
 
 __all__ = ["SCHEMA", "ReportConfig", "RunReport", "build_report", "config_hash", "load_report"]
@@ -189,31 +191,13 @@ def _diagnostics(
             .sort(["links", "kind"], descending=[True, False])
         )
         refused_kinds = {str(r["kind"]): int(r["links"]) for r in kinds.iter_rows(named=True)}
-    gamma_cols = [c for c in near.columns if c.startswith("gamma_")]
-    params = model.parameters()
     diag = {
-        "threshold": threshold,
-        "threshold_weight": math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else None,
+        **model_figures(model, threshold),
         "weight_histogram": res.weight_histogram.to_dicts() if res.weight_histogram.height else [],
-        "prior": {
-            "lambda": model.lam,
-            "prior_weight": model.prior_weight,
-            "total_pairs": model.total_pairs,
-            "iterations": model.iterations,
-            "converged": model.converged,
-            "classes": [{"name": n, "prior": p} for n, _, p in model.others],
-        },
-        "parameters": params.to_dicts() if params.height else [],
         "cluster_sizes": res.cluster_sizes().to_dicts() if ids.height else [],
         "largest_clusters": _largest_clusters(res, ids, links, cfg),
-        "near_misses": {
-            "count": near.height,
-            "shown": min(near.height, cfg.near_misses),
-            "comparisons": [c.removeprefix("gamma_") for c in gamma_cols],
-            "rows": near.head(cfg.near_misses).to_dicts(),
-        },
+        "near_misses": near_miss_figures(near, near.height, cfg),
         "estimates": dict(res.estimates),
-        "model_warnings": list(model.warnings),
         "junk": _junk(_frame(res.junk), cfg.pii),
         "refused_links": {"count": refused.height, "by_reason": refused_kinds},
     }
@@ -223,6 +207,36 @@ def _diagnostics(
         "junk": _frame(res.junk).to_arrow(),
     }
     return jsonable(diag), tables
+
+
+def model_figures(model: FellegiSunterModel, threshold: float) -> dict[str, Any]:
+    """The diagnostics that come from the model and the threshold alone."""
+    params = model.parameters()
+    return {
+        "threshold": threshold,
+        "threshold_weight": math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else None,
+        "prior": {
+            "lambda": model.lam,
+            "prior_weight": model.prior_weight,
+            "total_pairs": model.total_pairs,
+            "iterations": model.iterations,
+            "converged": model.converged,
+            "classes": [{"name": n, "prior": p} for n, _, p in model.others],
+        },
+        "parameters": params.to_dicts() if params.height else [],
+        "model_warnings": list(model.warnings),
+    }
+
+
+def near_miss_figures(near: pl.DataFrame, count: int, cfg: ReportConfig) -> dict[str, Any]:
+    """The report's near-miss section: ``near`` sorted closest first, of ``count`` in all."""
+    gamma_cols = [c for c in near.columns if c.startswith("gamma_")]
+    return {
+        "count": count,
+        "shown": min(count, cfg.near_misses),
+        "comparisons": [c.removeprefix("gamma_") for c in gamma_cols],
+        "rows": near.head(cfg.near_misses).to_dicts(),
+    }
 
 
 def _junk(junk: pl.DataFrame, pii: PiiMode) -> list[dict[str, Any]]:
@@ -270,8 +284,6 @@ def build_report(
         ('c360.report/1', 1, 1)
 
     """
-    import c360
-    from c360._canonical import CONTRACT_VERSION
     from c360.evaluate import compare_runs
 
     cfg = config or ReportConfig()
@@ -312,48 +324,104 @@ def build_report(
         if prev_ids is not None and ids.height:
             changes["grouping"] = compare_runs(prev_ids, ids).to_dict()
 
-    data: dict[str, Any] = {
-        "schema": SCHEMA,
-        "run": {
-            "run_id": run_id or getattr(resolution, "run_id", None) or str(uuid.uuid4()),
-            "started_at": _iso(started),
-            "finished_at": _iso(finished),
-            "seconds": seconds,
-            "c360_version": c360.__version__,
-            "config_hash": config_hash(resolution.config),
-            "link_type": resolution.config.link_type,
-            "pii": cfg.pii,
-        },
-        "contracts": {
-            "canonical": CONTRACT_VERSION,
-            "sources": {s["source"]: s["contract"] for s in sources},
-        },
-        "summary": {
-            "records_in": ids.height + quarantined,
+    data = report_document(
+        run_id=run_id or getattr(resolution, "run_id", None) or str(uuid.uuid4()),
+        started=started,
+        finished=finished,
+        seconds=seconds,
+        config=resolution.config,
+        pii=cfg.pii,
+        summary={
             "records_accepted": ids.height,
             "records_quarantined": quarantined,
             "customers": customers,
-            "duplicates_removed": ids.height - customers,
             "candidate_pairs": resolution.candidate_pairs,
             "links": links.height,
             "links_by_rule": by_rule,
             "refused_links": resolution.refused_links.num_rows,
             "junk_values": resolution.junk.num_rows,
             "id_changes": id_changes,
+        },
+        stages=_stages(resolution.metrics),
+        sources=sources,
+        incidents=incidents,
+        diagnostics=diagnostics,
+        lineage=lineage,
+        changes=changes,
+    )
+    return RunReport(data=jsonable(data), tables_={**lineage_tables, **detail_tables})
+
+
+def report_document(
+    *,
+    run_id: str,
+    started: datetime,
+    finished: datetime,
+    seconds: float,
+    config: ResolveConfig,
+    pii: PiiMode,
+    summary: Mapping[str, Any],
+    stages: list[dict[str, Any]],
+    sources: list[dict[str, Any]],
+    incidents: list[dict[str, Any]],
+    diagnostics: dict[str, Any],
+    lineage: dict[str, Any] | None,
+    changes: dict[str, Any] | None,
+    engine: str = "local",
+) -> dict[str, Any]:
+    """``report.json``'s document from the figures of a run (either engine's).
+
+    ``summary`` holds ``records_accepted``, ``records_quarantined``,
+    ``customers``, ``candidate_pairs``, ``links``, ``links_by_rule``,
+    ``refused_links``, ``junk_values`` and ``id_changes``; the totals over
+    sources and incidents are counted here.
+    """
+    import c360
+    from c360._canonical import CONTRACT_VERSION
+
+    accepted, quarantined = summary["records_accepted"], summary["records_quarantined"]
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "run_id": run_id,
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "seconds": seconds,
+            "c360_version": c360.__version__,
+            "config_hash": config_hash(config),
+            "link_type": config.link_type,
+            "pii": pii,
+            "engine": engine,
+        },
+        "contracts": {
+            "canonical": CONTRACT_VERSION,
+            "sources": {s["source"]: s["contract"] for s in sources},
+        },
+        "summary": {
+            "records_in": accepted + quarantined,
+            "records_accepted": accepted,
+            "records_quarantined": quarantined,
+            "customers": summary["customers"],
+            "duplicates_removed": accepted - summary["customers"],
+            "candidate_pairs": summary["candidate_pairs"],
+            "links": summary["links"],
+            "links_by_rule": summary["links_by_rule"],
+            "refused_links": summary["refused_links"],
+            "junk_values": summary["junk_values"],
+            "id_changes": summary["id_changes"],
             "sources": len(sources),
             "stale_sources": sum(1 for s in sources if s["freshness"]["status"] == "stale"),
             "incidents": len(incidents),
             "errors": sum(1 for i in incidents if i["severity"] == "error"),
         },
-        "stages": _stages(resolution.metrics),
+        "stages": stages,
         "sources": sources,
         "incidents": incidents,
         "diagnostics": diagnostics,
         "lineage": lineage,
         "changes": changes,
-        "config": resolution.config.to_dict(),
+        "config": config.to_dict(),
     }
-    return RunReport(data=jsonable(data), tables_={**lineage_tables, **detail_tables})
 
 
 def load_report(path: str | Path) -> RunReport:

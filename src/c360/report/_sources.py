@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from c360.report._model import _INTERNAL, ReportConfig, _duration, _frame, _iso, _utc
 
-__all__ = ["_sources"]
+__all__ = ["_sources", "source_entries"]
 
 
 def _notice_dict(n: Any) -> dict[str, Any]:
@@ -93,16 +93,46 @@ def _inferred(res: Resolution, source: str) -> dict[str, Any] | None:
 def _sources(
     res: Resolution, finished: datetime, prev: dict[str, Any] | None, cfg: ReportConfig
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    incidents: list[dict[str, Any]] = []
     notices_by: dict[str, list[Any]] = {}
     for n in sorted(res.notices):
         notices_by.setdefault(n.source, []).append(n)
-    columns = _source_columns(res.records)
-    reasons = _quarantine_reasons(_frame(res.quarantine), cfg.pii)
+    return source_entries(
+        res.sources.iter_rows(named=True),
+        notices=notices_by,
+        columns=_source_columns(res.records),
+        reasons=_quarantine_reasons(_frame(res.quarantine), cfg.pii),
+        inferred={
+            str(r["source"]): _inferred(res, str(r["source"]))
+            for r in res.sources.iter_rows(named=True)
+        },
+        finished=finished,
+        prev=prev,
+        cfg=cfg,
+    )
+
+
+def source_entries(
+    summary: Iterable[Mapping[str, Any]],
+    *,
+    notices: Mapping[str, list[Any]],
+    columns: Mapping[str, list[dict[str, str]]],
+    reasons: Mapping[str, list[dict[str, Any]]],
+    inferred: Mapping[str, dict[str, Any] | None],
+    finished: datetime,
+    prev: dict[str, Any] | None,
+    cfg: ReportConfig,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The report's ``sources`` entries and the incidents they raise, from figures per source.
+
+    ``summary`` holds the rows of ``source_summary`` (one per source); the other
+    mappings are keyed by source name. Both engines call this with their own
+    figures, so the entries and incidents are the same.
+    """
+    incidents: list[dict[str, Any]] = []
     prev_rows = {s["source"]: s.get("rows_read") for s in (prev or {}).get("sources", [])}
     prev_formats = {s["source"]: s.get("file_format") for s in (prev or {}).get("sources", [])}
     out = []
-    for row in res.sources.iter_rows(named=True):
+    for row in summary:
         name = str(row["source"])
         file_format = json.loads(row["file_format"]) if row.get("file_format") else None
         changed = _format_change(prev_formats.get(name), file_format)
@@ -172,8 +202,8 @@ def _sources(
                             f"{cfg.drop_threshold:.0%})",
                         }
                     )
-        notices = notices_by.get(name, [])
-        for n in notices:
+        mine = notices.get(name, [])
+        for n in mine:
             if n.severity == "breaking":
                 incidents.append(
                     {
@@ -217,10 +247,10 @@ def _sources(
                     "explanation": why,
                 },
                 "row_change": change,
-                "schema_notices": [_notice_dict(n) for n in notices],
+                "schema_notices": [_notice_dict(n) for n in mine],
                 "quarantine_reasons": reasons.get(name, []),
                 "columns": columns.get(name, []),
-                "inferred_columns": _inferred(res, name),
+                "inferred_columns": inferred.get(name),
                 "file_format": file_format,
             }
         )

@@ -16,13 +16,16 @@ as a *directory* of Parquet part files (``unified_ids.parquet/part-*.parquet``;
 polars' ``read_parquet`` and pyarrow read such a directory, so Hadoop's
 ``_SUCCESS`` and ``.crc`` files, which polars refuses, are removed), plus
 ``model.json`` and ``config.toml``, atomically
-(``c360._output.atomic_output``).
+(``c360._output.atomic_output``). The refused links and near misses go to
+``report_tables/`` the same way, and ``report.json`` / ``report.html`` are
+built from the tables as written (``c360.spark._report``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from c360.config import ResolveConfig
+    from c360.report._pii import PiiMode
     from c360.sources import Source
 
 __all__ = ["SparkSummary", "run_spark"]
@@ -151,6 +155,12 @@ def _declared(spark: SparkSession, source: Source) -> DataFrame:
     )
 
 
+def _where(source: Source) -> str:
+    """A declared source's location as the report shows it."""
+    where = source.location
+    return where if isinstance(where, str) else ", ".join(map(str, where or ()))
+
+
 def _drop_markers(table: Path) -> None:
     """Remove Hadoop's ``_SUCCESS`` and ``.*.crc`` files (polars refuses a directory with them)."""
     for marker in [*table.glob(".*.crc"), *table.glob("_SUCCESS")]:
@@ -166,33 +176,60 @@ def run_spark(
     declared: Sequence[Source] = (),
     previous: Path | None = None,
     model: Path | None = None,
+    report_pii: PiiMode = "mask",
 ) -> SparkSummary:
-    """Resolve ``inputs`` with ``c360.spark.resolve`` and write the outputs into ``out``."""
+    """Resolve ``inputs`` with ``c360.spark.resolve`` and write the outputs and the report."""
+    from c360.report import ReportConfig, write_report
+    from c360.report._model import REPORT_JSON, TABLES_DIR
     from c360.spark import resolve, session
+    from c360.spark._report import spark_report
 
     spark = session(master)
     sources = read_inputs(spark, inputs, declared)
+    locations = {s.name: _where(s) for s in declared}
+    locations.update({Path(i).stem: i for i in inputs})
     if not sources:
         raise C360Error("no inputs: give .parquet or .csv files, or [[sources]] in --config")
     res = resolve(sources, config=config, previous=previous, model=model, spark=spark)
 
     def write(tmp: Path) -> SparkSummary:
-        for name in OUTPUT_TABLES:
-            table = tmp / f"{name}.parquet"
+        start = time.perf_counter()
+        for name, table in [
+            *((n, tmp / f"{n}.parquet") for n in OUTPUT_TABLES),
+            *((n, tmp / TABLES_DIR / f"{n}.parquet") for n in ("refused_links", "near_misses")),
+        ]:
             getattr(res, name).write.mode("errorifexists").parquet(str(table))
             _drop_markers(table)
         res.model.save(tmp / MODEL)
         res.config.save(tmp / CONFIG)
-        # counted from what was written, not by running the lazy plans again
+        seconds = round(time.perf_counter() - start, 4)
+        wrote = {"stage": "write", "rows_in": None, "rows_out": None, "seconds": seconds}
+        # the report and the counts from what was written, not by running the plans again
         read = spark.read.parquet
-        ids = read(str(tmp / "unified_ids.parquet"))
-        quarantined = read(str(tmp / "quarantine.parquet")).count()
-        valid = ids.count()
+        written = replace(
+            res,
+            unified_ids=read(str(tmp / "unified_ids.parquet")),
+            links=read(str(tmp / "links.parquet")),
+            quarantine=read(str(tmp / "quarantine.parquet")),
+            id_changes=read(str(tmp / "id_changes.parquet")),
+            refused_links=read(str(tmp / TABLES_DIR / "refused_links.parquet")),
+            near_misses=read(str(tmp / TABLES_DIR / "near_misses.parquet")),
+        )
+        prior_report = previous if previous and (previous / REPORT_JSON).exists() else None
+        report = spark_report(
+            written,
+            locations=locations,
+            previous=prior_report,
+            extra_metrics=[wrote],
+            config=ReportConfig(pii=report_pii),
+        )
+        write_report(report, tmp)
+        totals = report.data["summary"]
         return SparkSummary(
-            records_in=valid + quarantined,
-            customers=ids.select("customer_id").distinct().count(),
-            links=read(str(tmp / "links.parquet")).count(),
-            quarantined=quarantined,
+            records_in=totals["records_in"],
+            customers=totals["customers"],
+            links=totals["links"],
+            quarantined=totals["records_quarantined"],
         )
 
     try:

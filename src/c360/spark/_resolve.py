@@ -77,9 +77,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pyarrow as pa
 
 from c360._canonical import RID
 from c360.config import EffectiveConfig, ResolveConfig
@@ -93,6 +94,8 @@ __all__ = ["SparkResolution", "resolve"]
 
 #: Records collected to the driver to configure and train, at most.
 SAMPLE_RECORDS = 200_000
+#: Near misses kept, as the local run keeps them.
+NEAR_MISSES = 1_000
 
 _MISSING = "record_id: missing value (not nullable)"
 _EMAIL = r"(?U)^[^@\s]+@[^@\s]+\.[^@\s.]+$"  # c360._contracts._checks.EMAIL_PATTERN
@@ -115,6 +118,19 @@ class SparkResolution:
         model: the model trained on the driver's sample (or the one given).
         config: the effective configuration.
         run_id: this run's identifier.
+        records: the accepted records as loaded (``source``, ``record_id``, fields).
+        refused_links: links the guards and coherence refused (both records'
+            keys, ``match_probability``, ``reason``).
+        near_misses: up to 1,000 pairs with probability in (0.05, 0.95),
+            closest to the threshold first (ties by record keys).
+        junk: the values treated as missing (``column``, ``value``,
+            ``records``, ``reason``), collected.
+        metrics: seconds per stage of the driver's calls. Spark is lazy:
+            work a stage only describes runs in the stage that first
+            needs it (scoring runs in ``score_cluster_and_ids``, profiles
+            and the tables when they are written).
+        started_at: when the run started (UTC).
+        sources: the source names, in the order given.
     """
 
     unified_ids: DataFrame
@@ -125,6 +141,14 @@ class SparkResolution:
     model: FellegiSunterModel
     config: EffectiveConfig
     run_id: str
+    records: DataFrame
+    refused_links: DataFrame
+    near_misses: DataFrame
+    junk: pa.Table
+    metrics: list[dict[str, Any]]
+    started_at: dt.datetime
+    sources: tuple[str, ...]
+    _scored: DataFrame = field(repr=False, compare=False)
     _cached: tuple[DataFrame, ...] = field(default=(), repr=False, compare=False)
 
     def unpersist(self) -> None:
@@ -177,6 +201,7 @@ def resolve(
     """
     from c360._engine import LOCAL
     from c360._stages import (
+        Metrics,
         check_model_columns,
         configure,
         frozen_model,
@@ -197,6 +222,9 @@ def resolve(
         raise ConfigError("resolve needs at least one source")
     if sample_records < 1:
         raise ConfigError(f"sample_records must be at least 1; got {sample_records}")
+    from pyspark.sql import functions as F  # noqa: N812
+
+    started = dt.datetime.now(dt.UTC)
     cfg = config or ResolveConfig()
     session = spark or next(iter(sources.values())).sparkSession
     run = run_id or new_run_id()
@@ -205,41 +233,61 @@ def resolve(
     if frozen is not None:
         cfg = with_model_comparisons(cfg, frozen)
 
-    tagged, valid, quarantine = _validate(sources)
-    keyed = record_keys(valid).persist()
-    matching = standardise(keyed, cfg).persist()
-    junk = detect_junk(matching, cfg)
-    cleared = null_junk(matching, junk)
+    metrics = Metrics()
+    with metrics.stage("load_and_standardise", 0) as m:
+        tagged, valid, quarantine = _validate(sources)
+        keyed = record_keys(valid).persist()
+        matching = standardise(keyed, cfg).persist()
+        junk = detect_junk(matching, cfg)
+        cleared = null_junk(matching, junk)
+        m["junk_values"] = junk.height
 
-    sample = _sample(cleared, sample_records)
-    effective = configure(sample, cfg)
-    local = sample.select(matching_columns(sample.columns, effective))
-    if frozen is not None:
-        check_model_columns(frozen, local)
-        trained = frozen
-    else:
-        bkeys = rule_keys(local, effective.blocking)
-        pairs = LOCAL.candidate_pairs(local, effective, show=False, keys=bkeys)
-        trained = train_model(local, effective, pairs, keys=bkeys, show=False)
-        del pairs, bkeys
-    del local, sample
+    with metrics.stage("train", 0) as m:
+        sample = _sample(cleared, sample_records)
+        m["rows_in"] = sample.height
+        effective = configure(sample, cfg)
+        local = sample.select(matching_columns(sample.columns, effective))
+        if frozen is not None:
+            check_model_columns(frozen, local)
+            trained = frozen
+        else:
+            bkeys = rule_keys(local, effective.blocking)
+            pairs = LOCAL.candidate_pairs(local, effective, show=False, keys=bkeys)
+            trained = train_model(local, effective, pairs, keys=bkeys, show=False)
+            del pairs, bkeys
+        m["reused_model"] = frozen is not None
+        m["iterations"] = trained.iterations
+        m["converged"] = trained.converged
+        del local, sample
 
-    records = cleared.select(*(_quoted(c) for c in matching_columns(cleared.columns, effective)))
-    records = records.persist()
-    candidates = candidate_pairs(records, effective.blocking)
-    scored = score_pairs(candidates, records, trained, effective).persist()
-    labels, _refused = cluster(scored, records, trained, effective)
-    unified, id_changes = customer_ids(labels, keyed, prev_ids, run_id=run)
+    with metrics.stage("block", 0):
+        records = cleared.select(
+            *(_quoted(c) for c in matching_columns(cleared.columns, effective))
+        ).persist()
+        candidates = candidate_pairs(records, effective.blocking)
+        scored = score_pairs(candidates, records, trained, effective).persist()
+
+    with metrics.stage("score_cluster_and_ids", 0):
+        labels, refused = cluster(scored, records, trained, effective)
+        unified, id_changes = customer_ids(labels, keyed, prev_ids, run_id=run)
     golden = profiles(keyed.drop(RID), unified, effective.survivorship)
     return SparkResolution(
         unified_ids=unified,
-        links=_links(scored, keyed, effective),
+        links=_with_keys(scored.where(F.col("accepted")), keyed, _pair_columns(effective)),
         profiles=golden,
         quarantine=quarantine,
         id_changes=id_changes,
         model=trained,
         config=effective,
         run_id=run,
+        records=keyed.drop(RID),
+        refused_links=_with_keys(refused, keyed, ["match_probability", "reason"]),
+        near_misses=_near_misses(scored, keyed, effective),
+        junk=junk.to_arrow(),
+        metrics=metrics.rows,
+        started_at=started,
+        sources=tuple(sources),
+        _scored=scored,
         _cached=(tagged, keyed, matching, records, scored),
     )
 
@@ -362,8 +410,8 @@ def _sample(cleared: DataFrame, limit: int) -> pl.DataFrame:
 # --- links -------------------------------------------------------------------------
 
 
-def _links(scored: DataFrame, keyed: DataFrame, cfg: EffectiveConfig) -> DataFrame:
-    """The accepted pairs with both records' keys, in the local links' columns."""
+def _with_keys(pairs: DataFrame, keyed: DataFrame, columns: list[str]) -> DataFrame:
+    """``pairs`` (``_rid_l``, ``_rid_r``, ...) with both records' keys, then ``columns``."""
     from pyspark.sql import functions as F  # noqa: N812
 
     keys = keyed.select(RID, "source", "record_id")
@@ -378,20 +426,32 @@ def _links(scored: DataFrame, keyed: DataFrame, cfg: EffectiveConfig) -> DataFra
         F.col("record_id").alias("record_id_r"),
     )
     return (
-        scored.where(F.col("accepted"))
-        .join(left, "_rid_l")
+        pairs.join(left, "_rid_l")
         .join(right, "_rid_r")
-        .select(
-            "source_l",
-            "record_id_l",
-            "source_r",
-            "record_id_r",
-            "match_weight",
-            "match_probability",
-            "rule",
-            *(_quoted(c.output) for c in cfg.comparisons),
-        )
+        .select("source_l", "record_id_l", "source_r", "record_id_r", *columns)
     )
+
+
+def _pair_columns(cfg: EffectiveConfig) -> list[str]:
+    """The columns of the links table after the keys."""
+    gammas = [_quoted(c.output) for c in cfg.comparisons]
+    return ["match_weight", "match_probability", "rule", *gammas]
+
+
+def _near_misses(scored: DataFrame, keyed: DataFrame, cfg: EffectiveConfig) -> DataFrame:
+    """Up to 1,000 pairs with probability in (0.05, 0.95), closest to the threshold first.
+
+    As the local ``link_tables``; among pairs equally close, the local run
+    keeps the first in its pair order and this the smallest keys.
+    """
+    from pyspark.sql import functions as F  # noqa: N812
+
+    p = F.col("match_probability")
+    unsure = scored.where((p > 0.05) & (p < 0.95))
+    closest = unsure.orderBy(F.abs(p - F.lit(cfg.cluster.threshold)), "_rid_l", "_rid_r").limit(
+        NEAR_MISSES
+    )
+    return _with_keys(closest, keyed, _pair_columns(cfg))
 
 
 def _quoted(column: str) -> str:
