@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from c360._output import CONFIG, MODEL, OUTPUT_TABLES, atomic_output
 from c360._source_spec import _DEFAULT_EVENT_TIME
 from c360.exceptions import C360Error, ConfigError
+from c360.spark._errors import spark_error_summary, spark_stage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -76,9 +77,15 @@ def _read(spark: SparkSession, items: list[str]) -> DataFrame:
         suffixes.add(suffix)
     if len(suffixes) > 1:
         raise C360Error("one source's files mix Parquet and CSV", path=items[0])
-    if suffixes == {".parquet"}:
-        return spark.read.parquet(*items)
-    return spark.read.csv(items, header=True, inferSchema=False)
+    try:
+        if suffixes == {".parquet"}:
+            return spark.read.parquet(*items)
+        return spark.read.csv(items, header=True, inferSchema=False)
+    except Exception as exc:
+        summary = spark_error_summary(exc)
+        if summary is None:
+            raise
+        raise C360Error(f"Spark cannot read the file: {summary}", path=items[0]) from exc
 
 
 def read_inputs(
@@ -193,6 +200,10 @@ def run_spark(
     res = resolve(sources, config=config, previous=previous, model=model, spark=spark)
 
     def write(tmp: Path) -> SparkSummary:
+        with spark_stage("write"):
+            return _write(tmp)
+
+    def _write(tmp: Path) -> SparkSummary:
         start = time.perf_counter()
         for name, table in [
             *((n, tmp / f"{n}.parquet") for n in OUTPUT_TABLES),

@@ -74,7 +74,8 @@ once the tables are written).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,8 @@ from c360.model import FellegiSunterModel
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+
+    from c360._stages import Metrics
 
 __all__ = ["SparkResolution", "resolve"]
 
@@ -228,13 +231,19 @@ def resolve(
     cfg = config or ResolveConfig()
     session = spark or next(iter(sources.values())).sparkSession
     run = run_id or new_run_id()
-    prev_ids = read_previous(session, previous)
+    from c360.spark._errors import spark_stage
+
+    with spark_stage("read_previous"):
+        prev_ids = read_previous(session, previous)
     frozen = frozen_model(model)
     if frozen is not None:
         cfg = with_model_comparisons(cfg, frozen)
 
     metrics = Metrics()
-    with metrics.stage("load_and_standardise", 0) as m:
+    with (
+        metrics.stage("load_and_standardise", 0) as m,
+        spark_stage("load_and_standardise", sources),
+    ):
         tagged, valid, quarantine = _validate(sources)
         keyed = record_keys(valid).persist()
         matching = standardise(keyed, cfg).persist()
@@ -242,7 +251,7 @@ def resolve(
         cleared = null_junk(matching, junk)
         m["junk_values"] = junk.height
 
-    with metrics.stage("train", 0) as m:
+    with _stage(metrics, "train") as m:
         sample = _sample(cleared, sample_records)
         m["rows_in"] = sample.height
         effective = configure(sample, cfg)
@@ -260,14 +269,14 @@ def resolve(
         m["converged"] = trained.converged
         del local, sample
 
-    with metrics.stage("block", 0):
+    with _stage(metrics, "block"):
         records = cleared.select(
             *(_quoted(c) for c in matching_columns(cleared.columns, effective))
         ).persist()
         candidates = candidate_pairs(records, effective.blocking)
         scored = score_pairs(candidates, records, trained, effective).persist()
 
-    with metrics.stage("score_cluster_and_ids", 0):
+    with _stage(metrics, "score_cluster_and_ids"):
         labels, refused = cluster(scored, records, trained, effective)
         unified, id_changes = customer_ids(labels, keyed, prev_ids, run_id=run)
     golden = profiles(keyed.drop(RID), unified, effective.survivorship)
@@ -290,6 +299,17 @@ def resolve(
         _scored=scored,
         _cached=(tagged, keyed, matching, records, scored),
     )
+
+
+@contextmanager
+def _stage(
+    metrics: Metrics, name: str, sources: Mapping[str, DataFrame] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Time a stage and turn a Spark failure in it into a ``C360Error`` naming it."""
+    from c360.spark._errors import spark_stage
+
+    with metrics.stage(name, 0) as entry, spark_stage(name, sources):
+        yield entry
 
 
 # --- validation --------------------------------------------------------------------
