@@ -18,15 +18,18 @@ What runs where:
   the cannot-link columns and distinct sources read) and its pairs (the
   scored pairs with both ends in it: the accepted ones, and every candidate
   pair when the component is larger than ``coherence_max_size``) are
-  co-grouped by component label (``groupBy().cogroup().applyInArrow``).
-* In a Python worker, per component: the records are renumbered ``0..k-1`` in
-  ``_rid`` order and the pairs' keys with them; the component becomes a small
+  co-grouped by a bucket of components (a hash of the component label, four
+  buckets per shuffle partition: ``groupBy().cogroup().applyInArrow``), so
+  that one Python call handles many components.
+* In a Python worker, per bucket: the records are renumbered ``0..k-1`` in
+  ``_rid`` order and the pairs' keys with them; the bucket becomes a small
   ``c360._engine.Scored``, and the local code runs on it unchanged:
   ``reliable_cannot_link``, ``cluster_links`` with it, then
   ``c360._stages._cohere`` (the model weighs every pair inside each cluster);
   labels and refused links are mapped back to ``_rid``.
 
-Why the per-component results equal the whole-graph ones. The local guard's
+Why the per-bucket results equal the whole-graph ones. A bucket is a union of
+whole components, and everything below is per component. The local guard's
 components are the Spark components (same links, same threshold; both label
 by the smallest key). Everything ``cluster_links`` does after that is per
 component: a component is suspect from its own size, weakest link and
@@ -52,11 +55,11 @@ JSON bytes, parsed once per Python worker process and cached by digest
 ``score_pairs``, so one parse serves both); with each task, the function's
 closure (column names and the broadcast's handle and digest).
 
-Limit: one component is one group, held whole in one Python worker (its
-records, its accepted links, and when it is larger than
+Limit: a bucket is held whole in one Python worker (its components'
+records, their accepted links, and for a component larger than
 ``coherence_max_size`` all its candidate pairs) and processed in one call.
-A giant component (a chain over a common value) must fit one worker's memory,
-and its guard and coherence run on one core.
+A giant component (a chain over a common value) must fit one worker's memory
+with the rest of its bucket, and its guard and coherence run on one core.
 
 The result of the Python step is computed once (a lazy local checkpoint)
 and read by both returned DataFrames.
@@ -79,9 +82,9 @@ from c360.config import EffectiveConfig
 from c360.model import FellegiSunterModel
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["cluster"]
+__all__ = ["buckets", "cluster"]
 
 #: Probability a deterministic link counts as, at least (``c360._links._rule_certain``).
 _CERTAIN = 1.0 - 1e-9
@@ -183,9 +186,11 @@ def cluster(
         mdl, conf = _shipped(digest, shipped)
         return _component(recs, links, columns, mdl, conf)
 
+    bucket = F.pmod(F.xxhash64("label"), F.lit(buckets(spark)))
     out = (
-        members.groupBy("label")
-        .cogroup(inside.groupBy("label"))
+        members.withColumn("_bucket", bucket)
+        .groupBy("_bucket")
+        .cogroup(inside.withColumn("_bucket", bucket).groupBy("_bucket"))
         .applyInArrow(run, _SCHEMA)
         .localCheckpoint(eager=False)
     )
@@ -199,6 +204,17 @@ def cluster(
 _SCHEMA = "_rid long, label long, _rid_l long, _rid_r long, match_probability double, reason string"
 
 
+def buckets(spark: SparkSession) -> int:
+    """Groups that per-group Python steps use: four per shuffle partition.
+
+    Many small groups (one per component or customer) would cost one Python
+    call each (about 5 ms apiece: 45 s for 9,000 customers); a bucket of
+    whole groups, picked by a hash of the group's key, is one call.
+    """
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+    return max(1, 4 * partitions)
+
+
 # --- worker side -----------------------------------------------------------------
 
 
@@ -209,10 +225,11 @@ def _component(
     model: FellegiSunterModel,
     cfg: EffectiveConfig,
 ) -> pa.Table:
-    """One component's final labels and refused links, by the local code.
+    """A bucket of components' final labels and refused links, by the local code.
 
-    ``recs``: the component's records (``_rid`` and ``_c<i>`` for each of
-    ``columns``); ``links``: its scored pairs (both ends in it).
+    ``recs``: the components' records (``_rid`` and ``_c<i>`` for each of
+    ``columns``; other columns are ignored); ``links``: their scored pairs
+    (both ends in one component).
     """
     from c360._stages import _cohere, reliable_cannot_link
     from c360.cluster import cluster_links

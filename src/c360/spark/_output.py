@@ -5,9 +5,10 @@ their customer IDs (``c360.spark._ids.customer_ids``), and gives the golden
 profiles ``c360.golden.build_profiles`` gives.
 
 The records are joined to their ``customer_id`` and grouped
-by it (``groupBy("customer_id").applyInArrow``); a Python worker runs the
-local ``build_profiles`` on each customer's records. A customer's profile
-reads only that customer's records: its summary (count, sources, first and
+into buckets of customers by a hash of it (four per shuffle partition:
+``groupBy().applyInArrow``); a Python worker runs the local
+``build_profiles`` on each bucket's records, many customers in one call.
+A customer's profile reads only that customer's records: its summary (count, sources, first and
 last seen) and every rule's candidates are per customer; the goodness keys
 that are ranked over the whole frame (recency, ``MostRecent(by=...)``) are
 dense ranks, which keep the order of values and their ties within any subset;
@@ -16,7 +17,7 @@ dense ranks, which keep the order of values and their ties within any subset;
 record_id)`` within the customer. One exception: a ``Custom`` rule's score
 expression is evaluated over the frame it is given, so an expression that
 aggregates over all records (rather than row by row, or ``.over("customer_id")``
-as its documentation asks) scores differently per customer than over the whole
+as its documentation asks) scores differently per bucket than over the whole
 run. The output schema is ``build_profiles``' for the records' columns, found
 on the driver by running it on the records' (empty) schema; that call also
 raises its configuration errors (unknown rule fields, missing columns) before
@@ -24,7 +25,7 @@ any Spark job. A record without a customer ID, or a ``(source, record_id)``
 given twice, raises ``build_profiles``' ``ConfigError`` inside a worker (Spark
 reports it wrapped in its own exception).
 
-Limit: one customer's records are one group, held whole in one Python worker.
+Limit: a bucket's records are held whole in one Python worker.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def profiles(valid: DataFrame, unified: DataFrame, survivorship: Survivorship | 
         ColumnNotFoundError: a rule names a column ``valid`` does not have.
         ConfigError: the survivorship is not a ``Survivorship``.
     """
+    from pyspark.sql import functions as F  # noqa: N812
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    from c360.spark._cluster import buckets
 
     rules = survivorship or Survivorship()
     columns = [c for c in valid.columns if c != "customer_id"]
@@ -81,13 +85,14 @@ def profiles(valid: DataFrame, unified: DataFrame, survivorship: Survivorship | 
     joined = records.join(ids, ["source", "record_id"], "left")
 
     def run(group: pa.Table) -> pa.Table:
-        return _profile(group, rules, arrow)
+        return _profile(group.drop_columns(["_bucket"]), rules, arrow)
 
-    return joined.groupBy("customer_id").applyInArrow(run, spark_schema)
+    bucket = F.pmod(F.xxhash64("customer_id"), F.lit(buckets(joined.sparkSession)))
+    return joined.withColumn("_bucket", bucket).groupBy("_bucket").applyInArrow(run, spark_schema)
 
 
 def _profile(group: pa.Table, rules: Survivorship, schema: pa.Schema) -> pa.Table:
-    """One customer's profile by the local ``build_profiles``, cast to ``schema``."""
+    """A bucket of customers' profiles by the local ``build_profiles``, cast to ``schema``."""
     frame = pl.from_arrow(group)
     assert isinstance(frame, pl.DataFrame)
     ids = frame.select("source", "record_id", "customer_id")
