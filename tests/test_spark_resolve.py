@@ -143,11 +143,12 @@ def test_sample_is_bounded_and_renumbered(spark):
 
     frame = pl.DataFrame({"_rid": range(1000), "x": [str(i) for i in range(1000)]})
     records = spark.createDataFrame(frame.with_columns(pl.col("_rid").cast(pl.Int64)).to_arrow())
-    small = _sample(records, 100)
+    small, n = _sample(records, 100)
+    assert n == 1000
     assert 0 < small.height <= 100
     assert small["_rid"].to_list() == list(range(small.height))
     assert small["x"].cast(pl.Int64).is_sorted()  # sampled in the records' order
-    whole = _sample(records, 5000)
+    whole, _ = _sample(records, 5000)
     assert whole["x"].to_list() == frame["x"].to_list()
 
 

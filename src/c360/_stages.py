@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -113,8 +113,21 @@ def matching_columns(columns: Sequence[str], cfg: EffectiveConfig) -> list[str]:
     return [c for c in columns if c in keep]
 
 
-def configure(records: pl.DataFrame, cfg: ResolveConfig) -> EffectiveConfig:
-    """``cfg`` with blocking, comparisons and deterministic columns chosen where not given."""
+def configure(
+    records: pl.DataFrame,
+    cfg: ResolveConfig,
+    *,
+    pair_counts: Callable[[set[str]], Callable[[tuple[str, ...]], int]] | None = None,
+    n_records: int | None = None,
+) -> EffectiveConfig:
+    """``cfg`` with blocking, comparisons and deterministic columns chosen where not given.
+
+    ``records`` may be a sample of ``n_records`` records (the Spark
+    engine's); ``pair_counts``, given the columns present, then returns how
+    to count a blocking rule's pairs over all of them (see
+    ``c360.autoconfig.auto_blocking``). It is only called when blocking is
+    chosen here.
+    """
     from c360.autoconfig import auto_blocking, auto_comparisons, present_columns
 
     if isinstance(cfg, EffectiveConfig):
@@ -123,7 +136,13 @@ def configure(records: pl.DataFrame, cfg: ResolveConfig) -> EffectiveConfig:
     comparisons = (
         cfg.comparisons if cfg.comparisons is not None else auto_comparisons(records, have=have)
     )
-    blocking = cfg.blocking or auto_blocking(records, link_type=cfg.link_type, have=have)
+    blocking = cfg.blocking or auto_blocking(
+        records,
+        link_type=cfg.link_type,
+        have=have,
+        pair_count=None if pair_counts is None else pair_counts(have),
+        n_records=n_records,
+    )
     deterministic = (
         cfg.deterministic
         if cfg.deterministic is not None

@@ -27,6 +27,8 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from c360._typing import LinkType
@@ -47,6 +49,9 @@ from c360.comparisons import (
 __all__ = ["auto_blocking", "auto_comparisons", "present_columns"]
 
 #: Blocking rule pool, most selective evidence first.
+#: Records in a block above which automatic blocking skips the block.
+MAX_BLOCK_SIZE = 5_000
+
 RULE_POOL: tuple[tuple[str, ...], ...] = (
     ("national_id",),
     ("email",),
@@ -179,8 +184,10 @@ def auto_blocking(
     pairs_per_record: float = 5.0,
     pair_budget_floor: int = 50_000,
     min_coverage: float = 0.01,
-    max_block_size: int | None = 5_000,
+    max_block_size: int | None = MAX_BLOCK_SIZE,
     have: set[str] | None = None,
+    pair_count: Callable[[tuple[str, ...]], int] | None = None,
+    n_records: int | None = None,
 ) -> BlockingConfig:
     """Blocking rules that fit a pair budget, chosen from [`RULE_POOL`][RULE_POOL].
 
@@ -188,10 +195,18 @@ def auto_blocking(
     key frequencies ([`rule_pair_count`][c360.blocking.rule_pair_count]); no
     pair is built. ``have`` is [`present_columns`][present_columns]' answer when
     the caller has it already.
+
+    ``records`` may be a sample of the data (the Spark engine's): then
+    ``pair_count`` gives each rule's pairs over all of the data (with
+    ``link_type`` and ``max_block_size`` applied) and ``n_records`` its size,
+    which sets the budget. Pairs grow with the square of block sizes and the
+    budget linearly with records, so judging rules on a sample alone would
+    accept rules the whole data cannot afford.
     """
     if have is None:
         have = present_columns(records, min_coverage=min_coverage)
-    budget = max(pair_budget_floor, int(pairs_per_record * records.height))
+    size = records.height if n_records is None else n_records
+    budget = max(pair_budget_floor, int(pairs_per_record * size))
     chosen: list[BlockingRule] = []
     for keys in RULE_POOL:
         if not set(keys) <= have:
@@ -200,7 +215,12 @@ def auto_blocking(
             continue
         if keys == ("phone",) and any(r.keys == ("phone_digits",) for r in chosen):
             continue  # equal E.164 numbers have equal digits: already blocked together
-        pairs = rule_pair_count(records, keys, link_type=link_type, max_block_size=max_block_size)
+        if pair_count is not None:
+            pairs = pair_count(keys)
+        else:
+            pairs = rule_pair_count(
+                records, keys, link_type=link_type, max_block_size=max_block_size
+            )
         if pairs <= budget:
             chosen.append(block_on(*keys))
     if not chosen:

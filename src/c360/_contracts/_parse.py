@@ -128,6 +128,10 @@ class Stages:
         self._levels[level][full] = expr.alias(full)
         return pl.col(full)
 
+    def has(self, tag: str) -> bool:
+        """Whether temporary column ``tag`` was put."""
+        return any(self.name(tag) in level for level in self._levels)
+
     @property
     def depth(self) -> int:
         """Number of levels used so far."""
@@ -182,10 +186,47 @@ def _strip_if_needed(text: pl.Expr) -> pl.Expr:
     value of the column is stripped of all surrounding whitespace. polars
     evaluates the scalar condition first, so a clean column costs two cheap passes.
     """
+    return pl.when(_space_edged(text)).then(text.str.strip_chars()).otherwise(text)
+
+
+def _space_edged(text: pl.Expr) -> pl.Expr:
+    """Whether some value of the column starts or ends with a space (then all are stripped)."""
     edges = pl.lit(False)
     for ch in (" ",):
         edges = edges | text.str.starts_with(ch) | text.str.ends_with(ch)
-    return pl.when(edges.any()).then(text.str.strip_chars()).otherwise(text)
+    return edges.any()
+
+
+def column_evidence(
+    frame: pl.DataFrame, column: str, target: ColumnType, formats: tuple[str, ...] = ()
+) -> tuple[bool, bool, bool]:
+    """The whole-column facts ``coerce`` reads a text column by, in one piece of it.
+
+    Returns whether some value has a space at either end (then every value
+    is stripped of surrounding whitespace), whether some date reads only
+    day-first and whether some only month-first (which decide how ambiguous
+    ``NN/NN/YYYY`` dates read). A caller that coerces one column in pieces
+    (the Spark engine, batch by batch) combines the facts of every piece with
+    ``or`` and makes each piece show the combined facts.
+
+    Examples:
+        >>> column_evidence(pl.DataFrame({"d": ["31/12/1990", "03/04/1990"]}), "d", "date")
+        (False, True, False)
+    """
+    observed = frame.schema[column]
+    if observed not in (pl.String, pl.Categorical, pl.Enum):
+        return False, False, False
+    text = pl.col(column).cast(pl.String)
+    st = Stages()
+    coerce(st, 0, column, observed, target, formats)
+    flags = [f"{column}:only_dmy", f"{column}:only_mdy"]
+    dated = all(st.has(f) for f in flags)
+    facts = st.apply(frame.lazy()).select(
+        _space_edged(text).alias("spaced"),
+        *(pl.col(st.name(f)).first().fill_null(False).alias(f) for f in (flags if dated else [])),
+    )
+    row = facts.collect().row(0)
+    return bool(row[0]), bool(dated and row[1]), bool(dated and row[2])
 
 
 def _blank_to_null_if_any(text: pl.Expr) -> pl.Expr:

@@ -100,6 +100,7 @@ def validate(
     *,
     source: str,
     on_schema_change: OnSchemaChange = "warn",
+    unique: bool = True,
 ) -> Validated:
     """Coerce and check a batch against ``contract``; split it into valid rows and quarantine.
 
@@ -118,6 +119,9 @@ def validate(
         contract: the contract to apply, e.g. [`canonical_contract`][canonical_contract].
         source: the source's name, for notices, errors and quarantine rows.
         on_schema_change: policy for schema notices (see ``check_schema``).
+        unique: check ``unique`` columns within the batch. ``False`` leaves
+            that to a caller that sees every batch of the source (the Spark
+            engine checks ``record_id`` across partitions after the rest).
 
     Raises:
         ColumnNotFoundError: ``source``, ``record_id`` or a column the contract
@@ -175,12 +179,12 @@ def validate(
 
     # Uniqueness is per source. A batch normally holds one source, where a key alone
     # is enough (and half the memory); a batch found to hold several is planned again.
-    plan, outputs = _plan(lf, specs, schema, several_sources=False)
+    plan, outputs = _plan(lf, specs, schema, several_sources=False, unique=unique)
     engine = engine_for(data)
     frames = [_collect(plan, source, engine)]
     if frames[0].get_column(outputs.values[SOURCE]).drop_nulls().n_unique() > 1:
         frames.clear()
-        plan, outputs = _plan(lf, specs, schema, several_sources=True)
+        plan, outputs = _plan(lf, specs, schema, several_sources=True, unique=unique)
         frames.append(_collect(plan, source, engine))
     # The collected frame is handed over without a local name: _split releases it early.
     return _split(frames.pop(), outputs, specs, extras, available, contract, source, tuple(notices))
@@ -218,14 +222,21 @@ class _Outputs:
 
 
 def _plan(
-    lf: pl.LazyFrame, specs: list[ColumnContract], schema: pl.Schema, *, several_sources: bool
+    lf: pl.LazyFrame,
+    specs: list[ColumnContract],
+    schema: pl.Schema,
+    *,
+    several_sources: bool,
+    unique: bool = True,
 ) -> tuple[pl.LazyFrame, _Outputs]:
     """Build the lazy plan: typed values and one boolean flag per way a row can fail.
 
     Messages are not built here: polars would format one for every row. They
     are built after collection, for the flagged rows only (see [`_split`][_split]).
     """
-    stages, select, outputs = _plan_exprs(tuple(specs), tuple(schema.items()), several_sources)
+    stages, select, outputs = _plan_exprs(
+        tuple(specs), tuple(schema.items()), several_sources, unique
+    )
     return stages.apply(lf).select(select), outputs
 
 
@@ -234,6 +245,7 @@ def _plan_exprs(
     specs: tuple[ColumnContract, ...],
     schema_items: tuple[tuple[str, pl.DataType], ...],
     several_sources: bool,
+    unique: bool = True,
 ) -> tuple[Stages, list[pl.Expr], _Outputs]:
     """The expressions of [`_plan`][_plan], which depend only on the contract and the schema.
 
@@ -287,7 +299,8 @@ def _plan_exprs(
     # case) needs half the memory of a window; polars evaluates the scalar test first.
     level = top + 1
     source_value = value[SOURCE]
-    for spec in sorted((s for s in specs if s.unique), key=lambda s: s.on_fail != "quarantine"):
+    checked = (s for s in specs if s.unique and unique)
+    for spec in sorted(checked, key=lambda s: s.on_fail != "quarantine"):
         v = value[spec.name]
         key = st.put(level, f"{spec.name}:key", pl.when(~rejected & v.is_not_null()).then(v))
         if spec.name == SOURCE or not several_sources:

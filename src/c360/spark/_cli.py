@@ -4,9 +4,9 @@ Each input file (Parquet, or CSV read as strings with a header) is one source
 named after the file's stem. A ``c360.toml`` (``--config``) gives the options
 of its ``[resolve]`` table and may declare ``[[sources]]`` with ``name``,
 ``location`` (one or more Parquet or CSV paths, which Spark reads as one
-DataFrame), ``record_id`` and ``columns`` (renamed to their canonical names);
-a declaration that needs the local readers (``format`` other than Parquet or
-CSV, ``table``/``query``, ``contract``, ``read_options``, ``keep``, a custom
+DataFrame), ``record_id``, ``columns`` (renamed to their canonical names) and
+``contract``; a declaration that needs the local readers (``format`` other
+than Parquet or CSV, ``table``/``query``, ``read_options``, ``keep``, a custom
 ``event_time``) is refused by name rather than half honoured. ``--previous``
 (an output directory of either engine) carries customer IDs over and
 ``--model`` reuses a trained model, as with the local engine.
@@ -121,7 +121,6 @@ def read_inputs(
 _UNSUPPORTED: dict[str, object] = {
     "table": None,
     "query": None,
-    "contract": None,
     "read_options": {},
     "keep": (),
     "event_time": _DEFAULT_EVENT_TIME,
@@ -197,7 +196,10 @@ def run_spark(
     locations.update({Path(i).stem: i for i in inputs})
     if not sources:
         raise C360Error("no inputs: give .parquet or .csv files, or [[sources]] in --config")
-    res = resolve(sources, config=config, previous=previous, model=model, spark=spark)
+    contracts = {s.name: s.contract for s in declared if s.contract is not None}
+    res = resolve(
+        sources, config=config, contracts=contracts, previous=previous, model=model, spark=spark
+    )
 
     def write(tmp: Path) -> SparkSummary:
         with spark_stage("write"):

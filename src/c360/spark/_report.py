@@ -27,8 +27,7 @@ What the local report has and this one does not (yet):
 * ``stages`` are the driver's calls: Spark runs work lazily, so a stage's
   seconds include whatever earlier stages only described (see
   ``SparkResolution.metrics``); the CLI adds a ``write`` stage;
-* sources have no ``read_seconds``, schema notices, inferred columns or file
-  format, and their contract is the canonical one.
+* sources have no ``read_seconds``, inferred columns or file format.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from c360.report._build import (
     near_miss_figures,
     report_document,
 )
-from c360.report._model import _DISPLAY, ReportConfig, RunReport, _utc, jsonable
+from c360.report._model import _DISPLAY, _INTERNAL, ReportConfig, RunReport, _utc, jsonable
 from c360.report._pii import PERSONAL, mask_column, mask_reason
 from c360.report._sources import source_entries
 
@@ -248,7 +247,7 @@ def _sources(
     from c360.report._sources import _type_name
 
     records = res.records
-    fields = [c for c in records.columns if c not in ("source", "_issues")]
+    fields = [c for c in records.columns if c not in _INTERNAL]
     events = "updated_at" in records.columns
     per_source = records.groupBy("source").agg(
         F.count(F.lit(1)).alias("rows_valid"),
@@ -280,7 +279,7 @@ def _sources(
                 "description": None,
                 "freshness_sla_seconds": None,
                 "location": locations.get(name, "(spark)"),
-                "contract": f"canonical@{CONTRACT_VERSION}",
+                "contract": res.contracts.get(name, f"canonical@{CONTRACT_VERSION}"),
                 "rows_read": n_valid + n_quarantined,
                 "rows_valid": n_valid,
                 "rows_quarantined": n_quarantined,
@@ -294,9 +293,12 @@ def _sources(
             columns[name] = [
                 {"name": c, "type": types[c]} for i, c in enumerate(fields) if row[f"_has{i}"]
             ]
+    notices: dict[str, list[Any]] = {}
+    for n in sorted(res.notices):
+        notices.setdefault(n.source, []).append(n)
     return source_entries(
         summary,
-        notices={},
+        notices=notices,
         columns=columns,
         reasons=_reasons(res.quarantine, cfg),
         inferred={},

@@ -1,4 +1,4 @@
-"""``resolve`` on Spark: the building blocks of ``c360.spark`` wired together (no previous run).
+"""``resolve`` on Spark: the building blocks of ``c360.spark`` wired together.
 
 [`resolve`][c360.spark._resolve.resolve] takes one Spark DataFrame per
 source, in canonical columns, and gives the tables of ``c360.resolve``
@@ -7,18 +7,9 @@ lazy Spark DataFrames, with the trained model and the effective configuration.
 
 Steps and where they run:
 
-1. Validation (Spark, a first cut of the local contract): each source gets
-   its ``source`` column; ``record_id`` is cast to a string and stripped, a
-   blank one is null. A row with a null ``record_id`` goes to ``quarantine``
-   with ``"record_id: missing value (not nullable)"``; a later row with the
-   ``(source, record_id)`` of an earlier one (input order: the order of
-   the source's partitions and of the rows in each, as
-   ``monotonically_increasing_id`` numbers them) with ``"record_id: duplicate value 'X'
-   (first seen in row N)"``. ``row_number`` is the 0-based row in its source
-   (from one small table of row counts per input partition, collected).
-   String columns are stripped (a blank value is null), an ``email`` without
-   the shape of an address and a ``date_of_birth`` outside 1900-01-01 to
-   today are nulled (the canonical contract's ``nullify`` checks).
+1. Validation (``c360.spark._validate``): the local contract code on every
+   Arrow batch, ``record_id`` uniqueness across batches in Spark; the same
+   accepted records, quarantine rows and reasons as the local loader.
 2. ``record_keys``, ``standardise``, ``detect_junk``, ``null_junk`` (Spark;
    see ``c360.spark._prepare``).
 3. Configuration and training (driver): at most ``sample_records`` rows of
@@ -50,15 +41,10 @@ changes beyond the precision of those estimates:
   largest block is that of the sample (the full run's ceiling check still
   applies, in ``candidate_pairs``).
 
-Not done yet (the local contract does it): parsing text into the canonical
-types (dates, datetimes, numbers; the columns must come typed), quarantine
-of an unparseable ``updated_at``, a user's own contract and its checks,
-schema-change notices, ``_issues`` notes on nulled values, and the
-column-level shortcut of the local strip (polars strips a string column only
-when some value has a leading or trailing space; this strips every value).
-``raw`` in the quarantine is Spark's JSON of the row (``to_json``, nulls
-kept), not the local writer's. No previous run (stable IDs carried over),
-no refused links, near misses, histogram or quality estimates.
+Not done (the local engine does it): reading files (the CLI reads Parquet
+and CSV with Spark's readers, without the local sniffing, damaged-line
+quarantine or column inference), pandera contracts, unique columns besides
+``record_id``, lineage tables and cluster-level estimates in the report.
 
 Nothing is collected to the driver but small tables (counts, junk values,
 the building blocks' own small tables) and the bounded training sample. The
@@ -74,7 +60,7 @@ once the tables are written).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,13 +71,15 @@ import pyarrow as pa
 
 from c360._canonical import RID
 from c360.config import EffectiveConfig, ResolveConfig
-from c360.exceptions import ColumnNotFoundError, ConfigError
+from c360.exceptions import ConfigError
 from c360.model import FellegiSunterModel
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
     from c360._stages import Metrics
+    from c360._typing import LinkType
+    from c360.contracts import SchemaNotice
 
 __all__ = ["SparkResolution", "resolve"]
 
@@ -134,6 +122,8 @@ class SparkResolution:
             and the tables when they are written).
         started_at: when the run started (UTC).
         sources: the source names, in the order given.
+        notices: schema notices of the sources against their contracts.
+        contracts: the contract (``name@version``) each source was checked against.
     """
 
     unified_ids: DataFrame
@@ -151,6 +141,8 @@ class SparkResolution:
     metrics: list[dict[str, Any]]
     started_at: dt.datetime
     sources: tuple[str, ...]
+    notices: tuple[SchemaNotice, ...]
+    contracts: dict[str, str]
     _scored: DataFrame = field(repr=False, compare=False)
     _cached: tuple[DataFrame, ...] = field(default=(), repr=False, compare=False)
 
@@ -170,6 +162,7 @@ def resolve(
     sources: Mapping[str, DataFrame],
     *,
     config: ResolveConfig | None = None,
+    contracts: Mapping[str, Any] | None = None,
     previous: DataFrame | str | Path | None = None,
     model: str | Path | FellegiSunterModel | None = None,
     run_id: str | None = None,
@@ -182,6 +175,8 @@ def resolve(
         sources: source name to a DataFrame in canonical columns
             (``record_id`` and fields such as ``first_name``, ``email``...).
         config: options; by default everything is chosen from the data.
+        contracts: source name to its contract (a ``Contract`` or a contract
+            file); the canonical contract for the others.
         previous: an earlier run whose customer IDs carry over: its
             ``unified_ids`` as a Spark DataFrame, or its output directory
             (of either engine).
@@ -220,6 +215,7 @@ def resolve(
     from c360.spark._output import profiles
     from c360.spark._prepare import detect_junk, null_junk, record_keys, standardise
     from c360.spark._score import score_pairs
+    from c360.spark._validate import validate_sources
 
     if not sources:
         raise ConfigError("resolve needs at least one source")
@@ -244,17 +240,22 @@ def resolve(
         metrics.stage("load_and_standardise", 0) as m,
         spark_stage("load_and_standardise", sources),
     ):
-        tagged, valid, quarantine = _validate(sources)
-        keyed = record_keys(valid).persist()
+        checked = validate_sources(sources, contracts, on_schema_change=cfg.on_schema_change)
+        keyed = record_keys(checked.valid).persist()
         matching = standardise(keyed, cfg).persist()
         junk = detect_junk(matching, cfg)
         cleared = null_junk(matching, junk)
         m["junk_values"] = junk.height
 
     with _stage(metrics, "train") as m:
-        sample = _sample(cleared, sample_records)
+        sample, n_records = _sample(cleared, sample_records)
         m["rows_in"] = sample.height
-        effective = configure(sample, cfg)
+        effective = configure(
+            sample,
+            cfg,
+            pair_counts=lambda have: _pair_counts(cleared, have, cfg.link_type),
+            n_records=n_records,
+        )
         local = sample.select(matching_columns(sample.columns, effective))
         if frozen is not None:
             check_model_columns(frozen, local)
@@ -284,7 +285,7 @@ def resolve(
         unified_ids=unified,
         links=_with_keys(scored.where(F.col("accepted")), keyed, _pair_columns(effective)),
         profiles=golden,
-        quarantine=quarantine,
+        quarantine=checked.quarantine,
         id_changes=id_changes,
         model=trained,
         config=effective,
@@ -297,7 +298,9 @@ def resolve(
         started_at=started,
         sources=tuple(sources),
         _scored=scored,
-        _cached=(tagged, keyed, matching, records, scored),
+        notices=checked.notices,
+        contracts=checked.contracts,
+        _cached=(*checked.persisted, keyed, matching, records, scored),
     )
 
 
@@ -312,110 +315,14 @@ def _stage(
         yield entry
 
 
-# --- validation --------------------------------------------------------------------
-
-
-def _validate(sources: Mapping[str, DataFrame]) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """``(tagged, valid, quarantine)``: every row (persisted), accepted records, rejected rows."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F  # noqa: N812
-
-    tagged: DataFrame | None = None
-    for name, frame in sources.items():
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"a source needs a non-empty name; got {name!r}")
-        if "record_id" not in frame.columns:
-            raise ColumnNotFoundError(["record_id"], list(frame.columns), source=name)
-        fields = [c for c in frame.columns if c != "source"]
-        raw = F.to_json(
-            F.struct(F.lit(name).alias("source"), *(F.col(_quoted(c)) for c in fields)),
-            {"ignoreNullFields": "false"},
-        )
-        one = frame.select(
-            F.lit(name).alias("source"),
-            *(_cleaned(c, dict(frame.dtypes)[c]) for c in fields),
-            F.monotonically_increasing_id().alias("_mono"),
-            raw.alias("_raw"),
-        )
-        tagged = one if tagged is None else tagged.unionByName(one, allowMissingColumns=True)
-    assert tagged is not None
-    tagged = tagged.persist()
-    row = _row_numbers(tagged)
-    first = Window.partitionBy("source", "record_id").orderBy("_mono")
-    checked = (
-        tagged.withColumn("_row", row)
-        .withColumn("_first", F.first("_row").over(first))
-        .withColumn("_dup", F.col("record_id").isNotNull() & (F.col("_row") != F.col("_first")))
-    )
-    rejected = F.col("record_id").isNull() | F.col("_dup")
-    shown = F.when(
-        F.length("record_id") > _SHOWN,
-        F.concat(F.substring("record_id", 1, _SHOWN - 3), F.lit("...")),
-    ).otherwise(F.col("record_id"))
-    reason = F.when(F.col("record_id").isNull(), F.lit(_MISSING)).otherwise(
-        F.format_string("record_id: duplicate value '%s' (first seen in row %d)", shown, "_first")
-    )
-    quarantine = checked.where(rejected).select(
-        "source",
-        "record_id",
-        F.col("_row").cast("long").alias("row_number"),
-        reason.alias("reason"),
-        F.col("_raw").alias("raw"),
-    )
-    internal = ("_mono", "_raw", "_row", "_first", "_dup")
-    valid = checked.where(~rejected).drop(*internal)
-    return tagged, valid, quarantine
-
-
-def _cleaned(column: str, dtype: str) -> Column:
-    """A column as the canonical contract accepts it (strings stripped, checks nulled)."""
-    from pyspark.sql import functions as F  # noqa: N812
-
-    value = F.col(_quoted(column))
-    if column == "record_id" or dtype == "string":
-        text = F.regexp_replace(value.cast("string"), r"(?U)^\s+|\s+$", "")
-        value = F.when(text != "", text)
-    if column == "email" and dtype == "string":
-        value = F.when(value.rlike(_EMAIL), value)
-    if column == "date_of_birth" and dtype == "date":
-        low, high = F.lit(dt.date(1900, 1, 1)), F.lit(dt.date.today())
-        value = F.when(value.between(low, high), value)
-    return value.alias(column)
-
-
-def _row_numbers(tagged: DataFrame) -> Column:
-    """Each row's 0-based number in its source, in input order.
-
-    ``_mono`` is the partition index (high bits) and the row's index in its
-    partition (low bits); one small table of rows per source and partition
-    gives each partition's offset.
-    """
-    from pyspark.sql import functions as F  # noqa: N812
-
-    part = F.shiftright(F.col("_mono"), _PART_BITS)
-    counts = (
-        tagged.groupBy("source", part.alias("_part")).agg(F.count(F.lit(1)).alias("n")).collect()
-    )
-    offsets: dict[tuple[str, int], int] = {}
-    running: dict[str, int] = {}
-    for source, p, n in sorted((str(s), int(p), int(n)) for s, p, n in counts):
-        offsets[(source, p)] = running.get(source, 0)
-        running[source] = running.get(source, 0) + n
-    offset: Column = F.lit(0).cast("long")
-    for (source, p), start in offsets.items():
-        if start:
-            offset = F.when(
-                (F.col("source") == F.lit(source)) & (part == F.lit(p)), F.lit(start)
-            ).otherwise(offset)
-    low = F.col("_mono").bitwiseAND(F.lit((1 << _PART_BITS) - 1))
-    return (offset + low).cast("long")
-
-
 # --- training sample ---------------------------------------------------------------
 
 
-def _sample(cleared: DataFrame, limit: int) -> pl.DataFrame:
-    """At most ``limit`` records of the matching frame, ``_rid`` renumbered ``0..k-1`` in order."""
+def _sample(cleared: DataFrame, limit: int) -> tuple[pl.DataFrame, int]:
+    """At most ``limit`` records of the matching frame, and the number of records.
+
+    The sample's ``_rid`` is renumbered ``0..k-1`` in the records' order.
+    """
     n = cleared.count()
     picked = cleared
     if n > limit:
@@ -424,7 +331,35 @@ def _sample(cleared: DataFrame, limit: int) -> pl.DataFrame:
     frame = pl.from_arrow(picked.toArrow())
     assert isinstance(frame, pl.DataFrame)
     frame = frame.sort(RID)
-    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(RID))
+    return frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(RID)), n
+
+
+def _pair_counts(
+    cleared: DataFrame, have: set[str], link_type: LinkType
+) -> Callable[[tuple[str, ...]], int]:
+    """Every automatic blocking rule's pairs over all records, counted in one Spark query.
+
+    Automatic configuration judges rules on the driver's sample, but a
+    rule's pairs grow with the square of its blocks: a sample would make
+    broad rules look affordable. So the rules it may consider (those whose
+    columns are present) are counted here, on the whole matching frame, with
+    the local rule's ``link_type`` and block-size cap.
+    """
+    from c360.autoconfig import MAX_BLOCK_SIZE, RULE_POOL
+    from c360.blocking import BlockingConfig, block_on
+    from c360.spark._blocking import count_pairs
+
+    candidates = [keys for keys in RULE_POOL if set(keys) <= have]
+    if not candidates:
+        return lambda keys: 0
+    config = BlockingConfig(
+        rules=tuple(block_on(*keys) for keys in candidates),
+        link_type=link_type,
+        max_block_size=MAX_BLOCK_SIZE,
+    )
+    pairs = count_pairs(cleared, config).get_column("pairs").to_list()
+    table = {keys: int(p) for keys, p in zip(candidates, pairs, strict=True)}
+    return lambda keys: table[tuple(keys)]
 
 
 # --- links -------------------------------------------------------------------------
