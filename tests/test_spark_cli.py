@@ -14,8 +14,8 @@ _register()
 runner = CliRunner()
 
 
-def _inputs(tmp_path):
-    records = generate_people(200, seed=3).records
+def _inputs(tmp_path, people=200):
+    records = generate_people(people, seed=3).records
     parts = records.partition_by("source", maintain_order=True)
     assert len(parts) >= 2
     # two files, each one source without a source column (named after the file)
@@ -49,6 +49,10 @@ def test_spark_engine_gives_the_local_customer_ids(spark, tmp_path):
     assert [s["location"] for s in report["sources"]] == files
     assert [s["stage"] for s in report["stages"]][-1] == "write"
     assert (spark_out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert report["lineage"] == local_report["lineage"]
+    for name in ("lineage_records", "lineage_links", "lineage_values"):
+        table = pl.read_parquet(spark_out / "report_tables" / f"{name}.parquet")
+        assert table.height == report["lineage"]["tables"][name]["rows"] > 0, name
     refused = pl.read_parquet(spark_out / "report_tables" / "refused_links.parquet")
     assert refused.height == report["summary"]["refused_links"]
     near = pl.read_parquet(spark_out / "report_tables" / "near_misses.parquet")
@@ -126,6 +130,25 @@ def test_spark_engine_reads_a_config_with_declared_sources(spark, tmp_path):
     # link: no link joins two records of one source
     links = pl.read_parquet(tmp_path / "spark" / "links.parquet")
     assert links.height > 0 and (links["source_l"] != links["source_r"]).all()
+
+
+def test_library_reads_paths_and_writes_like_the_cli(spark, tmp_path):
+    """``c360.spark.resolve`` takes paths; ``SparkResolution.write`` lays out the CLI's outputs."""
+    from c360.spark import resolve
+
+    a, b = _inputs(tmp_path, people=100)
+    _resolve(a, b, "--out", tmp_path / "local")
+    res = resolve({"a": a, "b": b})
+    report = res.write(tmp_path / "lib")
+    res.unpersist()
+    assert_frame_equal(_ids(tmp_path / "lib"), _ids(tmp_path / "local"))
+    assert report.data["run"]["engine"] == "spark"
+    # a small run: the lineage is inlined, as locally
+    local_report = json.loads((tmp_path / "local" / "report.json").read_text())
+    assert report.data["lineage"]["inline"]
+    assert report.data["lineage"] == local_report["lineage"]
+    assert (tmp_path / "lib" / "report.html").is_file()
+    assert (tmp_path / "lib" / "model.json").is_file()
 
 
 def test_spark_engine_refuses_what_it_does_not_read(spark, tmp_path):

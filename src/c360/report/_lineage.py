@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from c360.report._model import TABLES_DIR, DeferredTable, ReportConfig, _frame, jsonable
 
-__all__ = ["_customer_links", "_lineage"]
+__all__ = ["_by_customer", "_customer_links", "_lineage", "inline_lineage"]
 
 
 def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
@@ -167,38 +167,44 @@ def _lineage(
         "inline": None,
     }
     if ids.height <= cfg.inline_lineage_max:
-        recs = lineage_records()
         value_frame = pl.from_arrow(values.materialize()) if values is not None else None
         assert value_frame is None or isinstance(value_frame, pl.DataFrame)
-        if value_frame is not None and cfg.pii == "mask":
-            value_frame = value_frame.with_columns(
-                mask_field(pl.col("field"), pl.col("value")).alias("value")
-            )
-        link_groups = joined.partition_by("customer_id", as_dict=True) if joined.height else {}
-        value_groups = (
-            value_frame.partition_by("customer_id", as_dict=True)
-            if value_frame is not None and value_frame.height
-            else {}
-        )
-        inline = []
-        for (cid,), part in recs.partition_by(
-            "customer_id", as_dict=True, maintain_order=True
-        ).items():
-            entry: dict[str, Any] = {
-                "customer_id": cid,
-                "records": part.select("source", "record_id").to_dicts(),
-                "links": (
-                    link_groups[(cid,)].drop("customer_id").to_dicts()
-                    if (cid,) in link_groups
-                    else []
-                ),
-            }
-            if value_frame is not None:
-                entry["values"] = (
-                    value_groups[(cid,)].drop("customer_id").to_dicts()
-                    if (cid,) in value_groups
-                    else []
-                )
-            inline.append(entry)
-        section["inline"] = jsonable(inline)
+        section["inline"] = inline_lineage(lineage_records(), joined, value_frame, cfg)
     return section, tables
+
+
+def inline_lineage(
+    recs: pl.DataFrame, joined: pl.DataFrame, values: pl.DataFrame | None, cfg: ReportConfig
+) -> list[dict[str, Any]]:
+    """The lineage of a small run inlined in ``report.json``: per customer, records, links, values.
+
+    ``recs``, ``joined`` and ``values`` are the ``lineage_records``,
+    ``lineage_links`` and ``lineage_values`` tables (``None`` without
+    profiles), ``recs`` sorted by customer.
+    """
+    if values is not None and cfg.pii == "mask":
+        values = values.with_columns(mask_field(pl.col("field"), pl.col("value")).alias("value"))
+    link_groups = joined.partition_by("customer_id", as_dict=True) if joined.height else {}
+    value_groups = (
+        values.partition_by("customer_id", as_dict=True)
+        if values is not None and values.height
+        else {}
+    )
+    inline = []
+    for (cid,), part in recs.partition_by("customer_id", as_dict=True, maintain_order=True).items():
+        entry: dict[str, Any] = {
+            "customer_id": cid,
+            "records": part.select("source", "record_id").to_dicts(),
+            "links": (
+                link_groups[(cid,)].drop("customer_id").to_dicts() if (cid,) in link_groups else []
+            ),
+        }
+        if values is not None:
+            entry["values"] = (
+                value_groups[(cid,)].drop("customer_id").to_dicts()
+                if (cid,) in value_groups
+                else []
+            )
+        inline.append(entry)
+    out: list[dict[str, Any]] = jsonable(inline)
+    return out

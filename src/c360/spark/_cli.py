@@ -11,28 +11,19 @@ than Parquet or CSV, ``table``/``query``, ``read_options``, ``keep``, a custom
 (an output directory of either engine) carries customer IDs over and
 ``--model`` reuses a trained model, as with the local engine.
 
-The output directory gets the local run's table names, each written by Spark
-as a *directory* of Parquet part files (``unified_ids.parquet/part-*.parquet``;
-polars' ``read_parquet`` and pyarrow read such a directory, so Hadoop's
-``_SUCCESS`` and ``.crc`` files, which polars refuses, are removed), plus
-``model.json`` and ``config.toml``, atomically
-(``c360._output.atomic_output``). The refused links and near misses go to
-``report_tables/`` the same way, and ``report.json`` / ``report.html`` are
-built from the tables as written (``c360.spark._report``).
+The outputs are written by ``c360.spark._write.write_spark``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from c360._output import CONFIG, MODEL, OUTPUT_TABLES, atomic_output
 from c360._source_spec import _DEFAULT_EVENT_TIME
 from c360.exceptions import C360Error, ConfigError
-from c360.spark._errors import spark_error_summary, spark_stage
+from c360.spark._errors import spark_error_summary
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -86,6 +77,20 @@ def _read(spark: SparkSession, items: list[str]) -> DataFrame:
         if summary is None:
             raise
         raise C360Error(f"Spark cannot read the file: {summary}", path=items[0]) from exc
+
+
+def read_path(spark: SparkSession, path: str | Path) -> DataFrame:
+    """A source given as a path: a Parquet or CSV file, or a directory of Parquet files."""
+    where = Path(path)
+    if where.is_dir():
+        try:
+            return spark.read.parquet(str(where))
+        except Exception as exc:
+            summary = spark_error_summary(exc)
+            if summary is None:
+                raise
+            raise C360Error(f"Spark cannot read the directory: {summary}", path=str(where)) from exc
+    return _read(spark, [str(where)])
 
 
 def read_inputs(
@@ -167,12 +172,6 @@ def _where(source: Source) -> str:
     return where if isinstance(where, str) else ", ".join(map(str, where or ()))
 
 
-def _drop_markers(table: Path) -> None:
-    """Remove Hadoop's ``_SUCCESS`` and ``.*.crc`` files (polars refuses a directory with them)."""
-    for marker in [*table.glob(".*.crc"), *table.glob("_SUCCESS")]:
-        marker.unlink()
-
-
 def run_spark(
     inputs: list[str],
     out: Path,
@@ -185,10 +184,8 @@ def run_spark(
     report_pii: PiiMode = "mask",
 ) -> SparkSummary:
     """Resolve ``inputs`` with ``c360.spark.resolve`` and write the outputs and the report."""
-    from c360.report import ReportConfig, write_report
-    from c360.report._model import REPORT_JSON, TABLES_DIR
     from c360.spark import resolve, session
-    from c360.spark._report import spark_report
+    from c360.spark._write import write_spark
 
     spark = session(master)
     sources = read_inputs(spark, inputs, declared)
@@ -201,51 +198,16 @@ def run_spark(
         sources, config=config, contracts=contracts, previous=previous, model=model, spark=spark
     )
 
-    def write(tmp: Path) -> SparkSummary:
-        with spark_stage("write"):
-            return _write(tmp)
-
-    def _write(tmp: Path) -> SparkSummary:
-        start = time.perf_counter()
-        for name, table in [
-            *((n, tmp / f"{n}.parquet") for n in OUTPUT_TABLES),
-            *((n, tmp / TABLES_DIR / f"{n}.parquet") for n in ("refused_links", "near_misses")),
-        ]:
-            getattr(res, name).write.mode("errorifexists").parquet(str(table))
-            _drop_markers(table)
-        res.model.save(tmp / MODEL)
-        res.config.save(tmp / CONFIG)
-        seconds = round(time.perf_counter() - start, 4)
-        wrote = {"stage": "write", "rows_in": None, "rows_out": None, "seconds": seconds}
-        # the report and the counts from what was written, not by running the plans again
-        read = spark.read.parquet
-        written = replace(
-            res,
-            unified_ids=read(str(tmp / "unified_ids.parquet")),
-            links=read(str(tmp / "links.parquet")),
-            quarantine=read(str(tmp / "quarantine.parquet")),
-            id_changes=read(str(tmp / "id_changes.parquet")),
-            refused_links=read(str(tmp / TABLES_DIR / "refused_links.parquet")),
-            near_misses=read(str(tmp / TABLES_DIR / "near_misses.parquet")),
-        )
-        prior_report = previous if previous and (previous / REPORT_JSON).exists() else None
-        report = spark_report(
-            written,
-            locations=locations,
-            previous=prior_report,
-            extra_metrics=[wrote],
-            config=ReportConfig(pii=report_pii),
-        )
-        write_report(report, tmp)
-        totals = report.data["summary"]
-        return SparkSummary(
-            records_in=totals["records_in"],
-            customers=totals["customers"],
-            links=totals["links"],
-            quarantined=totals["records_quarantined"],
-        )
-
     try:
-        return atomic_output(out, res.run_id, write)
+        report = write_spark(
+            res, out, previous=previous, report_pii=report_pii, locations=locations
+        )
     finally:
         res.unpersist()
+    totals = report.data["summary"]
+    return SparkSummary(
+        records_in=totals["records_in"],
+        customers=totals["customers"],
+        links=totals["links"],
+        quarantined=totals["records_quarantined"],
+    )

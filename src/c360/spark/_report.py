@@ -17,8 +17,8 @@ quarantine rules apply); the model's section from the local
 
 What the local report has and this one does not (yet):
 
-* ``lineage`` is null: the lineage tables (records, links and values per
-  customer) are not built on Spark;
+* ``lineage`` is null unless the lineage tables were written (the writer,
+  ``c360.spark._write``, builds them in Spark and passes the section);
 * ``estimates`` are link-level only (``precision``, ``recall``,
   ``expected_matching_pairs``, ``accepted_links``); the cluster-level ones
   weigh pairs per cluster, which the local coherence step computes;
@@ -71,6 +71,7 @@ def spark_report(
     previous: str | Path | None = None,
     extra_metrics: list[dict[str, Any]] | None = None,
     config: ReportConfig | None = None,
+    lineage: dict[str, Any] | None = None,
 ) -> RunReport:
     """The run report of a Spark run (see the module's description for what differs).
 
@@ -80,8 +81,10 @@ def spark_report(
         locations: where each source was read from (default ``"(spark)"``).
         previous: an earlier run's output directory or its ``report.json``,
             for the row-count comparison.
-        extra_metrics: stage rows measured after ``resolve`` (the CLI's ``write``).
+        extra_metrics: stage rows measured after ``resolve`` (the writer's).
         config: thresholds, sizes and the PII mode.
+        lineage: the ``lineage`` section, when the lineage tables were
+            written (``c360.spark._write``); ``None`` otherwise.
 
     Returns:
         The [`RunReport`][c360.report.RunReport]; its one table is ``junk``.
@@ -176,7 +179,7 @@ def spark_report(
         sources=sources,
         incidents=incidents,
         diagnostics=jsonable(diagnostics),
-        lineage=None,
+        lineage=lineage,
         changes=changes,
         engine="spark",
     )

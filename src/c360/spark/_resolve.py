@@ -44,7 +44,7 @@ changes beyond the precision of those estimates:
 Not done (the local engine does it): reading files (the CLI reads Parquet
 and CSV with Spark's readers, without the local sniffing, damaged-line
 quarantine or column inference), pandera contracts, unique columns besides
-``record_id``, lineage tables and cluster-level estimates in the report.
+``record_id``, cluster-level estimates in the report.
 
 Nothing is collected to the driver but small tables (counts, junk values,
 the building blocks' own small tables) and the bounded training sample. The
@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from c360._stages import Metrics
     from c360._typing import LinkType
     from c360.contracts import SchemaNotice
+    from c360.report import RunReport
 
 __all__ = ["SparkResolution", "resolve"]
 
@@ -157,9 +158,27 @@ class SparkResolution:
         for frame in self._cached:
             frame.unpersist()
 
+    def write(
+        self,
+        out_dir: str | Path,
+        *,
+        previous: str | Path | None = None,
+        report_pii: Literal["mask", "show"] = "mask",
+    ) -> RunReport:
+        """Write the tables, ``model.json``, ``config.toml`` and the report into ``out_dir``.
+
+        As ``Resolution.write`` lays them out (tables as directories of
+        Parquet parts, see ``c360.spark._write``), atomically. ``previous``
+        (an earlier output directory) lets the report compare row counts.
+        Returns the report written.
+        """
+        from c360.spark._write import write_spark
+
+        return write_spark(self, out_dir, previous=previous, report_pii=report_pii)
+
 
 def resolve(
-    sources: Mapping[str, DataFrame],
+    sources: Mapping[str, DataFrame | str | Path],
     *,
     config: ResolveConfig | None = None,
     contracts: Mapping[str, Any] | None = None,
@@ -173,7 +192,9 @@ def resolve(
 
     Args:
         sources: source name to a DataFrame in canonical columns
-            (``record_id`` and fields such as ``first_name``, ``email``...).
+            (``record_id`` and fields such as ``first_name``, ``email``...),
+            or to a path Spark reads (a Parquet or CSV file, or a directory
+            of Parquet files).
         config: options; by default everything is chosen from the data.
         contracts: source name to its contract (a ``Contract`` or a contract
             file); the canonical contract for the others.
@@ -197,6 +218,8 @@ def resolve(
         ConfigError: no sources, a source name is empty, or ``sample_records`` < 1.
         ColumnNotFoundError: a source has no ``record_id`` column.
     """
+    from pyspark.sql import functions as F  # noqa: N812
+
     from c360._engine import LOCAL
     from c360._stages import (
         Metrics,
@@ -211,6 +234,7 @@ def resolve(
     from c360.blocking import rule_keys
     from c360.spark._blocking import candidate_pairs
     from c360.spark._cluster import cluster
+    from c360.spark._errors import spark_stage
     from c360.spark._ids import customer_ids, read_previous
     from c360.spark._output import profiles
     from c360.spark._prepare import detect_junk, null_junk, record_keys, standardise
@@ -221,14 +245,10 @@ def resolve(
         raise ConfigError("resolve needs at least one source")
     if sample_records < 1:
         raise ConfigError(f"sample_records must be at least 1; got {sample_records}")
-    from pyspark.sql import functions as F  # noqa: N812
-
     started = dt.datetime.now(dt.UTC)
     cfg = config or ResolveConfig()
-    session = spark or next(iter(sources.values())).sparkSession
+    session, frames = _frames(sources, spark)
     run = run_id or new_run_id()
-    from c360.spark._errors import spark_stage
-
     with spark_stage("read_previous"):
         prev_ids = read_previous(session, previous)
     frozen = frozen_model(model)
@@ -236,11 +256,8 @@ def resolve(
         cfg = with_model_comparisons(cfg, frozen)
 
     metrics = Metrics()
-    with (
-        metrics.stage("load_and_standardise", 0) as m,
-        spark_stage("load_and_standardise", sources),
-    ):
-        checked = validate_sources(sources, contracts, on_schema_change=cfg.on_schema_change)
+    with _stage(metrics, "load_and_standardise", frames) as m:
+        checked = validate_sources(frames, contracts, on_schema_change=cfg.on_schema_change)
         keyed = record_keys(checked.valid).persist()
         matching = standardise(keyed, cfg).persist()
         junk = detect_junk(matching, cfg)
@@ -296,12 +313,30 @@ def resolve(
         junk=junk.to_arrow(),
         metrics=metrics.rows,
         started_at=started,
-        sources=tuple(sources),
+        sources=tuple(frames),
         _scored=scored,
         notices=checked.notices,
         contracts=checked.contracts,
         _cached=(*checked.persisted, keyed, matching, records, scored),
     )
+
+
+def _frames(
+    sources: Mapping[str, DataFrame | str | Path], spark: SparkSession | None
+) -> tuple[SparkSession, dict[str, DataFrame]]:
+    """The session, and every source as a DataFrame (paths read by Spark)."""
+    from c360.spark._cli import read_path
+
+    given = [v for v in sources.values() if not isinstance(v, str | Path)]
+    session = spark or (given[0].sparkSession if given else None)
+    if session is None:
+        from c360.spark import session as new_session
+
+        session = new_session()
+    frames = {
+        k: read_path(session, v) if isinstance(v, str | Path) else v for k, v in sources.items()
+    }
+    return session, frames
 
 
 @contextmanager
