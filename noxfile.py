@@ -37,7 +37,8 @@ def tests(session: nox.Session) -> None:
         started = True
         session.log(f"PostgreSQL at {uri}")
     try:
-        session.run("python", "-m", "pytest", *(session.posargs or ["tests", "src/c360"]), env=env)
+        args = session.posargs or ["-n", "2", "tests", "src/c360"]  # two workers, as test.sh
+        session.run("python", "-m", "pytest", *args, env=env)
     finally:
         if started:
             subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop"], check=False)

@@ -7,7 +7,8 @@
 # package with its test extras (pyspark among them; Java 17 from Debian's
 # packages when missing), starts a throw-away PostgreSQL server
 # (scripts/postgres.sh), exports C360_TEST_POSTGRES_URI, runs pytest with the
-# venv's Python and stops the server on exit. Exits with pytest's exit code.
+# venv's Python in two worker processes (C360_TEST_WORKERS, 0 for one) and
+# stops the server on exit. Exits with pytest's exit code.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -67,8 +68,17 @@ else
     echo "test.sh: PostgreSQL at $C360_TEST_POSTGRES_URI" >&2
 fi
 
+# Two worker processes (pytest-xdist) unless the caller chose (-n/--numprocesses,
+# or C360_TEST_WORKERS=0 for one process): the suite is CPU-bound, the Spark
+# tests most of all, and CI has two cores.
+XDIST=()
+case " $* " in
+    *" -n"*|*" --numprocesses"*|*" -p no:xdist "*) ;;
+    *) if [[ "${C360_TEST_WORKERS:-2}" != 0 ]]; then XDIST=(-n "${C360_TEST_WORKERS:-2}"); fi ;;
+esac
+
 set +e
-"$PY" -m pytest "$@"
+"$PY" -m pytest ${XDIST[@]+"${XDIST[@]}"} "$@"
 status=$?
 set -e
 exit "$status"

@@ -78,3 +78,37 @@ def test_other_errors_pass_through():
     assert spark_error_summary(KeyError("x")) is None
     with pytest.raises(KeyError), spark_stage("block"):
         raise KeyError("x")
+
+
+def _csv(path, rows, ragged):
+    lines = ["record_id,first_name,last_name"]
+    lines += [f"{i},Ann{i},Lee" for i in range(rows)]
+    lines[3:3] = [f"{1000 + k},Bob" for k in range(ragged)]  # a field short
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_ragged_csv_lines_go_to_quarantine(spark, tmp_path):
+    path = tmp_path / "crm.csv"
+    _csv(path, 40, 1)
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["resolve", str(path), "--out", str(out), "--engine", "spark"])
+    assert res.exit_code == 0, res.output
+    quarantine = pl.read_parquet(out / "quarantine.parquet")
+    assert quarantine.height == 1
+    row = quarantine.row(0, named=True)
+    assert row["record_id"] == "1000" and row["row_number"] == 2
+    assert row["reason"].startswith("ragged line: ") and "header's 3 field(s)" in row["reason"]
+    assert '"line":"1000,Bob"' in row["raw"]
+    assert pl.read_parquet(out / "unified_ids.parquet").height == 40  # nothing lost
+
+
+def test_mostly_ragged_csv_fails_naming_the_source(spark, tmp_path):
+    path = tmp_path / "crm.csv"
+    _csv(path, 10, 5)
+    res = runner.invoke(
+        app, ["resolve", str(path), "--out", str(tmp_path / "o"), "--engine", "spark"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "5 of 15 lines do not have the header's 3 fields" in res.output
+    assert "crm" in res.output
+    assert not (tmp_path / "o").exists()

@@ -71,12 +71,35 @@ def _read(spark: SparkSession, items: list[str]) -> DataFrame:
     try:
         if suffixes == {".parquet"}:
             return spark.read.parquet(*items)
-        return spark.read.csv(items, header=True, inferSchema=False)
+        return _read_csv(spark, items)
     except Exception as exc:
         summary = spark_error_summary(exc)
         if summary is None:
             raise
         raise C360Error(f"Spark cannot read the file: {summary}", path=items[0]) from exc
+
+
+def _read_csv(spark: SparkSession, items: list[str]) -> DataFrame:
+    """CSV files as text columns; a line whose fields do not match the header is kept whole.
+
+    Spark reads such a line as it can (missing fields null, extra ones
+    dropped); with ``columnNameOfCorruptRecord`` it also keeps the line's
+    text, and ``c360.spark._validate`` sends the row to quarantine, as the
+    local reader does with ragged lines. ``_file`` names the row's file.
+    """
+    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    from c360.spark._validate import CORRUPT, FILE
+
+    header = spark.read.csv(items, header=True, inferSchema=False).columns
+    schema = StructType(
+        [StructField(c, StringType()) for c in header] + [StructField(CORRUPT, StringType())]
+    )
+    frame = spark.read.csv(
+        items, header=True, schema=schema, mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT
+    )
+    return frame.withColumn(FILE, F.input_file_name())
 
 
 def read_path(spark: SparkSession, path: str | Path) -> DataFrame:

@@ -42,8 +42,8 @@ changes beyond the precision of those estimates:
   applies, in ``candidate_pairs``).
 
 Not done (the local engine does it): reading files (the CLI reads Parquet
-and CSV with Spark's readers, without the local sniffing, damaged-line
-quarantine or column inference), pandera contracts, unique columns besides
+and CSV with Spark's readers, without the local sniffing or column
+inference; ragged CSV lines are quarantined), pandera contracts, unique columns besides
 ``record_id``, cluster-level estimates in the report.
 
 Nothing is collected to the driver but small tables (counts, junk values,

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from c360._typing import OnSchemaChange
     from c360.contracts import Contract, SchemaNotice
 
-__all__ = ["Validation", "validate_sources"]
+__all__ = ["CORRUPT", "FILE", "Validation", "validate_sources"]
 
 _SHOWN = 80  # c360._contracts._checks._MAX_SHOWN
 
@@ -56,6 +56,11 @@ _SHOWN = 80  # c360._contracts._checks._MAX_SHOWN
 Evidence = dict[str, tuple[bool, bool, bool, str]]
 _PART_BITS = 33  # monotonically_increasing_id: partition index above bit 33
 _RAW, _REASON = "_raw", "_reason"
+#: Columns of a CSV source read by the CLI: a ragged line's text, and the row's file.
+CORRUPT, FILE = "_corrupt_record", "_file"
+#: Ragged lines a source may have (a share of its rows; one is always allowed), as
+#: ``Source.max_bad_fraction``'s default.
+MAX_BAD_FRACTION = 0.05
 
 
 class Validation:
@@ -124,8 +129,16 @@ def validate_sources(
         ).persist()
         persisted.append(tagged)
         numbered = tagged.select("source", *(_quoted(c) for c in fields), _row_numbers(tagged))
+        ragged = None
+        if CORRUPT in fields:
+            numbered = numbered.persist()
+            persisted.append(numbered)
+            ragged = _ragged(numbered, name, len([f for f in fields if f not in (CORRUPT, FILE)]))
+            numbered = numbered.where(F.col(CORRUPT).isNull()).drop(CORRUPT, FILE)
         evidence = _evidence(numbered, contract)
         one, found = _validated(numbered, contract, name, on_schema_change, evidence)
+        if ragged is not None:
+            one = one.unionByName(ragged, allowMissingColumns=True)
         notices.extend(found)
         checked = one if checked is None else checked.unionByName(one, allowMissingColumns=True)
     assert checked is not None
@@ -156,6 +169,49 @@ def validate_sources(
     )
     valid = ok.where(~dup).drop("_first", _RAW, _REASON)
     return Validation(valid, quarantine, tuple(notices), names, tuple(persisted))
+
+
+def _ragged(numbered: DataFrame, name: str, expected: int) -> DataFrame:
+    """The source's ragged CSV lines as rejected rows; too many of them fail the source.
+
+    Raises:
+        SourceReadError: more than ``MAX_BAD_FRACTION`` of the rows (and more
+            than one) are ragged: the file is likely read with the wrong
+            separator or is not CSV at all.
+    """
+    from pyspark.sql import functions as F  # noqa: N812
+
+    from c360.exceptions import SourceReadError
+
+    bad = numbered.where(F.col(CORRUPT).isNotNull())
+    counts = numbered.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count(F.col(CORRUPT)).alias("bad"),
+        F.min(F.when(F.col(CORRUPT).isNotNull(), F.struct(ROW, FILE))).alias("first"),
+    ).first()
+    assert counts is not None
+    rows, n_bad = int(counts["rows"]), int(counts["bad"])
+    if n_bad > max(1, MAX_BAD_FRACTION * rows):
+        first = counts["first"]
+        raise SourceReadError(
+            f"{n_bad} of {rows} lines do not have the header's {expected} fields (more than "
+            f"{MAX_BAD_FRACTION:.0%}); the first is data row {first[ROW]} of {first[FILE]}",
+            source=name,
+            hint="check the separator and the quoting, or use --engine local, which sniffs them",
+        )
+    reason = F.format_string(
+        "ragged line: %s (data row %d) does not have the header's %d field(s)",
+        F.col(FILE),
+        F.col(ROW),
+        F.lit(expected),
+    )
+    return bad.select(
+        "source",
+        F.col(RECORD_ID).cast("string").alias(RECORD_ID),
+        F.col(ROW).cast("long").alias(ROW),
+        F.to_json(F.struct(F.col(CORRUPT).alias("line"))).alias(_RAW),
+        reason.alias(_REASON),
+    )
 
 
 def _contract(name: str, spec: Any) -> Contract:
