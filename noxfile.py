@@ -37,11 +37,19 @@ def tests(session: nox.Session) -> None:
         started = True
         session.log(f"PostgreSQL at {uri}")
     try:
-        args = session.posargs or ["-n", "2", "tests", "src/c360"]  # two workers, as test.sh
+        # two workers and no slow tests, as test.sh (``nox -s slow`` runs those)
+        args = session.posargs or ["-n", "2", "-m", "not slow", "tests", "src/c360"]
         session.run("python", "-m", "pytest", *args, env=env)
     finally:
         if started:
             subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop"], check=False)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """The tests marked slow: the larger Spark parity runs (FEBRL 2, 3, 96k generated records)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-m", "slow", *(session.posargs or ["tests"]))
 
 
 @nox.session

@@ -7,8 +7,9 @@
 # package with its test extras (pyspark among them; Java 17 from Debian's
 # packages when missing), starts a throw-away PostgreSQL server
 # (scripts/postgres.sh), exports C360_TEST_POSTGRES_URI, runs pytest with the
-# venv's Python in two worker processes (C360_TEST_WORKERS, 0 for one) and
-# stops the server on exit. Exits with pytest's exit code.
+# venv's Python in two worker processes (C360_TEST_WORKERS, 0 for one),
+# without the tests marked slow unless -m selects, and stops the server on
+# exit. Exits with pytest's exit code.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -77,8 +78,16 @@ case " $* " in
     *) if [[ "${C360_TEST_WORKERS:-2}" != 0 ]]; then XDIST=(-n "${C360_TEST_WORKERS:-2}"); fi ;;
 esac
 
+# Tests marked slow (the larger Spark parity sets) are left out unless the
+# caller selects with -m (bash scripts/test.sh -m slow runs them alone).
+MARKS=()
+case " $* " in
+    *" -m "*|*" -m"*) ;;
+    *) MARKS=(-m "not slow") ;;
+esac
+
 set +e
-"$PY" -m pytest ${XDIST[@]+"${XDIST[@]}"} "$@"
+"$PY" -m pytest ${XDIST[@]+"${XDIST[@]}"} ${MARKS[@]+"${MARKS[@]}"} "$@"
 status=$?
 set -e
 exit "$status"
