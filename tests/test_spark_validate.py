@@ -110,3 +110,19 @@ def test_contracts_spark_cannot_apply_are_refused(spark):
     )
     with pytest.raises(ColumnNotFoundError, match="phone"):
         validate_sources({"crm": frame}, {"crm": needs})
+
+
+def test_row_numbers_across_many_partitions(spark):
+    """Each row's number in its source follows the partitions' order, however many there are."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    from c360.spark._validate import _numbered
+
+    tagged = spark.range(0, 1000, numPartitions=37).select(
+        F.col("id").cast("string").alias("record_id"),
+        F.monotonically_increasing_id().alias("_mono"),
+    )
+    got = _polars(_numbered(tagged, ["record_id"]))
+    assert got.height == 1000
+    assert got["_row"].sort().to_list() == list(range(1000))
+    assert (got["record_id"].cast(pl.Int64) == got["_row"]).all()

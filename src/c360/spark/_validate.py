@@ -128,7 +128,7 @@ def validate_sources(
             F.monotonically_increasing_id().alias("_mono"),
         ).persist()
         persisted.append(tagged)
-        numbered = tagged.select("source", *(_quoted(c) for c in fields), _row_numbers(tagged))
+        numbered = _numbered(tagged, ["source", *(_quoted(c) for c in fields)])
         ragged = None
         if CORRUPT in fields:
             numbered = numbered.persist()
@@ -418,32 +418,35 @@ def _made_up_rows(schema: pl.Schema, name: str, evidence: Evidence) -> pl.DataFr
     )
 
 
-def _row_numbers(tagged: DataFrame) -> Column:
-    """Each row's 0-based number in its source, in input order.
+def _numbered(tagged: DataFrame, columns: list[str]) -> DataFrame:
+    """``tagged``'s ``columns`` with each row's 0-based number in its source (``_row``).
 
     ``_mono`` is the partition index (high bits) and the row's index in its
-    partition (low bits); one small table of rows per source and partition
-    gives each partition's offset.
+    partition (low bits). One small table of rows per partition is collected,
+    each partition's offset worked out on the driver, and the offsets joined
+    back by partition (a broadcast join: one row per input partition, so
+    thousands of partitions cost a small table, not an expression per
+    partition).
     """
     from pyspark.sql import functions as F  # noqa: N812
 
-    part = F.shiftright(F.col("_mono"), _PART_BITS)
-    counts = (
-        tagged.groupBy("source", part.alias("_part")).agg(F.count(F.lit(1)).alias("n")).collect()
+    spark = tagged.sparkSession
+    part = F.shiftright(F.col("_mono"), _PART_BITS).alias("_part")
+    counts = sorted(
+        (int(p), int(n))
+        for p, n in tagged.groupBy(part).agg(F.count(F.lit(1)).alias("n")).collect()
     )
-    offsets: dict[tuple[str, int], int] = {}
-    running: dict[str, int] = {}
-    for source, p, n in sorted((str(s), int(p), int(n)) for s, p, n in counts):
-        offsets[(source, p)] = running.get(source, 0)
-        running[source] = running.get(source, 0) + n
-    offset: Column = F.lit(0).cast("long")
-    for (source, p), start in offsets.items():
-        if start:
-            offset = F.when(
-                (F.col("source") == F.lit(source)) & (part == F.lit(p)), F.lit(start)
-            ).otherwise(offset)
+    offsets, running = [], 0
+    for p, n in counts:
+        offsets.append((p, running))
+        running += n
+    table = spark.createDataFrame(offsets or [(0, 0)], "_part long, _offset long")
     low = F.col("_mono").bitwiseAND(F.lit((1 << _PART_BITS) - 1))
-    return (offset + low).cast("long").alias(ROW)
+    return (
+        tagged.withColumn("_part", F.shiftright(F.col("_mono"), _PART_BITS))
+        .join(F.broadcast(table), "_part")
+        .select(*columns, (F.col("_offset") + low).cast("long").alias(ROW))
+    )
 
 
 def _quoted(column: str) -> str:
