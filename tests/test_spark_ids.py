@@ -191,3 +191,19 @@ def test_colliding_ids_raise(spark, spark_frame):
     _check_unique(spark_frame(frame.head(2)))
     with pytest.raises(C360Error, match="shared by two clusters"):
         _check_unique(spark_frame(frame))
+
+
+def test_previous_read_from_a_uri(spark, tmp_path):
+    """A previous run given as a URI (``s3://...`` on a cluster; ``file://`` here) is read by Spark."""
+    from c360.exceptions import StateError
+    from c360.spark._ids import read_previous
+
+    run = tmp_path / "run1"
+    run.mkdir()
+    ids = pl.DataFrame({"source": ["a"], "record_id": ["1"], "customer_id": ["C-1"], "x": [1]})
+    ids.write_parquet(run / "unified_ids.parquet")
+    got = read_previous(spark, f"file://{run}/")
+    assert got is not None and got.columns == ["source", "record_id", "customer_id"]
+    assert got.collect()[0]["customer_id"] == "C-1"
+    with pytest.raises(StateError, match="cannot read the previous run's unified_ids"):
+        read_previous(spark, f"file://{tmp_path}/nothing")

@@ -289,16 +289,32 @@ def read_previous(spark: SparkSession, previous: DataFrame | str | Path | None) 
 
     ``previous`` is the DataFrame itself, an output directory (of either
     engine: its ``unified_ids.parquet``, a file or a directory of part
-    files), or a ``unified_ids.parquet`` path.
+    files), or a ``unified_ids.parquet`` path; a URI with a scheme
+    (``s3://...``) is read by Spark as such.
 
     Raises:
         StateError: no such run, or the table lacks a column.
     """
     from c360._output import output_dir
+    from c360.spark._errors import spark_error_summary
 
     if previous is None:
         return None
-    if isinstance(previous, str | Path):
+    if isinstance(previous, str) and "://" in previous:  # s3://, abfss://, gs://, file://
+        uri = previous.rstrip("/")
+        where = uri if uri.endswith(".parquet") else f"{uri}/unified_ids.parquet"
+        try:
+            frame = spark.read.parquet(where)
+        except Exception as exc:
+            summary = spark_error_summary(exc)
+            if summary is None:
+                raise
+            raise StateError(
+                f"cannot read the previous run's unified_ids: {summary}",
+                path=where,
+                hint="point previous at the output directory of an earlier run",
+            ) from exc
+    elif isinstance(previous, str | Path):
         path = output_dir(Path(previous))
         table = path / "unified_ids.parquet" if (path / "unified_ids.parquet").exists() else path
         if not table.exists() or (table.is_dir() and not any(table.glob("*.parquet"))):
