@@ -209,6 +209,32 @@ def _diagnostics(
     return jsonable(diag), tables
 
 
+def with_model_warnings(
+    incidents: list[dict[str, Any]], model: FellegiSunterModel
+) -> list[dict[str, Any]]:
+    """``incidents`` with the model's warnings; errors first, then by kind and source."""
+    out = incidents + [
+        {"kind": "model_warning", "severity": "warning", "source": None, "message": w}
+        for w in model.warnings
+    ]
+    out.sort(key=lambda i: (i["severity"] != "error", i["kind"], i["source"] or ""))
+    return out
+
+
+def previous_changes(prev: Mapping[str, Any] | None, path: str | None) -> dict[str, Any] | None:
+    """The report's ``changes`` section against a previous report (``None`` without one).
+
+    ``grouping`` is left ``None`` for the caller that can compare groupings.
+    """
+    if prev is None:
+        return None
+    return {
+        "previous_run_id": prev.get("run", {}).get("run_id"),
+        "previous_report": path,
+        "grouping": None,
+    }
+
+
 def model_figures(model: FellegiSunterModel, threshold: float) -> dict[str, Any]:
     """The diagnostics that come from the model and the threshold alone."""
     params = model.parameters()
@@ -297,11 +323,7 @@ def build_report(
     customers = int(ids["customer_id"].n_unique()) if ids.height else 0
 
     sources, incidents = _sources(resolution, finished, prev, cfg)
-    for w in resolution.model.warnings:
-        incidents.append(
-            {"kind": "model_warning", "severity": "warning", "source": None, "message": w}
-        )
-    incidents.sort(key=lambda i: (i["severity"] != "error", i["kind"], i["source"] or ""))
+    incidents = with_model_warnings(incidents, resolution.model)
     diagnostics, detail_tables = _diagnostics(resolution, ids, links, cfg)
     lineage, lineage_tables = _lineage(resolution, ids, links, cfg)
     by_rule: dict[str, int] = {}
@@ -314,15 +336,9 @@ def build_report(
     if id_table is not None and id_table.num_rows and "change" in id_table.column_names:
         counts = _frame(id_table).group_by("change").len("n").sort("change")
         id_changes = {str(r["change"]): int(r["n"]) for r in counts.iter_rows(named=True)}
-    changes = None
-    if prev is not None:
-        changes = {
-            "previous_run_id": prev.get("run", {}).get("run_id"),
-            "previous_report": prev_path,
-            "grouping": None,
-        }
-        if prev_ids is not None and ids.height:
-            changes["grouping"] = compare_runs(prev_ids, ids).to_dict()
+    changes = previous_changes(prev, prev_path)
+    if changes is not None and prev_ids is not None and ids.height:
+        changes["grouping"] = compare_runs(prev_ids, ids).to_dict()
 
     data = report_document(
         run_id=run_id or getattr(resolution, "run_id", None) or str(uuid.uuid4()),

@@ -20,21 +20,25 @@ if TYPE_CHECKING:
 
 from c360.report._model import TABLES_DIR, DeferredTable, ReportConfig, _frame, jsonable
 
-__all__ = ["_by_customer", "_customer_links", "_lineage", "inline_lineage"]
+__all__ = ["LINK_COLUMNS", "_by_customer", "_customer_links", "_lineage", "inline_lineage"]
+
+
+#: Columns of ``lineage_links``: a link inside one customer, with that customer.
+LINK_COLUMNS = (
+    "customer_id",
+    "source_l",
+    "record_id_l",
+    "source_r",
+    "record_id_r",
+    "rule",
+    "match_weight",
+    "match_probability",
+)
 
 
 def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     """Return the links whose two records ended in the same customer, with that customer."""
-    cols = [
-        "customer_id",
-        "source_l",
-        "record_id_l",
-        "source_r",
-        "record_id_r",
-        "rule",
-        "match_weight",
-        "match_probability",
-    ]
+    cols = list(LINK_COLUMNS)
     if links.height == 0 or ids.height == 0:
         return pl.DataFrame(
             schema={c: (pl.Float64 if c.startswith("match") else pl.String) for c in cols}

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from c360._source_spec import _DEFAULT_EVENT_TIME
 from c360.exceptions import C360Error, ConfigError
+from c360.spark._columns import quoted
 from c360.spark._errors import spark_error_summary
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def _declared(spark: SparkSession, source: Source) -> DataFrame:
             hint=f"its columns: {', '.join(frame.columns)}",
         )
     return frame.select(
-        *(F.col(f"`{c}`").alias(renames.get(c, c)) for c in frame.columns if c != "source")
+        *(F.col(quoted(c)).alias(renames.get(c, c)) for c in frame.columns if c != "source")
     )
 
 

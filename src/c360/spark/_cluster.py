@@ -80,6 +80,7 @@ from c360._links import RuleLabels
 from c360.comparisons import PairData
 from c360.config import EffectiveConfig
 from c360.model import FellegiSunterModel
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -121,7 +122,7 @@ def cluster(
 
     from c360._stages import reliable_cannot_link
     from c360.spark._components import components
-    from c360.spark._score import _quoted, _record_columns, _shipped
+    from c360.spark._score import _record_columns, _shipped
 
     ccfg = reliable_cannot_link(cfg.cluster, model)
     columns = _record_columns(records, model.comparisons)
@@ -156,7 +157,7 @@ def cluster(
     members = multi.select("_rid", "label").join(
         records.select(
             F.col("_rid").cast("long").alias("_rid"),
-            *(F.col(_quoted(c)).alias(f"_c{i}") for i, c in enumerate(columns)),
+            *(F.col(quoted(c)).alias(f"_c{i}") for i, c in enumerate(columns)),
         ),
         "_rid",
     )

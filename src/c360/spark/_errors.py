@@ -98,9 +98,11 @@ def _failing_source(sources: Mapping[str, DataFrame]) -> str | None:
     """The first source that fails when read alone, if any does."""
     from pyspark.sql import functions as F  # noqa: N812
 
+    from c360.spark._columns import quoted
+
     for name, frame in sources.items():
         try:
-            cols = [F.count(F.col("`" + c.replace("`", "``") + "`")) for c in frame.columns]
+            cols = [F.count(F.col(quoted(c))) for c in frame.columns]
             frame.agg(*(cols or [F.count(F.lit(1))])).collect()
         except Exception as exc:
             if spark_error_summary(exc) is None:

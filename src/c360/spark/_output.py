@@ -36,6 +36,7 @@ import polars as pl
 import pyarrow as pa
 
 from c360.golden import Survivorship, build_profiles
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -71,7 +72,7 @@ def profiles(valid: DataFrame, unified: DataFrame, survivorship: Survivorship | 
 
     rules = survivorship or Survivorship()
     columns = [c for c in valid.columns if c != "customer_id"]
-    records = valid.select(*(_quoted(c) for c in columns))
+    records = valid.select(*(quoted(c) for c in columns))
     # the schema build_profiles gives for these columns, from their empty frame
     empty = pl.from_arrow(records.limit(0).toArrow())
     assert isinstance(empty, pl.DataFrame)
@@ -98,8 +99,3 @@ def _profile(group: pa.Table, rules: Survivorship, schema: pa.Schema) -> pa.Tabl
     ids = frame.select("source", "record_id", "customer_id")
     out = build_profiles(frame.drop("customer_id"), ids, rules)
     return out.cast(schema)
-
-
-def _quoted(name: str) -> str:
-    """A column name as Spark reads it literally."""
-    return "`" + name.replace("`", "``") + "`"

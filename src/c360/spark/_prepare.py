@@ -58,6 +58,7 @@ import pyarrow as pa
 from c360._canonical import RID
 from c360.config import ResolveConfig
 from c360.rules import _JUNK_SCHEMA, DERIVED_FROM, JunkConfig, judge_counts
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -227,7 +228,7 @@ def detect_junk(matching: DataFrame, cfg: ResolveConfig | JunkConfig) -> pl.Data
     cells = F.explode(
         F.array(
             *(
-                F.struct(F.lit(c).alias("column"), F.col(_quoted(c)).cast("string").alias("value"))
+                F.struct(F.lit(c).alias("column"), F.col(quoted(c)).cast("string").alias("value"))
                 for c in columns
             )
         )
@@ -322,25 +323,15 @@ def null_junk(matching: DataFrame, junk: pl.DataFrame) -> DataFrame:
         if name not in matching.columns:
             continue
         values = group["value"].to_list()
-        column = F.col(_quoted(name))
+        column = F.col(quoted(name))
         nulled[name] = F.when(column.cast("string").isin(values), F.lit(None)).otherwise(column)
         cleared.extend((name, d) for d in DERIVED_FROM.get(name, ()) if d in matching.columns)
     out = matching.withColumns(nulled)
     if cleared:
         out = out.withColumns(
             {
-                d: F.when(F.col(_quoted(base)).isNull(), F.lit(None)).otherwise(F.col(_quoted(d)))
+                d: F.when(F.col(quoted(base)).isNull(), F.lit(None)).otherwise(F.col(quoted(d)))
                 for base, d in cleared
             }
         )
     return out
-
-
-def _quoted(column: str) -> str:
-    """A column name for ``pyspark.sql.functions.col``, dots and backticks taken literally.
-
-    Examples:
-        >>> _quoted("a.b")
-        '`a.b`'
-    """
-    return "`" + column.replace("`", "``") + "`"

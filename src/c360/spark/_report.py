@@ -46,11 +46,14 @@ from c360.report._build import (
     _stages,
     model_figures,
     near_miss_figures,
+    previous_changes,
     report_document,
+    with_model_warnings,
 )
 from c360.report._model import _DISPLAY, _INTERNAL, ReportConfig, RunReport, _utc, jsonable
 from c360.report._pii import PERSONAL, mask_column, mask_reason
 from c360.report._sources import source_entries
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -134,11 +137,7 @@ def spark_report(
     near = _polars(res.near_misses)
 
     sources, incidents = _sources(res, finished, prev, cfg, locations or {})
-    for w in res.model.warnings:
-        incidents.append(
-            {"kind": "model_warning", "severity": "warning", "source": None, "message": w}
-        )
-    incidents.sort(key=lambda i: (i["severity"] != "error", i["kind"], i["source"] or ""))
+    incidents = with_model_warnings(incidents, res.model)
     diagnostics = {
         **model_figures(res.model, threshold),
         "weight_histogram": pairs["histogram"],
@@ -149,13 +148,6 @@ def spark_report(
         "junk": _junk(junk, cfg.pii),
         "refused_links": {"count": sum(refused.values()), "by_reason": refused},
     }
-    changes = None
-    if prev is not None:
-        changes = {
-            "previous_run_id": prev.get("run", {}).get("run_id"),
-            "previous_report": prev_path,
-            "grouping": None,
-        }
     seconds = float(sum(float(m.get("seconds") or 0.0) for m in metrics))
     data = report_document(
         run_id=res.run_id,
@@ -180,7 +172,7 @@ def spark_report(
         incidents=incidents,
         diagnostics=jsonable(diagnostics),
         lineage=lineage,
-        changes=changes,
+        changes=previous_changes(prev, prev_path),
         engine="spark",
     )
     return RunReport(data=jsonable(data), tables_={"junk": res.junk})
@@ -259,7 +251,7 @@ def _sources(
             if events
             else ()
         ),
-        *(F.max(F.col(f"`{c}`").isNotNull()).alias(f"_has{i}") for i, c in enumerate(fields)),
+        *(F.max(F.col(quoted(c)).isNotNull()).alias(f"_has{i}") for i, c in enumerate(fields)),
     )
     valid = {str(r["source"]): r for r in per_source.collect()}
     quarantined = {

@@ -73,6 +73,7 @@ from c360._canonical import RID
 from c360.config import EffectiveConfig, ResolveConfig
 from c360.exceptions import ConfigError
 from c360.model import FellegiSunterModel
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -91,8 +92,6 @@ NEAR_MISSES = 1_000
 
 _MISSING = "record_id: missing value (not nullable)"
 _EMAIL = r"(?U)^[^@\s]+@[^@\s]+\.[^@\s.]+$"  # c360._contracts._checks.EMAIL_PATTERN
-_SHOWN = 80  # c360._contracts._checks._MAX_SHOWN
-_PART_BITS = 33  # monotonically_increasing_id: partition index above bit 33
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +288,7 @@ def resolve(
 
     with _stage(metrics, "block"):
         records = cleared.select(
-            *(_quoted(c) for c in matching_columns(cleared.columns, effective))
+            *(quoted(c) for c in matching_columns(cleared.columns, effective))
         ).persist()
         candidates = candidate_pairs(records, effective.blocking)
         scored = score_pairs(candidates, records, trained, effective).persist()
@@ -424,7 +423,7 @@ def _with_keys(pairs: DataFrame, keyed: DataFrame, columns: list[str]) -> DataFr
 
 def _pair_columns(cfg: EffectiveConfig) -> list[str]:
     """The columns of the links table after the keys."""
-    gammas = [_quoted(c.output) for c in cfg.comparisons]
+    gammas = [quoted(c.output) for c in cfg.comparisons]
     return ["match_weight", "match_probability", "rule", *gammas]
 
 
@@ -442,8 +441,3 @@ def _near_misses(scored: DataFrame, keyed: DataFrame, cfg: EffectiveConfig) -> D
         NEAR_MISSES
     )
     return _with_keys(closest, keyed, _pair_columns(cfg))
-
-
-def _quoted(column: str) -> str:
-    """A column name as Spark reads it literally."""
-    return "`" + column.replace("`", "``") + "`"

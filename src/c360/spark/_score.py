@@ -60,6 +60,7 @@ from c360._engine import Pairs, Scored, score
 from c360.comparisons import Comparison, comparison_from_dict
 from c360.config import EffectiveConfig
 from c360.model import FellegiSunterModel
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -167,16 +168,6 @@ def _record_columns(
     return [c for c in records.columns if c in read]
 
 
-def _quoted(column: str) -> str:
-    """A column name for ``pyspark.sql.functions.col``, dots and backticks taken literally.
-
-    Examples:
-        >>> _quoted("a.b"), _quoted("x`y")
-        ('`a.b`', '`x``y`')
-    """
-    return "`" + column.replace("`", "``") + "`"
-
-
 def _sides(pairs: DataFrame, records: DataFrame, columns: Sequence[str]) -> DataFrame:
     """Each pair with the left record's columns as ``_l<i>`` and the right's as ``_r<i>``."""
     from pyspark.sql import functions as F  # noqa: N812
@@ -184,7 +175,7 @@ def _sides(pairs: DataFrame, records: DataFrame, columns: Sequence[str]) -> Data
     def side(tag: str) -> DataFrame:
         return records.select(
             F.col("_rid").cast("long").alias(f"_rid_{tag}"),
-            *(F.col(_quoted(c)).alias(f"_{tag}{i}") for i, c in enumerate(columns)),
+            *(F.col(quoted(c)).alias(f"_{tag}{i}") for i, c in enumerate(columns)),
         )
 
     keys = pairs.select(F.col("_rid_l").cast("long"), F.col("_rid_r").cast("long"))

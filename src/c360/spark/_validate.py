@@ -33,13 +33,17 @@ contract, and a contract with ``unique`` columns besides ``record_id``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
 
 from c360._canonical import ISSUES, RECORD_ID, ROW
+from c360._contracts._checks import _MAX_SHOWN as _SHOWN
+from c360._readers import DEFAULT_MAX_BAD_FRACTION
 from c360.exceptions import ColumnNotFoundError, ConfigError
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -49,7 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CORRUPT", "FILE", "Validation", "validate_sources"]
 
-_SHOWN = 80  # c360._contracts._checks._MAX_SHOWN
 
 #: Per text column: (some value space-edged, some date only day-first, some only
 #: month-first, the contract type).
@@ -58,27 +61,20 @@ _PART_BITS = 33  # monotonically_increasing_id: partition index above bit 33
 _RAW, _REASON = "_raw", "_reason"
 #: Columns of a CSV source read by the CLI: a ragged line's text, and the row's file.
 CORRUPT, FILE = "_corrupt_record", "_file"
-#: Ragged lines a source may have (a share of its rows; one is always allowed), as
+#: Ragged lines a source may have (a share of its rows; one is always allowed):
 #: ``Source.max_bad_fraction``'s default.
-MAX_BAD_FRACTION = 0.05
+MAX_BAD_FRACTION = DEFAULT_MAX_BAD_FRACTION
 
 
+@dataclass(frozen=True, slots=True)
 class Validation:
     """Accepted records, quarantine, schema notices, contract names, and the frames persisted."""
 
-    def __init__(
-        self,
-        valid: DataFrame,
-        quarantine: DataFrame,
-        notices: tuple[SchemaNotice, ...],
-        contracts: dict[str, str],
-        persisted: tuple[DataFrame, ...],
-    ) -> None:
-        self.valid = valid
-        self.quarantine = quarantine
-        self.notices = notices
-        self.contracts = contracts
-        self.persisted = persisted
+    valid: DataFrame
+    quarantine: DataFrame
+    notices: tuple[SchemaNotice, ...]
+    contracts: dict[str, str]
+    persisted: tuple[DataFrame, ...]
 
 
 def validate_sources(
@@ -124,11 +120,11 @@ def validate_sources(
         fields = [c for c in frame.columns if c != "source"]
         tagged = frame.select(
             F.lit(name).alias("source"),
-            *(F.col(_quoted(c)) for c in fields),
+            *(F.col(quoted(c)) for c in fields),
             F.monotonically_increasing_id().alias("_mono"),
         ).persist()
         persisted.append(tagged)
-        numbered = _numbered(tagged, ["source", *(_quoted(c) for c in fields)])
+        numbered = _numbered(tagged, ["source", *(quoted(c) for c in fields)])
         ragged = None
         if CORRUPT in fields:
             numbered = numbered.persist()
@@ -251,9 +247,7 @@ def _evidence(numbered: DataFrame, contract: Contract) -> Evidence:
         return {}
     spaced = numbered.agg(
         *(
-            F.max(F.col(_quoted(c)).startswith(" ") | F.col(_quoted(c)).endswith(" ")).alias(
-                f"_s{i}"
-            )
+            F.max(F.col(quoted(c)).startswith(" ") | F.col(quoted(c)).endswith(" ")).alias(f"_s{i}")
             for i, c in enumerate(text)
         )
     ).first()
@@ -271,7 +265,7 @@ def _evidence(numbered: DataFrame, contract: Contract) -> Evidence:
 
         schema = "column string, only_dmy boolean, only_mdy boolean"
         found = (
-            numbered.select(*(_quoted(c) for c in dated))
+            numbered.select(*(quoted(c) for c in dated))
             .mapInArrow(run, schema)
             .groupBy("column")
             .agg(F.max("only_dmy").alias("dmy"), F.max("only_mdy").alias("mdy"))
@@ -431,10 +425,10 @@ def _numbered(tagged: DataFrame, columns: list[str]) -> DataFrame:
     from pyspark.sql import functions as F  # noqa: N812
 
     spark = tagged.sparkSession
-    part = F.shiftright(F.col("_mono"), _PART_BITS).alias("_part")
+    parted = tagged.withColumn("_part", F.shiftright(F.col("_mono"), _PART_BITS))
     counts = sorted(
         (int(p), int(n))
-        for p, n in tagged.groupBy(part).agg(F.count(F.lit(1)).alias("n")).collect()
+        for p, n in parted.groupBy("_part").agg(F.count(F.lit(1)).alias("n")).collect()
     )
     offsets, running = [], 0
     for p, n in counts:
@@ -442,13 +436,6 @@ def _numbered(tagged: DataFrame, columns: list[str]) -> DataFrame:
         running += n
     table = spark.createDataFrame(offsets or [(0, 0)], "_part long, _offset long")
     low = F.col("_mono").bitwiseAND(F.lit((1 << _PART_BITS) - 1))
-    return (
-        tagged.withColumn("_part", F.shiftright(F.col("_mono"), _PART_BITS))
-        .join(F.broadcast(table), "_part")
-        .select(*columns, (F.col("_offset") + low).cast("long").alias(ROW))
+    return parted.join(F.broadcast(table), "_part").select(
+        *columns, (F.col("_offset") + low).cast("long").alias(ROW)
     )
-
-
-def _quoted(column: str) -> str:
-    """A column name as Spark reads it literally."""
-    return "`" + column.replace("`", "``") + "`"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from c360._output import CONFIG, MODEL, OUTPUT_TABLES, atomic_output
+from c360.spark._columns import quoted
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -38,17 +39,6 @@ if TYPE_CHECKING:
     from c360.spark._resolve import SparkResolution
 
 __all__ = ["write_spark"]
-
-_LINK_COLUMNS = (
-    "customer_id",
-    "source_l",
-    "record_id_l",
-    "source_r",
-    "record_id_r",
-    "rule",
-    "match_weight",
-    "match_probability",
-)
 
 
 def write_spark(
@@ -139,7 +129,7 @@ def _lineage(res: SparkResolution, tables: Path, cfg: ReportConfig) -> dict[str,
     """
     from pyspark.sql import functions as F  # noqa: N812
 
-    from c360.report._lineage import _by_customer, inline_lineage
+    from c360.report._lineage import LINK_COLUMNS, _by_customer, inline_lineage
     from c360.report._model import TABLES_DIR
 
     spark = res.unified_ids.sparkSession
@@ -164,7 +154,7 @@ def _lineage(res: SparkResolution, tables: Path, cfg: ReportConfig) -> dict[str,
         .join(right, ["source_r", "record_id_r"])
         .where(F.col("_cl") == F.col("_cr"))
         .withColumnRenamed("_cl", "customer_id")
-        .select(*_LINK_COLUMNS)
+        .select(*LINK_COLUMNS)
     )
     columns = set(res.profiles.columns)
     fields = sorted(c for c in columns if {f"{c}__source", f"{c}__record_id"} <= columns)
@@ -174,20 +164,20 @@ def _lineage(res: SparkResolution, tables: Path, cfg: ReportConfig) -> dict[str,
             res.profiles.select(
                 F.col("customer_id").cast("string").alias("customer_id"),
                 F.lit(f).alias("field"),
-                F.col(f"`{f}`").cast("string").alias("value"),
-                F.col(f"`{f}__source`").cast("string").alias("source"),
-                F.col(f"`{f}__record_id`").cast("string").alias("record_id"),
+                F.col(quoted(f)).cast("string").alias("value"),
+                F.col(quoted(f"{f}__source")).cast("string").alias("source"),
+                F.col(quoted(f"{f}__record_id")).cast("string").alias("record_id"),
             ).where(F.col("value").isNotNull())
             for f in fields
         )
     built = {"lineage_records": recs, "lineage_links": joined}
     if values is not None:
         built["lineage_values"] = values
-    rows: dict[str, int] = {}
+    written: dict[str, DataFrame] = {}
     for name, frame in built.items():
         _parquet(frame, tables / f"{name}.parquet")
-        rows[name] = spark.read.parquet(str(tables / f"{name}.parquet")).count()
-    written = {n: spark.read.parquet(str(tables / f"{n}.parquet")) for n in built}
+        written[name] = spark.read.parquet(str(tables / f"{name}.parquet"))
+    rows = {name: frame.count() for name, frame in written.items()}
     customers = written["lineage_records"].select("customer_id").distinct().count()
     section: dict[str, Any] = {
         "customers": customers,
