@@ -90,6 +90,23 @@ def spark_frame(spark):
     return convert
 
 
+@pytest.fixture(scope="session")
+def spark_sources(spark):
+    """A function: records with a ``source`` column as one Spark DataFrame per source.
+
+    Each source keeps its rows' order and is spread over ``partitions`` partitions.
+    """
+
+    def split(records: pl.DataFrame, partitions: int = 2) -> dict:
+        out = {}
+        for (name,), part in records.partition_by("source", as_dict=True).items():
+            arrow = part.drop("source").to_arrow(compat_level=pl.CompatLevel.oldest())
+            out[str(name)] = spark.createDataFrame(arrow).repartition(partitions)
+        return out
+
+    return split
+
+
 @pytest.fixture
 def people() -> pl.DataFrame:
     """A few customer rows in the source's own (non-canonical) column names."""

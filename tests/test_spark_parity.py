@@ -18,14 +18,6 @@ from polars.testing import assert_frame_equal
 import c360
 
 
-def _spark_sources(spark, records):
-    out = {}
-    for (name,), part in records.partition_by("source", as_dict=True).items():
-        arrow = part.drop("source").to_arrow(compat_level=pl.CompatLevel.oldest())
-        out[str(name)] = spark.createDataFrame(arrow).repartition(4)
-    return out
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -35,7 +27,7 @@ def _spark_sources(spark, records):
         pytest.param("people_standard_40000", marks=pytest.mark.slow),
     ],
 )
-def test_unified_ids_equal_local(spark, case_records, name):
+def test_unified_ids_equal_local(spark_sources, case_records, name):
     from c360.spark import resolve
 
     records = case_records(name)
@@ -43,7 +35,7 @@ def test_unified_ids_equal_local(spark, case_records, name):
     local = c360.resolve(records)
     local_s = time.perf_counter() - start
     start = time.perf_counter()
-    res = resolve(_spark_sources(spark, records))
+    res = resolve(spark_sources(records, 4))
     keys = ["source", "record_id"]
     got = pl.from_arrow(res.unified_ids.toArrow()).sort(keys)
     links = res.links.count()

@@ -16,14 +16,6 @@ from polars.testing import assert_frame_equal
 import c360
 
 
-def _spark_sources(spark, records):
-    out = {}
-    for (name,), part in records.partition_by("source", as_dict=True).items():
-        arrow = part.drop("source").to_arrow(compat_level=pl.CompatLevel.oldest())
-        out[str(name)] = spark.createDataFrame(arrow).repartition(2)
-    return out
-
-
 def _polars(frame):
     got = pl.from_arrow(frame.toArrow())
     assert isinstance(got, pl.DataFrame)
@@ -31,7 +23,7 @@ def _polars(frame):
 
 
 @pytest.fixture(scope="module", params=["febrl1", "people_standard"])
-def case(request, spark, case_records):
+def case(request, spark_sources, case_records):
     from c360.spark import resolve
 
     records = case_records(request.param)
@@ -39,7 +31,7 @@ def case(request, spark, case_records):
     local = c360.resolve(records)
     local_s = time.perf_counter() - start
     start = time.perf_counter()
-    res = resolve(_spark_sources(spark, records))
+    res = resolve(spark_sources(records))
     got = {
         "unified_ids": _polars(res.unified_ids),
         "links": _polars(res.links),
@@ -152,7 +144,7 @@ def test_sample_is_bounded_and_renumbered(spark):
     assert whole["x"].to_list() == frame["x"].to_list()
 
 
-def test_previous_run_and_frozen_model_equal_local(spark, tmp_path, case_records):
+def test_previous_run_and_frozen_model_equal_local(spark_sources, tmp_path, case_records):
     """With a previous run (given as an output directory) and a reused model, as locally.
 
     The previous run is the local one with every two neighbouring customers
@@ -177,7 +169,7 @@ def test_previous_run_and_frozen_model_equal_local(spark, tmp_path, case_records
 
     local = c360.resolve(records, previous=previous, model=first.model, run_id="r2")
     res = resolve(
-        _spark_sources(spark, records),
+        spark_sources(records),
         previous=tmp_path / "prev",
         model=tmp_path / "model.json",
         run_id="r2",
