@@ -21,6 +21,20 @@ from c360.ids import claim_previous_ids, fresh_id
 __all__ = ["assign_batch_ids"]
 
 
+class _Taken:
+    """IDs in ``history`` or handed out in this batch, without copying ``history``.
+
+    Copying a million-customer history into a set cost 4-5 ms per call.
+    """
+
+    def __init__(self, history: Mapping[str, int]) -> None:
+        self.history = history
+        self.new: set[str] = set()
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self.history or cid in self.new
+
+
 def assign_batch_ids(
     labels: npt.NDArray[np.int64],
     customers: list[str],
@@ -90,13 +104,13 @@ def assign_batch_ids(
     changes: list[dict[str, Any]] = [{**row, "run_id": run} for row in claims.changes()]
     merged = {old: into for old, into in claims.merged.items() if into is not None}
     chosen = dict(claims.chosen)
-    taken = set(history)
+    taken = _Taken(history)
     ids: list[str] = []
     for i in range(nb):
         comp = int(labels[i])
         if comp not in chosen:  # the component's first batch record is its anchor
             chosen[comp] = fresh_id(sources[i], record_ids[i], taken)
-            taken.add(chosen[comp])
+            taken.new.add(chosen[comp])
             changes.append({**claims.fresh_change(comp, chosen[comp]), "run_id": run})
         ids.append(chosen[comp])
     return ids, changes, merged
