@@ -88,10 +88,19 @@ def new_run_id() -> str:
 
 
 def standardise(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
-    """The matching frame of accepted records: every column standardised, keys derived."""
+    """The matching frame of accepted records: every column standardised, keys derived.
+
+    A few records (an incremental call) are standardised value by value in
+    Python when their values allow it (see ``c360._standardize._rows``).
+    """
     from c360._frames import engine_for
+    from c360._standardize._rows import MAX_ROWS, standardize_rows
     from c360.standardize import standardize
 
+    if valid.height <= MAX_ROWS:
+        rows = standardize_rows(valid, cfg.standardize)
+        if rows is not None:
+            return rows
     return standardize(valid.lazy(), cfg.standardize).collect(engine=engine_for(valid))
 
 

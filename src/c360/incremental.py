@@ -267,6 +267,7 @@ class ResolutionState:
         import c360.contracts
         import c360.rules  # noqa: F401
         from c360._standardize._phone import _region_names
+        from c360._standardize._rows import standardize_rows
         from c360.standardize import standardize
 
         # pyarrow imports pandas (when installed) on its first array built from
@@ -282,6 +283,9 @@ class ResolutionState:
             "company": "Acme Corp.", "national_id": "123-45-6789",
         }  # fmt: skip
         standardize(pl.LazyFrame({k: [v] for k, v in sample.items()})).collect()
+        # and the single-record path (its patterns, jellyfish)
+        frame = pl.DataFrame({k: [v] for k, v in sample.items() if k != "date_of_birth"})
+        standardize_rows(frame, self.config.standardize)
         for column, table in self.model.tf.items():
             self.model._tf_bits(column, table, pl.Series([], dtype=pl.String))
         for region in phonenumbers.SUPPORTED_REGIONS:

@@ -171,14 +171,20 @@ def phone_region(country: pl.Expr, default_region: str) -> pl.Expr:
 READINGS_DTYPE: Final = pl.Struct({"valid": pl.String, "possible": pl.String})
 
 
-def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
-    """E.164 of a ``{p: raw, r: region}`` struct: under the record's region, else the default.
+@functools.cache
+def record_readers(
+    default_region: str, validation: Check
+) -> tuple[
+    Callable[[str | None, str | None], str | None],
+    Callable[[str | None, str | None], tuple[str | None, str | None]],
+]:
+    """One number in its record's region, then the default: ``(one, both)``.
 
-    With ``"both"``, a struct ``{valid, possible}`` of the two readings, each
-    under the record's region first, from one parse of each number.
+    ``one(value, region)`` is the E.164 form under ``validation``;
+    ``both(value, region)`` the ``(valid, possible)`` readings from one parse
+    (``validation="both"``). phonenumbers itself, value by value: for a few
+    records, and for the single-record path of ``c360._standardize._rows``.
     """
-    default_fn = _e164(default_region, validation)
-    fns: dict[str, SeriesFn] = {}
     slow: dict[str, Callable[[str], str | None]] = {}
 
     def one(value: str | None, region: str | None) -> str | None:
@@ -193,7 +199,7 @@ def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
                 break
         return got
 
-    def one_both(value: str | None, region: str | None) -> tuple[str | None, str | None]:
+    def both(value: str | None, region: str | None) -> tuple[str | None, str | None]:
         if value is None:
             return None, None
         r = region if region in phonenumbers.SUPPORTED_REGIONS else default_region
@@ -205,6 +211,19 @@ def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
                 valid = valid or (got[1:] if got[0] in (TAG_BOTH, TAG_VALID) else None)
                 possible = possible or (got[1:] if got[0] in (TAG_BOTH, TAG_POSSIBLE) else None)
         return valid, possible
+
+    return one, both
+
+
+def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
+    """E.164 of a ``{p: raw, r: region}`` struct: under the record's region, else the default.
+
+    With ``"both"``, a struct ``{valid, possible}`` of the two readings, each
+    under the record's region first, from one parse of each number.
+    """
+    default_fn = _e164(default_region, validation)
+    fns: dict[str, SeriesFn] = {}
+    one, one_both = record_readers(default_region, validation)
 
     def readings(s: pl.Series) -> list[pl.Series]:
         return list(untag(s)) if validation == "both" else [s]
