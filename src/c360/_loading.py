@@ -199,7 +199,7 @@ def load(
         resolved = resolve_contract(spec)
         checked = resolved.contract if isinstance(resolved, PanderaContract) else resolved
         validated = _contracts.validate(
-            frame.lazy(), checked, source=source.name, on_schema_change=on_schema_change
+            frame, checked, source=source.name, on_schema_change=on_schema_change
         )
         valid, quarantine = validated.valid, validated.quarantine
         if isinstance(resolved, PanderaContract):

@@ -12,6 +12,7 @@ from c360._canonical import ISSUES, QUARANTINE_SCHEMA, RECORD_ID, ROW, SOURCE
 from c360._contracts._checks import show
 from c360._contracts._model import KEYS, ColumnContract, Contract
 from c360._contracts._parse import Stages, coerce
+from c360._contracts._rows import MAX_ROWS, validate_rows
 from c360._contracts._schema import SchemaNotice, apply_policy, schema_notices
 from c360._frames import Engine, engine_for, to_lazy
 from c360.exceptions import ColumnNotFoundError, ConfigError, SourceReadError
@@ -169,13 +170,30 @@ def validate(
     notices = schema_notices(schema, contract, source=source)
     apply_policy(notices, contract, source=source, on_schema_change=on_schema_change, stacklevel=2)
 
+    specs = [contract.column(n) if n in contract else _KEY_SPECS[n] for n in KEYS]
+    specs += [c for c in contract.columns if c.name not in KEYS and c.name in schema]
+    extras = [n for n in available if n not in {s.name for s in specs}]
+    if isinstance(data, pl.DataFrame) and data.height <= MAX_ROWS:
+        flags = _plan_exprs(tuple(specs), tuple(schema.items()), False, unique)[2].flags
+        nullify, quarantine = _count_columns(_flags_by_column(flags))
+        clean = validate_rows(
+            data,
+            specs,
+            extras,
+            contract,
+            source,
+            tuple(notices),
+            unique=unique,
+            nullify_columns=nullify,
+            quarantine_columns=quarantine,
+        )
+        if clean is not None:
+            return clean
+
     if ROW not in schema:
         lf = lf.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
     elif schema[ROW] != pl.Int64:
         lf = lf.with_columns(pl.col(ROW).cast(pl.Int64))
-    specs = [contract.column(n) if n in contract else _KEY_SPECS[n] for n in KEYS]
-    specs += [c for c in contract.columns if c.name not in KEYS and c.name in schema]
-    extras = [n for n in available if n not in {s.name for s in specs}]
 
     # Uniqueness is per source. A batch normally holds one source, where a key alone
     # is enough (and half the memory); a batch found to hold several is planned again.
@@ -355,6 +373,20 @@ def _plan_exprs(
     return st, select, outputs
 
 
+def _flags_by_column(flags: list[_Flag]) -> dict[str, list[_Flag]]:
+    by_column: dict[str, list[_Flag]] = {}
+    for f in flags:
+        by_column.setdefault(f.column, []).append(f)
+    return by_column
+
+
+def _count_columns(by_column: dict[str, list[_Flag]]) -> tuple[list[str], list[str]]:
+    """The columns counted as nulled (every flag nullifies) and as failed (some quarantines)."""
+    nullify = [c for c, fs in by_column.items() if not any(f.quarantine for f in fs)]
+    quarantine = [c for c, fs in by_column.items() if any(f.quarantine for f in fs)]
+    return nullify, quarantine
+
+
 def _split(
     full: pl.DataFrame,
     out: _Outputs,
@@ -372,11 +404,8 @@ def _split(
     copies of the batch. The caller must not keep a reference to ``full``.
     """
     q = pl.col(out.quarantined)
-    by_column: dict[str, list[_Flag]] = {}
-    for f in out.flags:
-        by_column.setdefault(f.column, []).append(f)
-    nullify_columns = [c for c, fs in by_column.items() if not any(f.quarantine for f in fs)]
-    quarantine_columns = [c for c, fs in by_column.items() if any(f.quarantine for f in fs)]
+    by_column = _flags_by_column(out.flags)
+    nullify_columns, quarantine_columns = _count_columns(by_column)
 
     def any_of(flags: list[_Flag]) -> pl.Expr:
         return pl.any_horizontal([pl.col(f.flag) for f in flags])
