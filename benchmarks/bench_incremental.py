@@ -4,10 +4,14 @@ One command::
 
     python benchmarks/bench_incremental.py --n 1000000 [--queries 1000] [--batch 10000]
                                            [--profile standard|worst] [--skip-splink]
+                                           [--grow-from 5000000]
 
 Generates about ``--n`` people records (:func:`c360.datasets.generate_people`),
 holds out ``--queries + --batch`` of them, and resolves the rest with
 ``c360.resolve`` (written to disk; time reported, not part of the latency).
+With ``--grow-from K``, the full run covers the first K of them and the rest
+is added through ``ResolutionState`` in batches and saved (a child process;
+for states larger than a full run fits in memory).
 Then, each engine in its own subprocess, which reports its own peak memory
 (VmHWM; see ``_peak.py``):
 
@@ -79,6 +83,22 @@ def c360_worker(out: Path, singles_path: Path, batch_path: Path, stats: Path) ->
     stats.write_text(json.dumps(result, indent=2))
 
 
+def grow_worker(out: Path, rest_path: Path, batch: int, stats: Path) -> None:
+    """Add the saved records past ``--grow-from`` to the state in batches, and save it."""
+    from c360.incremental import ResolutionState
+
+    rest = pl.read_parquet(rest_path)
+    t = time.perf_counter()
+    state = ResolutionState.load(out)
+    for start in range(0, rest.height, batch):
+        state.resolve(rest.slice(start, batch), progress="off")
+        print(f"grown to {state.size:,} records", flush=True)
+    state.save(out)
+    seconds = time.perf_counter() - t
+    result = {"records": rest.height, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+    stats.write_text(json.dumps(result, indent=2))
+
+
 def _line(name: str, s: dict[str, Any], peak: float) -> str:
     rate = s["batch_records"] / s["batch_seconds"]
     setup = s.get("load_seconds", s.get("register_seconds", 0.0))
@@ -104,12 +124,25 @@ def main(argv: list[str] | None = None) -> None:
         default=200,
         help="single-record calls for Splink (the first of the same held-out records)",
     )
+    ap.add_argument(
+        "--grow-from",
+        type=int,
+        default=None,
+        help="resolve only this many saved records in the full run and add the rest "
+        "with ResolutionState in batches of --grow-batch (states past a full run's memory)",
+    )
+    ap.add_argument("--grow-batch", type=int, default=100_000)
     ap.add_argument("--out", type=Path, default=RESULTS)
-    # internal: the c360 child
+    # internal: the c360 children
     ap.add_argument("--worker", nargs=4, type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--grow-worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         c360_worker(*args.worker)
+        return
+    if args.grow_worker:
+        out, rest, batch, stats = args.grow_worker
+        grow_worker(Path(out), Path(rest), int(batch), Path(stats))
         return
 
     import c360
@@ -148,11 +181,30 @@ def main(argv: list[str] | None = None) -> None:
         singles.write_parquet(paths["singles"])
         singles.head(args.splink_queries).write_parquet(paths["splink_singles"])
         batch.write_parquet(paths["batch"])
+        del recs, held, singles, batch
+        grow = args.grow_from is not None and args.grow_from < base.height
+        if grow:
+            base.slice(args.grow_from).write_parquet(work / "rest.parquet")
+            base = base.head(args.grow_from)
         out = work / "run"
         t = time.perf_counter()
         c360.resolve(base, progress="off").write(out, report=False)
         result["c360_full_run_seconds"] = time.perf_counter() - t
+        result["c360_full_run_records"] = base.height
+        del base
         print(f"c360 full run + write: {result['c360_full_run_seconds']:.1f} s", flush=True)
+        if grow:
+            cmd = [sys.executable, __file__, "--grow-worker", str(out)]
+            cmd += [str(work / "rest.parquet"), str(args.grow_batch), str(work / "grow.json")]
+            proc = _run_child(cmd, work / "grow.log")
+            if proc["returncode"] != 0:
+                raise SystemExit((work / "grow.log").read_text()[-3000:])
+            result["c360_grow"] = json.loads((work / "grow.json").read_text())
+            print(
+                f"c360 state grown by {result['c360_grow']['records']:,} records in "
+                f"{result['c360_grow']['seconds']:.0f} s",
+                flush=True,
+            )
 
         children = {
             "c360": [
