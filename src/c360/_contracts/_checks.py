@@ -286,11 +286,9 @@ class InRange(Check):
             return False
         if isinstance(value, int) and abs(value) >= 2**53:  # polars may compare as float
             return False
-        if type(value) is dt.date and (isinstance(lo, dt.datetime) or isinstance(hi, dt.datetime)):
-            return False
         try:
             return (lo is None or value >= lo) and (hi is None or value <= hi)
-        except TypeError:
+        except TypeError:  # e.g. a date against a datetime bound
             return False
 
     def message(self, column: str, value: pl.Expr, dtype: ColumnType) -> pl.Expr:
