@@ -11,6 +11,7 @@ OUT/
   unified_ids.parquet  links.parquet  profiles.parquet  quarantine.parquet
   id_changes.parquet   model.json     model_tf.parquet  config.toml
   report.json  report.html  report_tables/
+  history.sqlite  metrics.prom
   state/matching.parquet  state/records.parquet  state/junk.parquet
 ```
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import glob as globlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +32,7 @@ from c360.exceptions import StateError
 
 if TYPE_CHECKING:
     from c360._result import Resolution
+    from c360.history import HistoryLocation, SloConfig
     from c360.report._pii import PiiMode
 
 __all__ = [
@@ -116,12 +118,20 @@ def output_dir(path: Path) -> Path:
     return backups[-1] if backups else path
 
 
-def atomic_output(out_dir: str | Path, tag: str, write: Callable[[Path], _T]) -> _T:
+def atomic_output(
+    out_dir: str | Path,
+    tag: str,
+    write: Callable[[Path], _T],
+    *,
+    carry: Sequence[Path | None] | None = None,
+) -> _T:
     """Run ``write`` into a new sibling of ``out_dir``, then put it in its place.
 
     A failure removes the sibling and leaves ``out_dir`` as it was; what an
     earlier run killed while writing left behind is cleared first
-    ([`recover_output`][recover_output]).
+    ([`recover_output`][recover_output]). The run history (``history.sqlite``)
+    of the first directory of ``carry`` that has one (default: ``out_dir``)
+    is copied into the sibling first, so that replacing the directory keeps it.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +141,9 @@ def atomic_output(out_dir: str | Path, tag: str, write: Callable[[Path], _T]) ->
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
+        from c360.history import carry_forward
+
+        carry_forward(tmp, *((out,) if carry is None else carry))
         result = write(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -163,13 +176,29 @@ def write_resolution(
     report: bool,
     previous: str | Path | None,
     report_pii: PiiMode = "mask",
+    history: HistoryLocation = None,
+    slo: SloConfig | None = None,
+    history_optional: bool = False,
 ) -> list[Path]:
     """Write a full run's outputs into ``out_dir`` atomically (see `Resolution.write`)."""
     out = Path(out_dir)
+    # the output directory's own history is carried forward (from the previous
+    # run's directory when this one has none yet); a shared history is not
+    carry = [out, Path(previous) if previous is not None else None] if history is None else []
     names = atomic_output(
         out,
         res.run_id,
-        lambda tmp: _write_files(res, tmp, report=report, previous=previous, report_pii=report_pii),
+        lambda tmp: _write_files(
+            res,
+            tmp,
+            report=report,
+            previous=previous,
+            report_pii=report_pii,
+            history=history,
+            slo=slo,
+            history_optional=history_optional,
+        ),
+        carry=carry,
     )
     return [out / n for n in names]
 
@@ -181,8 +210,15 @@ def _write_files(
     report: bool,
     previous: str | Path | None,
     report_pii: PiiMode,
+    history: HistoryLocation = None,
+    slo: SloConfig | None = None,
+    history_optional: bool = False,
 ) -> list[str]:
-    """Write every output file into ``tmp``; return their paths relative to it."""
+    """Write every output file into ``tmp``; return their paths relative to it.
+
+    With ``report``, the run is recorded in its history first (see
+    ``c360.history``), so that the report shows the trends up to this run.
+    """
     from c360._frames import write_parquet_files
 
     release_free_memory()  # what resolving freed, before the report's tables
@@ -196,18 +232,22 @@ def _write_files(
     res.config.save(tmp / CONFIG)
     names.append(CONFIG)
     if report:
-        from c360.report import ReportConfig, write_report
+        from c360.history import record_written_run
+        from c360.report import ReportConfig, build_report, write_report
 
-        written = write_report(
+        built = build_report(
             res,
-            tmp,
             run_id=res.run_id,
             previous=previous,
             started_at=res.started_at,
             finished_at=res.finished_at,
             config=ReportConfig(pii=report_pii),
         )
-        names += [str(p.relative_to(tmp)) for p in written]
+        recorded = record_written_run(
+            built, tmp, history=history, slo=slo, optional=history_optional
+        )
+        written = write_report(built, tmp)
+        names += [str(p.relative_to(tmp)) for p in [*recorded, *written]]
     if res.matching is not None:
         keep = [c for c in res.matching.columns if c not in ("_row", "_issues")]
         matching = res.matching.select(keep).with_columns(

@@ -20,6 +20,7 @@ from c360.config import ResolveConfig
 from c360.model import FellegiSunterModel
 
 if TYPE_CHECKING:
+    from c360.history import HistoryLocation, SloConfig
     from c360.report import RunReport
     from c360.report._pii import PiiMode
 
@@ -225,6 +226,9 @@ class Resolution:
         report: bool = True,
         previous: str | Path | None = None,
         report_pii: PiiMode = "mask",
+        history: HistoryLocation = None,
+        slo: SloConfig | None = None,
+        history_optional: bool = False,
     ) -> list[Path]:
         """Write the outputs into ``out_dir``, atomically.
 
@@ -247,9 +251,26 @@ class Resolution:
         hold names, e-mails and phones and are written owner-only (0600).
         The tables and ``report_tables/`` hold full values: they are data,
         with the access of the directory they are in.
+
+        With ``report``, the run is also recorded in its run history (see
+        [`c360.history`][c360.history]): by default ``history.sqlite`` in
+        ``out_dir``, carried forward from the directory being replaced (or
+        from ``previous``); ``history`` names a shared SQLite file or
+        PostgreSQL URI instead, or ``False`` for none. ``slo`` are the
+        objectives declared for the run. ``metrics.prom`` (Prometheus text
+        format) is written beside the outputs. A history that cannot be used
+        is a [`HistoryError`][c360.exceptions.HistoryError] and nothing is
+        written, unless ``history_optional`` (then a warning).
         """
         from c360._output import write_resolution
 
         return write_resolution(
-            self, out_dir, report=report, previous=previous, report_pii=report_pii
+            self,
+            out_dir,
+            report=report,
+            previous=previous,
+            report_pii=report_pii,
+            history=history,
+            slo=slo,
+            history_optional=history_optional,
         )

@@ -39,7 +39,7 @@ from c360._memory import release_free_memory
 from c360._output import MODEL
 from c360.cluster import ClusterConfig, cluster_links
 from c360.config import EffectiveConfig, ResolveConfig
-from c360.exceptions import ConfigError
+from c360.exceptions import ConfigError, tag_stage
 from c360.model import FellegiSunterModel
 
 __all__ = [
@@ -75,6 +75,9 @@ class Metrics:
         start = time.perf_counter()
         try:
             yield entry
+        except BaseException as exc:
+            tag_stage(exc, name)  # for the run history: the stage a failed run failed in
+            raise
         finally:
             release_free_memory()
             entry["seconds"] = round(time.perf_counter() - start, 4)

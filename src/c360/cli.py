@@ -1,7 +1,7 @@
 """The ``c360`` command line.
 
-Exit codes: 0 ok; 1 the check failed (breaking change, or failed rows over the
-threshold); 2 usage error (bad arguments, unreadable input or config).
+Exit codes: 0 ok; 1 the check failed (breaking change, failed rows over the
+threshold, or an SLO breached); 2 usage error (bad arguments, unreadable input or config).
 
 Commands::
 
@@ -10,12 +10,15 @@ Commands::
     c360 resolve INPUT... --out DIR --engine spark [--spark-master URL]
     c360 contract check|diff|infer ...
     c360 report DIR [--open]
+    c360 history DIR|URI [--json] [--last N] [--config c360.toml]
 """
 
 from __future__ import annotations
 
 import sys
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,12 +71,85 @@ def _read_config(path: Path | None) -> tuple[Any, list[Any]]:
         if isinstance(contract, str) and contract and not is_import_ref(contract):
             spec["contract"] = _relative_to(base, contract)
         sources.append(Source.from_dict(spec))
-    resolve_part = data.get("resolve", {k: v for k, v in data.items() if k != "sources"})
+    resolve_part = data.get(
+        "resolve", {k: v for k, v in data.items() if k not in ("sources", "slo")}
+    )
     try:
         cfg = ResolveConfig.from_dict(resolve_part)
     except C360Error as exc:
         raise exc.with_context(path=str(path)) from None
     return cfg, sources
+
+
+def _read_slo(path: Path | None) -> Any:
+    """The ``[slo]`` objectives of a ``c360.toml`` (none declared: an empty ``SloConfig``)."""
+    from c360.history import SloConfig
+
+    if path is None:
+        return SloConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise C360Error(f"cannot read configuration: {exc}", path=str(path)) from exc
+    try:
+        return SloConfig.from_dict(data.get("slo"))
+    except C360Error as exc:
+        raise exc.with_context(path=str(path)) from None
+
+
+def _history_location(history: str | None, no_history: bool) -> Any:
+    """``--history`` / ``--no-history`` as the ``history=`` argument of ``Resolution.write``."""
+    if no_history and history is not None:
+        raise C360Error("give --history or --no-history, not both")
+    return False if no_history else history
+
+
+def _record_failure(
+    exc: BaseException,
+    out: Path,
+    history: Any,
+    optional: bool,
+    started: Any,
+    engine: str,
+    config: Path | None,
+) -> None:
+    """Record a failed run in its history; a history that fails too is reported, not raised."""
+    from c360.history import record_failure
+
+    try:
+        slo = _read_slo(config)
+    except C360Error:
+        slo = None  # the config is what failed: the objectives last recorded stay
+    try:
+        with _warnings_to_stderr():
+            record_failure(
+                exc,
+                out,
+                history=history,
+                optional=optional,
+                started_at=started,
+                engine=engine,
+                slo=slo,
+            )
+    except C360Error as err:
+        typer.secho(f"error: the failed run was not recorded: {err}", err=True, fg=typer.colors.RED)
+
+
+@contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Show the run history's warnings (``--history-optional``) on stderr."""
+    import warnings
+
+    from c360.history import HistoryWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", HistoryWarning)
+        try:
+            yield
+        finally:
+            for w in seen:
+                if issubclass(w.category, HistoryWarning):
+                    typer.secho(f"warning: {w.message}", err=True, fg=typer.colors.YELLOW)
 
 
 @app.command()
@@ -133,31 +209,120 @@ def resolve(
             "--spark-master", help="Spark master URL for --engine spark (default: local[2])."
         ),
     ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            help="Run history shared by runs: a SQLite file or a postgresql:// URI "
+            "(default: history.sqlite in --out, carried forward).",
+        ),
+    ] = None,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Keep no run history and no metrics.prom.")
+    ] = False,
+    history_optional: Annotated[
+        bool,
+        typer.Option(
+            "--history-optional",
+            help="A run history that cannot be opened is a warning, and the run goes on "
+            "without it (default: an error).",
+        ),
+    ] = False,
 ) -> None:
-    """Resolve records into unified customers and write the outputs as Parquet."""
-    if engine == "spark":
-        _resolve_spark(inputs, out, config, previous, model, spark_master, quiet, report_pii)
-        return
+    """Resolve records into unified customers and write the outputs as Parquet.
+
+    Every run, failed ones included, is recorded in the run history (see
+    ``c360 history``); ``[slo]`` in the config declares its objectives.
+    """
+    from datetime import UTC, datetime
+
+    started = datetime.now(UTC)
     try:
-        if engine != "local":
-            raise C360Error(f"--engine must be 'local' or 'spark', got {engine!r}")
-        if spark_master is not None:
-            raise C360Error("--spark-master needs --engine spark")
-        if report_pii not in ("mask", "show"):
-            raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
-        cfg, sources = _read_config(config)
-        if no_infer:
-            from dataclasses import replace
-
-            from c360.config import ResolveConfig
-
-            cfg = replace(cfg or ResolveConfig(), infer_columns=False)
-        items: list[Any] = [*sources, *(inputs or [])]
-        if not items:
-            raise C360Error("no inputs: give files or a --config declaring [[sources]]")
-        res = _run(items, cfg, out, previous, quiet, model=model, report_pii=report_pii)
+        where = _history_location(history, no_history)
     except C360Error as exc:
         raise _fail(exc) from None
+    try:
+        with _warnings_to_stderr():
+            _resolve(
+                inputs,
+                out,
+                config,
+                previous,
+                model,
+                no_infer,
+                report_pii,
+                quiet,
+                engine,
+                spark_master,
+                where,
+                history_optional,
+            )
+    except typer.Exit:
+        raise
+    except (C360Error, Exception) as exc:
+        _record_failure(exc, out, where, history_optional, started, engine, config)
+        if isinstance(exc, C360Error):
+            raise _fail(exc) from None
+        raise
+
+
+def _resolve(
+    inputs: list[str] | None,
+    out: Path,
+    config: Path | None,
+    previous: Path | None,
+    model: Path | None,
+    no_infer: bool,
+    report_pii: str,
+    quiet: bool,
+    engine: str,
+    spark_master: str | None,
+    history: Any,
+    history_optional: bool,
+) -> None:
+    """``c360 resolve``: a C360Error is raised for the caller to record and report."""
+    if engine == "spark":
+        _resolve_spark(
+            inputs,
+            out,
+            config,
+            previous,
+            model,
+            spark_master,
+            quiet,
+            report_pii,
+            history,
+            history_optional,
+        )
+        return
+    if engine != "local":
+        raise C360Error(f"--engine must be 'local' or 'spark', got {engine!r}")
+    if spark_master is not None:
+        raise C360Error("--spark-master needs --engine spark")
+    if report_pii not in ("mask", "show"):
+        raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
+    cfg, sources = _read_config(config)
+    if no_infer:
+        from dataclasses import replace
+
+        from c360.config import ResolveConfig
+
+        cfg = replace(cfg or ResolveConfig(), infer_columns=False)
+    items: list[Any] = [*sources, *(inputs or [])]
+    if not items:
+        raise C360Error("no inputs: give files or a --config declaring [[sources]]")
+    res = _run(
+        items,
+        cfg,
+        out,
+        previous,
+        quiet,
+        model=model,
+        report_pii=report_pii,
+        history=history,
+        slo=_read_slo(config),
+        history_optional=history_optional,
+    )
     if not quiet:
         if res.inferred_columns:
             typer.echo(
@@ -180,26 +345,28 @@ def _resolve_spark(
     master: str | None,
     quiet: bool,
     report_pii: str,
+    history: Any,
+    history_optional: bool,
 ) -> None:
     """``c360 resolve --engine spark`` (see ``c360.spark._cli``)."""
-    try:
-        if report_pii not in ("mask", "show"):
-            raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
-        cfg, declared = _read_config(config)
-        from c360.spark._cli import run_spark
+    if report_pii not in ("mask", "show"):
+        raise C360Error(f"--report-pii must be 'mask' or 'show', got {report_pii!r}")
+    cfg, declared = _read_config(config)
+    from c360.spark._cli import run_spark
 
-        summary = run_spark(
-            inputs or [],
-            out,
-            master=master,
-            config=cfg,
-            declared=declared,
-            previous=previous,
-            model=model,
-            report_pii="show" if report_pii == "show" else "mask",
-        )
-    except C360Error as exc:
-        raise _fail(exc) from None
+    summary = run_spark(
+        inputs or [],
+        out,
+        master=master,
+        config=cfg,
+        declared=declared,
+        previous=previous,
+        model=model,
+        report_pii="show" if report_pii == "show" else "mask",
+        history=history,
+        slo=_read_slo(config),
+        history_optional=history_optional,
+    )
     if not quiet:
         typer.echo(str(summary))
         typer.echo(f"outputs written to {out}/")
@@ -232,17 +399,32 @@ def _run(
     *,
     model: Path | None = None,
     report_pii: Any = "mask",
+    history: Any = None,
+    slo: Any = None,
+    history_optional: bool = False,
 ) -> Any:
     from c360._progress import show_progress
+    from c360.exceptions import tag_stage
     from c360.pipeline import resolve as run
 
     with show_progress(not quiet):
         res = run(items, config=cfg, previous=previous, model=model)
-    res.write(
-        out,
-        previous=previous if previous is not None else (out if out.exists() else None),
-        report_pii=report_pii,
-    )
+    try:
+        res.write(
+            out,
+            # the report compares row counts with the run before (a directory
+            # holding only the history of failed runs has no report to compare)
+            previous=previous
+            if previous is not None
+            else (out if (out / "report.json").exists() else None),
+            report_pii=report_pii,
+            history=history,
+            slo=slo,
+            history_optional=history_optional,
+        )
+    except BaseException as exc:
+        tag_stage(exc, "write")
+        raise
     return res
 
 
@@ -347,12 +529,14 @@ def demo_summary(res: Any) -> str:
 
 def _register() -> None:
     from c360._cli_contract import contract_app
+    from c360._cli_history import history
     from c360._cli_report import report
     from c360._cli_sources import sources_app
 
     app.add_typer(contract_app, name="contract")
     app.add_typer(sources_app, name="sources")
     app.command(name="report")(report)
+    app.command(name="history")(history)
 
 
 def main() -> None:

@@ -15,12 +15,15 @@ known) so that a caller can act on them without parsing messages::
     │   └── ContractFileError       a contract file cannot be parsed
     ├── BlockingError               a blocking rule would produce too many pairs
     ├── ModelError                  a model cannot be trained, loaded or applied
-    └── StateError                  a previous run's output is missing or inconsistent
+    ├── StateError                  a previous run's output is missing or inconsistent
+    │   └── HistoryError            the run history cannot be opened, read or written
 
 Row-level problems are never raised one by one: they go to the quarantine table.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 __all__ = [
     "BlockingError",
@@ -30,6 +33,7 @@ __all__ = [
     "ContractError",
     "ContractFileError",
     "EmptySourceError",
+    "HistoryError",
     "ModelError",
     "SchemaChangeError",
     "SourceError",
@@ -179,3 +183,25 @@ class ModelError(C360Error):
 
 class StateError(C360Error):
     """A previous run's output is missing, incomplete or inconsistent."""
+
+
+class HistoryError(StateError):
+    """The run history cannot be opened, read or written (or is from a newer c360)."""
+
+
+def tag_stage(exc: BaseException, stage: str) -> None:
+    """Name the innermost pipeline stage ``exc`` passed through, as ``exc.c360_stage``.
+
+    The run history records it as the stage a failed run failed in.
+
+    Examples:
+        >>> err = ValueError("x")
+        >>> tag_stage(err, "score"); tag_stage(err, "cluster")
+        >>> err.c360_stage
+        'score'
+
+    """
+    if getattr(exc, "c360_stage", None) is None:
+        # an exception type without a __dict__ cannot be tagged
+        with contextlib.suppress(AttributeError):
+            exc.c360_stage = stage  # type: ignore[attr-defined]

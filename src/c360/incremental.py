@@ -627,6 +627,7 @@ class ResolutionState:
                 config=self.config,
                 resolve_id=self._resolve_id,
             ),
+            carry=[out, self._dir],
         )
         self._dir = out
         self._session = _Session()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from c360.config import ResolveConfig
+    from c360.history import HistoryLocation, SloConfig
     from c360.report._pii import PiiMode
     from c360.sources import Source
 
@@ -206,8 +207,14 @@ def run_spark(
     previous: Path | None = None,
     model: Path | None = None,
     report_pii: PiiMode = "mask",
+    history: HistoryLocation = None,
+    slo: SloConfig | None = None,
+    history_optional: bool = False,
 ) -> SparkSummary:
-    """Resolve ``inputs`` with ``c360.spark.resolve`` and write the outputs and the report."""
+    """Resolve ``inputs`` with ``c360.spark.resolve`` and write the outputs and the report.
+
+    The run is recorded in its run history (see ``c360.history``) as a local run's is.
+    """
     from c360.spark import resolve, session
     from c360.spark._write import write_spark
 
@@ -224,7 +231,14 @@ def run_spark(
 
     try:
         report = write_spark(
-            res, out, previous=previous, report_pii=report_pii, locations=locations
+            res,
+            out,
+            previous=previous,
+            report_pii=report_pii,
+            locations=locations,
+            history=history,
+            slo=slo,
+            history_optional=history_optional,
         )
     finally:
         res.unpersist()

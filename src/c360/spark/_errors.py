@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from c360.exceptions import C360Error
+from c360.exceptions import C360Error, tag_stage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -79,19 +79,23 @@ def spark_stage(name: str, sources: Mapping[str, DataFrame] | None = None) -> It
     """
     try:
         yield
-    except C360Error:
+    except C360Error as exc:
+        tag_stage(exc, name)
         raise
     except Exception as exc:
         summary = spark_error_summary(exc)
         if summary is None:
+            tag_stage(exc, name)
             raise
         source = _failing_source(sources) if sources else None
         where = f" reading source {source!r}" if source else ""
-        raise C360Error(
+        err = C360Error(
             f"the Spark job failed in stage {name}{where}: {summary}",
             hint="the chained exception holds Spark's whole trace; the Spark logs of the "
             "failed task say more",
-        ) from exc
+        )
+        tag_stage(err, name)
+        raise err from exc
 
 
 def _failing_source(sources: Mapping[str, DataFrame]) -> str | None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from pyspark.sql import DataFrame
 
+    from c360.history import HistoryLocation, SloConfig
     from c360.report import ReportConfig, RunReport
     from c360.report._pii import PiiMode
     from c360.spark._resolve import SparkResolution
@@ -48,6 +49,9 @@ def write_spark(
     previous: str | Path | None = None,
     report_pii: PiiMode = "mask",
     locations: Mapping[str, str] | None = None,
+    history: HistoryLocation = None,
+    slo: SloConfig | None = None,
+    history_optional: bool = False,
 ) -> RunReport:
     """Write the outputs of ``res`` into ``out_dir``, atomically; return the report written.
 
@@ -59,7 +63,12 @@ def write_spark(
         report_pii: ``"mask"`` (default) or ``"show"`` personal values in
             the report (see ``c360.report.ReportConfig``).
         locations: where each source was read from, for the report.
+        history: the run history to record the run in (default:
+            ``out_dir/history.sqlite``, carried forward; ``False``: none).
+        slo: the objectives declared for the run.
+        history_optional: a history that cannot be used is a warning, not an error.
     """
+    from c360.history import record_written_run
     from c360.report import ReportConfig, write_report
     from c360.report._model import REPORT_JSON, TABLES_DIR
     from c360.spark._errors import spark_stage
@@ -100,6 +109,7 @@ def write_spark(
             config=cfg,
             lineage=lineage,
         )
+        record_written_run(report, tmp, history=history, slo=slo, optional=history_optional)
         write_report(report, tmp)
         return report
 
@@ -107,7 +117,9 @@ def write_spark(
         with spark_stage("write"):
             return write(tmp)
 
-    return atomic_output(out_dir, res.run_id, guarded)
+    prior = Path(previous) if previous is not None else None
+    carry = [Path(out_dir), prior] if history is None else []
+    return atomic_output(out_dir, res.run_id, guarded, carry=carry)
 
 
 def _parquet(frame: DataFrame, path: Path) -> None:
