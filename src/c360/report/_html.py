@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from functools import partial
 from html import escape
 from importlib.resources import files
 from typing import Any
 
-from c360.report._svg import BLUE, GREEN, GREY, RED, Bar, bar_chart, freshness_chart, mu_chart
+from c360.report._svg import (
+    BLUE,
+    GREEN,
+    GREY,
+    INK,
+    ORANGE,
+    PALETTE,
+    RED,
+    Bar,
+    Line,
+    bar_chart,
+    freshness_chart,
+    line_chart,
+    mu_chart,
+)
 
 __all__ = ["render_html"]
 
@@ -68,10 +84,15 @@ def _when(iso: Any) -> str:
     """Format an ISO 8601 UTC timestamp as ``2024-12-31 23:14 UTC``."""
     if not iso:
         return "&ndash;"
-    text = str(iso)
+    return _e(_when_text(iso))
+
+
+def _when_text(iso: Any) -> str:
+    """``_when`` as plain text (for SVG tooltips, which escape it themselves)."""
+    text = "" if iso is None else str(iso)
     if len(text) >= 16 and text[10] == "T":
-        return _e(f"{text[:10]} {text[11:16]} UTC")
-    return _e(text)
+        return f"{text[:10]} {text[11:16]} UTC"
+    return text
 
 
 def _table(
@@ -80,15 +101,16 @@ def _table(
     *,
     numeric: Iterable[int] = (),
     empty: str = "none",
+    row_classes: Sequence[str] = (),
 ) -> str:
     num = set(numeric)
     body = [
-        "<tr>"
+        (f'<tr class="{row_classes[k]}">' if k < len(row_classes) and row_classes[k] else "<tr>")
         + "".join(
             f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>" for i, c in enumerate(r)
         )
         + "</tr>"
-        for r in rows
+        for k, r in enumerate(rows)
     ]
     if not body:
         return f'<p class="muted">{_e(empty)}</p>'
@@ -582,6 +604,309 @@ def _lineage(d: Mapping[str, Any]) -> str:
     )
 
 
+# ------------------------------------------------------------------------------ trends
+
+
+def _pct_text(value: float) -> str:
+    """A share as a percentage with at most two decimals: ``0.0125`` → ``1.25%``."""
+    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _dur_text(seconds: Any) -> str:
+    return "none" if seconds is None else _dur(seconds)
+
+
+#: Units for a chart of durations: (seconds per unit, name), by the largest value shown.
+_UNITS = ((60.0, "minutes"), (3600.0, "hours"), (86400.0, "days"))
+
+
+def _unit(largest: float) -> tuple[float, str]:
+    if largest < 120:
+        return 1.0, "seconds"
+    if largest < 2 * 3600:
+        return _UNITS[0]
+    if largest < 2 * 86400:
+        return _UNITS[1]
+    return _UNITS[2]
+
+
+def _run_labels(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """X labels: the time of day when every run finished the same day, else the date."""
+    stamps = [str(r.get("finished_at") or "") for r in runs]
+    days = {t[:10] for t in stamps}
+    if len(days) == 1:
+        return [t[11:16] for t in stamps]
+    return [t[:10] for t in stamps]
+
+
+def _scaled(value: Any, per: float) -> float | None:
+    return None if value is None else float(value) / per
+
+
+def _trend_charts(h: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    labels = _run_labels(runs)
+    same_day = len({str(r.get("finished_at") or "")[:10] for r in runs}) == 1
+    x_title = "runs, oldest to latest (finished at, UTC)" if same_day else "runs, oldest to latest"
+    at = [f"run {r.get('run_id')} · {_when_text(r.get('finished_at'))}" for r in runs]
+    flags = [
+        (
+            i,
+            f"{at[i]}: failed"
+            + (f" in stage {r['failed_stage']}" if r.get("failed_stage") else ""),
+        )
+        for i, r in enumerate(runs)
+        if r.get("status") == "failed"
+    ]
+    draw = partial(
+        line_chart, x_labels=labels, x_title=x_title, flags=flags, flag_name="failed run"
+    )
+    index = {str(r.get("run_id")): i for i, r in enumerate(runs)}
+    charts = []
+
+    customers = [r.get("customers") for r in runs]
+    charts.append(
+        draw(
+            [
+                Line(
+                    "customers",
+                    customers,
+                    tips=[
+                        f"{a}: {c:,} customers" if c is not None else a
+                        for a, c in zip(at, customers, strict=True)
+                    ],
+                )
+            ],
+            title="Customers per run",
+            y_title="customers",
+            zero=False,
+        )
+    )
+
+    per_source = []
+    for k, s in enumerate(h.get("sources") or []):
+        rows: list[float | None] = [None] * len(runs)
+        tips = list(at)
+        for p in s.get("points") or []:
+            i = index.get(str(p.get("run_id")))
+            if i is None or p.get("rows_read") is None:
+                continue
+            rows[i] = float(p["rows_read"])
+            quarantined = p.get("rows_quarantined")
+            tips[i] = f"{s['source']} · {at[i]}: {p['rows_read']:,} rows read" + (
+                f", {quarantined:,} quarantined" if quarantined else ""
+            )
+        per_source.append(Line(str(s["source"]), rows, color=PALETTE[k % len(PALETTE)], tips=tips))
+    charts.append(draw(per_source, title="Records read per source", y_title="rows read"))
+
+    for key, title, name, y_title in (
+        ("quarantine_rate", "Quarantine rate per run", "quarantine rate", "rows set aside"),
+        ("id_churn", "ID churn per run", "ID churn", "customers merged, split or retired"),
+    ):
+        vals = [r.get(key) for r in runs]
+        charts.append(
+            draw(
+                [
+                    Line(
+                        name,
+                        vals,
+                        color=ORANGE if key == "quarantine_rate" else BLUE,
+                        tips=[
+                            f"{a}: {name} {_pct_text(v)}" if v is not None else a
+                            for a, v in zip(at, vals, strict=True)
+                        ],
+                    )
+                ],
+                title=title,
+                y_title=y_title,
+                y_format=_pct_text,
+            )
+        )
+    charts.append(_incident_chart(h, runs))
+    charts.extend(_freshness_trends(h, runs, index, at, draw))
+    return charts
+
+
+def _freshness_trends(
+    h: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
+    index: Mapping[str, int],
+    at: Sequence[str],
+    draw: Callable[..., str],
+) -> list[str]:
+    """One chart per source: the age of its newest record, its SLA and its SLO (dashed)."""
+    charts = []
+    for s in h.get("sources") or []:
+        points = [(index.get(str(p.get("run_id"))), p) for p in s.get("points") or []]
+        known = [(i, p) for i, p in points if i is not None]
+        largest = max(
+            (
+                float(p[k])
+                for _, p in known
+                for k in ("lag_seconds", "sla_seconds", "slo_seconds")
+                if p.get(k) is not None
+            ),
+            default=0.0,
+        )
+        per, unit = _unit(largest)
+        lag: list[float | None] = [None] * len(runs)
+        sla: list[float | None] = [None] * len(runs)
+        slo: list[float | None] = [None] * len(runs)
+        colors = [BLUE] * len(runs)
+        tips = list(at)
+        for i, p in known:
+            lag[i] = _scaled(p.get("lag_seconds"), per)
+            sla[i] = _scaled(p.get("sla_seconds"), per)
+            slo[i] = _scaled(p.get("slo_seconds"), per)
+            limits = [float(p[k]) for k in ("sla_seconds", "slo_seconds") if p.get(k) is not None]
+            late = p.get("lag_seconds") is not None and any(p["lag_seconds"] > x for x in limits)
+            colors[i] = RED if late else BLUE
+            tips[i] = (
+                f"{s['source']} · {at[i]}: newest record {_dur_text(p.get('lag_seconds'))} old "
+                f"(SLA {_dur_text(p.get('sla_seconds'))}, SLO {_dur_text(p.get('slo_seconds'))})"
+                + (" — late" if late else "")
+            )
+        lines = [Line("age of the newest record", lag, color=BLUE, tips=tips, colors=colors)]
+        if any(v is not None for v in sla):
+            lines.append(Line("SLA", sla, color=INK, dashed=True))
+        if any(v is not None for v in slo):
+            lines.append(Line("SLO", slo, color=RED, dashed=True))
+        charts.append(
+            draw(
+                lines,
+                title=f"Freshness of {s['source']}",
+                y_title=f"age ({unit})",
+                y_format=lambda v: f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}",
+            )
+        )
+    return charts
+
+
+def _weeks(h: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Incidents per week, with the weeks without any between the first run and the last."""
+    found = {str(w["week"]): w for w in h.get("incidents_per_week") or []}
+    mondays = set(found)
+    for r in (runs[0], runs[-1]):
+        try:
+            day = date.fromisoformat(str(r.get("finished_at") or "")[:10])
+        except ValueError:
+            continue
+        mondays.add((day - timedelta(days=day.weekday())).isoformat())
+    try:
+        first, last = date.fromisoformat(min(mondays)), date.fromisoformat(max(mondays))
+    except ValueError:
+        return [found[k] for k in sorted(found)]
+    count = (last - first).days // 7 + 1
+    if count > 520:  # ten years: only the weeks that had incidents
+        return [found[k] for k in sorted(found)]
+    out = []
+    for k in range(count):
+        key = (first + timedelta(days=7 * k)).isoformat()
+        out.append(
+            found.get(key)
+            or {"week": key, "opened": 0, "resolved": 0, "mean_time_to_resolve_seconds": None}
+        )
+    return out
+
+
+def _incident_chart(h: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str:
+    bars = []
+    for w in _weeks(h, runs):
+        opened, resolved = int(w.get("opened") or 0), int(w.get("resolved") or 0)
+        ttr = w.get("mean_time_to_resolve_seconds")
+        tip = f"week of {w['week']}: {opened:,} opened, {resolved:,} resolved" + (
+            f", mean time to resolve {_dur(ttr)}" if ttr is not None else ""
+        )
+        bars.append(Bar(str(w["week"]), float(opened), ORANGE, tip))
+    return bar_chart(
+        bars,
+        title="Incidents opened per week",
+        x_title="week (starting Monday)",
+        y_title="incidents opened",
+        width=500,
+        height=240,
+        max_labels=5,
+        max_bar_width=40,
+    )
+
+
+def _slo_table(h: Mapping[str, Any]) -> str:
+    rows, classes = [], []
+    for s in h.get("slos") or []:
+        met = bool(s.get("met"))
+        left = s.get("error_budget_remaining")
+        if left is None:
+            budget = "&ndash;" if met else '<span class="sev-error">none allowed</span>'
+        elif left < 0:
+            budget = f'<span class="sev-error">overspent ({_pct(left, 0)})</span>'
+        else:
+            budget = _pct(left, 0)
+        rows.append(
+            [
+                _e(s.get("objective")),
+                _e(s.get("source") or "all"),
+                f"{_n(s.get('good'))} / {_n(s.get('runs'))}",
+                _pct(s.get("attainment"), 2),
+                _pct(s.get("target"), 2),
+                '<span class="dot fresh"></span>met'
+                if met
+                else '<span class="dot stale"></span><b>breached</b>',
+                budget,
+            ]
+        )
+        classes.append("" if met else "breached")
+    return "<h3>Service-level objectives</h3>" + _table(
+        ["objective", "source", "good runs", "attainment", "target", "status", "error budget left"],
+        rows,
+        numeric=(2, 3, 4, 6),
+        empty="No objectives declared ([slo] in c360.toml).",
+        row_classes=classes,
+    )
+
+
+def _open_incidents(h: Mapping[str, Any]) -> str:
+    items = h.get("open_incidents") or []
+    mttr = h.get("mean_time_to_resolve_seconds")
+    text = (
+        f"<p>{_n(len(items))} incident{'s' if len(items) != 1 else ''} open across runs; "
+        f"mean time to resolve {_dur(mttr) if mttr is not None else '&ndash; (none resolved yet)'}."
+        "</p>"
+    )
+    if not items:
+        return text
+    lis = "".join(
+        f'<li><span class="sev-{_e(i.get("severity"))}">{_e(i.get("severity"))}</span> · '
+        f"{_e(str(i.get('kind') or '').replace('_', ' '))}"
+        f"{' (' + _e(i['source']) + ')' if i.get('source') else ''}, open since "
+        f"{_when(i.get('opened_at'))}: {_e(i.get('message'))}</li>"
+        for i in items
+    )
+    return f"{text}<ul class='incidents'>{lis}</ul>"
+
+
+def _trends(d: Mapping[str, Any]) -> str:
+    """The ``history`` section: trends over the recorded runs (nothing with fewer than two)."""
+    h = d.get("history")
+    if not isinstance(h, Mapping):
+        return ""
+    runs = [r for r in h.get("runs") or [] if isinstance(r, Mapping)]
+    if len(runs) < 2:
+        return ""
+    failed = sum(1 for r in runs if r.get("status") == "failed")
+    total = h.get("runs_total") or len(runs)
+    shown = f"the latest {_n(len(runs))} of {_n(total)}" if total > len(runs) else _n(len(runs))
+    intro = (
+        f"<p class='muted'>{shown} recorded runs, from {_when(runs[0].get('finished_at'))} to "
+        f"{_when(runs[-1].get('finished_at'))}; {_n(failed)} failed"
+        + (" (red bands)" if failed else "")
+        + ". Hover a point for its figures.</p>"
+    )
+    charts = "".join(f"<div class='chart-box'>{c}</div>" for c in _trend_charts(h, runs))
+    return (
+        f"<h2>Trends</h2>{intro}<div class='charts trends'>{charts}</div>"
+        f"<h3>Incidents across runs</h3>{_open_incidents(h)}{_slo_table(h)}"
+    )
+
+
 def render_html(report: Any) -> str:
     """Render the report as one self-contained HTML page.
 
@@ -605,6 +930,7 @@ def render_html(report: Any) -> str:
             _top(d),
             _incidents(d),
             _sources_table(d),
+            _trends(d),
             "<h2>Details</h2>",
             _charts(d),
             _estimates(d),
