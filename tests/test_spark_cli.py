@@ -185,3 +185,28 @@ def test_unknown_engine_fails(tmp_path):
     )
     assert res.exit_code == 2, res.output
     assert "--engine must be 'local' or 'spark'" in res.output
+
+
+def test_spark_runs_keep_the_run_history(spark, tmp_path):
+    from c360.history import RunHistory
+
+    files = _inputs(tmp_path, people=60)
+    out = tmp_path / "out"
+    for _ in range(2):
+        res = runner.invoke(app, ["resolve", *files, "--out", str(out), "--engine", "spark", "-q"])
+        assert res.exit_code == 0, res.output
+    bad = runner.invoke(
+        app, ["resolve", str(tmp_path / "gone.parquet"), "--out", str(out), "--engine", "spark"]
+    )
+    assert bad.exit_code == 2
+    with RunHistory.open(out) as h:
+        runs = h.runs()
+    assert [(r["status"], r["engine"]) for r in runs] == [
+        ("succeeded", "spark"),
+        ("succeeded", "spark"),
+        ("failed", "spark"),
+    ]
+    report = json.loads((out / "report.json").read_text())
+    assert report["history"]["runs_total"] == 2
+    assert runs[1]["customers"] == report["summary"]["customers"]
+    assert (out / "metrics.prom").read_text().count("c360_run_success 0") == 1
