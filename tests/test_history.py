@@ -199,6 +199,7 @@ def test_the_stage_a_run_failed_in_is_recorded(tmp_path: Path, monkeypatch) -> N
         raise RuntimeError("the model could not be trained on 'Ann Lindqvist'")
 
     monkeypatch.setattr(c360.pipeline, "train_model", broken)
+    (tmp_path / "out").mkdir()
     with pytest.raises(RuntimeError), failures_recorded(tmp_path / "out"):
         c360.resolve(people())
     with RunHistory.open(tmp_path / "out") as h:
@@ -208,6 +209,16 @@ def test_the_stage_a_run_failed_in_is_recorded(tmp_path: Path, monkeypatch) -> N
     assert "Ann" not in run["error"] and "'…'" in run["error"]
     prom = (tmp_path / "out" / PROM_FILE).read_text()
     assert "c360_run_success 0" in prom
+
+
+def test_a_failed_first_run_creates_nothing_unless_the_history_is_shared(tmp_path: Path) -> None:
+    assert record_failure(ValueError("x"), tmp_path / "new") is None
+    assert not (tmp_path / "new").exists()
+    shared = tmp_path / "shared.sqlite"
+    assert record_failure(ValueError("x"), tmp_path / "new", history=shared, run_id="f")
+    assert not (tmp_path / "new").exists()
+    with RunHistory.open(shared) as h:
+        assert [r["run_id"] for r in h.runs()] == ["f"]
 
 
 def test_a_c360_error_keeps_where_but_not_what(tmp_path: Path) -> None:

@@ -63,12 +63,13 @@ def test_runs_and_a_failure_are_listed_and_a_breached_slo_exits_1(
 
 def test_the_stage_of_a_failure_is_recorded(tmp_path: Path, inputs: Path) -> None:
     out = tmp_path / "out"
+    assert resolve(str(inputs), "--out", str(out)).exit_code == 0
     model = tmp_path / "model.json"
     model.write_text("{not json")
     res = resolve(str(inputs), "--out", str(out), "--model", str(model))
     assert res.exit_code == 2
     with RunHistory.open(out) as h:
-        (run,) = h.runs()
+        run = h.runs()[-1]
     assert run["status"] == "failed" and run["error_type"] == "ModelError"
 
 

@@ -259,7 +259,7 @@ def resolve(
             )
     except typer.Exit:
         raise
-    except (C360Error, Exception) as exc:
+    except Exception as exc:  # recorded as a failed run, then reported as before
         _record_failure(exc, out, where, history_optional, started, engine, config)
         if isinstance(exc, C360Error):
             raise _fail(exc) from None

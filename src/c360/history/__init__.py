@@ -285,18 +285,20 @@ def record_failure(
 ) -> str | None:
     """Record a failed run in the history (default: ``out_dir/history.sqlite``); return its id.
 
-    With the default history, ``out_dir`` is created when missing; its
-    ``metrics.prom`` is rewritten with ``c360_run_success 0`` (with a shared
-    history, when ``out_dir`` exists). With ``optional``, a history that cannot be
-    used is a [`HistoryWarning`][HistoryWarning] and ``None`` is returned.
+    ``out_dir``'s ``metrics.prom`` is rewritten with ``c360_run_success 0``.
+    A failed run creates nothing: with the default history, a run that fails
+    before any run wrote ``out_dir`` has no history to join and ``None`` is
+    returned (give a shared ``history`` to record those too). With
+    ``optional``, a history that cannot be used is a
+    [`HistoryWarning`][HistoryWarning] and ``None`` is returned.
     """
     if history is False:
         return None
     out = Path(out_dir)
     own = history is None or history is True
+    if own and not out.is_dir():
+        return None
     try:
-        if own:
-            out.mkdir(parents=True, exist_ok=True)
         location: str | Path | RunHistory = out if own else history  # type: ignore[assignment]
         with _opened(location) as h:
             run = h.record_failure(
