@@ -150,16 +150,23 @@ def test_compaction_keeps_results(base, monkeypatch):
     starts = [sum(sizes[:i]) for i in range(len(sizes))]
     batches = [held.slice(s, n).drop("person_id") for s, n in zip(starts, sizes, strict=True)]
 
-    def run(compact_every):
+    def run(compact_every, max_chunks=32):
         monkeypatch.setattr(ResolutionState, "COMPACT_EVERY", compact_every)
+        monkeypatch.setattr(ResolutionState, "MAX_CHUNKS", max_chunks)
         state = ResolutionState.load(out)
         got = [pl.from_arrow(state.resolve(b).unified_ids) for b in batches]
         return pl.concat(got), state
 
     a, sa = run(10**9)
-    b, sb = run(7)  # compacts every few batches
-    assert a.equals(b)
-    assert sa.matching.sort("source", "record_id").equals(sb.matching.sort("source", "record_id"))
+    b, sb = run(7)  # compacts every few batches: the main frame gains chunks
+    c, sc = run(3, max_chunks=2)  # ... and is copied into one chunk now and then
+    assert sb._main.n_chunks() > 1
+    assert sc._main.n_chunks() <= 3
+    assert a.equals(b) and a.equals(c)
+    for other in (sb, sc):
+        assert sa.matching.sort("source", "record_id").equals(
+            other.matching.sort("source", "record_id")
+        )
 
 
 @settings(max_examples=60, deadline=None)

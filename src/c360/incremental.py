@@ -559,10 +559,22 @@ class ResolutionState:
             self._compact()
 
     COMPACT_EVERY = 50_000
+    #: Chunks the main frame may hold before compaction copies it into one.
+    MAX_CHUNKS = 32
 
     def _compact(self) -> None:
-        """Fold appended rows into the main frame and the sorted indexes."""
-        self._main = self._rows().rechunk()
+        """Fold appended rows into the main frame and the sorted indexes.
+
+        The appended rows join the main frame as one more chunk: copying the
+        whole frame at every compaction held two copies of the state at once
+        and, at 5M records, let the allocator's resident memory climb by about
+        2 GB per 100,000-record batch. The chunks are copied into one only
+        when ``MAX_CHUNKS`` have piled up.
+        """
+        extra = self._extra.frame()
+        if extra is not None:
+            main = pl.concat([self._main, extra], how="diagonal_relaxed", rechunk=False)
+            self._main = main.rechunk() if main.n_chunks() > self.MAX_CHUNKS else main
         self._extra = _Appended()
         self._index = [self._build(idx.rule) for idx in self._index]
         self._delta = self._empty_deltas()
