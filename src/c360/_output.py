@@ -184,7 +184,8 @@ def write_resolution(
     out = Path(out_dir)
     # the output directory's own history is carried forward (from the previous
     # run's directory when this one has none yet); a shared history is not
-    carry = [out, Path(previous) if previous is not None else None] if history is None else []
+    own = history is None or history is True
+    carry = [out, Path(previous) if previous is not None else None] if own else []
     names = atomic_output(
         out,
         res.run_id,

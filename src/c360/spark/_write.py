@@ -118,7 +118,7 @@ def write_spark(
             return write(tmp)
 
     prior = Path(previous) if previous is not None else None
-    carry = [Path(out_dir), prior] if history is None else []
+    carry = [Path(out_dir), prior] if history is None or history is True else []
     return atomic_output(out_dir, res.run_id, guarded, carry=carry)
 
 
