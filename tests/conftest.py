@@ -29,6 +29,53 @@ def postgres_uri() -> str:
     return uri
 
 
+_CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Run headless Chromium offline: ``chromium(profile_dir, *args)`` returns the process.
+
+    Skips when Chromium is missing, but fails under CI (``CI`` set):
+    ``scripts/test.sh`` installs the Debian ``chromium`` package.
+    """
+    import shutil
+    import subprocess
+
+    browser = next(
+        (p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))),
+        None,
+    )
+    if browser is None:
+        message = "chromium is not installed (apt-get install chromium; scripts/test.sh does it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test cannot be skipped under CI: {message}")
+        pytest.skip(message)
+
+    def run(profile, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [browser, *_CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "HOME": str(profile)},
+        )
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def spark():
     """A ``local[2]`` Spark session shared by the session's tests (``c360.spark.session``).

@@ -6,10 +6,7 @@ Skips when Chromium is missing, except under CI (``CI`` set), where it fails:
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,40 +16,6 @@ from c360.datasets import generate_people
 from c360.observe import write_report
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--mute-audio",
-]
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    message = "chromium is not installed (apt-get install chromium; scripts/test.sh does it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"the browser test cannot be skipped under CI: {message}")
-    pytest.skip(message)
-
-
-def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [browser, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "HOME": str(profile)},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +26,8 @@ def page(tmp_path_factory) -> Path:
     return out / "report.html"
 
 
-def test_report_draws_its_charts_offline(page, tmp_path):
-    browser = _chromium()
-    done = _run(
-        browser, tmp_path / "profile", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()
-    )
+def test_report_draws_its_charts_offline(chromium, page, tmp_path):
+    done = chromium(tmp_path / "profile", "--virtual-time-budget=3000", "--dump-dom", page.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
     assert "Customer 360 run report" in dom
@@ -82,13 +42,11 @@ def test_report_draws_its_charts_offline(page, tmp_path):
     assert int(drawn.group(1)) == marks_in_dom  # every mark has a size on screen
 
 
-def test_report_screenshot(page, tmp_path):
-    browser = _chromium()
+def test_report_screenshot(chromium, page, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     shot.unlink(missing_ok=True)
-    done = _run(
-        browser,
+    done = chromium(
         tmp_path / "profile",
         "--window-size=1280,2400",
         f"--screenshot={shot}",

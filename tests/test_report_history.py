@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import shutil
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -279,46 +276,9 @@ def test_thousand_runs_render_in_under_a_second(tmp_path):
 
 # ------------------------------------------------------------------ headless Chromium
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--mute-audio",
-]
 
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    message = "chromium is not installed (apt-get install chromium; scripts/test.sh does it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"the browser test cannot be skipped under CI: {message}")
-    pytest.skip(message)
-
-
-def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [browser, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "HOME": str(profile)},
-    )
-
-
-def test_trends_drawn_in_headless_chromium(out, page, tmp_path):
-    browser = _chromium()
-    done = _run(
-        browser,
+def test_trends_drawn_in_headless_chromium(chromium, out, page, tmp_path):
+    done = chromium(
         tmp_path / "profile",
         "--virtual-time-budget=3000",
         "--dump-dom",
@@ -340,8 +300,7 @@ def test_trends_drawn_in_headless_chromium(out, page, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report-trends.png"
     shot.unlink(missing_ok=True)
-    done = _run(
-        browser,
+    done = chromium(
         tmp_path / "profile-shot",
         "--window-size=1280,2600",
         f"--screenshot={shot}",

@@ -19,24 +19,14 @@ from c360.exceptions import C360Error, HistoryError
 __all__ = ["history", "history_text"]
 
 EXIT_BREACHED = 1
-EXIT_USAGE = 2
 
 
 def _existing(location: str) -> str:
     """``location`` when a history is there; a path without one is an error (none is created)."""
-    from c360.history import HISTORY_FILE
+    from c360.history._db import sqlite_file
 
-    if "://" in location and not location.lower().startswith("sqlite://"):
-        return location
-    if location.lower().startswith("sqlite://"):
-        from c360._sql import sqlite_path
-
-        path = sqlite_path(location)
-    else:
-        path = Path(location)
-        if path.is_dir():
-            path = path / HISTORY_FILE
-    if not path.is_file():
+    path = sqlite_file(location)
+    if path is not None and not path.is_file():
         raise HistoryError(
             "no run history here",
             path=str(path),
@@ -148,6 +138,7 @@ def history(
     ] = None,
 ) -> None:
     """Runs, open and resolved incidents, and SLO attainment; exit 1 when an SLO is breached."""
+    from c360._cli_report import usage_error
     from c360.history import RunHistory
 
     try:
@@ -159,11 +150,7 @@ def history(
         with RunHistory.open(_existing(location)) as h:
             doc = h.summary(last=max(last, 0), slo=slo)
     except C360Error as exc:
-        message = " ".join(str(exc).replace("\nHint:", " (hint:").split())
-        if exc.hint:
-            message += ")"
-        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(exc) from None
     if as_json:
         typer.echo(json.dumps(doc, indent=1, ensure_ascii=False))
     else:

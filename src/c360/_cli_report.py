@@ -14,9 +14,18 @@ import typer
 
 from c360.exceptions import C360Error
 
-__all__ = ["report"]
+__all__ = ["report", "usage_error"]
 
 EXIT_USAGE = 2
+
+
+def usage_error(exc: C360Error) -> typer.Exit:
+    """Print ``exc`` on one line of stderr (its hint in brackets); the exit for a usage error."""
+    message = " ".join(str(exc).replace("\nHint:", " (hint:").split())
+    if exc.hint:
+        message += ")"
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(EXIT_USAGE)
 
 
 def report(
@@ -39,11 +48,7 @@ def report(
         html_path = folder / REPORT_HTML
         _atomic_write(html_path, render_html(rep), private=shows_pii(rep))
     except C360Error as exc:
-        message = " ".join(str(exc).replace("\nHint:", " (hint:").split())
-        if exc.hint:
-            message += ")"
-        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(exc) from None
     except (KeyError, TypeError, ValueError) as exc:
         typer.secho(
             f"error: report.json is incomplete or malformed: {exc!r}", err=True, fg=typer.colors.RED

@@ -41,7 +41,7 @@ import logging
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from c360.exceptions import HistoryError
 from c360.history._db import HISTORY_FILE
 from c360.history._prom import PROM_FILE, prometheus_text, run_samples, write_prometheus
 from c360.history._slo import SloConfig, SloStatus, evaluate_slos
-from c360.history._store import SCHEMA_VERSION, RunHistory, error_message
+from c360.history._store import SCHEMA_VERSION, RunHistory, error_message, incident_weeks
 
 __all__ = [
     "HISTORY_FILE",
@@ -168,26 +168,7 @@ def trends(
                 }
             )
     incidents = history.incidents()
-    weeks: dict[str, dict[str, Any]] = {}
-
-    def week(when: datetime) -> dict[str, Any]:
-        day = when.date()
-        key = (day - timedelta(days=day.weekday())).isoformat()
-        return weeks.setdefault(key, {"week": key, "opened": 0, "resolved": 0, "_ttr": []})
-
-    for i in incidents:
-        week(i["opened_at"])["opened"] += 1
-        if i["resolved_at"] is not None:
-            w = week(i["resolved_at"])
-            w["resolved"] += 1
-            w["_ttr"].append(i["time_to_resolve_seconds"])
-    per_week = []
-    for key in sorted(weeks):
-        w = weeks[key]
-        ttr = w.pop("_ttr")
-        w["mean_time_to_resolve_seconds"] = sum(ttr) / len(ttr) if ttr else None
-        per_week.append(w)
-    resolved = [i["time_to_resolve_seconds"] for i in incidents if not i["open"]]
+    per_week, mttr = incident_weeks(incidents)
     doc: dict[str, Any] = jsonable(
         {
             "runs_total": total,
@@ -222,7 +203,7 @@ def trends(
                 for i in incidents
                 if i["open"]
             ],
-            "mean_time_to_resolve_seconds": sum(resolved) / len(resolved) if resolved else None,
+            "mean_time_to_resolve_seconds": mttr,
             "slos": [s.to_dict() for s in history.slos(slo, now=now)],
         }
     )

@@ -20,7 +20,7 @@ from typing import Any, Final
 from c360._sql import mask_uri, sqlite_path
 from c360.exceptions import HistoryError
 
-__all__ = ["HISTORY_FILE", "Database", "connect", "describe_location"]
+__all__ = ["HISTORY_FILE", "Database", "connect", "describe_location", "sqlite_file"]
 
 #: The history file kept in an output directory by default.
 HISTORY_FILE: Final = "history.sqlite"
@@ -97,28 +97,38 @@ def describe_location(location: str | Path) -> str:
     return mask_uri(str(location))
 
 
-def connect(location: str | Path, *, timeout: float = 30.0) -> Database:
-    """Open the history at ``location``.
+def sqlite_file(location: str | Path) -> Path | None:
+    """The SQLite file a history location names (``None``: a PostgreSQL URI).
 
     ``location`` is a directory (its ``history.sqlite``), a SQLite file path,
     a ``sqlite:///`` URI or a ``postgresql://`` URI.
+
+    Examples:
+        >>> sqlite_file("sqlite:////runs/h.db").as_posix(), sqlite_file("postgresql://db/x")
+        ('/runs/h.db', None)
+
     """
     text = str(location)
     scheme = text.partition("://")[0].lower() if "://" in text else ""
     if scheme.split("+")[0] in ("postgresql", "postgres"):
-        return _postgres(text)
+        return None
     if scheme == "sqlite":
-        path = sqlite_path(text)
-    elif scheme:
+        return sqlite_path(text)
+    if scheme:
         raise HistoryError(
             f"a history location is a directory, a SQLite file or a sqlite:// or "
             f"postgresql:// URI; got scheme {scheme!r}",
             path=describe_location(text),
         )
-    else:
-        path = Path(text)
-        if path.is_dir():
-            path = path / HISTORY_FILE
+    path = Path(text)
+    return path / HISTORY_FILE if path.is_dir() else path
+
+
+def connect(location: str | Path, *, timeout: float = 30.0) -> Database:
+    """Open the history at ``location`` (see [`sqlite_file`][sqlite_file] for the forms)."""
+    path = sqlite_file(location)
+    if path is None:
+        return _postgres(str(location))
     return _sqlite(path, timeout)
 
 

@@ -23,7 +23,7 @@ from c360.exceptions import C360Error, HistoryError
 from c360.history._db import Database, connect
 from c360.history._slo import SloConfig, SloStatus, evaluate_slos
 
-__all__ = ["SCHEMA_VERSION", "RunHistory", "error_message", "timestamp"]
+__all__ = ["SCHEMA_VERSION", "RunHistory", "error_message", "incident_weeks", "timestamp"]
 
 #: The history's schema version; a history of a newer version is refused.
 SCHEMA_VERSION: Final = 1
@@ -570,20 +570,16 @@ class RunHistory:
     ) -> dict[str, Any]:
         """``c360 history --json``: runs (the ``last`` N), every incident, SLOs, and totals.
 
-        ``incidents_per_week`` counts incidents by the Monday (UTC) of the week
-        they opened; ``mean_time_to_resolve_seconds`` is over resolved ones.
+        ``incidents_per_week`` and ``mean_time_to_resolve_seconds`` are those
+        of ``incident_weeks``: per week opened, resolved and their mean time to
+        resolve; over all resolved incidents, the mean time to resolve.
         """
         from c360.report._model import jsonable
 
         runs = self.runs()
         incidents = self.incidents()
         statuses = self.slos(slo, now=now)
-        resolved = [i["time_to_resolve_seconds"] for i in incidents if not i["open"]]
-        weeks: dict[str, int] = {}
-        for i in incidents:
-            day = i["opened_at"].date()
-            monday = (day - timedelta(days=day.weekday())).isoformat()
-            weeks[monday] = weeks.get(monday, 0) + 1
+        per_week, mttr = incident_weeks(incidents)
         shown = runs[-last:] if last is not None and last > 0 else ([] if last == 0 else runs)
         doc: dict[str, Any] = jsonable(
             {
@@ -596,13 +592,45 @@ class RunHistory:
                 "runs_total": len(runs),
                 "incidents": incidents,
                 "open_incidents": sum(1 for i in incidents if i["open"]),
-                "mean_time_to_resolve_seconds": sum(resolved) / len(resolved) if resolved else None,
-                "incidents_per_week": [{"week": w, "opened": n} for w, n in sorted(weeks.items())],
+                "mean_time_to_resolve_seconds": mttr,
+                "incidents_per_week": per_week,
                 "slos": [s.to_dict() for s in statuses],
                 "slo_breached": any(not s.met for s in statuses),
             }
         )
         return doc
+
+
+def incident_weeks(
+    incidents: Sequence[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], float | None]:
+    """Incidents per week, and the mean time to resolve over every resolved one.
+
+    Per week (``week``: its Monday, UTC): ``opened`` and ``resolved`` count
+    the incidents opened and resolved in it; ``mean_time_to_resolve_seconds``
+    is over those resolved in it (``None`` when none).
+    """
+    weeks: dict[str, dict[str, Any]] = {}
+
+    def week(when: datetime) -> dict[str, Any]:
+        day = when.date()
+        key = (day - timedelta(days=day.weekday())).isoformat()
+        return weeks.setdefault(key, {"week": key, "opened": 0, "resolved": 0, "_ttr": []})
+
+    for i in incidents:
+        week(i["opened_at"])["opened"] += 1
+        if i["resolved_at"] is not None:
+            w = week(i["resolved_at"])
+            w["resolved"] += 1
+            w["_ttr"].append(i["time_to_resolve_seconds"])
+    per_week = []
+    for key in sorted(weeks):
+        w = weeks[key]
+        ttr = w.pop("_ttr")
+        w["mean_time_to_resolve_seconds"] = sum(ttr) / len(ttr) if ttr else None
+        per_week.append(w)
+    resolved = [i["time_to_resolve_seconds"] for i in incidents if not i["open"]]
+    return per_week, sum(resolved) / len(resolved) if resolved else None
 
 
 def migrate(db: Database) -> int:
