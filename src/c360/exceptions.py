@@ -17,6 +17,7 @@ known) so that a caller can act on them without parsing messages::
     ├── ModelError                  a model cannot be trained, loaded or applied
     ├── StateError                  a previous run's output is missing or inconsistent
     │   └── HistoryError            the run history cannot be opened, read or written
+    └── MetricError                 a metric definition is invalid or cannot be computed
 
 Row-level problems are never raised one by one: they go to the quarantine table.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "ContractFileError",
     "EmptySourceError",
     "HistoryError",
+    "MetricError",
     "ModelError",
     "SchemaChangeError",
     "SourceError",
@@ -187,6 +189,37 @@ class StateError(C360Error):
 
 class HistoryError(StateError):
     """The run history cannot be opened, read or written (or is from a newer c360)."""
+
+
+class MetricError(C360Error):
+    """A metric definition is invalid, or its data does not fit it.
+
+    Attributes:
+        metric: the metric (or, with ``kind="semantic model"``, the model) concerned.
+        field: the field of its definition concerned (``filter``, ``join.record_id``, ...).
+        kind: what ``metric`` names, for the message.
+
+    Examples:
+        >>> str(MetricError("unknown column 'plann'", metric="churned", field="filter"))
+        "metric 'churned', field 'filter': unknown column 'plann'"
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        metric: str | None = None,
+        field: str | None = None,
+        path: str | None = None,
+        hint: str | None = None,
+        kind: str = "metric",
+    ) -> None:
+        self.metric = metric
+        self.field = field
+        where = ", ".join(
+            f"{k} {v!r}" for k, v in ((kind, metric), ("field", field)) if v is not None
+        )
+        super().__init__(f"{where}: {message}" if where else message, path=path, hint=hint)
 
 
 def tag_stage(exc: BaseException, stage: str) -> None:
