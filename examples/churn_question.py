@@ -114,78 +114,105 @@ for name in per_quarter[q_last]:
 # sign-ups. Marketing is not even counting churn: an unsubscribe is not a
 # cancelled contract.
 #
-# ## Once more, on unified customers
+# ## Once more, on unified customers, with the declared metric
 #
 # `c360.resolve` reads the four exports as declared in the demo's
 # `sources.toml`, checks them against their contracts, and gives every person
-# one `customer_id`. `Resolution.records` holds the accepted records with the
-# department fields each source keeps (`Status`, `churned_at`, `unsubscribed`).
+# one `customer_id`. What "churned" means is not written here: it is declared
+# once, in the demo's `metrics.yaml`, with a version and an owner, and every
+# department computes it the same way:
+#
+# ```yaml
+# - name: churned_customers
+#   type: churned            # active at the period's start, not at its end
+#   version: 1.0.0
+#   activity: {model: accounts}   # billing accounts, open from signup_date until churned_at
+# ```
+#
+# A customer is active while at least one of their billing accounts is open,
+# so someone with one closed and one open account has not churned, and
+# someone with three closed accounts churned once.
 
 # %%
+from c360.datasets import demo_dir  # noqa: E402
+from c360.metrics import compute, explain  # noqa: E402
+
 res = c360.resolve(demo_sources(), progress=False)
-ids = pl.from_arrow(res.unified_ids)
-assert isinstance(ids, pl.DataFrame)
-assert res.records is not None
-records = res.records.join(ids, on=["source", "record_id"], how="inner")
 print(
-    f"\n{records.height:,} records accepted ({res.quarantine.num_rows} quarantined), "
+    f"\n{res.unified_ids.num_rows:,} records accepted ({res.quarantine.num_rows} quarantined), "
     f"{res.customers:,} customers"
 )
-
-# %% [markdown]
-# A customer has **churned** when they had at least one billing account and
-# *all* their billing accounts have churned; the customer's churn date is the
-# latest of those accounts' `churned_at`. Someone with one closed and one
-# open account is still paying us, and is not churn. People with no billing
-# account (leads, newsletter-only sign-ups) were never paying customers and
-# cannot churn.
+DEFINITIONS = demo_dir() / "metrics.yaml"
+print()
+print(explain(DEFINITIONS, "churn_rate"))
 
 # %%
-customers = (
-    records.filter(pl.col("source") == "billing")
-    .group_by("customer_id")
-    .agg(
-        accounts=pl.len(),
-        open_accounts=pl.col("churned_at").is_null().sum(),
-        signup=pl.col("signup_date").min(),
-        churn_date=pl.col("churned_at").max(),
-    )
-    .with_columns(churned=pl.col("open_accounts") == 0)
+declared = compute(
+    DEFINITIONS,
+    res,
+    grain="quarter",
+    start=before,
+    end=start,
+    metrics=["churned_customers", "retained_customers", "churn_rate"],
 )
+by_metric = {
+    (r["metric"], label(r["period_start"])): r for r in declared.table.iter_rows(named=True)
+}
 
 
-def churn(lo: dt.date, hi: dt.date) -> tuple[int, int]:
-    """Customers who churned in ``[lo, hi)`` and customers paying at ``lo``."""
-    churned = customers.filter(pl.col("churned") & in_range(pl.col("churn_date"), lo, hi)).height
-    paying = customers.filter(
-        (pl.col("signup") < lo) & (~pl.col("churned") | (pl.col("churn_date") >= lo))
-    ).height
-    return churned, paying
+def figure(metric: str, quarter: str) -> float:
+    """The declared metric's value in ``quarter``."""
+    return float(by_metric[(metric, quarter)]["value"])
 
 
-print(f"\n{'unified customers':<38}{q_prev:>9}{q_last:>9}   change")
-(churned_prev, paying_prev), (churned_last, paying_last) = (
-    churn(*QUARTERS[q]) for q in (q_prev, q_last)
-)
+q_prev, q_last = QUARTERS
+churned_prev, churned_last = (int(figure("churned_customers", q)) for q in (q_prev, q_last))
 change = churned_last - churned_prev
+version = by_metric[("churned_customers", q_last)]["version"]
+print(f"\n{'the three departments':<38}{q_prev:>9}{q_last:>9}   change")
+for name in per_quarter[q_last]:
+    a, b = per_quarter[q_prev][name], per_quarter[q_last][name]
+    print(f"{name:<38}{a:>9}{b:>9}   {b - a:+d} ({(b - a) / a:+.0%})")
+print(f"{'declared metric, unified customers':<38}")
 print(
-    f"{'customers churned':<38}{churned_prev:>9}{churned_last:>9}   "
+    f"{'churned_customers ' + version:<38}{churned_prev:>9}{churned_last:>9}   "
     f"{change:+d} ({change / churned_prev:+.0%})"
 )
-print(f"{'paying customers at quarter start':<38}{paying_prev:>9}{paying_last:>9}")
-print(f"{'churn rate':<38}{churned_prev / paying_prev:>9.1%}{churned_last / paying_last:>9.1%}")
+at_start = [int(figure("churned_customers", q) + figure("retained_customers", q)) for q in QUARTERS]
+print(f"{'customers active at quarter start':<38}{at_start[0]:>9}{at_start[1]:>9}")
+print(f"{'churn_rate':<38}{figure('churn_rate', q_prev):>9.1%}{figure('churn_rate', q_last):>9.1%}")
+print(f"(definition hash {by_metric[('churned_customers', q_last)]['definition_hash']})")
 
 # %% [markdown]
 # ## Where the departments' extra churn came from
 #
 # Every record a department counted as churned last quarter is now traced to
-# its customer. It is either the customer's first record in that department's
-# count (a real churn, counted once), a *duplicate* of a customer already
-# counted, or a record of a customer who did **not** churn that quarter:
-# still paying, churned in another quarter, or never a paying customer.
+# its customer, with the declared definition: a customer churned in the
+# quarter when one of their billing accounts was open at its start and none
+# at its end. The record is either the customer's first record in that
+# department's count (a real churn, counted once), a *duplicate* of a customer
+# already counted, or a record of a customer who did **not** churn that
+# quarter: still active, churned in another quarter, or never a customer.
 
 # %%
+assert res.records is not None
+ids = pl.from_arrow(res.unified_ids)
+assert isinstance(ids, pl.DataFrame)
+records = res.records.join(ids, on=["source", "record_id"], how="inner")
 lo, hi = QUARTERS[q_last]
+accounts = records.filter(pl.col("source") == "billing")
+
+
+def open_at(day: dt.date) -> pl.Expr:
+    """An account open on ``day``: signed up by then and not churned yet."""
+    return (pl.col("signup_date") <= day) & (
+        pl.col("churned_at").is_null() | (pl.col("churned_at") > day)
+    )
+
+
+customers = accounts.group_by("customer_id").agg(
+    at_start=open_at(lo).any(), at_end=open_at(hi).any()
+)
 flagged = pl.concat(
     [
         records.filter(
@@ -200,13 +227,13 @@ flagged = pl.concat(
             & in_range(pl.col("updated_at").dt.date(), lo, hi)
         ),
     ]
-).join(customers.select("customer_id", "churned", "churn_date"), on="customer_id", how="left")
+).join(customers, on="customer_id", how="left")
 verdict = (
-    pl.when(pl.col("churned").is_null())
+    pl.when(pl.col("at_end").is_null())
     .then(pl.lit("never a paying customer"))
-    .when(~pl.col("churned"))
+    .when(pl.col("at_end"))
     .then(pl.lit("still-active customer"))
-    .when(~in_range(pl.col("churn_date"), lo, hi))
+    .when(~pl.col("at_start"))
     .then(pl.lit("churned in another quarter"))
     .when(pl.int_range(pl.len()).over("source", "customer_id") == 0)
     .then(pl.lit("churned this quarter"))
@@ -234,15 +261,16 @@ total_row = [flagged.filter(pl.col("source") == s).height for s in SOURCES]
 print(f"  {'total':<34}" + "".join(f"{n:>11}" for n in total_row) + f"{sum(total_row):>8}")
 
 n = {v: flagged.filter(pl.col("verdict") == v).height for v in VERDICTS}
-real = flagged.filter(pl.col("churned") & in_range(pl.col("churn_date"), lo, hi))
-elsewhere = flagged.height - real.height
+real = flagged.filter(pl.col("at_start") & ~pl.col("at_end"))
+churned_here = customers.filter(pl.col("at_start") & ~pl.col("at_end")).height
+assert churned_here == churned_last, (churned_here, churned_last)  # the tracing is the metric
 print(
     f"\n{flagged.height} records counted as churned in {q_last} are "
     f"{real['customer_id'].n_unique()} customers who churned in {q_last}, counted "
     f"{real.height} times ({real.height - real['customer_id'].n_unique()} extra counts),"
 )
 print(
-    f"plus {elsewhere} records of people who did not churn in {q_last}: "
+    f"plus {flagged.height - real.height} records of people who did not churn in {q_last}: "
     f"{n['churned in another quarter']} churned in another quarter, "
     f"{n['still-active customer']} still pay, {n['never a paying customer']} never paid."
 )
@@ -265,38 +293,41 @@ if twice.height:
 # %% [markdown]
 # ## The answer
 #
-# On the bundled demo, churn did not rise: counted once per customer it fell
-# (the first print below). Sales' rise comes from dating a churn by the
-# contact's last edit, so most of its "churned this quarter" contacts churned
-# in another quarter; marketing's rise is unsubscribes, most of them from
-# people who still pay or never paid; finance counted accounts, so customers
-# with several accounts weighed more than once.
+# On the bundled demo, churn did not rise: counted once per customer with the
+# declared metric, it fell (the first print below). Sales' rise comes from
+# dating a churn by the contact's last edit, so most of its "churned this
+# quarter" contacts churned in another quarter; marketing's rise is
+# unsubscribes, most of them from people who still pay or never paid;
+# finance counted accounts, so customers with several accounts weighed more
+# than once.
 #
-# The demo is generated, so its truth is known: the same figure computed on
-# the true people instead of c360's customer IDs checks the unified answer.
+# The demo is generated, so its truth is known. The same declared metric,
+# computed over the true people instead of c360's customer IDs (a metric is
+# pinned to the IDs it is computed over), checks the unified answer.
 
 # %%
 direction = "rose" if change > 0 else "fell" if change < 0 else "stayed flat"
 print(
     f"\nAnswer: counted once per customer, churn {direction} in {q_last}: "
     f"{churned_last} customers against {churned_prev} in {q_prev} "
-    f"(churn rate {churned_last / paying_last:.1%} against {churned_prev / paying_prev:.1%})."
+    f"(churn rate {figure('churn_rate', q_last):.1%} against "
+    f"{figure('churn_rate', q_prev):.1%}; churned_customers {version})."
 )
 
 # %%
-truth = load_demo_truth()  # source, record_id, person_id for every genuine row
-true_customers = (
-    raw["billing"]
-    .select(
-        pl.lit("billing").alias("source"), pl.col("account_no").alias("record_id"), "churned_at"
-    )
-    .unique("record_id")  # the billing row exported twice is one account
-    .join(truth, on=["source", "record_id"], how="inner")
-    .group_by("person_id")
-    .agg(open_accounts=pl.col("churned_at").is_null().sum(), churn_date=pl.col("churned_at").max())
+truth = load_demo_truth().rename({"person_id": "customer_id"})  # the true people as IDs
+on_truth = compute(
+    DEFINITIONS,
+    truth,
+    tables={"records": res.records},
+    grain="quarter",
+    start=before,
+    end=start,
+    metrics=["churned_customers"],
 )
-for q, (qlo, qhi) in QUARTERS.items():
-    true_n = true_customers.filter(
-        (pl.col("open_accounts") == 0) & in_range(pl.col("churn_date"), qlo, qhi)
-    ).height
-    print(f"{q}: customers churned per c360 {churn(qlo, qhi)[0]}, per the truth {true_n}")
+true_counts = dict(zip(on_truth.table["period_start"], on_truth.table["value"], strict=True))
+for q, (qlo, _) in QUARTERS.items():
+    print(
+        f"{q}: customers churned per c360 {int(figure('churned_customers', q))}, "
+        f"per the truth {int(true_counts[qlo])}"
+    )

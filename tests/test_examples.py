@@ -103,6 +103,11 @@ def test_churn_question(tmp_path: Path) -> None:
     for _, ours, true in checks:
         assert abs(int(ours) - int(true)) <= max(2, int(true) // 20), checks
     assert "Answer: counted once per customer, churn" in out
+    # the unified figure is the declared metric, stamped with its version and hash
+    declared = re.search(r"churned_customers (\d+\.\d+\.\d+)\s+(\d+)\s+(\d+)", out)
+    assert declared is not None, out
+    assert [int(declared.group(2)), int(declared.group(3))] == [int(c[1]) for c in checks]
+    assert re.search(r"definition hash [0-9a-f]{16}", out)
 
 
 def test_etl_step_publishes(tmp_path: Path) -> None:

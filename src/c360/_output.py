@@ -11,7 +11,7 @@ OUT/
   unified_ids.parquet  links.parquet  profiles.parquet  quarantine.parquet
   id_changes.parquet   model.json     model_tf.parquet  config.toml
   report.json  report.html  report_tables/
-  history.sqlite  metrics.prom
+  history.sqlite  metrics.prom  metrics.parquet (with metric definitions)
   state/matching.parquet  state/records.parquet  state/junk.parquet
 ```
 """
@@ -179,8 +179,14 @@ def write_resolution(
     history: HistoryLocation = None,
     slo: SloConfig | None = None,
     history_optional: bool = False,
+    metrics: Any = None,
 ) -> list[Path]:
     """Write a full run's outputs into ``out_dir`` atomically (see `Resolution.write`)."""
+    if metrics is not None:
+        from c360.metrics import MetricResult, compute
+
+        if not isinstance(metrics, MetricResult):  # computed before anything is written
+            metrics = compute(metrics, res)
     out = Path(out_dir)
     # the output directory's own history is carried forward (from the previous
     # run's directory when this one has none yet); a shared history is not
@@ -198,6 +204,7 @@ def write_resolution(
             history=history,
             slo=slo,
             history_optional=history_optional,
+            metrics=metrics,
         ),
         carry=carry,
     )
@@ -214,6 +221,7 @@ def _write_files(
     history: HistoryLocation = None,
     slo: SloConfig | None = None,
     history_optional: bool = False,
+    metrics: Any = None,
 ) -> list[str]:
     """Write every output file into ``tmp``; return their paths relative to it.
 
@@ -230,6 +238,10 @@ def _write_files(
             jobs.append((table, tmp / f"{name}.parquet"))
     names = [path.name for _, path in jobs]
     names += [f.name for f in res.model.save(tmp / MODEL)]
+    if metrics is not None:
+        from c360.metrics import METRICS_FILE
+
+        names.append(metrics.write(tmp / METRICS_FILE).name)
     res.config.save(tmp / CONFIG)
     names.append(CONFIG)
     if report:
@@ -244,6 +256,10 @@ def _write_files(
             finished_at=res.finished_at,
             config=ReportConfig(pii=report_pii),
         )
+        if metrics is not None:
+            from c360.report._metrics import metrics_section
+
+            built.data["customer_metrics"] = metrics_section(metrics)
         recorded = record_written_run(
             built, tmp, history=history, slo=slo, optional=history_optional
         )

@@ -229,6 +229,7 @@ class Resolution:
         history: HistoryLocation = None,
         slo: SloConfig | None = None,
         history_optional: bool = False,
+        metrics: Any = None,
     ) -> list[Path]:
         """Write the outputs into ``out_dir``, atomically.
 
@@ -261,6 +262,11 @@ class Resolution:
         format) is written beside the outputs. A history that cannot be used
         is a [`HistoryError`][c360.exceptions.HistoryError] and nothing is
         written, unless ``history_optional`` (then a warning).
+
+        ``metrics`` (metric definitions, a file of them, or a
+        [`MetricResult`][c360.metrics.MetricResult] already computed) adds
+        ``metrics.parquet``, computed over this run's unified IDs, and a
+        *Customer metrics* section to the report.
         """
         from c360._output import write_resolution
 
@@ -273,4 +279,5 @@ class Resolution:
             history=history,
             slo=slo,
             history_optional=history_optional,
+            metrics=metrics,
         )

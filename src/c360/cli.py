@@ -11,6 +11,7 @@ Commands::
     c360 contract check|diff|infer ...
     c360 report DIR [--open]
     c360 history DIR|URI [--json] [--last N] [--config c360.toml]
+    c360 metrics compute|diff|explain|list ...
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -228,6 +230,14 @@ def resolve(
             "without it (default: an error).",
         ),
     ] = False,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics",
+            help="Metric definitions (YAML/TOML): also write metrics.parquet over this run's "
+            "customers, and show them in the report (see c360 metrics).",
+        ),
+    ] = None,
 ) -> None:
     """Resolve records into unified customers and write the outputs as Parquet.
 
@@ -256,6 +266,7 @@ def resolve(
                 spark_master,
                 where,
                 history_optional,
+                metrics,
             )
     except typer.Exit:
         raise
@@ -279,8 +290,14 @@ def _resolve(
     spark_master: str | None,
     history: Any,
     history_optional: bool,
+    metrics: Path | None = None,
 ) -> None:
     """``c360 resolve``: a C360Error is raised for the caller to record and report."""
+    if engine == "spark" and metrics is not None:
+        raise C360Error(
+            "--metrics works with the local engine",
+            hint="run `c360 metrics compute DEFINITIONS --run OUT` on the Spark run's output",
+        )
     if engine == "spark":
         _resolve_spark(
             inputs,
@@ -322,6 +339,7 @@ def _resolve(
         history=history,
         slo=_read_slo(config),
         history_optional=history_optional,
+        metrics=_metrics_for(metrics) if metrics is not None else None,
     )
     if not quiet:
         if res.inferred_columns:
@@ -402,6 +420,7 @@ def _run(
     history: Any = None,
     slo: Any = None,
     history_optional: bool = False,
+    metrics: Any = None,
 ) -> Any:
     from c360._progress import show_progress
     from c360.exceptions import tag_stage
@@ -409,6 +428,8 @@ def _run(
 
     with show_progress(not quiet):
         res = run(items, config=cfg, previous=previous, model=model)
+        if callable(metrics):
+            metrics = metrics(res)
     try:
         res.write(
             out,
@@ -421,11 +442,24 @@ def _run(
             history=history,
             slo=slo,
             history_optional=history_optional,
+            metrics=metrics,
         )
     except BaseException as exc:
         tag_stage(exc, "write")
         raise
     return res
+
+
+def _metrics_for(definitions: Path, **request: Any) -> Any:
+    """Compute the metrics of ``definitions`` over a resolution, once it exists.
+
+    The definitions are loaded (and checked) first: a bad file fails before
+    resolving, not after.
+    """
+    from c360.metrics import compute, load_definitions
+
+    defs = load_definitions(definitions)
+    return lambda res: compute(defs, res, **request)
 
 
 @app.command()
@@ -441,12 +475,51 @@ def demo(
     try:
         cfg, _ = _read_config(demo_dir() / "sources.toml")
         sources = demo_sources(as_of=datetime.now(UTC))
-        res = _run(list(sources), cfg, out, None, quiet)
+        metrics = _metrics_for(demo_dir() / "metrics.yaml", start=DEMO_METRICS_FROM)
+        res = _run(list(sources), cfg, out, None, quiet, metrics=metrics)
     except C360Error as exc:
         raise _fail(exc) from None
     typer.echo(demo_summary(res))
+    typer.echo(_metrics_lines(out))
     typer.echo(f"outputs written to {out}/")
     typer.echo(_report_lines(out))
+
+
+#: The demo's metrics start where its invoices and logins do.
+DEMO_METRICS_FROM = date(2023, 1, 1)
+
+
+def _metrics_lines(out: Path) -> str:
+    """The demo's customer metrics, the latest quarter's months, from metrics.parquet."""
+    import polars as pl
+
+    from c360.metrics import METRICS_FILE
+
+    try:
+        table = pl.read_parquet(out / METRICS_FILE)
+    except (OSError, pl.exceptions.PolarsError):
+        return ""
+    shown = ("active_customers", "new_customers", "churned_customers", "churn_rate", "revenue")
+    plain = table.filter(pl.col("metric").is_in(shown) & pl.col("cohort").is_null())
+    months = sorted(plain["period_start"].unique())[-3:]
+    lines = ["", "  customer metrics (metrics.yaml, one definition for every department):"]
+    lines.append(f"    {'':<22}" + "".join(f"{m:%Y-%m}".rjust(12) for m in months))
+    for name in shown:
+        rows = plain.filter(pl.col("metric") == name)
+        if not rows.height:
+            continue
+        values = dict(zip(rows["period_start"], rows["value"], strict=True))
+        cells = "".join(_short(values.get(m)).rjust(12) for m in months)
+        lines.append(f"    {name + ' ' + rows['version'][0]:<22}{cells}")
+    return "\n".join(lines)
+
+
+def _short(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) < 1 and not float(value).is_integer():
+        return f"{value:.1%}"
+    return f"{value:,.0f}"
 
 
 def _report_lines(out: Path) -> str:
@@ -530,11 +603,13 @@ def demo_summary(res: Any) -> str:
 def _register() -> None:
     from c360._cli_contract import contract_app
     from c360._cli_history import history
+    from c360._cli_metrics import metrics_app
     from c360._cli_report import report
     from c360._cli_sources import sources_app
 
     app.add_typer(contract_app, name="contract")
     app.add_typer(sources_app, name="sources")
+    app.add_typer(metrics_app, name="metrics")
     app.command(name="report")(report)
     app.command(name="history")(history)
 

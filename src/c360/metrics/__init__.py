@@ -152,6 +152,7 @@ def compute(
     end: dt.date | None = None,
     as_of: dt.date | dt.datetime | None = None,
     group_by: str | Sequence[str] | None = None,
+    progress: bool | str | None = None,
 ) -> MetricResult:
     """Compute metrics over a run's unified customers, in one polars query.
 
@@ -176,6 +177,8 @@ def compute(
             ``known_at`` column of a semantic model, else its time column; a
             state's end not yet known by then is open.
         group_by: dimension columns to split the metrics by.
+        progress: show progress (``"on"``/``"off"``; default: from the CLI or a
+            notebook, quiet when embedded).
 
     Raises:
         MetricError: an invalid definition, a missing table or column, or an
@@ -186,7 +189,11 @@ def compute(
     defs = definitions if isinstance(definitions, Definitions) else load_definitions(definitions)
     req = _request(defs, metrics, grain, start, end, as_of, group_by)
     _, out, stats = build(defs, run, tables, req)
-    collected = pl.collect_all([out, *stats])
+    from c360._progress import progress as show
+    from c360._progress import resolve_progress
+
+    with show("computing metrics", enabled=resolve_progress(progress)):
+        collected = pl.collect_all([out, *stats])
     unresolved = unresolved_frame(collected[1:])
     for row in unresolved.filter(pl.col("ambiguous") > 0).iter_rows(named=True):
         model = defs.semantic_models[row["semantic_model"]]

@@ -907,6 +907,109 @@ def _trends(d: Mapping[str, Any]) -> str:
     )
 
 
+# ------------------------------------------------------------------------------ metrics
+
+
+def _metric_value(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    if kind in ("ratio", "derived") and abs(v) < 1:
+        return _pct_text(v)
+    return _n(v) if v.is_integer() else _n(v, 2)
+
+
+def _customer_metrics(d: Mapping[str, Any]) -> str:
+    """The ``customer_metrics`` section: declared metrics, latest periods, with charts."""
+    cm = d.get("customer_metrics")
+    if not isinstance(cm, Mapping) or not cm.get("metrics"):
+        return ""
+    metrics = [m for m in cm["metrics"] if isinstance(m, Mapping)]
+    periods = list(metrics[0].get("periods") or [])
+    stocks = [m for m in metrics if m.get("type") in ("active", "retained")]
+    flows = [m for m in metrics if m.get("type") in ("new", "churned")]
+    charts = []
+    for group, title in (
+        (stocks, "Customers at the end of each period"),
+        (flows, "Customers won and lost"),
+    ):
+        if not group:
+            continue
+        lines = [
+            Line(str(m["metric"]), list(m["values"]), color=PALETTE[k % len(PALETTE)])
+            for k, m in enumerate(group)
+        ]
+        charts.append(
+            line_chart(
+                lines,
+                title=title,
+                x_labels=periods,
+                x_title=f"period ({cm.get('grain')})",
+                y_title="customers",
+            )
+        )
+    counts = stocks + flows
+    for m in [m for m in metrics if m not in counts][:4]:
+        fmt = partial(_metric_value, kind=str(m.get("type")))
+        charts.append(
+            line_chart(
+                [Line(str(m["metric"]), list(m["values"]))],
+                title=f"{m['metric']} {m['version']}",
+                x_labels=list(m.get("periods") or []),
+                x_title=f"period ({cm.get('grain')})",
+                y_title=str(m["metric"]),
+                y_format=fmt,
+                zero=False,
+            )
+        )
+    last = periods[-3:]
+    rows = [
+        [
+            f"<span title='{_e(m.get('description'))}'>{_e(m['metric'])}</span>",
+            _e(m["version"]),
+            f"<code>{_e(m['definition_hash'])}</code>",
+            _e(m.get("owner") or "-"),
+            *(
+                _metric_value(dict(zip(m["periods"], m["values"], strict=False)).get(p), m["type"])
+                for p in last
+            ),
+        ]
+        for m in metrics
+    ]
+    table = _table(
+        ["metric", "version", "definition", "owner", *last],
+        rows,
+        numeric=range(4, 4 + len(last)),
+    )
+    notes = []
+    if cm.get("split"):
+        notes.append(
+            f"Split by dimension or cohort, in metrics.parquet: {_e(', '.join(cm['split']))}."
+        )
+    for u in cm.get("unresolved") or []:
+        lost = (
+            int(u.get("unresolved") or 0)
+            + int(u.get("ambiguous") or 0)
+            + int(u.get("no_time") or 0)
+        )
+        if lost:
+            notes.append(
+                f"Unresolved events in {_e(u['semantic_model'])}: "
+                f"{_n(lost)} of {_n(u['rows'])} rows "
+                f"({_n(u['unresolved'])} match no customer, {_n(u['ambiguous'])} match several, "
+                f"{_n(u['no_time'])} have no time); they are in no metric."
+            )
+    where = f" from <code>{_e(cm['definitions'])}</code>" if cm.get("definitions") else ""
+    intro = (
+        f"<p class='muted'>Metrics declared once{where}, computed over this run's unified "
+        "customers. Every value carries its metric's version and definition hash.</p>"
+    )
+    boxes = "".join(f"<div class='chart-box'>{c}</div>" for c in charts)
+    return f"<h2>Customer metrics</h2>{intro}<div class='charts'>{boxes}</div>{table}" + "".join(
+        f"<p class='muted'>{n}</p>" for n in notes
+    )
+
+
 def render_html(report: Any) -> str:
     """Render the report as one self-contained HTML page.
 
@@ -931,6 +1034,7 @@ def render_html(report: Any) -> str:
             _incidents(d),
             _sources_table(d),
             _trends(d),
+            _customer_metrics(d),
             "<h2>Details</h2>",
             _charts(d),
             _estimates(d),
