@@ -110,6 +110,7 @@ class Plan:
             self._prepare(model)
         self.spine = self._spine()
         self._memo: dict[tuple[Any, ...], pl.LazyFrame] = {}
+        self._memo_cov: dict[tuple[Any, ...], tuple[pl.LazyFrame, pl.LazyFrame]] = {}
 
     # ---------------------------------------------------------------- set-up
 
@@ -204,7 +205,8 @@ class Plan:
                 else pl.col("_t")
             )
             lf = lf.filter(known < self.cutoff)
-        lf = self._join(model, lf)
+        # cached: the row counts and every metric over this model read the same join
+        lf = self._join(model, lf).cache()
         stats = lf.select(
             semantic_model=pl.lit(model.name),
             table=pl.lit(model.table),
@@ -400,7 +402,7 @@ class Plan:
         if key not in self._memo:
             m = self.defs.metrics[name]
             self._dims(m, dims)
-            self._memo[key] = self._compute(m, dims, filters, spine)
+            self._memo[key] = self._compute(m, dims, filters, spine).cache()
         return self._memo[key]
 
     def _compute(
@@ -483,7 +485,7 @@ class Plan:
         """The last period each row counts in, for a cumulative metric."""
         n = self.spine.n
         if m.window is not None:
-            reach = pl.col("_t").dt.offset_by(m.window.offset(self.grain))
+            reach = m.window.add_to(pl.col("_t"), self.grain)
             return self.spine.index(reach) - 2
         if m.grain_to_date is not None:
             if not coarser_or_equal(m.grain_to_date, self.grain):
@@ -604,7 +606,21 @@ class Plan:
     def _coverage(
         self, m: Metric, filters: tuple[Filter, ...]
     ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-        """Per customer: merged ranges of boundaries it is active at, and its first time."""
+        """Per customer: merged ranges of boundaries it is active at, and its first time.
+
+        Memoised per activity and filters: active, new, churned, retained and
+        cohort retention over the same activity share one plan.
+        """
+        assert m.activity is not None
+        key = (m.activity, m.filter, filters)
+        if key not in self._memo_cov:
+            merged, first = self._coverage_plan(m, filters)
+            self._memo_cov[key] = (merged.cache(), first.cache())
+        return self._memo_cov[key]
+
+    def _coverage_plan(
+        self, m: Metric, filters: tuple[Filter, ...]
+    ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         assert m.activity is not None
         model = self.defs.semantic_models[m.activity.model]
         rows = self._rows(model, [m.filter, m.activity.filter, *filters], m.name)
@@ -624,7 +640,7 @@ class Plan:
             elif window.unit == "period":
                 hi = lo + (window.n - 1)
             else:
-                hi = self.spine.index(pl.col("_t").dt.offset_by(window.offset(self.grain))) - 1
+                hi = self.spine.index(window.add_to(pl.col("_t"), self.grain)) - 1
         spans = rows.select(
             CIX,
             lo=pl.max_horizontal(lo, pl.lit(0, dtype=pl.Int64)),
@@ -743,11 +759,34 @@ class Plan:
 
 
 def _merge(spans: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """Merge overlapping or touching ``lo..hi`` ranges per ``keys`` into disjoint ones."""
-    ordered = spans.group_by([*keys, "lo"]).agg(pl.col("hi").max()).sort([*keys, "lo"])
-    reach = pl.col("hi").cum_max().shift(1).over(keys)
-    starts = ordered.with_columns(_g=(reach.is_null() | (pl.col("lo") > reach + 1)).cum_sum())
-    return starts.group_by([*keys, "_g"]).agg(pl.col("lo").min(), pl.col("hi").max()).drop("_g")
+    """Merge overlapping or touching ``lo..hi`` ranges per ``keys`` into disjoint ones.
+
+    One sort and one running maximum, no group-by and no window function.
+    Rows sorted by keys and ``lo`` get a group number ``g`` (the key itself when
+    it is one integer column, else a count of key changes); with ``band`` wider
+    than any range, ``g * band + lo`` and ``g * band + hi`` increase across
+    groups, so one running maximum of the latter (``reach``) serves every
+    group at once: a row starts a new range when its ``lo`` is past the reach
+    of the rows before it plus one. A range ends where the next one starts,
+    so its ``hi`` is the reach just before the next start (the overall maximum
+    for the last range).
+    """
+    spans = spans.with_columns(_b=pl.col("hi").max() - pl.col("lo").min() + 3)
+    if len(keys) == 1 and spans.collect_schema()[keys[0]].is_integer():
+        group = pl.col(keys[0]).cast(pl.Int64)
+        ordered = spans.with_columns(_g=group).sort(pl.col("_g") * pl.col("_b") + pl.col("lo"))
+    else:
+        changed = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+        ordered = spans.sort([*keys, "lo"]).with_columns(_g=changed.cum_sum().cast(pl.Int64))
+    base = pl.col("_g") * pl.col("_b")
+    running = ordered.with_columns(_c=(base + pl.col("hi")).cum_max())
+    running = running.with_columns(_r=pl.col("_c").shift(1), _last=pl.col("_c").max())
+    starts = running.filter(pl.col("_r").is_null() | (base + pl.col("lo") > pl.col("_r") + 1))
+    return starts.select(
+        *keys,
+        "lo",
+        hi=pl.col("_r").shift(-1).fill_null(pl.col("_last")) - base,
+    )
 
 
 def build(

@@ -102,6 +102,18 @@ class Duration:
             )
         return cls(int(m.group(1)), _UNITS[m.group(2)])
 
+    def add_to(self, expr: Any, grain: str) -> Any:
+        """``expr`` (a polars timestamp expression) moved later by this duration.
+
+        Days and weeks are fixed lengths (plain addition, fast); months,
+        quarters, years and periods are calendar moves (``dt.offset_by``).
+        """
+        import polars as pl
+
+        if self.unit in ("day", "week"):
+            return expr + pl.duration(days=self.n * (7 if self.unit == "week" else 1))
+        return expr.dt.offset_by(self.offset(grain))
+
     def offset(self, grain: str) -> str:
         """The polars offset string; ``period`` counts periods of ``grain``."""
         if self.unit == "period":

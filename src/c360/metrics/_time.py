@@ -100,13 +100,34 @@ class Spine:
         assert isinstance(out, dt.datetime)
         return out
 
-    def index(self, expr: pl.Expr, side: str = "right") -> pl.Expr:
-        """``search_sorted`` of each timestamp among the boundaries, as Int64.
+    def period(self, expr: pl.Expr) -> pl.Expr:
+        """The index of the period holding each timestamp, by arithmetic (Int64).
 
-        ``side="right"`` gives the first boundary after ``t`` (so ``- 1`` is
-        the period holding ``t``); ``side="left"`` the first at or after it.
+        Periods before the first have negative indexes, periods after the last
+        indexes ``>= n``: callers clip. Days and weeks count fixed lengths
+        from the first boundary; months, quarters and years count calendar
+        months, so no timestamp is searched for.
         """
-        return pl.lit(self.series).search_sorted(expr, side=side).cast(pl.Int64)  # type: ignore[arg-type]
+        b0 = self.bounds[0]
+        if self.grain in ("day", "week"):
+            step = 86_400_000_000 * (7 if self.grain == "week" else 1)
+            origin = int(pl.Series([b0], dtype=pl.Datetime("us")).cast(pl.Int64)[0])
+            return (expr.dt.cast_time_unit("us").cast(pl.Int64) - origin) // step
+        months = (expr.dt.year().cast(pl.Int64) - b0.year) * 12 + (
+            expr.dt.month().cast(pl.Int64) - b0.month
+        )
+        return months // {"month": 1, "quarter": 3, "year": 12}[self.grain]
+
+    def index(self, expr: pl.Expr, side: str = "right") -> pl.Expr:
+        """The boundary position of each timestamp, as a sorted search would give it.
+
+        ``side="right"``: the first boundary after ``t`` (so ``- 1`` is the
+        period holding ``t``); ``side="left"``: the first at or after it.
+        Unclipped: callers clip to ``0..n``.
+        """
+        if side == "left":
+            expr = expr - pl.duration(microseconds=1)
+        return self.period(expr) + 1
 
     def frame(self) -> pl.LazyFrame:
         """``_k`` (period index) and ``period_start`` (a date) for every period."""
