@@ -712,7 +712,7 @@ class Plan:
         parts = []
         for name in self.names:
             m = self.defs.metrics[name]
-            frame = self.frame(name, () if m.type in LIFECYCLE_TYPES else dims)
+            frame = self.frame(name, dims)
             stamped = (
                 frame.filter(pl.col("_k") >= self.spine.first)
                 .join(periods, on="_k", how="left")
