@@ -338,6 +338,9 @@ def write(out: Path, n_people: int = N_PEOPLE, seed: int = SEED) -> dict[str, Pa
     frames["support"].write_csv(paths["support"])
     truth.write_parquet(out / "truth.parquet", compression="zstd", statistics=False)
     (out / "sources.toml").write_text(SOURCES_TOML, encoding="utf-8")
+    from c360._synth import demo_events
+
+    demo_events.write(out)  # the metrics' invoices and logins, from these exports
     return paths
 
 
