@@ -269,3 +269,43 @@ def test_cli_compute_and_explain_over_a_run(demo_out, tmp_path):
     )
     assert wrong.exit_code == 2
     assert "group_by" in wrong.output
+
+
+def test_resolve_with_metrics_writes_them_with_the_run(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        [
+            "resolve",
+            "--config",
+            str(demo_dir() / "sources.toml"),
+            "--out",
+            str(out),
+            "--metrics",
+            str(demo_dir() / "metrics.yaml"),
+            "--quiet",
+            "--no-history",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    table = pl.read_parquet(out / "metrics.parquet")
+    ids = pl.read_parquet(out / "unified_ids.parquet")
+    assert table["run_id"].n_unique() == 1
+    assert "customer_metrics" in json.loads((out / "report.json").read_text())
+    assert ids.height > 0
+    bad = runner.invoke(
+        app,
+        [
+            "resolve",
+            "--config",
+            str(demo_dir() / "sources.toml"),
+            "--out",
+            str(tmp_path / "b"),
+            "--metrics",
+            str(tmp_path / "nope.yaml"),
+            "--quiet",
+            "--no-history",
+        ],
+    )
+    assert bad.exit_code == 2
+    assert not (tmp_path / "b").exists()
