@@ -139,10 +139,8 @@ def result_text(res: object, periods: int = 6) -> str:
     lines = []
     table = res.table
     if table.height:
-        extra = [c for c in table.columns[5:] if c not in ("value", "run_id", "as_of")]
-        plain = (
-            table.filter(pl.all_horizontal(pl.col(c).is_null() for c in extra)) if extra else table
-        )
+        extra = res.split_by
+        plain = res.ungrouped()
         starts = sorted(plain["period_start"].unique().to_list())[-periods:]
         head = f"{'metric':<28}{'version':>9}" + "".join(f"{s!s:>12}" for s in starts)
         lines += [f"metrics ({table['grain'][0]}, last {len(starts)} periods):", head]

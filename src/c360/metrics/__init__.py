@@ -108,13 +108,24 @@ class MetricResult:
         self.table.write_parquet(out)
         return out
 
+    @property
+    def split_by(self) -> list[str]:
+        """The columns results are split by: the ``group_by`` dimensions and ``cohort``."""
+        return [c for c in self.table.columns[5:] if c not in ("value", "run_id", "as_of")]
+
+    def ungrouped(self) -> pl.DataFrame:
+        """The rows of metrics not split by a dimension or cohort."""
+        if not self.split_by:
+            return self.table
+        return self.table.filter(pl.all_horizontal(pl.col(c).is_null() for c in self.split_by))
+
     def wide(self) -> pl.DataFrame:
         """One row per period, one column per metric (ungrouped metrics only)."""
-        plain = self.table
-        extra = [c for c in plain.columns[5:] if c not in ("value", "run_id", "as_of")]
-        if extra:
-            plain = plain.filter(pl.all_horizontal(pl.col(c).is_null() for c in extra))
-        return plain.pivot(on="metric", index="period_start", values="value").sort("period_start")
+        return (
+            self.ungrouped()
+            .pivot(on="metric", index="period_start", values="value")
+            .sort("period_start")
+        )
 
     def __repr__(self) -> str:
         metrics = self.table["metric"].n_unique() if self.table.height else 0

@@ -21,8 +21,7 @@ def metrics_section(result: Any) -> dict[str, Any]:
     """
     table: pl.DataFrame = result.table
     defs = result.definitions
-    extra = [c for c in table.columns[5:] if c not in ("value", "run_id", "as_of")]
-    plain = table.filter(pl.all_horizontal(pl.col(c).is_null() for c in extra)) if extra else table
+    plain = result.ungrouped()
     metrics = []
     for name in plain["metric"].unique(maintain_order=True).to_list():
         rows = plain.filter(pl.col("metric") == name).sort("period_start").tail(MAX_PERIODS)
