@@ -18,7 +18,7 @@ from c360.report._pii import mask_field
 if TYPE_CHECKING:
     from c360.pipeline import Resolution
 
-from c360.report._model import TABLES_DIR, DeferredTable, ReportConfig, _frame, jsonable
+from c360.report._model import TABLES_DIR, DeferredTable, ReportConfig, jsonable
 
 __all__ = ["LINK_COLUMNS", "_by_customer", "_customer_links", "_lineage", "inline_lineage"]
 
@@ -43,11 +43,33 @@ def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(
             schema={c: (pl.Float64 if c.startswith("match") else pl.String) for c in cols}
         )
-    left = ids.rename({"source": "source_l", "record_id": "record_id_l", "customer_id": "_cl"})
-    right = ids.rename({"source": "source_r", "record_id": "record_id_r", "customer_id": "_cr"})
-    j = links.join(left, on=["source_l", "record_id_l"]).join(right, on=["source_r", "record_id_r"])
-    inside = j.filter(pl.col("_cl") == pl.col("_cr")).rename({"_cl": "customer_id"}).select(cols)
-    return _by_customer(inside, ["source_l", "record_id_l", "source_r", "record_id_r"])
+
+    # each side's customer as an integer code, by a left join of the keys
+    # alone: joining the whole links frame would copy every column twice, and
+    # comparing codes copies no strings
+    coded = ids.select(
+        "source",
+        "record_id",
+        pl.col("customer_id").cast(pl.Categorical).to_physical().alias("_c"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+    )
+
+    def side(s: str) -> pl.DataFrame:
+        keys = [f"source_{s}", f"record_id_{s}"]
+        on = coded.rename({"source": keys[0], "record_id": keys[1]})
+        return links.select(keys).join(on, on=keys, how="left", maintain_order="left")
+
+    left = side("l")
+    # same customer; a record without one is not inside
+    inside = (left.get_column("_c") == side("r").get_column("_c")).fill_null(False)
+    rows = left.get_column("_row").filter(inside)
+    del left
+    out = (
+        links.filter(inside)
+        .with_columns(ids.get_column("customer_id").gather(rows).alias("customer_id"))
+        .select(cols)
+    )
+    return _by_customer(out, ["source_l", "record_id_l", "source_r", "record_id_r"])
 
 
 def _by_customer(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -83,33 +105,46 @@ _VALUE_CHUNK = 10_000
 _VALUE_CHUNK_MAX = 50_000
 
 
-def _lineage_values(profiles: pl.DataFrame | None) -> DeferredTable | None:
+def _lineage_values(profiles: pa.Table | pl.DataFrame | None) -> DeferredTable | None:
     """Each golden value's origin: ``customer_id, field, value, source, record_id``.
 
     A profile field ``f`` is traced when the profiles hold ``f__source`` and
     ``f__record_id`` beside it (as ``c360.golden.build_profiles`` writes them).
     Rows come ordered by customer, then field; the table is built
     a tenth of the customers at a time (within [`_VALUE_CHUNK`][_VALUE_CHUNK]
-    and ``_VALUE_CHUNK_MAX``) when written.
+    and ``_VALUE_CHUNK_MAX``) when written. Arrow profiles are read a piece at
+    a time: a polars copy of the whole table (300 MB at a million records)
+    would live until the last piece is written.
     """
-    if profiles is None or "customer_id" not in profiles.columns:
+    if profiles is None:
+        return None
+    columns = profiles.column_names if isinstance(profiles, pa.Table) else profiles.columns
+    if "customer_id" not in columns:
         return None
     fields = sorted(
-        c
-        for c in profiles.columns
-        if f"{c}__source" in profiles.columns and f"{c}__record_id" in profiles.columns
+        c for c in columns if f"{c}__source" in columns and f"{c}__record_id" in columns
     )
     if not fields:
         return DeferredTable(0, lambda: iter([pl.DataFrame(schema=_VALUE_SCHEMA).to_arrow()]))
-    if not profiles.get_column("customer_id").cast(pl.String).is_sorted():
-        profiles = profiles.sort(pl.col("customer_id").cast(pl.String))
-    rows = int(sum(profiles.height - profiles.get_column(f).null_count() for f in fields))
-
-    chunk = min(max(_VALUE_CHUNK, profiles.height // 10), max(_VALUE_CHUNK, _VALUE_CHUNK_MAX))
+    traced = ["customer_id", *(f"{f}{s}" for f in fields for s in ("", "__source", "__record_id"))]
+    if isinstance(profiles, pl.DataFrame):
+        profiles = profiles.select(traced).to_arrow()
+    else:
+        profiles = profiles.select(traced)
+    customer = pl.Series(profiles.column("customer_id")).cast(pl.String)
+    if not customer.is_sorted():
+        order = customer.arg_sort().to_numpy()
+        profiles = profiles.take(order)
+    del customer
+    height = profiles.num_rows
+    rows = int(sum(height - profiles.column(f).null_count for f in fields))
+    chunk = min(max(_VALUE_CHUNK, height // 10), max(_VALUE_CHUNK, _VALUE_CHUNK_MAX))
 
     def parts() -> Iterator[pa.Table]:
-        for start in range(0, max(profiles.height, 1), chunk):
-            yield _values_piece(profiles.slice(start, chunk), fields)
+        for start in range(0, max(height, 1), chunk):
+            piece = pl.from_arrow(profiles.slice(start, chunk))
+            assert isinstance(piece, pl.DataFrame)
+            yield _values_piece(piece, fields)
 
     return DeferredTable(rows, parts)
 
@@ -150,7 +185,7 @@ def _lineage(
 
     joined = _customer_links(ids, links)
     profiles = getattr(res, "profiles", None)
-    values = _lineage_values(_frame(profiles) if profiles is not None else None)
+    values = _lineage_values(profiles)
     tables: dict[str, pa.Table | DeferredTable] = {
         # one row per record (a left join on unique keys): built when written
         "lineage_records": DeferredTable(ids.height, lambda: iter([lineage_records().to_arrow()])),
