@@ -133,3 +133,18 @@ def test_levels_are_computed_in_one_place_for_runs_and_batches(people, tmp_path)
     assert both.height >= 1, "precondition: the record links to a partner in both paths"
     for g in gammas:
         assert both[g].to_list() == both[f"{g}_batch"].to_list(), g
+
+
+def test_chunks_compared_in_threads_give_the_pairs_of_one_chunk():
+    """Small chunks go through the two-thread path; pairs and levels stay in order."""
+    from c360.pipeline import prepare
+
+    prep = prepare(generate_people(600, seed=11, profile="worst").records)
+    cfg = prep.config
+    many = dataclasses.replace(cfg, blocking=dataclasses.replace(cfg.blocking, chunk_pairs=97))
+    threaded = LOCAL.candidate_pairs(prep.records, many, show=False)
+    whole = LOCAL.candidate_pairs(prep.records, cfg, show=False)
+    assert len(whole) > 5 * 97  # many chunks, so most ran in the threads
+    assert np.array_equal(threaded.left, whole.left)
+    assert np.array_equal(threaded.right, whole.right)
+    assert np.array_equal(threaded.levels, whole.levels)
