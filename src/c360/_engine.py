@@ -202,18 +202,11 @@ class LocalEngine:
         if n >= 2 and comparisons:
             with progress("Comparing pairs", enabled=show) as bar:
 
-                def compare(chunk: pl.DataFrame) -> Pairs:
-                    return Pairs.compared(
-                        records,
-                        chunk["_rid_l"].to_numpy(),
-                        chunk["_rid_r"].to_numpy(),
-                        comparisons,
-                        encodings=encodings,
-                    )
+                def compare(ends: tuple[IntArray, IntArray]) -> Pairs:
+                    return Pairs.compared(records, *ends, comparisons, encodings=encodings)
 
-                for part in _in_order(compare, generate_pairs(
-                    records, cfg.blocking, progress_enabled=show, keys=keys
-                )):  # fmt: skip
+                chunks = generate_pairs(records, cfg.blocking, progress_enabled=show, keys=keys)
+                for part in _in_order(compare, _parts(chunks, COMPARE_PART)):
                     lefts.append(part.left)
                     rights.append(part.right)
                     levels.append(part.levels)
@@ -240,6 +233,19 @@ class LocalEngine:
 
 #: The engine of every run unless another is given.
 LOCAL: Engine = LocalEngine()
+
+
+#: Pairs compared at a time: each part's temporaries (codes, masks, distinct
+#: value pairs: about 60 bytes a pair) live twice over while two threads compare.
+COMPARE_PART = 1 << 20
+
+
+def _parts(chunks: Iterable[pl.DataFrame], size: int) -> Iterator[tuple[IntArray, IntArray]]:
+    """The record keys of each chunk's pairs, in slices of at most ``size`` pairs."""
+    for chunk in chunks:
+        left, right = chunk["_rid_l"].to_numpy(), chunk["_rid_r"].to_numpy()
+        for i in range(0, left.shape[0], size):
+            yield left[i : i + size], right[i : i + size]
 
 
 def _in_order(work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:

@@ -176,20 +176,17 @@ def _lineage(
     def lineage_records() -> pl.DataFrame:
         recs = ids.select("customer_id", "source", "record_id")
         if res.records is not None and "updated_at" in res.records.columns:
-            recs = recs.join(
-                res.records.select("source", "record_id", "updated_at"),
-                on=["source", "record_id"],
-                how="left",
-            )
+            recs = _with_updated_at(recs, res.records)
         return _by_customer(recs, ["source", "record_id"])
 
     joined = _customer_links(ids, links)
     profiles = getattr(res, "profiles", None)
     values = _lineage_values(profiles)
     tables: dict[str, pa.Table | DeferredTable] = {
-        # one row per record (a left join on unique keys): built when written
-        "lineage_records": DeferredTable(ids.height, lambda: iter([lineage_records().to_arrow()])),
-        "lineage_links": joined.to_arrow(),
+        # built when written, and handed to the writer a slice at a time: an
+        # Arrow copy of the whole frame would sit beside it
+        "lineage_records": DeferredTable(ids.height, lambda: _slices(lineage_records())),
+        "lineage_links": DeferredTable(joined.height, lambda: _slices(joined)),
     }
     if values is not None:
         tables["lineage_values"] = values
@@ -210,6 +207,35 @@ def _lineage(
         assert value_frame is None or isinstance(value_frame, pl.DataFrame)
         section["inline"] = inline_lineage(lineage_records(), joined, value_frame, cfg)
     return section, tables
+
+
+def _with_updated_at(recs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """``recs`` (``source, record_id``, ...) with each record's ``updated_at``.
+
+    A run's customer IDs come in the order of its records: then the column is
+    taken as it is, without a join on two string keys.
+    """
+    keys = ["source", "record_id"]
+    if records.height == recs.height and records.select(keys).equals(recs.select(keys)):
+        return recs.with_columns(records.get_column("updated_at"))
+    return recs.join(records.select(*keys, "updated_at"), on=keys, how="left")
+
+
+#: Rows per Arrow slice of a lineage table handed to the Parquet writer.
+_SLICE_ROWS = 250_000
+
+
+def _slices(frame: pl.DataFrame) -> Iterator[pa.Table]:
+    """``frame`` as Arrow tables of at most ``_SLICE_ROWS`` rows (at least one).
+
+    Examples:
+        >>> [t.num_rows for t in _slices(pl.DataFrame({"a": range(600_000)}))]
+        [250000, 250000, 100000]
+        >>> [t.num_rows for t in _slices(pl.DataFrame({"a": []}))]
+        [0]
+    """
+    for start in range(0, max(frame.height, 1), _SLICE_ROWS):
+        yield frame.slice(start, _SLICE_ROWS).to_arrow()
 
 
 def inline_lineage(
