@@ -228,6 +228,8 @@ def _write_files(
     With ``report``, the run is recorded in its history first (see
     ``c360.history``), so that the report shows the trends up to this run.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from c360._frames import write_parquet_files
 
     release_free_memory()  # what resolving freed, before the report's tables
@@ -244,38 +246,47 @@ def _write_files(
         names.append(metrics.write(tmp / METRICS_FILE).name)
     res.config.save(tmp / CONFIG)
     names.append(CONFIG)
-    if report:
-        from c360.history import record_written_run
-        from c360.report import ReportConfig, build_report, write_report
+    # the output tables are encoded while the report is built: building it
+    # leaves a core idle part of the time (about 0.5 s of 6 at a million records)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="c360-write")
+    try:
+        outputs = pool.submit(write_parquet_files, jobs)
+        jobs = []
+        if report:
+            from c360.history import record_written_run
+            from c360.report import ReportConfig, build_report, write_report
 
-        built = build_report(
-            res,
-            run_id=res.run_id,
-            previous=previous,
-            started_at=res.started_at,
-            finished_at=res.finished_at,
-            config=ReportConfig(pii=report_pii),
-        )
-        if metrics is not None:
-            from c360.report._metrics import metrics_section
-
-            built.data["customer_metrics"] = metrics_section(metrics)
-        recorded = record_written_run(
-            built, tmp, history=history, slo=slo, optional=history_optional
-        )
-        written = write_report(built, tmp)
-        names += [str(p.relative_to(tmp)) for p in [*recorded, *written]]
-    if res.matching is not None:
-        keep = [c for c in res.matching.columns if c not in ("_row", "_issues")]
-        matching = res.matching.select(keep).with_columns(
-            customer_id=pl.Series(
-                "customer_id", res.unified_ids.column("customer_id"), dtype=pl.String
+            built = build_report(
+                res,
+                run_id=res.run_id,
+                previous=previous,
+                started_at=res.started_at,
+                finished_at=res.finished_at,
+                config=ReportConfig(pii=report_pii),
             )
-        )
-        state = state_jobs(tmp, matching, res.junk, res.records)
-        names += [str(path.relative_to(tmp)) for _, path in state]
-        jobs += state
-    write_parquet_files(jobs)
+            if metrics is not None:
+                from c360.report._metrics import metrics_section
+
+                built.data["customer_metrics"] = metrics_section(metrics)
+            recorded = record_written_run(
+                built, tmp, history=history, slo=slo, optional=history_optional
+            )
+            written = write_report(built, tmp)
+            names += [str(p.relative_to(tmp)) for p in [*recorded, *written]]
+        if res.matching is not None:
+            keep = [c for c in res.matching.columns if c not in ("_row", "_issues")]
+            matching = res.matching.select(keep).with_columns(
+                customer_id=pl.Series(
+                    "customer_id", res.unified_ids.column("customer_id"), dtype=pl.String
+                )
+            )
+            state = state_jobs(tmp, matching, res.junk, res.records)
+            names += [str(path.relative_to(tmp)) for _, path in state]
+            jobs += state
+        write_parquet_files(jobs)
+    finally:  # never leave a thread writing into a directory being removed
+        pool.shutdown(wait=True)
+    outputs.result()  # an error writing an output table is raised here
     return names
 
 
