@@ -127,22 +127,22 @@ def _lineage_values(profiles: pa.Table | pl.DataFrame | None) -> DeferredTable |
     if not fields:
         return DeferredTable(0, lambda: iter([pl.DataFrame(schema=_VALUE_SCHEMA).to_arrow()]))
     traced = ["customer_id", *(f"{f}{s}" for f in fields for s in ("", "__source", "__record_id"))]
-    if isinstance(profiles, pl.DataFrame):
-        profiles = profiles.select(traced).to_arrow()
-    else:
-        profiles = profiles.select(traced)
-    customer = pl.Series(profiles.column("customer_id")).cast(pl.String)
+    table: pa.Table = (
+        profiles.select(traced).to_arrow()
+        if isinstance(profiles, pl.DataFrame)
+        else profiles.select(traced)
+    )
+    customer = pl.Series(table.column("customer_id")).cast(pl.String)
     if not customer.is_sorted():
-        order = customer.arg_sort().to_numpy()
-        profiles = profiles.take(order)
+        table = table.take(customer.arg_sort().to_numpy())
     del customer
-    height = profiles.num_rows
-    rows = int(sum(height - profiles.column(f).null_count for f in fields))
+    height = table.num_rows
+    rows = int(sum(height - table.column(f).null_count for f in fields))
     chunk = min(max(_VALUE_CHUNK, height // 10), max(_VALUE_CHUNK, _VALUE_CHUNK_MAX))
 
     def parts() -> Iterator[pa.Table]:
         for start in range(0, max(height, 1), chunk):
-            piece = pl.from_arrow(profiles.slice(start, chunk))
+            piece = pl.from_arrow(table.slice(start, chunk))
             assert isinstance(piece, pl.DataFrame)
             yield _values_piece(piece, fields)
 
@@ -214,6 +214,14 @@ def _with_updated_at(recs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
 
     A run's customer IDs come in the order of its records: then the column is
     taken as it is, without a join on two string keys.
+
+    Examples:
+        >>> recs = pl.DataFrame({"source": ["a", "a"], "record_id": ["1", "2"]})
+        >>> rows = recs.with_columns(updated_at=pl.Series([10, 20]))
+        >>> _with_updated_at(recs, rows)["updated_at"].to_list()
+        [10, 20]
+        >>> _with_updated_at(recs, rows.reverse())["updated_at"].to_list()
+        [10, 20]
     """
     keys = ["source", "record_id"]
     if records.height == recs.height and records.select(keys).equals(recs.select(keys)):
