@@ -200,6 +200,7 @@ class LocalEngine:
         rights: list[IntArray] = []
         levels: list[npt.NDArray[np.int8]] = []
         if n >= 2 and comparisons:
+            guard = _PairMemory.start(records, cfg, keys)
             with progress("Comparing pairs", enabled=show) as bar:
 
                 def compare(ends: tuple[IntArray, IntArray]) -> Pairs:
@@ -211,6 +212,7 @@ class LocalEngine:
                     rights.append(part.right)
                     levels.append(part.levels)
                     bar.advance(len(part))
+                    guard.kept(len(part))
         data = PairData(
             records,
             joined(lefts, np.zeros(0, dtype=np.int64)),
@@ -233,6 +235,72 @@ class LocalEngine:
 
 #: The engine of every run unless another is given.
 LOCAL: Engine = LocalEngine()
+
+
+#: Bytes each candidate pair holds from comparing through scoring besides its
+#: levels (one byte per comparison): two record keys (16), weight and
+#: probability (16), accepted, by-rule and rule code (3).
+PAIR_BYTES = 35
+
+
+@dataclass(slots=True)
+class _PairMemory:
+    """The memory budget of the pair stages, checked before and while pairs are kept.
+
+    The need checked is a lower bound (the pairs' own arrays, without the
+    temporaries of comparing and scoring): a run is stopped only when it
+    could not have fitted.
+    """
+
+    budget: int | None
+    per_pair: int
+    total: int
+    widest: str
+    pairs: int = 0
+
+    @classmethod
+    def start(cls, records: pl.DataFrame, cfg: EffectiveConfig, keys: Any) -> _PairMemory:
+        """Check the largest rule's pairs alone against the budget, before generating any."""
+        from c360._memory import available_memory, budget_bytes
+        from c360.blocking import count_pairs
+
+        budget = budget_bytes(cfg.memory_budget)
+        if budget is None:
+            budget = available_memory()
+        counts = count_pairs(records, cfg.blocking, keys=keys).sort("pairs", descending=True)
+        widest = str(counts["rule"][0]) if counts.height else ""
+        per_pair = PAIR_BYTES + len(cfg.comparisons)
+        guard = cls(budget, per_pair, int(counts["pairs"].sum()), widest)
+        # the union of the rules' pairs has at least the largest rule's
+        guard.check(int(counts["pairs"].to_numpy().max(initial=0)), before=True)
+        return guard
+
+    def kept(self, pairs: int) -> None:
+        """Count ``pairs`` more kept, and stop if the budget is passed."""
+        self.pairs += pairs
+        self.check(self.pairs, before=False)
+
+    def check(self, pairs: int, *, before: bool) -> None:
+        """Raise [`MemoryBudgetError`][c360.exceptions.MemoryBudgetError] unless ``pairs`` fit."""
+        from c360._memory import format_bytes
+        from c360.exceptions import MemoryBudgetError
+
+        need = pairs * self.per_pair
+        if self.budget is None or need <= self.budget:
+            return
+        found = (
+            f"the widest blocking rule ({self.widest}) alone finds {pairs:,} pairs"
+            if before
+            else f"{pairs:,} pairs kept so far, of at most {self.total:,}"
+        )
+        raise MemoryBudgetError(
+            f"block_and_compare needs at least {format_bytes(need)} for the candidate pairs "
+            f"({found}, {self.per_pair} bytes each until scored), over the memory budget "
+            f"of {format_bytes(self.budget)}",
+            hint="add a key to the widest blocking rule, lower max_block_size, "
+            "set memory_budget if more memory is free, or run on the Spark engine "
+            "(--engine spark)",
+        )
 
 
 #: Pairs compared at a time: each part's temporaries (codes, masks, distinct

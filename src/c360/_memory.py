@@ -33,7 +33,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["no_hugepage_stalls", "release_free_memory"]
+__all__ = [
+    "available_memory",
+    "budget_bytes",
+    "format_bytes",
+    "no_hugepage_stalls",
+    "release_free_memory",
+]
 
 
 @cache
@@ -139,3 +145,101 @@ def no_hugepage_stalls() -> Any:
             _Switch.depth -= 1
             if _Switch.depth == 0:
                 switch(_Switch.previous)
+
+
+#: Where Linux reports the memory it could give processes without swapping.
+_MEMINFO = Path("/proc/meminfo")
+#: A cgroup v2 limit and usage (containers, systemd units, CI runners).
+_CGROUP = Path("/sys/fs/cgroup")
+
+
+def available_memory(meminfo: Path = _MEMINFO, cgroup: Path = _CGROUP) -> int | None:
+    r"""Bytes this process may still take: the system's available memory, within its cgroup's limit.
+
+    ``None`` where neither can be read (not Linux).
+
+    Examples:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "meminfo").write_text("MemTotal: 8000 kB\nMemAvailable: 6000 kB\n")
+        >>> available_memory(d / "meminfo", d / "none")
+        6144000
+        >>> _ = (d / "memory.max").write_text("4096000\n")
+        >>> _ = (d / "memory.current").write_text("1024000\n")
+        >>> available_memory(d / "meminfo", d)
+        3072000
+        >>> _ = (d / "memory.max").write_text("max\n")
+        >>> available_memory(d / "meminfo", d), available_memory(d / "none", d / "none")
+        (6144000, None)
+    """
+    found: list[int] = []
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            used = int((cgroup / "memory.current").read_text().strip())
+            found.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}  # fmt: skip
+
+
+def budget_bytes(value: int | str | None) -> int | None:
+    """A memory budget in bytes, from bytes or text such as ``"8GB"`` or ``"1.5 GiB"``.
+
+    Raises:
+        ConfigError: not a positive size.
+
+    Examples:
+        >>> budget_bytes(1000), budget_bytes("8GB"), budget_bytes("1.5 GiB"), budget_bytes(None)
+        (1000, 8000000000, 1610612736, None)
+        >>> budget_bytes("lots")
+        Traceback (most recent call last):
+        ...
+        c360.exceptions.ConfigError: memory_budget must be a positive size ...
+    """
+    from c360.exceptions import ConfigError
+
+    if value is None:
+        return None
+    size: float | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        text = value.strip().upper().replace(" ", "")
+        unit = next((u for u in sorted(_UNITS, key=len, reverse=True) if text.endswith(u)), "B")
+        number = text[: len(text) - len(unit)] if text.endswith(unit) else text
+        try:
+            size = float(number) * _UNITS[unit]
+        except ValueError:
+            size = None
+    if size is None or not size > 0:
+        raise ConfigError(
+            f"memory_budget must be a positive size (bytes, or text such as '8GB'); got {value!r}"
+        )
+    return int(size)
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes for people, in decimal units.
+
+    Examples:
+        >>> format_bytes(512), format_bytes(3.2e6), format_bytes(14.25e9)
+        ('512 B', '3.2 MB', '14.2 GB')
+    """
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"

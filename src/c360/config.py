@@ -69,6 +69,13 @@ class ResolveConfig:
             canonical column names or a mapping.
         survivorship: how golden profiles pick each field's value
             (``c360.golden.Survivorship``).
+        memory_budget: memory the candidate pairs may take while they are
+            compared and scored, in bytes or as text (``"8GB"``, ``"6GiB"``);
+            a run that would need more stops with
+            [`MemoryBudgetError`][c360.exceptions.MemoryBudgetError], naming
+            the stage and the size, instead of being killed by the system.
+            ``None``: the memory available when comparing starts (within a
+            cgroup's limit).
     """
 
     link_type: LinkType = "dedupe_and_link"
@@ -82,6 +89,12 @@ class ResolveConfig:
     on_schema_change: OnSchemaChange = "warn"
     survivorship: Any = field(default_factory=_survivorship)
     infer_columns: bool = True
+    memory_budget: int | str | None = None
+
+    def __post_init__(self) -> None:
+        from c360._memory import budget_bytes
+
+        budget_bytes(self.memory_budget)  # a bad size fails here, not after loading
 
     def _display(self) -> Block:
         def names(items: Any, what: str) -> str:
@@ -118,6 +131,7 @@ class ResolveConfig:
             "link_type": self.link_type,
             "on_schema_change": self.on_schema_change,
             "infer_columns": self.infer_columns,
+            "memory_budget": self.memory_budget,
             "standardize": self.standardize.to_dict(),
             "model": self.model.to_dict(),
             "cluster": self.cluster.to_dict(),
@@ -148,7 +162,7 @@ class ResolveConfig:
         d.pop("sources", None)
         try:
             kwargs: dict[str, Any] = {}
-            for key in ("link_type", "on_schema_change", "infer_columns"):
+            for key in ("link_type", "on_schema_change", "infer_columns", "memory_budget"):
                 if key in d:
                     kwargs[key] = d[key]
             if "standardize" in d:

@@ -35,6 +35,7 @@ __all__ = [
     "ContractFileError",
     "EmptySourceError",
     "HistoryError",
+    "MemoryBudgetError",
     "MetricError",
     "ModelError",
     "SchemaChangeError",
@@ -177,6 +178,15 @@ class ContractFileError(ContractError):
 
 class BlockingError(C360Error):
     """A blocking rule would generate more candidate pairs than allowed."""
+
+
+class MemoryBudgetError(BlockingError):
+    """The candidate pairs would need more memory than the run may use.
+
+    Raised before pairs are generated when the largest blocking rule alone
+    would not fit, or while comparing as soon as the pairs kept so far would
+    not; the message names the stage, the pairs and the bytes needed.
+    """
 
 
 class ModelError(C360Error):
