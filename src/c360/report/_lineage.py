@@ -44,14 +44,18 @@ def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
             schema={c: (pl.Float64 if c.startswith("match") else pl.String) for c in cols}
         )
 
-    # each side's customer as an integer code, by a left join of the keys
-    # alone: joining the whole links frame would copy every column twice, and
-    # comparing codes copies no strings
-    coded = ids.select(
+    # each side's customer as an integer code (its first row in ``ids``: no
+    # global categorical cache that would keep every run's IDs), by a left
+    # join of the keys alone: joining the whole links frame would copy every
+    # column twice, and comparing codes copies no strings
+    coded = ids.select("source", "record_id", "customer_id").with_row_index("_row")
+    coded = coded.select(
         "source",
         "record_id",
-        pl.col("customer_id").cast(pl.Categorical).to_physical().alias("_c"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+        pl.when(pl.col("customer_id").is_not_null())
+        .then(pl.col("_row").first().over("customer_id"))
+        .alias("_c"),
+        "_row",
     )
 
     def side(s: str) -> pl.DataFrame:
