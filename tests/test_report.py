@@ -583,9 +583,7 @@ def test_lineage_values_written_in_pieces_match_the_whole_table(tmp_path, monkey
     ]
 
 
-def test_lineage_records_and_links_written_in_slices_match_the_whole_tables(
-    tmp_path, monkeypatch
-):
+def test_lineage_records_and_links_written_in_slices_match_the_whole_tables(tmp_path, monkeypatch):
     """Both tables reach the writer a slice at a time; the files are the same."""
     import c360.report._lineage as lineage
     from c360.datasets import generate_people
