@@ -325,7 +325,7 @@ def build_report(
     sources, incidents = _sources(resolution, finished, prev, cfg)
     incidents = with_model_warnings(incidents, resolution.model)
     diagnostics, detail_tables = _diagnostics(resolution, ids, links, cfg)
-    lineage, lineage_tables = _lineage(resolution, ids, links, cfg)
+    lineage, lineage_tables = _lineage(resolution, ids, links, cfg, customers)
     by_rule: dict[str, int] = {}
     if links.height:
         for r in links.group_by("rule").len("n").sort("rule").iter_rows(named=True):

@@ -175,8 +175,14 @@ def _values_piece(profiles: pl.DataFrame, fields: list[str]) -> pa.Table:
 
 
 def _lineage(
-    res: Resolution, ids: pl.DataFrame, links: pl.DataFrame, cfg: ReportConfig
+    res: Resolution,
+    ids: pl.DataFrame,
+    links: pl.DataFrame,
+    cfg: ReportConfig,
+    customers: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+    """The lineage section and tables; ``customers``: their number, when counted already."""
+
     def lineage_records() -> pl.DataFrame:
         recs = ids.select("customer_id", "source", "record_id")
         if res.records is not None and "updated_at" in res.records.columns:
@@ -195,7 +201,9 @@ def _lineage(
     if values is not None:
         tables["lineage_values"] = values
     section: dict[str, Any] = {
-        "customers": int(ids["customer_id"].n_unique()) if ids.height else 0,
+        "customers": customers
+        if customers is not None
+        else (int(ids["customer_id"].n_unique()) if ids.height else 0),
         "records": ids.height,
         "links": joined.height,
         "values": values.num_rows if values is not None else None,
