@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["Block", "fmt_count", "fmt_records", "fmt_share", "level_bars"]
+__all__ = ["Block", "fmt_bytes", "fmt_count", "fmt_records", "fmt_share", "level_bars"]
 
 #: Longest line of a text display, and most notes / table rows shown.
 WIDTH = 100
@@ -36,6 +36,19 @@ def fmt_count(n: int | float | None) -> str:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "-"
     return f"{int(n):,}"
+
+
+def fmt_bytes(n: float) -> str:
+    """``n`` bytes for people, in decimal units.
+
+    Examples:
+        >>> fmt_bytes(512), fmt_bytes(3.2e6), fmt_bytes(14.25e9)
+        ('512 B', '3.2 MB', '14.2 GB')
+    """
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
 
 
 def fmt_share(x: float | None, digits: int = 3) -> str:

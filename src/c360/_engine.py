@@ -206,7 +206,9 @@ class LocalEngine:
                 def compare(ends: tuple[IntArray, IntArray]) -> Pairs:
                     return Pairs.compared(records, *ends, comparisons, encodings=encodings)
 
-                chunks = generate_pairs(records, cfg.blocking, progress_enabled=show, keys=keys)
+                chunks = generate_pairs(
+                    records, cfg.blocking, progress_enabled=show, keys=keys, counts=guard.counts
+                )
                 for part in _in_order(compare, _parts(chunks, COMPARE_PART)):
                     lefts.append(part.left)
                     rights.append(part.right)
@@ -254,8 +256,8 @@ class _PairMemory:
 
     budget: int | None
     per_pair: int
-    total: int
     widest: str
+    counts: pl.DataFrame  # count_pairs' table, handed on to generate_pairs
     pairs: int = 0
 
     @classmethod
@@ -267,10 +269,11 @@ class _PairMemory:
         budget = budget_bytes(cfg.memory_budget)
         if budget is None:
             budget = available_memory()
-        counts = count_pairs(records, cfg.blocking, keys=keys).sort("pairs", descending=True)
-        widest = str(counts["rule"][0]) if counts.height else ""
+        counts = count_pairs(records, cfg.blocking, keys=keys)
+        ranked = counts.sort("pairs", descending=True)
+        widest = str(ranked["rule"][0]) if ranked.height else ""
         per_pair = PAIR_BYTES + len(cfg.comparisons)
-        guard = cls(budget, per_pair, int(counts["pairs"].sum()), widest)
+        guard = cls(budget, per_pair, widest, counts)
         # the union of the rules' pairs has at least the largest rule's
         guard.check(int(counts["pairs"].to_numpy().max(initial=0)), before=True)
         return guard
@@ -282,7 +285,7 @@ class _PairMemory:
 
     def check(self, pairs: int, *, before: bool) -> None:
         """Raise [`MemoryBudgetError`][c360.exceptions.MemoryBudgetError] unless ``pairs`` fit."""
-        from c360._memory import format_bytes
+        from c360._display import fmt_bytes
         from c360.exceptions import MemoryBudgetError
 
         need = pairs * self.per_pair
@@ -291,12 +294,12 @@ class _PairMemory:
         found = (
             f"the widest blocking rule ({self.widest}) alone finds {pairs:,} pairs"
             if before
-            else f"{pairs:,} pairs kept so far, of at most {self.total:,}"
+            else f"{pairs:,} pairs kept so far, of at most {int(self.counts['pairs'].sum()):,}"
         )
         raise MemoryBudgetError(
-            f"block_and_compare needs at least {format_bytes(need)} for the candidate pairs "
+            f"block_and_compare needs at least {fmt_bytes(need)} for the candidate pairs "
             f"({found}, {self.per_pair} bytes each until scored), over the memory budget "
-            f"of {format_bytes(self.budget)}",
+            f"of {fmt_bytes(self.budget)}",
             hint="add a key to the widest blocking rule, lower max_block_size, "
             "set memory_budget if more memory is free, or run on the Spark engine "
             "(--engine spark)",

@@ -36,7 +36,6 @@ from typing import Any
 __all__ = [
     "available_memory",
     "budget_bytes",
-    "format_bytes",
     "no_hugepage_stalls",
     "release_free_memory",
 ]
@@ -230,16 +229,3 @@ def budget_bytes(value: int | str | None) -> int | None:
             f"memory_budget must be a positive size (bytes, or text such as '8GB'); got {value!r}"
         )
     return int(size)
-
-
-def format_bytes(n: float) -> str:
-    """``n`` bytes for people, in decimal units.
-
-    Examples:
-        >>> format_bytes(512), format_bytes(3.2e6), format_bytes(14.25e9)
-        ('512 B', '3.2 MB', '14.2 GB')
-    """
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n:.0f} B"

@@ -405,6 +405,7 @@ def generate_pairs(
     *,
     progress_enabled: bool | None = None,
     keys: Sequence[_RuleKeys] | None = None,
+    counts: pl.DataFrame | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Generate candidate pairs in chunks.
 
@@ -413,6 +414,7 @@ def generate_pairs(
         config: the blocking rules and limits.
         progress_enabled: show a progress bar (default: as the caller set up).
         keys: the rules' key groups from [`rule_keys`][rule_keys], if already computed.
+        counts: [`count_pairs`][count_pairs] of these keys, if already computed.
 
     Yields:
         Frames with ``_rid_l < _rid_r`` (Int64) and ``_rule`` (Int16, index of
@@ -423,7 +425,7 @@ def generate_pairs(
         BlockingError: a rule would exceed ``max_pairs_per_rule``.
     """
     keys = keys if keys is not None else rule_keys(records, config)
-    counts = count_pairs(records, config, keys=keys)
+    counts = count_pairs(records, config, keys=keys) if counts is None else counts
     check_ceiling(counts, config)
     src = _source_codes(records)
     total = int(counts["pairs"].sum())
