@@ -452,6 +452,49 @@ def test_both_readings_from_one_parse_match_the_two_readings(values, regions):
                 assert got[validation].to_list() == want.to_list(), (validation, small)
 
 
+@SETTINGS
+@given(
+    values=st.lists(st.one_of(intl_phones, phones, st.none()), min_size=1, max_size=40),
+    regions=st.lists(
+        st.sampled_from(["US", "GB", "DE", "FR", "BR", "JP", "AG", "ZZ", None]), min_size=40
+    ),
+)
+def test_vectorised_phone_path_reads_each_row_in_its_own_region(values, regions):
+    # one column, a region per row: the first steps run per region, the last
+    # ones once over all rows; every decided row must be what phonenumbers gives
+    # in that row's region, and the by-region reading (own region, then the
+    # default) must match phonenumbers record by record
+    from c360._standardize._phone import record_readers
+
+    regs = regions[: len(values)]
+    for validation in ("valid", "possible"):
+        with (
+            mock.patch.object(_phone_vec, "_SMALL_GROUP", 0),
+            mock.patch.object(_phone_vec, "_SMALL_REGION", 0),
+        ):
+            out, decided = e164_columns(
+                pl.Series(values, dtype=pl.String), pl.Series(regs), validation
+            )
+        for v, r, o, d in zip(values, regs, out.to_list(), decided.to_list(), strict=True):
+            if d:
+                assert o == (None if v is None else to_e164_reference(v, r, validation)), (v, r)
+            else:
+                assert v is not None
+        one, _ = record_readers("US", validation)
+        df = pl.DataFrame({"x": values, "r": regs}, schema={"x": pl.String, "r": pl.String})
+        for small in (0, 10**9):
+            with (
+                mock.patch.object(_distinct, "SMALL", small),
+                mock.patch.object(_phone_vec, "_SMALL_GROUP", 0),
+                mock.patch.object(_phone_vec, "_SMALL_REGION", 0),
+            ):
+                got = df.select(
+                    to_e164_by_region(pl.col("x"), pl.col("r"), "US", validation=validation)
+                ).to_series()
+            want = [one(v, r or "US") for v, r in zip(values, regs, strict=True)]
+            assert got.to_list() == want, (validation, small)
+
+
 def test_vectorised_phone_path_decides_every_region_and_layout():
     # all regions x all layouts in one column: exact, and nearly all decided without
     # phonenumbers (only non-geographic codes such as +800 are left to it)

@@ -19,7 +19,7 @@ import phonenumbers
 import polars as pl
 
 from c360._standardize import _distinct
-from c360._standardize._distinct import SeriesFn, apply_python, on_distinct, per_distinct
+from c360._standardize._distinct import SeriesFn, apply_python, per_distinct
 from c360._standardize._phone_vec import _EXTENSION as _EXTENSION_TEXT
 from c360._standardize._phone_vec import (
     TAG_BOTH,
@@ -215,14 +215,46 @@ def record_readers(
     return one, both
 
 
+def _e164_rows(raw: pl.Series, region: pl.Series, validation: Check) -> pl.Series:
+    """E.164 of each value read in its own row's region (one reading, no fallback).
+
+    The distinct ``(value, region)`` pairs go through the vectorised path
+    together (when they are fewer than half the rows), then what it leaves
+    undecided through phonenumbers, once per pair.
+    """
+    jobs = pl.DataFrame({"p": raw.cast(pl.String), "r": region.cast(pl.String)})
+    keys = jobs.filter(pl.col("p").is_not_null()).unique()
+    deduped = 2 * keys.height <= jobs.height
+    if not deduped:
+        keys = jobs
+    out, decided = e164_columns(keys["p"], keys["r"], validation)
+    rest_idx = (~decided).arg_true()
+    if rest_idx.len():
+        fns: dict[str, Callable[[str], str | None]] = {}
+        rest = keys[rest_idx]
+        done: dict[tuple[str, str], str | None] = {}
+        values: list[str | None] = []
+        for p, r in zip(rest["p"].to_list(), rest["r"].to_list(), strict=True):
+            if p is None:
+                values.append(None)
+                continue
+            if (p, r) not in done:
+                fn = fns.get(r) or fns.setdefault(r, _slow(r, validation))
+                done[p, r] = fn(p)
+            values.append(done[p, r])
+        out = out.scatter(rest_idx, pl.Series(values, dtype=pl.String))
+    if not deduped:
+        return out
+    found = keys.with_columns(e=out)
+    return jobs.join(found, on=["p", "r"], how="left", maintain_order="left").get_column("e")
+
+
 def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
     """E.164 of a ``{p: raw, r: region}`` struct: under the record's region, else the default.
 
     With ``"both"``, a struct ``{valid, possible}`` of the two readings, each
     under the record's region first, from one parse of each number.
     """
-    default_fn = _e164(default_region, validation)
-    fns: dict[str, SeriesFn] = {}
     one, one_both = record_readers(default_region, validation)
 
     def readings(s: pl.Series) -> list[pl.Series]:
@@ -231,7 +263,7 @@ def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
     def run(s: pl.Series) -> pl.Series:
         frame = s.struct.unnest()
         raw = frame.get_column("p").cast(pl.String)
-        region = frame.get_column("r").fill_null(default_region)
+        region = frame.get_column("r").cast(pl.String).fill_null(default_region)
         if s.len() <= _distinct.SMALL:
             # a few records (incremental calls): phonenumbers itself, no frame work
             rows = list(zip(raw.to_list(), region.to_list(), strict=True))
@@ -243,13 +275,21 @@ def _e164_by_region(default_region: str, validation: Check) -> SeriesFn:
                 [{"valid": v, "possible": q} for v, q in pairs],
                 dtype=READINGS_DTYPE,
             )
-        outs = readings(on_distinct(raw, default_fn, return_dtype=pl.String()))
-        for r in region.unique().to_list():
-            if r == default_region or r not in phonenumbers.SUPPORTED_REGIONS:
-                continue
-            idx = (region == r).arg_true()
-            fn = fns.get(r) or fns.setdefault(r, _e164(r, validation))
-            owns = readings(on_distinct(raw.gather(idx), fn, return_dtype=pl.String()))
+        # every number in the default region, and those of records with another
+        # region in that one too: one pass over both sets of readings
+        own = (region != default_region) & region.is_in(list(phonenumbers.SUPPORTED_REGIONS))
+        idx = own.arg_true()
+        n = raw.len()
+        tagged = _e164_rows(
+            pl.concat([raw, raw.gather(idx)]),
+            pl.concat(
+                [pl.repeat(default_region, n, dtype=pl.String, eager=True), region.gather(idx)]
+            ),
+            validation,
+        )
+        outs = readings(tagged.head(n))
+        if idx.len():
+            owns = readings(tagged.slice(n))
             outs = [
                 out.scatter(idx, pl.select(pl.coalesce(own, out.gather(idx))).to_series())
                 for own, out in zip(owns, outs, strict=True)

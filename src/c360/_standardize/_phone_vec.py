@@ -52,6 +52,8 @@ _MIN_DIGITS: Final = 5
 _MAX_NSN: Final = 17
 _MAX_INPUT: Final = 250
 _SMALL_GROUP: Final = 32
+# Fewer rows than this of one per-row region go to phonenumbers (see e164_columns).
+_SMALL_REGION: Final = 256
 
 # _test_number_length outcomes (phonenumbers' ValidationResult)
 _POSSIBLE, _LOCAL, _SHORT, _LONG, _BAD_LENGTH = 0, 1, 2, 3, 4
@@ -351,16 +353,27 @@ def _leading_pattern(codes: tuple[str, ...]) -> tuple[str, list[str]]:
     return "^(?:" + "|".join(parts) + ")", fields
 
 
-def e164_columns(raw: pl.Series, region: str, validation: Check) -> tuple[pl.Series, pl.Series]:
+def e164_columns(
+    raw: pl.Series, region: str | pl.Series, validation: Check
+) -> tuple[pl.Series, pl.Series]:
     """E.164 form of every value this path can decide, and which ones it decided.
 
-    Returns ``(e164, decided)``: where ``decided`` is true, ``e164`` is exactly
-    what ``phonenumbers`` gives (``None`` for a value it rejects, and for a null);
-    where it is false the value must be given to ``phonenumbers``. Numbers of a
-    region that has fewer than ``_SMALL_GROUP`` values in ``raw`` are left to it too.
+    ``region`` is the region numbers without a country code are read in: one
+    for the whole column, or a Series giving each row's own (a null or an
+    unknown region leaves the row undecided). Returns ``(e164, decided)``:
+    where ``decided`` is true, ``e164`` is exactly what ``phonenumbers`` gives
+    (``None`` for a value it rejects, and for a null); where it is false the
+    value must be given to ``phonenumbers``. Numbers of a metadata region that
+    has fewer than ``_SMALL_GROUP`` values in ``raw`` are left to it too, and
+    so are the rows of a per-row region with fewer than ``_SMALL_REGION``.
     With ``validation="both"`` each E.164 string starts with a tag, ``TAG_BOTH``,
     ``TAG_VALID`` or ``TAG_POSSIBLE``: which checks the number passes (see
     [`untag`][untag]); a number that passes neither is ``None``.
+
+    The region-dependent first steps (international prefix, national form) run
+    once per region present; the costly last ones (national prefix, validity)
+    once per metadata region over all rows together, so a column of numbers
+    from a hundred countries costs about what one of a single country does.
 
     Examples:
         >>> s = pl.Series(["0034 912 345 678", "+44 20 7946 0958", "030 1234567", "call me"])
@@ -370,10 +383,7 @@ def e164_columns(raw: pl.Series, region: str, validation: Check) -> tuple[pl.Ser
 
     """
     n = raw.len()
-    default = _region(region)
-    if default is None:
-        return pl.Series("e", [None] * n, dtype=pl.String), pl.Series("ok", [False] * n)
-    codes = sorted(_codes())
+    # the shape and the digits of each value do not depend on the region: once
     frame = (
         pl.DataFrame({"raw": raw.cast(pl.String)})
         .with_row_index("i")
@@ -386,8 +396,77 @@ def e164_columns(raw: pl.Series, region: str, validation: Check) -> tuple[pl.Ser
         )
         .with_columns(ok=pl.col("ok") & (pl.col("d").str.len_chars() >= _MIN_DIGITS))
     )
-    undecided = [frame.filter(~pl.col("ok"))["i"]]
+    undecided: list[pl.Series] = [frame.filter(~pl.col("ok"))["i"]]
     frame = frame.filter(pl.col("ok")).select("i", "plus", "d")
+    if isinstance(region, str):
+        groups = [(region, frame)]
+    else:
+        by_row = frame.with_columns(r=region.cast(pl.String).gather(frame["i"]))
+        groups = []
+        for (r,), group in by_row.partition_by("r", as_dict=True).items():
+            if r is None or _region(str(r)) is None or group.height < _SMALL_REGION:
+                # an unknown region, or a handful of numbers: cheaper in phonenumbers
+                # than the dozen polars passes of the first steps
+                undecided.append(group["i"])
+            else:
+                groups.append((str(r), group.drop("r")))
+    parts = []
+    todos = []
+    for r, group in groups:
+        if _region(r) is None:
+            undecided.append(group["i"])
+            continue
+        todo, rejected, left = _national_number(group, r)
+        todos.append(todo)
+        parts.append(rejected.select("i", e=pl.lit(None, dtype=pl.String)))
+        undecided.extend(left)
+    # 3. national prefix and carrier code, per region of metadata; 4. validity
+    todo = pl.concat(todos) if todos else pl.DataFrame(schema=_TODO_SCHEMA)
+    for (md,), group in todo.partition_by("md", as_dict=True).items():
+        r = _region(str(md)) if md not in ("001", "ZZ") else None
+        if r is None or group.height < _SMALL_GROUP:
+            # non-geographic calling codes, and a handful of numbers of one region
+            # (cheaper in phonenumbers than a few polars passes): left to it
+            undecided.append(group["i"])
+            continue
+        group = group.filter(pl.col("nat").str.len_chars() >= 2)  # shorter: rejected
+        group = _strip_national_prefix(group.with_columns(orig=pl.col("nat")), r)
+        group = group.with_columns(
+            nat=pl.when(_length_test("nat", r).is_in([_SHORT, _LOCAL, _BAD_LENGTH]))
+            .then(pl.col("orig"))
+            .otherwise(pl.col("nat"))
+        ).drop("orig")
+        parts.append(_validate(group, validation))
+    found = pl.concat(parts, how="vertical") if parts else pl.DataFrame()
+    out = pl.Series("e", [None] * n, dtype=pl.String)
+    if found.height:
+        out = out.scatter(found["i"], found["e"])
+    decided = pl.Series("ok", [True] * n, dtype=pl.Boolean)
+    missing = pl.concat(undecided) if undecided else pl.Series([], dtype=pl.UInt32)
+    if missing.len():
+        decided = decided.scatter(missing, False)
+    return out, decided
+
+
+_TODO_SCHEMA: Final = {"i": pl.UInt32, "cc": pl.String, "nat": pl.String, "md": pl.String}
+
+
+def _national_number(
+    frame: pl.DataFrame, region: str
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.Series]]:
+    """Steps 1 and 2 for numbers read in ``region``: ``(todo, rejected, undecided)``.
+
+    ``frame`` has the row index ``i``, whether the value starts with a ``+``
+    (``plus``) and its digits (``d``), for values of a shape this path reads.
+    ``todo`` holds ``i, cc, nat, md``: the calling code, the national number
+    and the metadata region to finish it in; ``rejected`` the rows
+    phonenumbers rejects at this point; ``undecided`` the indexes of rows left
+    to phonenumbers.
+    """
+    default = _region(region)
+    assert default is not None
+    codes = sorted(_codes())
+    undecided: list[pl.Series] = []
 
     # 1. international: a "+", or the default region's IDD not followed by a 0
     if default.idd:
@@ -441,32 +520,8 @@ def e164_columns(raw: pl.Series, region: str, validation: Check) -> tuple[pl.Ser
             prefixed.filter(~pl.col("_better")).select("i", "d"),
         ]
     ).with_columns(nat=pl.col("d"), cc=pl.lit(dcc), md=pl.lit(region))
-    cols = ["i", "cc", "nat", "md"]
-    todo = pl.concat([intl.select(cols), stripped.select(cols), kept.select(cols)])
-
-    # 3. national prefix and carrier code, per region of metadata; 4. validity
-    parts = [rejected.select("i", e=pl.lit(None, dtype=pl.String))]
-    for (md,), group in todo.partition_by("md", as_dict=True).items():
-        r = _region(str(md)) if md not in ("001", "ZZ") else None
-        if r is None or group.height < _SMALL_GROUP:
-            # non-geographic calling codes, and a handful of numbers of one region
-            # (cheaper in phonenumbers than a few polars passes): left to it
-            undecided.append(group["i"])
-            continue
-        group = group.filter(pl.col("nat").str.len_chars() >= 2)  # shorter: rejected
-        group = _strip_national_prefix(group.with_columns(orig=pl.col("nat")), r)
-        group = group.with_columns(
-            nat=pl.when(_length_test("nat", r).is_in([_SHORT, _LOCAL, _BAD_LENGTH]))
-            .then(pl.col("orig"))
-            .otherwise(pl.col("nat"))
-        ).drop("orig")
-        parts.append(_validate(group, validation))
-    found = pl.concat(parts, how="vertical")
-    out = pl.Series("e", [None] * n, dtype=pl.String)
-    if found.height:
-        out = out.scatter(found["i"], found["e"])
-    decided = pl.Series("ok", [True] * n)
-    missing = pl.concat(undecided)
-    if missing.len():
-        decided = decided.scatter(missing, False)
-    return out, decided
+    cols = list(_TODO_SCHEMA)
+    todo = pl.concat(
+        [f.select(cols).cast(_TODO_SCHEMA) for f in (intl, stripped, kept)]  # type: ignore[arg-type]
+    )
+    return todo, rejected.select("i"), undecided
