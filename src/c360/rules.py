@@ -9,7 +9,13 @@ matching merge strangers. [`detect_junk`][detect_junk] finds them from the data:
   one that looks like a placeholder (all one digit, ``1234567890``, local part
   ``test``/``none``/``noemail``, domains such as ``example.com``);
 * on location columns (postcode, address line), a value held by a large share
-  of all records (``constant_share``) and far more than any typical value.
+  of all records (``constant_share``) and far more than any typical value;
+* on name columns, a placeholder (``Unknown``, ``Test``, ``N/A``, ``FNU``,
+  ``xxx``): names are never judged by how often they occur, since a common
+  name is still a name;
+* on date columns (date of birth), a placeholder date (``1900-01-01``,
+  ``9999-12-31``) or one held by far more records than birthdays spread over
+  a lifetime allow (``date_share``).
 
 Junk values are nulled in the matching frame (not in the output profiles) and
 reported, so they count neither as agreement nor in blocking.
@@ -73,6 +79,65 @@ _PLACEHOLDER_DOMAINS = (
     "none.com",
     "domain.com",
 )
+#: Words that fill a name field when the name is not known; a name made only of
+#: them is a placeholder. Real names that look like filler (``Guest``, ``Blank``,
+#: ``Sample``, ``Nil``, Korean ``Na`` and ``No``) are deliberately absent.
+_PLACEHOLDER_NAME_WORDS = frozenset(
+    {
+        "unknown",
+        "unkown",
+        "unk",
+        "none",
+        "null",
+        "test",
+        "testing",
+        "dummy",
+        "fnu",
+        "lnu",
+        "nfn",
+        "nln",
+        "noname",
+        "anonymous",
+        "asdf",
+        "qwerty",
+        "tbd",
+        "tba",
+        "customer",
+    }
+)
+#: Whole name values that are placeholders (after lower-casing, non-letters as spaces).
+_PLACEHOLDER_NAMES = frozenset(
+    {
+        "n a",
+        "no name",
+        "not provided",
+        "not given",
+        "not available",
+        "not known",
+        "first name",
+        "last name",
+        "firstname",
+        "lastname",
+        "fname",
+        "lname",
+        "name",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+    }
+)
+#: Dates systems write when the real one is unknown.
+_PLACEHOLDER_DATES = (
+    "1900-01-01",
+    "1901-01-01",
+    "1899-12-31",
+    "1800-01-01",
+    "1111-11-11",
+    "0001-01-01",
+    "9999-12-31",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +153,13 @@ class JunkConfig:
             (and at least ``constant_min_records``) is junk.
         constant_min_records: floor for the constant rule.
         placeholders: also flag placeholder-looking values.
+        name_columns: columns of names, junk only when a placeholder (needs
+            ``placeholders``); how often a name occurs says nothing.
+        date_columns: columns of birth dates.
+        date_share: a date value on more than this share of records (and at
+            least ``constant_min_records``) is junk: birthdays spread over
+            tens of thousands of days, so 0.1% is about thirty times the
+            share of any real one.
     """
 
     identifier_columns: tuple[str, ...] = ("email", "phone", "phone_digits", "national_id")
@@ -96,6 +168,22 @@ class JunkConfig:
     constant_share: float = 0.05
     constant_min_records: int = 50
     placeholders: bool = True
+    name_columns: tuple[str, ...] = ("first_name", "middle_name", "last_name", "full_name")
+    date_columns: tuple[str, ...] = ("date_of_birth",)
+    date_share: float = 0.001
+
+    def columns(self) -> tuple[str, ...]:
+        """Every column judged, identifiers first (the order of ``detect_junk``)."""
+        return tuple(
+            dict.fromkeys(
+                (
+                    *self.identifier_columns,
+                    *self.location_columns,
+                    *self.name_columns,
+                    *self.date_columns,
+                )
+            )
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/TOML-able form."""
@@ -106,20 +194,45 @@ class JunkConfig:
             "constant_share": self.constant_share,
             "constant_min_records": self.constant_min_records,
             "placeholders": self.placeholders,
+            "name_columns": list(self.name_columns),
+            "date_columns": list(self.date_columns),
+            "date_share": self.date_share,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JunkConfig:
         """Inverse of [`to_dict`][to_dict]."""
         d = dict(data)
-        for k in ("identifier_columns", "location_columns"):
+        for k in ("identifier_columns", "location_columns", "name_columns", "date_columns"):
             if k in d:
                 d[k] = tuple(d[k])
         return cls(**d)
 
 
-def _placeholder(column: str) -> pl.Expr:
+_DEFAULT = JunkConfig()
+
+
+def _name_words(v: pl.Expr) -> pl.Expr:
+    return v.str.to_lowercase().str.replace_all(r"[^a-z]+", " ").str.strip_chars(" ")
+
+
+def _placeholder(column: str, cfg: JunkConfig) -> pl.Expr:
     v = pl.col("value")
+    if column in cfg.name_columns:
+        words = _name_words(v)
+        return (
+            words.is_in(list(_PLACEHOLDER_NAMES))
+            | (
+                (words != "")
+                & words.str.split(" ")
+                .list.eval(pl.element().is_in(list(_PLACEHOLDER_NAME_WORDS)))
+                .list.all()
+            )
+            # one letter over and over: "xxx", "aaaa"
+            | ((words.str.len_chars() >= 3) & (words.str.split("").list.n_unique() == 1))
+        )
+    if column in cfg.date_columns:
+        return v.str.slice(0, 10).is_in(list(_PLACEHOLDER_DATES))
     if column == "email":
         user = v.str.split("@").list.first()
         domain = v.str.split("@").list.last()
@@ -139,19 +252,35 @@ _REPEATED_DIGITS = re.compile(r"\D")
 _BLANK_POSTCODE = re.compile(r"^(0+|9+|x+|X+)$")
 
 
-def looks_placeholder(column: str, value: str) -> bool:
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+
+
+def looks_placeholder(column: str, value: str, config: JunkConfig | None = None) -> bool:
     """Whether one value has the placeholder shape ``detect_junk`` flags in ``column``.
 
     The same rule as the frame expression, for a few values at a time (an
     incremental batch of one record) where a query would cost more than the
-    check; the two are tested equal.
+    check; the two are tested equal. ``config`` says which columns hold
+    names and dates (default: ``JunkConfig()``).
 
     Examples:
         >>> looks_placeholder("email", "noemail@gmail.com"), looks_placeholder("phone", "0000000")
         (True, True)
         >>> looks_placeholder("email", "ann@x.io")
         False
+        >>> looks_placeholder("last_name", "N/A"), looks_placeholder("last_name", "Guest")
+        (True, False)
     """
+    cfg = config or _DEFAULT
+    if column in cfg.name_columns:
+        words = _NOT_LETTERS.sub(" ", value.lower()).strip(" ")
+        return (
+            words in _PLACEHOLDER_NAMES
+            or (words != "" and all(w in _PLACEHOLDER_NAME_WORDS for w in words.split(" ")))
+            or (len(words) >= 3 and len(set(words)) == 1)
+        )
+    if column in cfg.date_columns:
+        return value[:10] in _PLACEHOLDER_DATES
     if column == "email":
         parts = value.split("@")
         return parts[0] in _PLACEHOLDER_EMAIL_USERS or parts[-1] in _PLACEHOLDER_DOMAINS
@@ -179,13 +308,13 @@ def placeholder_junk(records: pl.DataFrame, config: JunkConfig | None = None) ->
     if not cfg.placeholders:
         return pl.DataFrame(schema=_JUNK_SCHEMA)
     if records.height <= _FEW_VALUES:
-        cols = [c for c in (*cfg.identifier_columns, *cfg.location_columns) if c in records.columns]
+        cols = [c for c in cfg.columns() if c in records.columns]
         rows = sorted(
             {
                 (col, text)
                 for row in records.select(pl.col(cols).cast(pl.String)).iter_rows()
                 for col, text in zip(cols, row, strict=True)
-                if text is not None and looks_placeholder(col, text)
+                if text is not None and looks_placeholder(col, text, cfg)
             }
         )
         return pl.DataFrame(
@@ -206,6 +335,9 @@ def placeholder_junk(records: pl.DataFrame, config: JunkConfig | None = None) ->
             location_columns=cfg.location_columns,
             constant_share=1.0,
             constant_min_records=never,
+            name_columns=cfg.name_columns,
+            date_columns=cfg.date_columns,
+            date_share=1.0,
         ),
     )
 
@@ -224,9 +356,11 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
     """
     cfg = config or JunkConfig()
     frames = []
-    for col in (*cfg.identifier_columns, *cfg.location_columns):
+    for col in cfg.columns():
         if col not in records.columns:
             continue
+        if col in cfg.name_columns and col not in cfg.identifier_columns and not cfg.placeholders:
+            continue  # names are junk by their shape alone
         counts = (
             records.select(pl.col(col).cast(pl.String).alias("value"))
             .drop_nulls()
@@ -263,6 +397,25 @@ def judge_counts(column: str, counts: pl.DataFrame, n: int, cfg: JunkConfig) -> 
             pl.col("records"),
             pl.lit(cfg.max_records_per_identifier),
         )
+    elif column in cfg.location_columns:
+        limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
+        too_many = pl.col("records") > limit
+        why = pl.format(
+            "{} records ({}% of all) share this value",
+            pl.col("records"),
+            (pl.col("records") * 100 / max(n, 1)).round(1),
+        )
+    elif column in cfg.date_columns:
+        limit = max(cfg.constant_min_records, int(cfg.date_share * n))
+        too_many = pl.col("records") > limit
+        why = pl.format(
+            "{} records ({}% of all) share this date, far more than share a birthday",
+            pl.col("records"),
+            (pl.col("records") * 100 / max(n, 1)).round(2),
+        )
+    elif column in cfg.name_columns:
+        too_many = pl.lit(value=False)
+        why = pl.lit("")
     else:
         limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
         too_many = pl.col("records") > limit
@@ -271,7 +424,7 @@ def judge_counts(column: str, counts: pl.DataFrame, n: int, cfg: JunkConfig) -> 
             pl.col("records"),
             (pl.col("records") * 100 / max(n, 1)).round(1),
         )
-    placeholder = _placeholder(column) if cfg.placeholders else pl.lit(value=False)
+    placeholder = _placeholder(column, cfg) if cfg.placeholders else pl.lit(value=False)
     return counts.filter(too_many | placeholder).select(
         pl.lit(column).alias("column"),
         "value",
@@ -284,6 +437,9 @@ def judge_counts(column: str, counts: pl.DataFrame, n: int, cfg: JunkConfig) -> 
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "email": ("email_user", "email_domain"),
     "address_line1": ("address_number",),
+    "first_name": ("first_name_nick", "first_name_metaphone"),
+    "last_name": ("last_name_metaphone", "last_name_nysiis", "last_name_soundex"),
+    "date_of_birth": ("dob_year",),
 }
 
 

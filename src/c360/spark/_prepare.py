@@ -212,16 +212,14 @@ def detect_junk(matching: DataFrame, cfg: ResolveConfig | JunkConfig) -> pl.Data
     Returns:
         ``column``, ``value``, ``records`` and ``reason``, sorted as locally.
         Values are counted as Spark casts them to strings, which is the
-        polars text for string columns (the default junk columns all are).
+        polars text for string and date columns (the default junk columns
+        all are one or the other).
     """
     from pyspark.sql import functions as F  # noqa: N812
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     junk = cfg if isinstance(cfg, JunkConfig) else cfg.junk
-    columns = [
-        c for c in dict.fromkeys((*junk.identifier_columns, *junk.location_columns))
-        if c in matching.columns
-    ]  # fmt: skip
+    columns = [c for c in junk.columns() if c in matching.columns]
     if not columns:
         return pl.DataFrame(schema=_JUNK_SCHEMA)
     n = matching.count()
