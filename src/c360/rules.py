@@ -453,6 +453,20 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
 }
 
 
+def _holds(dtype: pl.DataType, name: str, values: pl.Series) -> pl.Expr:
+    """Whether column ``name`` holds one of the junk ``values`` (text, as judged).
+
+    A date column is compared as dates when every value reads back as the
+    same text (no text made of a million dates).
+    """
+    text = values.cast(pl.String)
+    if dtype == pl.Date:
+        typed = text.str.to_date("%Y-%m-%d", strict=False)
+        if typed.null_count() == 0 and typed.cast(pl.String).equals(text):
+            return pl.col(name).is_in(typed.implode())
+    return pl.col(name).cast(pl.String).is_in(text.implode())
+
+
 def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
     """Replace junk values by null in the columns where they were found.
 
@@ -478,9 +492,8 @@ def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
         name = str(col[0])
         if name not in records.columns:
             continue
-        values = group["value"].to_list()
         exprs.append(
-            pl.when(pl.col(name).cast(pl.String).is_in(values))
+            pl.when(_holds(records.schema[name], name, group["value"]))
             .then(None)
             .otherwise(pl.col(name))
             .alias(name)
@@ -492,4 +505,6 @@ def null_junk(records: pl.DataFrame, junk: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col(base).is_null()).then(None).otherwise(pl.col(d)).alias(d)
             for base, d in cleared
         )
-    return out
+    from c360._frames import aligned_chunks
+
+    return aligned_chunks(out)
