@@ -355,13 +355,7 @@ def detect_junk(records: pl.DataFrame, config: JunkConfig | None = None) -> pl.D
         ``column``, ``value``, ``records`` (how many hold it) and ``reason``.
     """
     cfg = config or JunkConfig()
-    columns = [
-        col
-        for col in cfg.columns()
-        if col in records.columns
-        # names are junk by their shape alone
-        and (cfg.placeholders or col not in cfg.name_columns or col in cfg.identifier_columns)
-    ]
+    columns = [col for col in cfg.columns() if col in records.columns]
     # counted on the column's own type (a date is cheaper to group than its text),
     # all columns at once (polars runs the queries side by side)
     counts = pl.collect_all(
@@ -408,32 +402,15 @@ def judge_counts(column: str, counts: pl.DataFrame, n: int, cfg: JunkConfig) -> 
             pl.lit(cfg.max_records_per_identifier),
         )
     elif column in cfg.location_columns:
-        limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
-        too_many = pl.col("records") > limit
-        why = pl.format(
-            "{} records ({}% of all) share this value",
-            pl.col("records"),
-            (pl.col("records") * 100 / max(n, 1)).round(1),
-        )
+        too_many, why = _share_rule(n, cfg.constant_share, cfg, "value", digits=1)
     elif column in cfg.date_columns:
-        limit = max(cfg.constant_min_records, int(cfg.date_share * n))
-        too_many = pl.col("records") > limit
-        why = pl.format(
-            "{} records ({}% of all) share this date, far more than share a birthday",
-            pl.col("records"),
-            (pl.col("records") * 100 / max(n, 1)).round(2),
+        too_many, why = _share_rule(
+            n, cfg.date_share, cfg, "date, far more than share a birthday", digits=2
         )
     elif column in cfg.name_columns:
-        too_many = pl.lit(value=False)
-        why = pl.lit("")
+        too_many, why = pl.lit(value=False), pl.lit("")
     else:
-        limit = max(cfg.constant_min_records, int(cfg.constant_share * n))
-        too_many = pl.col("records") > limit
-        why = pl.format(
-            "{} records ({}% of all) share this value",
-            pl.col("records"),
-            (pl.col("records") * 100 / max(n, 1)).round(1),
-        )
+        too_many, why = _share_rule(n, cfg.constant_share, cfg, "value", digits=1)
     placeholder = _placeholder(column, cfg) if cfg.placeholders else pl.lit(value=False)
     return counts.filter(too_many | placeholder).select(
         pl.lit(column).alias("column"),
@@ -441,6 +418,19 @@ def judge_counts(column: str, counts: pl.DataFrame, n: int, cfg: JunkConfig) -> 
         "records",
         pl.when(too_many).then(why).otherwise(pl.lit("placeholder-looking value")).alias("reason"),
     )
+
+
+def _share_rule(
+    n: int, share: float, cfg: JunkConfig, what: str, *, digits: int
+) -> tuple[pl.Expr, pl.Expr]:
+    """A value on more than ``share`` of n records (and ``constant_min_records``): rule, reason."""
+    limit = max(cfg.constant_min_records, int(share * n))
+    why = pl.format(
+        f"{{}} records ({{}}% of all) share this {what}",
+        pl.col("records"),
+        (pl.col("records") * 100 / max(n, 1)).round(digits),
+    )
+    return pl.col("records") > limit, why
 
 
 #: Columns standardisation derives from a column, cleared with it when its value is junk.
