@@ -234,10 +234,8 @@ def _e164_rows(raw: pl.Series, region: pl.Series, validation: Check) -> pl.Serie
         rest = keys[rest_idx]
         done: dict[tuple[str, str], str | None] = {}
         values: list[str | None] = []
+        # e164_columns decides every null itself: only values reach phonenumbers
         for p, r in zip(rest["p"].to_list(), rest["r"].to_list(), strict=True):
-            if p is None:
-                values.append(None)
-                continue
             if (p, r) not in done:
                 fn = fns.get(r) or fns.setdefault(r, _slow(r, validation))
                 done[p, r] = fn(p)
