@@ -565,3 +565,54 @@ def test_standardize_is_lazy_and_row_order_independent():
     a = out.collect()
     b = standardize(lf.reverse()).collect().reverse()
     assert a.equals(b)
+
+
+# --- large columns: cut for the threads, distinct values estimated ----------------
+
+
+def test_large_columns_take_the_parallel_paths_and_agree_with_small_batches(monkeypatch):
+    """A whole frame and the same frame in small batches standardise alike.
+
+    Whole, the worst-profile columns are long enough to be cut into one chunk
+    per thread, and e-mails and addresses skip the exact distinct values on the
+    estimate; in batches of 700 rows neither happens. The threshold is lowered
+    for a second run so that the distinct values of a repetitive column (names,
+    cities) are cut too.
+    """
+    from c360 import _frames
+    from c360.datasets import generate_people
+
+    records = generate_people(3_000, seed=5, profile="worst").records
+    assert records.height > 6_000
+    batches = pl.concat(
+        [standardize(records.slice(i, 700).lazy()).collect() for i in range(0, records.height, 700)]
+    )
+    for min_rows in (records.height - 1, 500):
+        monkeypatch.setattr(_frames, "SPREAD_MIN_ROWS", min_rows)
+        whole = standardize(records.lazy()).collect()
+        assert whole.equals(batches), min_rows
+        # every column in one chunk layout (a column cut differently makes every
+        # later query copy the frame first)
+        assert len({tuple(s.chunk_lengths()) for s in whole.get_columns()}) == 1
+
+
+def test_on_distinct_cuts_long_series_and_keeps_the_input_layout(monkeypatch):
+    from c360 import _frames
+    from c360._standardize._distinct import on_distinct
+
+    monkeypatch.setattr(_frames, "SPREAD_MIN_ROWS", 100)
+    seen: list[int] = []
+
+    def upper(s: pl.Series) -> pl.Series:
+        seen.append(s.n_chunks())
+        return s.str.to_uppercase()
+
+    distinct = pl.Series("x", [f"v{i}" for i in range(1_000)] + [None])
+    repeated = pl.Series("x", [f"v{i % 200}" for i in range(1_000)] + [None])
+    for s in (distinct, repeated):
+        out = on_distinct(s, upper, return_dtype=pl.String())
+        assert out.to_list() == [None if v is None else v.upper() for v in s.to_list()]
+        assert out.chunk_lengths() == s.chunk_lengths()
+    # all distinct: the whole series, cut; repeated: its 200 values, cut
+    expected = min(pl.thread_pool_size(), 8)
+    assert seen == [expected, expected]

@@ -95,6 +95,49 @@ def _nbytes(table: pa.Table | pl.DataFrame) -> int:
     return int(table.estimated_size() if isinstance(table, pl.DataFrame) else table.nbytes)
 
 
+def cut_into(series: pl.Series, lengths: Sequence[int]) -> pl.Series:
+    """``series`` as chunks of the given ``lengths`` (which must add up to its length).
+
+    One copy when ``series`` has several chunks (none when it has one); the
+    chunks are views of it.
+
+    Examples:
+        >>> cut_into(pl.Series([1, 2, 3]), [2, 1]).chunk_lengths()
+        [2, 1]
+    """
+    if list(series.chunk_lengths()) == list(lengths):
+        return series
+    whole = series.rechunk()
+    parts, start = [], 0
+    for n in lengths:
+        parts.append(whole.slice(start, n))
+        start += n
+    return pl.concat(parts, rechunk=False) if parts else whole
+
+
+#: [`spread`][spread] leaves shorter series whole: below this, one thread is as fast.
+SPREAD_MIN_ROWS = 50_000
+
+
+def spread(series: pl.Series) -> pl.Series:
+    """``series`` cut into one chunk per polars thread when it is one long chunk.
+
+    Polars runs a string function on a Series one chunk per thread: on one chunk
+    (the distinct values of a column, a column just read) it uses one core.
+    Cutting costs no copy. Short series, and series already cut, come back as
+    they are.
+
+    Examples:
+        >>> spread(pl.Series(range(100_000))).n_chunks() == min(pl.thread_pool_size(), 8)
+        True
+    """
+    threads = min(pl.thread_pool_size(), 8)
+    if threads < 2 or series.n_chunks() > 1 or series.len() < SPREAD_MIN_ROWS:
+        return series
+    size = -(-series.len() // threads)
+    return cut_into(series, [min(size, series.len() - i) for i in range(0, series.len(), size)])
+
+
 def aligned_chunks(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with every column cut into the chunks most of its columns have.
 
@@ -120,12 +163,6 @@ def aligned_chunks(frame: pl.DataFrame) -> pl.DataFrame:
     ref = layouts.most_common(1)[0][0]
     out = frame.clone()
     for i, s in enumerate(frame.get_columns()):
-        if tuple(s.chunk_lengths()) == ref:
-            continue
-        whole = s.rechunk()
-        parts, start = [], 0
-        for n in ref:
-            parts.append(whole.slice(start, n))
-            start += n
-        out.replace_column(i, pl.concat(parts, rechunk=False))
+        if tuple(s.chunk_lengths()) != ref:
+            out.replace_column(i, cut_into(s, ref))
     return out

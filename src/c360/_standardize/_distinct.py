@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
+
+from c360._frames import cut_into, spread
 
 SeriesFn = Callable[[pl.Series], pl.Series]
 
@@ -15,6 +16,11 @@ SeriesFn = Callable[[pl.Series], pl.Series]
 #: series costs more than the work, and incremental resolution of one record
 #: runs dozens of them. Results are the same either way (tested).
 SMALL = 64
+
+#: [`on_distinct`][on_distinct] skips the exact distinct values when the
+#: HyperLogLog estimate is above half the rows by this factor (the estimate is
+#: within a few per cent); nearer the line it counts them exactly.
+_APPROX_MARGIN = 1.1
 
 
 def frame_fn(build: Callable[[pl.Expr], pl.Expr]) -> SeriesFn:
@@ -102,11 +108,24 @@ def on_distinct(s: pl.Series, fn: SeriesFn, *, return_dtype: pl.DataType) -> pl.
     """
     if s.len() <= SMALL:
         return fn(s).cast(return_dtype).rename(s.name)
+    if 2 * _estimate(s) > s.len() * _APPROX_MARGIN:
+        # a column of (nearly) all-distinct values (e-mails, street addresses)
+        # would pay for an exact unique only to run fn on every row anyway
+        return _whole(s, fn, return_dtype)
     uniq = s.drop_nulls().unique()
     if 2 * uniq.len() > s.len():
-        return fn(s).cast(return_dtype).rename(s.name)
-    out = fn(uniq).cast(return_dtype)
+        return _whole(s, fn, return_dtype)
+    # the distinct values come back as one chunk, which polars would clean on
+    # one core: cut them so that every thread takes a part
+    out = fn(spread(uniq)).cast(return_dtype)
     return s.replace_strict(uniq, out, default=None, return_dtype=return_dtype)
+
+
+def _whole(s: pl.Series, fn: SeriesFn, return_dtype: pl.DataType) -> pl.Series:
+    # cut for the threads as above, then back into the input's chunks so that
+    # the new column lines up with the frame's others
+    out = fn(spread(s)).cast(return_dtype).rename(s.name)
+    return cut_into(out, s.chunk_lengths())
 
 
 def apply_python(
@@ -131,11 +150,7 @@ def apply_python(
 
 
 def map_distinct(
-    expr: pl.Expr,
-    func: Callable[[str], Any],
-    *,
-    return_dtype: pl.DataType,
-    only: str | None = None,
+    expr: pl.Expr, func: Callable[[str], Any], *, return_dtype: pl.DataType
 ) -> pl.Expr:
     """Map a Python function over the distinct non-null values of a string expression.
 
@@ -143,10 +158,6 @@ def map_distinct(
         expr: a string expression.
         func: called with each distinct value; may return ``None``.
         return_dtype: dtype of the result.
-        only: a regex; when given, only values matching it are passed to ``func``
-            and the others are kept as they are (``return_dtype`` must then be
-            ``pl.String``). Small series are tested with Python's ``re``, large
-            ones with polars: keep to syntax both read the same way.
 
     Examples:
         >>> df = pl.DataFrame({"a": ["x", "y", "x", None]})
@@ -154,19 +165,15 @@ def map_distinct(
         ['X', 'Y', 'X', None]
 
     """
-    pattern = re.compile(only) if only is not None else None
 
     def _apply(s: pl.Series) -> pl.Series:
         if s.dtype != pl.String:
             s = s.cast(pl.String)
-        if pattern is not None and s.len() <= SMALL:
-            out = [v if v is None or not pattern.search(v) else func(v) for v in s.to_list()]
-            return pl.Series(s.name, out, dtype=pl.String)
-        if only is None:
-            return apply_python(s, func, return_dtype=return_dtype)
-        keys = s.filter(s.str.contains(only).fill_null(False)).unique()
-        if keys.len() == 0:
-            return s
-        return s.replace(keys, pl.Series([func(k) for k in keys.to_list()], dtype=pl.String))
+        return apply_python(s, func, return_dtype=return_dtype)
 
     return expr.map_batches(_apply, return_dtype=return_dtype)
+
+
+def _estimate(s: pl.Series) -> int:
+    """HyperLogLog estimate of the number of distinct values of ``s``."""
+    return int(s.to_frame().select(pl.first().approx_n_unique()).item())
