@@ -7,7 +7,7 @@ from typing import Final
 
 import polars as pl
 
-from c360._standardize._distinct import frame_fn, per_distinct
+from c360._standardize._distinct import per_distinct, staged_fn
 
 #: Always tried first: ISO 8601 (``1985-03-12``; a time part is ignored).
 ISO_FORMAT: Final = "%Y-%m-%d"
@@ -60,7 +60,9 @@ def parse_date(
     """
     fmts = tuple(DEFAULT_DATE_FORMATS if formats is None else formats)
 
-    def build(e: pl.Expr) -> pl.Expr:
+    def build(e: pl.Expr) -> list[dict[str, pl.Expr]]:
+        # staged: polars does not share repeated sub-trees, so with the cleaned
+        # text inline each format would clean it again (three times the cost)
         text = (
             e.cast(pl.String)
             .str.replace_all(r"[,\s]+", " ")
@@ -68,9 +70,13 @@ def parse_date(
             .str.replace(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ].*$", "${1}")
         )
         parsed = pl.coalesce(
-            [text.str.to_date(f, strict=False) for f in dict.fromkeys((ISO_FORMAT, *fmts))]
+            [pl.col("t").str.to_date(f, strict=False) for f in dict.fromkeys((ISO_FORMAT, *fmts))]
         )
-        year = parsed.dt.year()
-        return pl.when((year >= min_year) & (year <= max_year)).then(parsed)
+        year = pl.col("d").dt.year()
+        return [
+            {"t": text},
+            {"d": parsed},
+            {"v": pl.when((year >= min_year) & (year <= max_year)).then(pl.col("d"))},
+        ]
 
-    return per_distinct(expr, frame_fn(build), return_dtype=pl.Date())
+    return per_distinct(expr, staged_fn(build), return_dtype=pl.Date())

@@ -146,7 +146,7 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
         .with_columns(**clean)
         .with_columns(**derived)
         .with_columns(issues.alias(ISSUES))
-        .drop(list(raw))
+        .drop([*raw, *(c for c in clean if c == _PHONE_READINGS)])
     )
 
 
@@ -217,11 +217,17 @@ def _plan(
             if "country" in present
             else pl.lit(cfg.default_region)
         )
-        raw[_PHONE_READINGS] = _phone.e164_readings(pl.col("phone"), region, cfg.default_region)
+        # read beside the other cleaners (it is the longest of them), not
+        # before them: the two columns it gives follow from it in the next stage
+        clean[_PHONE_READINGS] = _phone.e164_readings(pl.col("phone"), region, cfg.default_region)
+        raw[_RAW + "phone"] = _blank_to_null(pl.col("phone"))
+        noted.append("phone")
         readings = pl.col(_PHONE_READINGS)
-        put("phone", readings.struct.field(cfg.phone_validation))
+        derived["phone"] = readings.struct.field(cfg.phone_validation)
         derived["phone_digits"] = _phone.digits_of(
-            pl.col(_RAW + "phone"), pl.col("phone"), readings.struct.field("possible")
+            pl.col(_RAW + "phone"),
+            readings.struct.field(cfg.phone_validation),
+            readings.struct.field("possible"),
         )
 
     if "date_of_birth" in present:
