@@ -309,12 +309,24 @@ def _valid_for_code(group: pl.DataFrame, cc: int) -> pl.DataFrame:
         while k < len(codes) and _leading(codes[k]):
             run.append(codes[k])
             k += 1
-        step = pending.with_columns(_owner=_first_leading(tuple(run)))
+        # which region owns a number needs a regex with a group per region (slow);
+        # whether any does, one without groups: most numbers that reach here
+        # (no valid US number) belong to none, and are not given to the first
+        step = pending.with_columns(_any=pl.col("nsn").str.contains(_any_leading(tuple(run))))
+        owned = step.filter(pl.col("_any")).drop("_any")
+        owned = owned.with_columns(_owner=_first_leading(tuple(run)))
         for (owner,), members in (
-            step.filter(pl.col("_owner").is_not_null()).partition_by("_owner", as_dict=True).items()
+            owned.filter(pl.col("_owner").is_not_null())
+            .partition_by("_owner", as_dict=True)
+            .items()
         ):
             valid.append(members.filter(_known(str(owner))).drop("_owner"))
-        pending = step.filter(pl.col("_owner").is_null()).drop("_owner")
+        pending = pl.concat(
+            [
+                step.filter(~pl.col("_any")).drop("_any"),
+                owned.filter(pl.col("_owner").is_null()).drop("_owner"),
+            ]
+        )
     if not valid:
         return group.clear()
     return pl.concat(valid, how="vertical").drop("key")
@@ -338,6 +350,12 @@ def _first_leading(codes: tuple[str, ...]) -> pl.Expr:
         pl.when(groups.struct.field(f).is_not_null()).then(pl.lit(code))
         for f, code in zip(fields, codes, strict=True)
     )
+
+
+@functools.cache
+def _any_leading(codes: tuple[str, ...]) -> str:
+    """``^(?:lead1|lead2|...)``: whether any of ``codes`` has leading digits starting ``nsn``."""
+    return "^(?:" + "|".join(f"(?:{_leading(code)})" for code in codes) + ")"
 
 
 @functools.cache
