@@ -146,7 +146,7 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
         .with_columns(**clean)
         .with_columns(**derived)
         .with_columns(issues.alias(ISSUES))
-        .drop([*raw, *(c for c in clean if c == _PHONE_READINGS)])
+        .drop([*raw, *([_PHONE_READINGS] if _PHONE_READINGS in clean else [])])
     )
 
 

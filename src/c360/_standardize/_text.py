@@ -9,7 +9,7 @@ import polars as pl
 
 from c360._optional import import_optional
 from c360._standardize import _tables
-from c360._standardize._distinct import frame_fn, per_distinct, staged_fn
+from c360._standardize._distinct import apply_python, frame_fn, per_distinct, staged_fn
 
 _APOSTROPHES = r"['`]"
 #: A run of characters other than ``a-z0-9`` that is not already one space: every
@@ -81,17 +81,23 @@ def _fold_series(s: pl.Series) -> pl.Series:
     # million addresses for nothing
     if s.dtype != pl.String:
         s = s.cast(pl.String)
-    rows = (s.str.len_bytes() != s.str.len_chars()).fill_null(False).arg_true()
+    rows = _non_ascii_rows(s)
     if rows.len() == 0:
         return s
     part = s.gather(rows).str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
-    still = (part.str.len_bytes() != part.str.len_chars()).fill_null(False)
-    if still.any():
-        keys = part.filter(still).unique()
-        part = part.replace(keys, pl.Series([_transliterate(k) for k in keys.to_list()]))
+    left = _non_ascii_rows(part)  # other scripts, ø, ß, ł: transliterated
+    if left.len():
+        part.scatter(
+            left, apply_python(part.gather(left), _transliterate, return_dtype=pl.String())
+        )
     out = s.clone()
     out.scatter(rows, part)
     return out
+
+
+def _non_ascii_rows(s: pl.Series) -> pl.Series:
+    """Indexes of the values of ``s`` that hold a character beyond ASCII."""
+    return (s.str.len_bytes() != s.str.len_chars()).fill_null(False).arg_true()
 
 
 def _distinct_text(build: Callable[[pl.Expr], pl.Expr], expr: pl.Expr) -> pl.Expr:
