@@ -167,6 +167,61 @@ def test_compaction_keeps_results(base, monkeypatch):
         assert sa.matching.sort("source", "record_id").equals(
             other.matching.sort("source", "record_id")
         )
+        _assert_indexes_as_built(other)
+
+
+def test_compaction_copies_only_the_chunks_it_added(base, monkeypatch):
+    """The loaded frame's chunks (row groups) stay; the appended ones are folded into one."""
+    import c360.incremental as inc
+
+    out, _, held, _ = base
+    read = inc.read_state_frame
+
+    def in_four_chunks(path, what):
+        frame = read(path, what)
+        if what != "saved records":
+            return frame
+        step = frame.height // 4 + 1
+        return pl.concat([frame.slice(i, step) for i in range(0, frame.height, step)])
+
+    monkeypatch.setattr(inc, "read_state_frame", in_four_chunks)
+    monkeypatch.setattr(ResolutionState, "COMPACT_EVERY", 2)
+    monkeypatch.setattr(ResolutionState, "MAX_CHUNKS", 2)
+    state = ResolutionState.load(out)
+    assert state._main.n_chunks() == 4, "precondition"
+    loaded = state._main.height
+    chunk_counts = []
+    for i in range(0, 16, 2):
+        state.resolve(held.slice(i, 2).drop("person_id"))
+        chunk_counts.append(state._main.n_chunks())
+    # each compaction adds a chunk; past 4 + 2 the added ones become one
+    assert max(chunk_counts) == 6 and 5 in chunk_counts[3:]
+    assert state._main.slice(0, loaded).n_chunks() == 4
+    _assert_indexes_as_built(state)
+
+
+def _assert_indexes_as_built(state):
+    """Indexes merged at compaction equal those built from the whole main frame."""
+    if state._extra.height:
+        state._compact()
+    for idx in state._index:
+        built = state._build(idx.rule)
+        assert np.array_equal(idx.hashes, built.hashes), idx.rule
+        assert np.array_equal(idx.rids, built.rids), idx.rule
+
+
+def test_compaction_merges_indexes_of_updated_records(base, monkeypatch):
+    """Records sent again replace their old version in the indexes, as a rebuild would."""
+    out, _, held, _ = base
+    monkeypatch.setattr(ResolutionState, "COMPACT_EVERY", 1)
+    state = ResolutionState.load(out)
+    new = held.head(4).drop("person_id")
+    # the same records again, one with a changed last name, one twice in a row
+    updated = new.head(2).with_columns(pl.lit("Zyx").alias("last_name"))
+    for b in (new, updated, updated.head(1), held.slice(4, 3).drop("person_id")):
+        state.resolve(b)
+        _assert_indexes_as_built(state)
+    assert int((~state._active).sum()) == 3  # three older versions left out
 
 
 @settings(max_examples=60, deadline=None)
