@@ -753,3 +753,47 @@ def test_a_batch_then_save_gives_the_full_runs_customers(seed, profile, percent)
     )
     if bridges.height == 0:
         assert incremental.equals(full)
+
+
+def test_pairs_inside_a_batch_skip_blocks_the_state_makes_too_large(tmp_path, monkeypatch):
+    """A key shared by more than ``max_block_size`` records of state and batch gives no pairs."""
+    import c360.blocking
+    from c360 import ResolveConfig
+    from c360.blocking import BlockingConfig, block_on
+
+    def people(prefix, n, city):
+        return pl.DataFrame(
+            {
+                "source": ["crm"] * n,
+                "record_id": [f"{prefix}{i}" for i in range(n)],
+                "first_name": [f"Name{prefix}{i}" for i in range(n)],
+                "last_name": [f"Family{prefix}{i}" for i in range(n)],
+                "email": [f"{prefix}{i}@example.com" for i in range(n)],
+                "city": [city] * n,
+            }
+        )
+
+    rules = (block_on("city"), block_on("email"))
+    config = ResolveConfig(blocking=BlockingConfig(rules=rules, max_block_size=8))
+    c360.resolve(people("s", 10, "Springfield"), config=config).write(tmp_path)
+    state = ResolutionState.load(tmp_path)
+    seen = []
+    generate = c360.blocking.generate_pairs
+
+    def spy(records, cfg, **kw):
+        seen.append((records, kw["keys"]))
+        return generate(records, cfg, **kw)
+
+    monkeypatch.setattr(c360.blocking, "generate_pairs", spy)
+    batch = pl.concat([people("b", 3, "Springfield"), people("c", 2, "Shelbyville")])
+    res = state.resolve(batch)
+    assert res.unified_ids.num_rows == 5
+    ((own, keys),) = seen
+    city = keys[0]
+    springfield = (own["city"] == "springfield").to_numpy()
+    # 10 in the state + 3 in the batch > 8: skipped, as a full run over both would
+    assert (city.group[springfield] == -1).all()
+    # 2 in the batch, none in the state: one block of two
+    kept = city.group[~springfield]
+    assert (kept >= 0).all() and kept[0] == kept[1]
+    assert int((city.sizes * (city.sizes - 1) // 2).sum()) == 1

@@ -351,6 +351,41 @@ def guarded_labels(
     return cluster_links(n_nodes, left, right, certainty, config=cfg, records=nodes).labels
 
 
+def state_block_sizes(
+    index: Sequence[_RuleIndex],
+    delta: Sequence[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]],
+    hashed: Sequence[_KeyHash | None],
+) -> list[npt.NDArray[np.int64] | None]:
+    """Per rule, how many rows of the state share each batch row's key.
+
+    ``None`` for a rule the batch has no keys of; 0 where a row's key is
+    incomplete.
+
+    Examples:
+        >>> idx = _RuleIndex(None, np.array([1, 5, 5], dtype=np.uint64), np.arange(3))
+        >>> delta = (np.array([5, 7], dtype=np.uint64), np.array([3, 4]))
+        >>> batch = (np.array([5, 7, 9], dtype=np.uint64), np.array([True, True, False]))
+        >>> state_block_sizes([idx], [delta], [batch])[0].tolist()
+        [3, 1, 0]
+    """
+    out: list[npt.NDArray[np.int64] | None] = []
+    for idx, (dh, _), h in zip(index, delta, hashed, strict=True):
+        if h is None:
+            out.append(None)
+            continue
+        hashes, valid = h
+        sizes = np.searchsorted(idx.hashes, hashes, side="right") - np.searchsorted(
+            idx.hashes, hashes, side="left"
+        )
+        if dh.size:
+            sh = np.sort(dh)
+            sizes += np.searchsorted(sh, hashes, side="right") - np.searchsorted(
+                sh, hashes, side="left"
+            )
+        out.append(np.where(valid, sizes, 0).astype(np.int64))
+    return out
+
+
 def find_candidates(
     index: Sequence[_RuleIndex],
     delta: Sequence[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]],
