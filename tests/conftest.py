@@ -185,17 +185,24 @@ def file_bytes():
 
 @pytest.fixture
 def disk_full_on(monkeypatch):
-    """Make ``pyarrow.parquet.write_table`` fail with ``OSError("disk full")`` for one file name."""
+    """Make writing one Parquet file name fail with ``OSError("disk full")``.
+
+    Whichever writer c360 uses for it: pyarrow's ``write_table``, polars'
+    ``DataFrame.write_parquet`` or ``LazyFrame.sink_parquet``.
+    """
     import pyarrow.parquet as pq
 
-    real = pq.write_table
-
-    def install(name: str) -> None:
+    def failing_on(name: str, real):
         def failing(table, where, *args, **kwargs):
             if str(where).endswith(name):
                 raise OSError("disk full")
             return real(table, where, *args, **kwargs)
 
-        monkeypatch.setattr(pq, "write_table", failing)
+        return failing
+
+    def install(name: str) -> None:
+        monkeypatch.setattr(pq, "write_table", failing_on(name, pq.write_table))
+        for cls, method in ((pl.DataFrame, "write_parquet"), (pl.LazyFrame, "sink_parquet")):
+            monkeypatch.setattr(cls, method, failing_on(name, getattr(cls, method)))
 
     return install

@@ -337,6 +337,8 @@ def test_save_brings_every_output_table_up_to_date(base, tmp_path):
         )
     )
     state.resolve(moved, run_id="b4")
+    # and the same record again in the same session: its last version is kept
+    state.resolve(moved.with_columns(last_name=pl.lit("Zzyzy")), run_id="b5")
     state.save(copy)
 
     ids = _table(copy / "unified_ids.parquet")
@@ -351,7 +353,7 @@ def test_save_brings_every_output_table_up_to_date(base, tmp_path):
     records = _table(copy / "state" / "records.parquet")
     assert records.height == ids.height
     assert records.filter(pl.col("record_id") == moved["record_id"][0])["last_name"].to_list() == [
-        "Zzyzx"
+        "Zzyzy"
     ]
     saved = _table(copy / "profiles.parquet")
     rebuilt = pl.from_arrow(build_profiles(records, ids, state.config.survivorship))

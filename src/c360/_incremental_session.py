@@ -160,7 +160,9 @@ def write_session(
     model.save(tmp / MODEL)
     config.save(tmp / CONFIG)
     profiles = updated_profiles(source_dir, session, raw, ids, config.survivorship, resolve_id)
-    if profiles is not None:
+    if isinstance(profiles, pl.LazyFrame):
+        profiles.sink_parquet(tmp / "profiles.parquet")
+    elif profiles is not None:
         jobs.append((profiles, tmp / "profiles.parquet"))
     write_parquet_files(jobs)
     # the appended tables in a second round, once the frames above are written
@@ -196,11 +198,15 @@ def current_records(source_dir: Path | None, session: _Session) -> pl.DataFrame 
     old = read_state_frame(path, "the accepted records")
     if not session.records:
         return old
-    new = pl.concat(session.records, how="diagonal_relaxed").unique(
-        keys, keep="last", maintain_order=True
-    )
-    old = old.join(new.select(keys), on=keys, how="anti")
-    return pl.concat([old, new], how="diagonal_relaxed")
+    # each step copies the records only when it has something to drop: a
+    # state grown from 5M to 10M records held three copies of them here
+    new = pl.concat(session.records, how="diagonal_relaxed", rechunk=False)
+    if new.select(pl.struct(keys).is_duplicated().any()).item():
+        new = new.unique(keys, keep="last", maintain_order=True)
+    replaced = old.select(keys).join(new.select(keys), on=keys, how="semi")
+    if replaced.height:
+        old = old.join(new.select(keys), on=keys, how="anti")
+    return pl.concat([old, new], how="diagonal_relaxed", rechunk=False)
 
 
 def updated_profiles(
@@ -210,8 +216,12 @@ def updated_profiles(
     ids: pl.DataFrame,
     survivorship: Any,
     resolve_id: Callable[[str], str],
-) -> pa.Table | None:
-    """Profiles updated for the customers the session changed; the others kept."""
+) -> pa.Table | pl.LazyFrame | None:
+    """Profiles updated for the customers the session changed; the others kept.
+
+    A lazy frame, to be written as it streams, when the earlier profiles
+    can be merged with the new ones (see [`_merged_profiles`][_merged_profiles]).
+    """
     import warnings
 
     import pyarrow.compute as pc
@@ -219,7 +229,6 @@ def updated_profiles(
     from c360.golden import build_profiles
 
     path = existing(source_dir, "profiles.parquet")
-    old = read_state(path, "the earlier profiles") if path is not None else None
     if raw is None:
         if session.touched:
             warnings.warn(
@@ -227,18 +236,61 @@ def updated_profiles(
                 "golden profiles were not updated; run `c360 resolve --previous` to rebuild",
                 stacklevel=4,
             )
-        return old
-    if old is None:
+        return read_state(path, "the earlier profiles") if path is not None else None
+    if path is None:
         return build_profiles(raw, ids, survivorship)
     touched = {resolve_id(c) for c in session.touched}
-    gone = pa.array(sorted(touched | session.merged_away), type=pa.string())
-    keep = old.filter(pc.invert(pc.is_in(old.column("customer_id"), value_set=gone)))
+    gone = sorted(touched | session.merged_away)
     sub_ids = ids.filter(pl.col("customer_id").is_in(sorted(touched)))
-    if sub_ids.height == 0:
-        return keep
-    sub_raw = raw.join(
-        sub_ids.select("source", "record_id"), on=["source", "record_id"], how="semi"
+    fresh = None
+    if sub_ids.height:
+        sub_raw = raw.join(
+            sub_ids.select("source", "record_id"), on=["source", "record_id"], how="semi"
+        )
+        fresh = build_profiles(sub_raw, sub_ids, survivorship)
+    merged = _merged_profiles(path, gone, fresh)
+    if merged is not None:
+        return merged
+    old = read_state(path, "the earlier profiles")
+    keep = old.filter(
+        pc.invert(pc.is_in(old.column("customer_id"), value_set=pa.array(gone, pa.string())))
     )
-    fresh = build_profiles(sub_raw, sub_ids, survivorship)
+    if fresh is None:
+        return keep
     both = pa.concat_tables([keep, fresh], promote_options="permissive")
     return both.sort_by("customer_id")
+
+
+def _merged_profiles(
+    path: Path | None, gone: list[str], fresh: pa.Table | None
+) -> pl.LazyFrame | None:
+    """The earlier profiles but ``gone``, merged with ``fresh`` by customer, lazily.
+
+    Both are sorted by customer: a merge keeps the order without sorting
+    every profile, and the earlier ones stream from the file instead of being
+    held, filtered and sorted in memory (three copies of them: 9 GB more
+    resident memory while saving 5.5M records). ``None`` when the merge does
+    not apply (an earlier file not sorted, or with other columns), for the
+    in-memory way.
+    """
+    if path is None:
+        return None
+    schema = pl.read_parquet_schema(path)
+    if "customer_id" not in schema:
+        return None
+    if not pl.read_parquet(path, columns=["customer_id"]).get_column("customer_id").is_sorted():
+        return None
+    kept = pl.scan_parquet(path).filter(
+        ~pl.col("customer_id").is_in(pl.Series(gone, dtype=pl.String))
+    )
+    if fresh is None:
+        return kept
+    new = pl.from_arrow(fresh)
+    assert isinstance(new, pl.DataFrame)
+    if set(new.columns) != set(schema):
+        return None
+    try:
+        new = new.select(pl.col(c).cast(dtype) for c, dtype in schema.items())
+    except pl.exceptions.PolarsError:
+        return None
+    return kept.merge_sorted(new.lazy(), key="customer_id")

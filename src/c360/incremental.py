@@ -196,7 +196,9 @@ class ResolutionState:
         """The current records with their customer IDs (latest version of each record)."""
         frame = self._rows()
         frame = frame.with_columns(customer_id=pl.Series(self._current_ids(), dtype=pl.String))
-        return frame.filter(pl.Series(self._active))
+        active = self._active
+        # filtering copies every column: not when no record was replaced
+        return frame if active.all() else frame.filter(pl.Series(active))
 
     def _rows(self) -> pl.DataFrame:
         extra = self._extra.frame()
