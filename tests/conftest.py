@@ -187,8 +187,8 @@ def file_bytes():
 def disk_full_on(monkeypatch):
     """Make writing one Parquet file name fail with ``OSError("disk full")``.
 
-    Whichever writer c360 uses for it: pyarrow's ``write_table``, polars'
-    ``DataFrame.write_parquet`` or ``LazyFrame.sink_parquet``.
+    Whichever writer c360 uses for it: pyarrow's ``write_table`` or
+    ``ParquetWriter``, or polars' ``DataFrame.write_parquet``.
     """
     import pyarrow.parquet as pq
 
@@ -202,7 +202,16 @@ def disk_full_on(monkeypatch):
 
     def install(name: str) -> None:
         monkeypatch.setattr(pq, "write_table", failing_on(name, pq.write_table))
-        for cls, method in ((pl.DataFrame, "write_parquet"), (pl.LazyFrame, "sink_parquet")):
-            monkeypatch.setattr(cls, method, failing_on(name, getattr(cls, method)))
+        monkeypatch.setattr(
+            pl.DataFrame, "write_parquet", failing_on(name, pl.DataFrame.write_parquet)
+        )
+
+        class FailingWriter(pq.ParquetWriter):
+            def __init__(self, where, *args, **kwargs):
+                if str(where).endswith(name):
+                    raise OSError("disk full")
+                super().__init__(where, *args, **kwargs)
+
+        monkeypatch.setattr(pq, "ParquetWriter", FailingWriter)
 
     return install

@@ -312,10 +312,15 @@ def _table(path):
     return pl.read_parquet(path)
 
 
-def test_save_brings_every_output_table_up_to_date(base, tmp_path):
+@pytest.mark.parametrize("piece", [7, 100_000])
+def test_save_brings_every_output_table_up_to_date(base, tmp_path, monkeypatch, piece):
     import shutil
 
+    from c360 import _incremental_session
     from c360.golden import build_profiles
+
+    # the earlier profiles are merged with the new ones a piece at a time
+    monkeypatch.setattr(_incremental_session, "_PROFILE_PIECE", piece)
 
     out, kept, held, full = base
     copy = tmp_path / "copy"
@@ -799,3 +804,28 @@ def test_pairs_inside_a_batch_skip_blocks_the_state_makes_too_large(tmp_path, mo
     kept = city.group[~springfield]
     assert (kept >= 0).all() and kept[0] == kept[1]
     assert int((city.sizes * (city.sizes - 1) // 2).sum()) == 1
+
+
+@pytest.mark.parametrize("piece", [1, 2, 100])
+def test_profile_merge_keeps_customer_order_and_every_new_profile(tmp_path, monkeypatch, piece):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from c360 import _incremental_session
+    from c360._incremental_session import _merged_profiles
+
+    monkeypatch.setattr(_incremental_session, "_PROFILE_PIECE", piece)
+    old = tmp_path / "old.parquet"
+    pq.write_table(pa.table({"customer_id": ["b", "d", "f"], "name": ["B", "D", "F"]}), old)
+    # new profiles before, between and after the earlier ones; "d" was touched
+    fresh = pa.table({"name": ["A", "D2", "E", "G", "H"], "customer_id": ["a", "d", "e", "g", "h"]})
+    merge = _merged_profiles(old, ["d"], fresh)
+    assert merge is not None
+    merge.write(tmp_path / "new.parquet")
+    got = pq.read_table(tmp_path / "new.parquet")
+    assert got.column_names == ["customer_id", "name"]
+    assert got.column("customer_id").to_pylist() == ["a", "b", "d", "e", "f", "g", "h"]
+    assert got.column("name").to_pylist() == ["A", "B", "D2", "E", "F", "G", "H"]
+    # an earlier file not sorted by customer is left to the in-memory way
+    pq.write_table(pa.table({"customer_id": ["f", "b"], "name": ["F", "B"]}), old)
+    assert _merged_profiles(old, [], fresh) is None
