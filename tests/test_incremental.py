@@ -829,3 +829,28 @@ def test_profile_merge_keeps_customer_order_and_every_new_profile(tmp_path, monk
     # an earlier file not sorted by customer is left to the in-memory way
     pq.write_table(pa.table({"customer_id": ["f", "b"], "name": ["F", "B"]}), old)
     assert _merged_profiles(old, [], fresh) is None
+
+
+def test_damaged_profiles_stop_the_save_with_a_clear_error(base, tmp_path):
+    import shutil
+
+    from c360._incremental_session import _read_pieces
+
+    out, _, held, _ = base
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    state = ResolutionState.load(copy)
+    state.resolve(held.head(2).drop("person_id"))
+    (copy / "profiles.parquet").write_bytes(b"not parquet")
+    before = (copy / "unified_ids.parquet").read_bytes()
+    with pytest.raises(StateError, match="earlier profiles"):
+        state.save(copy)
+    assert (copy / "unified_ids.parquet").read_bytes() == before
+
+    class BadPages:  # a file whose damage shows only past its first pieces
+        def iter_batches(self, batch_size):
+            yield from ()
+            raise OSError("Corrupt snappy compressed data")
+
+    with pytest.raises(StateError, match="earlier profiles: Corrupt"):
+        list(_read_pieces(BadPages(), copy / "profiles.parquet"))

@@ -11,7 +11,7 @@ links, quarantine and ID changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from c360._display import Block, fmt_count, fmt_records
 from c360._output import CONFIG, MODEL, RECORDS, existing, read_state, read_state_frame
+from c360.exceptions import StateError
 
 __all__ = ["BatchResult", "batch_result", "write_session"]
 
@@ -198,8 +199,9 @@ def current_records(source_dir: Path | None, session: _Session) -> pl.DataFrame 
     old = read_state_frame(path, "the accepted records")
     if not session.records:
         return old
-    # each step copies the records only when it has something to drop: a
-    # state grown from 5M to 10M records held three copies of them here
+    # each step copies the records only when it has something to drop (a
+    # record sent twice, a replaced version): at millions of records every
+    # copy is gigabytes
     new = pl.concat(session.records, how="diagonal_relaxed", rechunk=False)
     if new.select(pl.struct(keys).is_duplicated().any()).item():
         new = new.unique(keys, keep="last", maintain_order=True)
@@ -289,7 +291,7 @@ class _ProfileMerge:
         fresh_ids = pl.Series(fresh.column("customer_id")) if fresh is not None else None
         taken = 0
         with pq.ParquetWriter(dest, source.schema_arrow) as writer:
-            for batch in source.iter_batches(batch_size=_PROFILE_PIECE):
+            for batch in _read_pieces(source, self.path):
                 ids = batch.column("customer_id")
                 piece = pa.Table.from_batches([batch]).filter(
                     pc.invert(pc.is_in(ids, value_set=self.gone))
@@ -307,6 +309,18 @@ class _ProfileMerge:
                 writer.write_table(fresh.slice(taken))
 
 
+def _read_pieces(source: Any, path: Path) -> Iterator[pa.RecordBatch]:
+    """``source``'s pieces of ``_PROFILE_PIECE`` rows; a bad file is a StateError."""
+    pieces = source.iter_batches(batch_size=_PROFILE_PIECE)
+    while True:
+        try:
+            yield next(pieces)
+        except StopIteration:
+            return
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise StateError(f"cannot read the earlier profiles: {exc}", path=str(path)) from exc
+
+
 def _merged_profiles(
     path: Path | None, gone: list[str], fresh: pa.Table | None
 ) -> _ProfileMerge | None:
@@ -319,10 +333,11 @@ def _merged_profiles(
 
     if path is None:
         return None
-    schema = pq.read_schema(path)
-    if "customer_id" not in schema.names:
+    try:
+        schema = pq.read_schema(path)
+        column = pq.read_table(path, columns=["customer_id"]).column("customer_id")
+    except Exception:  # a bad file: the in-memory way names it (read_state)
         return None
-    column = pq.read_table(path, columns=["customer_id"]).column("customer_id")
     if not pl.Series(column).is_sorted():
         return None
     if fresh is not None:
