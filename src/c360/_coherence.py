@@ -469,16 +469,24 @@ def cluster_estimates(
 def _median_per_group(keys: list[IntArray], prob: list[FloatArray]) -> float:
     """Sum over groups of equal key of the group's median times its size.
 
+    A group none of whose pairs reaches ``_ACROSS_FLOOR`` adds its sum: the
+    groups are found from candidate probabilities, and a pair coherence
+    weighed counts by its weighed probability instead, which can be fainter.
+
     Examples:
         >>> _median_per_group([np.array([7, 7, 7, 1])], [np.array([0.6, 0.02, 0.1, 0.5])])
         0.8
+        >>> round(_median_per_group([np.array([3, 3])], [np.array([1e-4, 9e-4])]), 6)
+        0.001
     """
     if not keys:
         return 0.0
     frame = pl.DataFrame({"k": np.concatenate(keys), "p": np.concatenate(prob)})
     if not frame.height:
         return 0.0
-    total = frame.group_by("k").agg(pl.col("p").median() * pl.len()).get_column("p").sum()
+    p = pl.col("p")
+    each = pl.when(p.max() >= _ACROSS_FLOOR).then(p.median() * pl.len()).otherwise(p.sum())
+    total = frame.group_by("k").agg(each.alias("p")).get_column("p").sum()
     return float(total)
 
 
