@@ -407,7 +407,11 @@ def test_a_damaged_state_file_is_a_clear_error(base, tmp_path, name):
     assert err.value.path == str(copy / name)
 
 
-def test_damaged_records_stop_the_save_before_anything_changes(base, tmp_path):
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("state/records.parquet", "accepted records"), ("profiles.parquet", "earlier profiles")],
+)
+def test_a_damaged_file_stops_the_save_before_anything_changes(base, tmp_path, name, what):
     import shutil
 
     out, _, held, _ = base
@@ -415,9 +419,9 @@ def test_damaged_records_stop_the_save_before_anything_changes(base, tmp_path):
     shutil.copytree(out, copy)
     state = ResolutionState.load(copy)
     state.resolve(held.head(2).drop("person_id"))
-    (copy / "state" / "records.parquet").write_bytes(b"not parquet")
+    (copy / name).write_bytes(b"not parquet")
     before = (copy / "unified_ids.parquet").read_bytes()
-    with pytest.raises(StateError, match="accepted records"):
+    with pytest.raises(StateError, match=what):
         state.save(copy)
     assert (copy / "unified_ids.parquet").read_bytes() == before
 
@@ -831,21 +835,8 @@ def test_profile_merge_keeps_customer_order_and_every_new_profile(tmp_path, monk
     assert _merged_profiles(old, [], fresh) is None
 
 
-def test_damaged_profiles_stop_the_save_with_a_clear_error(base, tmp_path):
-    import shutil
-
+def test_profiles_damaged_past_their_first_pieces_are_a_clear_error(tmp_path):
     from c360._incremental_session import _read_pieces
-
-    out, _, held, _ = base
-    copy = tmp_path / "copy"
-    shutil.copytree(out, copy)
-    state = ResolutionState.load(copy)
-    state.resolve(held.head(2).drop("person_id"))
-    (copy / "profiles.parquet").write_bytes(b"not parquet")
-    before = (copy / "unified_ids.parquet").read_bytes()
-    with pytest.raises(StateError, match="earlier profiles"):
-        state.save(copy)
-    assert (copy / "unified_ids.parquet").read_bytes() == before
 
     class BadPages:  # a file whose damage shows only past its first pieces
         def iter_batches(self, batch_size):
@@ -853,4 +844,4 @@ def test_damaged_profiles_stop_the_save_with_a_clear_error(base, tmp_path):
             raise OSError("Corrupt snappy compressed data")
 
     with pytest.raises(StateError, match="earlier profiles: Corrupt"):
-        list(_read_pieces(BadPages(), copy / "profiles.parquet"))
+        list(_read_pieces(BadPages(), tmp_path / "profiles.parquet"))
