@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import polars as pl
 import pytest
@@ -98,9 +99,32 @@ def spark():
         pytest.skip(missing)
     from c360.spark import session
 
-    spark = session("local[2]", app_name="c360-tests", conf={"spark.sql.shuffle.partitions": "4"})
+    # One JVM runs a whole test worker's Spark tests: Spark's 1 GB default heap
+    # ran out building a broadcast late in a run (not alone), so give it room
+    spark = session(
+        "local[2]",
+        app_name="c360-tests",
+        conf={"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"},
+    )
     yield spark
     spark.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _spark_cache_per_module():
+    """Free what a module's Spark runs persisted when the module ends.
+
+    Runs persist frames until ``unpersist()``; a test module's fixtures share
+    them between its tests, but nothing should outlive the module in the
+    worker's one JVM.
+    """
+    yield
+    if "pyspark" in sys.modules:  # no Spark test has run in this worker otherwise
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.catalog.clearCache()
 
 
 @pytest.fixture(scope="session")
