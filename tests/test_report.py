@@ -11,6 +11,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import c360
 from c360._inputs import SOURCE_SUMMARY_SCHEMA
@@ -443,6 +445,55 @@ def test_lineage_tables_and_inline():
     small = build_report(tiny(), finished_at=END, config=ReportConfig(inline_lineage_max=4))
     assert small.data["lineage"]["inline"] is None
     assert small.tables()["lineage_links"].num_rows == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    customers=st.lists(st.sampled_from(["K1", "K2", "K3", None]), min_size=1, max_size=8),
+    pairs=st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=12),
+    shuffled=st.booleans(),
+)
+def test_customer_links_are_the_links_inside_one_customer(customers, pairs, shuffled):
+    """Against the rule written out: a link is kept when both ends have the same customer.
+
+    Ends ``>= len(customers)`` are records that are not in the IDs; rows come
+    ordered by customer, then the link's keys, whatever the links' order.
+    """
+    from c360.report._lineage import LINK_COLUMNS, _customer_links
+
+    ids = pl.DataFrame(
+        {
+            "source": ["s"] * len(customers),
+            "record_id": [f"r{i}" for i in range(len(customers))],
+            "customer_id": customers,
+        },
+        schema={"source": pl.String, "record_id": pl.String, "customer_id": pl.String},
+    )
+    rows = sorted(set(pairs))
+    links = pl.DataFrame(
+        {
+            "source_l": ["s"] * len(rows),
+            "record_id_l": [f"r{a}" for a, _ in rows],
+            "source_r": ["s"] * len(rows),
+            "record_id_r": [f"r{b}" for _, b in rows],
+            "rule": [f"rule{a}{b}" for a, b in rows],
+            "match_weight": [float(a - b) for a, b in rows],
+            "match_probability": [0.5] * len(rows),
+            "extra": [1] * len(rows),
+        },
+        schema_overrides={"match_weight": pl.Float64, "match_probability": pl.Float64},
+    )
+    if shuffled:
+        links = links.reverse()
+    owner = dict(enumerate(customers))
+    want = sorted(
+        (owner[a], "s", f"r{a}", "s", f"r{b}", f"rule{a}{b}", float(a - b), 0.5)
+        for a, b in rows
+        if owner.get(a) is not None and owner.get(a) == owner.get(b)
+    )
+    got = _customer_links(ids, links)
+    assert got.columns == list(LINK_COLUMNS)
+    assert got.rows() == want
 
 
 def test_lineage_of_golden_values_when_profiles_exist():
