@@ -1,9 +1,12 @@
 """``c360 resolve --engine spark``: same customer IDs as the local engine, clear errors."""
 
 import json
+import shutil
 import time
+from pathlib import Path
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
@@ -26,7 +29,15 @@ def _inputs(tmp_path, people=200):
     return [str(a), str(b)]
 
 
-def test_spark_engine_gives_the_local_customer_ids(spark, tmp_path):
+@pytest.fixture(scope="module")
+def first_runs(spark, tmp_path_factory):
+    """One local and one Spark CLI run on the same two files: ``(files, output, dir)``.
+
+    Shared by the tests that check the first run and the one that runs a
+    second with ``--previous`` (a Spark run of a few hundred records costs
+    most of a minute on a 2-core machine). Read-only for its users.
+    """
+    tmp_path = tmp_path_factory.mktemp("first_runs")
     files = _inputs(tmp_path)
     local_out, spark_out = tmp_path / "local", tmp_path / "spark"
     start = time.perf_counter()
@@ -37,7 +48,13 @@ def test_spark_engine_gives_the_local_customer_ids(spark, tmp_path):
     res = runner.invoke(app, ["resolve", *files, "--out", str(spark_out), "--engine", "spark"])
     assert res.exit_code == 0, res.output
     print(f"local {local_s:.2f}s, spark {time.perf_counter() - start:.2f}s")
-    assert "customers:" in res.output and f"report: {spark_out / 'report.html'}" in res.output
+    return files, res.output, tmp_path
+
+
+def test_spark_engine_gives_the_local_customer_ids(first_runs):
+    files, output, tmp_path = first_runs
+    local_out, spark_out = tmp_path / "local", tmp_path / "spark"
+    assert "customers:" in output and f"report: {spark_out / 'report.html'}" in output
     for name in ("unified_ids", "links", "profiles", "quarantine", "id_changes"):
         assert (spark_out / f"{name}.parquet").is_dir(), name
     assert (spark_out / "model.json").is_file() and (spark_out / "config.toml").is_file()
@@ -90,23 +107,23 @@ def _resolve(*args):
     return res
 
 
-def test_spark_engine_with_previous_and_model_gives_the_local_ids(spark, tmp_path):
+def test_spark_engine_with_previous_and_model_gives_the_local_ids(first_runs, tmp_path):
     """A second run with ``--previous`` and ``--model``: the same IDs and changes as locally."""
-    files = _inputs(tmp_path)
-    for engine in ("local", "spark"):
-        _resolve(*files, "--out", tmp_path / f"{engine}1", "--engine", engine)
-    # the second run: the first file loses a third of its rows
-    first = pl.read_parquet(files[0])
+    given, _, first_dir = first_runs
+    # the second run: the first file loses a third of its rows (in a copy)
+    files = [str(tmp_path / Path(f).name) for f in given]
+    first = pl.read_parquet(given[0])
     first.filter(pl.int_range(pl.len()) % 3 != 0).write_parquet(files[0])
+    shutil.copy(given[1], files[1])
     for engine in ("local", "spark"):
-        run1 = tmp_path / f"{engine}1"
+        run1 = first_dir / engine
         _resolve(*files, "--out", tmp_path / f"{engine}2", "--engine", engine,
                  "--previous", run1, "--model", run1)  # fmt: skip
     assert_frame_equal(_ids(tmp_path / "spark2"), _ids(tmp_path / "local2"))
     changes = _changes(tmp_path / "spark2")
     assert_frame_equal(changes, _changes(tmp_path / "local2"))
     assert changes.height > 0
-    model1 = (tmp_path / "spark1" / "model.json").read_text()
+    model1 = (first_dir / "spark" / "model.json").read_text()
     assert (tmp_path / "spark2" / "model.json").read_text() == model1
 
 
