@@ -8,7 +8,8 @@ Edges are undirected; self-loops, duplicate edges and edges in both
 directions change nothing, and an edge with an end that is not a vertex (or
 is null) is dropped. Everything runs as DataFrame operations (window
 aggregates, ``explode``, ``distinct``, joins); nothing but one count per
-round reaches the driver, and GraphFrames is not needed.
+round reaches the driver (or, for a small graph, its edges: see below), and
+GraphFrames is not needed.
 
 The algorithm is the alternating one of Kiveris et al. (reference below). It
 keeps a set of edges ``(hi, lo)`` with ``hi > lo``, which always has the same
@@ -62,6 +63,17 @@ after the loop loses its part of the edges, and the result can then no
 longer be computed (call ``components`` again). Those of earlier rounds are
 freed when the JVM collects them.
 
+Small graphs on the driver: when the prepared edges number at most
+``driver_edges`` (default a million, 16 bytes each), they are collected
+(one job, which also computes the prepared edges) and labelled by
+[`c360.cluster.components`][c360.cluster.components] (scipy) on the
+driver, with the same labels; no round runs. Each round costs one job and
+its planning whatever the size (about 0.5-1 s in ``local[2]``), and a run
+of a few thousand records would spend most of its clustering time on them.
+The prepared edges are persisted before that check, so that a graph over
+the limit does not compute them twice; the first round reads them and
+releases them.
+
 Reference: Raimondas Kiveris, Silvio Lattanzi, Vahab Mirrokni, Vibhor
 Rastogi and Sergei Vassilvitskii, "Connected Components in MapReduce and
 Beyond", ACM Symposium on Cloud Computing (SoCC) 2014,
@@ -80,14 +92,20 @@ Examples:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as sf
 
+from c360.cluster import components as local_components
 from c360.exceptions import C360Error
 
-__all__ = ["CHECKPOINT_EVERY", "MAX_ROUNDS", "components"]
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["CHECKPOINT_EVERY", "DRIVER_EDGES", "MAX_ROUNDS", "components"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +113,8 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 4
 #: Rounds after which ``components`` gives up (about log n are needed; 2,000 vertices take ~10).
 MAX_ROUNDS = 100
+#: Prepared edges up to which the components are found on the driver (scipy), not in rounds.
+DRIVER_EDGES = 1_000_000
 
 # internal column names: the higher and the lower end of an edge
 _HI = "_cc_hi"
@@ -110,6 +130,7 @@ def components(
     right: str = "_rid_r",
     checkpoint_every: int = CHECKPOINT_EVERY,
     max_rounds: int = MAX_ROUNDS,
+    driver_edges: int = DRIVER_EDGES,
 ) -> DataFrame:
     """Label every vertex with the smallest vertex id of its connected component.
 
@@ -124,6 +145,8 @@ def components(
         checkpoint_every: rounds between two ``localCheckpoint`` calls that cut the query
             plan (the edges of the rounds between are cached); at least 1.
         max_rounds: the most rounds to run before giving up; at least 1.
+        driver_edges: the most prepared edges labelled on the driver instead of in
+            rounds (0: always in rounds).
 
     Returns:
         A lazy DataFrame with columns ``vertex`` and ``label`` (both ``long``), one row per
@@ -156,8 +179,16 @@ def components(
         sf.greatest("_cc_a", "_cc_b").alias(_HI), sf.least("_cc_a", "_cc_b").alias(_LO)
     ).distinct()
 
-    # the first round reads the prepared edges once: they are not kept
-    cached = False  # whether `current` is persisted (else a local checkpoint, or unkept)
+    # whether `current` is persisted (else a local checkpoint, or unkept)
+    cached = driver_edges > 0
+    if cached:
+        current = current.persist()
+        few = current.limit(driver_edges + 1).toArrow()
+        if few.num_rows <= driver_edges:
+            current.unpersist()
+            logger.info("connected components: on the driver", extra={"c360_rounds": 0})
+            return _labelled(ids, _driver_parents(ids.sparkSession, few, vertex), vertex)
+    # without it, the first round reads the prepared edges once: they are not kept
     rounds = 0
     while True:
         rounds += 1
@@ -186,10 +217,37 @@ def components(
         current = final
     logger.info("connected components: %d rounds", rounds, extra={"c360_rounds": rounds})
     parents = current.select(sf.col(_HI).alias(vertex), sf.col(_LO).alias("label"))
+    return _labelled(ids, parents, vertex)
+
+
+def _labelled(ids: DataFrame, parents: DataFrame, vertex: str) -> DataFrame:
+    """Every vertex with its label: its parent's (``vertex``, ``label``) row, else itself."""
     labelled: DataFrame = ids.join(parents, vertex, "left").select(
         vertex, sf.coalesce(sf.col("label"), sf.col(vertex)).alias("label")
     )
     return labelled
+
+
+def _driver_parents(spark: SparkSession, edges: pa.Table, vertex: str) -> DataFrame:
+    """``vertex`` and ``label`` for every vertex of ``edges`` that is not its component's smallest.
+
+    ``edges``: prepared edges (``_cc_hi``, ``_cc_lo``), collected; labelled by
+    ``c360.cluster.components`` over their ends renumbered in id order, so that
+    the smallest key of a component is its smallest id.
+    """
+    hi = edges.column(_HI).to_numpy()
+    lo = edges.column(_LO).to_numpy()
+    ends, keys = np.unique(np.concatenate([hi, lo]), return_inverse=True)
+    smallest = local_components(ends.shape[0], keys[: hi.shape[0]], keys[hi.shape[0] :])
+    moved = smallest != np.arange(ends.shape[0])
+    table = pa.table(
+        {
+            vertex: pa.array(ends[moved], pa.int64()),
+            "label": pa.array(ends[smallest[moved]], pa.int64()),
+        }
+    )
+    out: DataFrame = spark.createDataFrame(table)
+    return out
 
 
 def _large_star(edges: DataFrame) -> DataFrame:
