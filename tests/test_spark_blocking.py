@@ -203,3 +203,10 @@ def test_missing_key_column(spark, hand):
     config = BlockingConfig(rules=(block_on("email"),))
     with pytest.raises(ConfigError, match="'email' uses columns not in the records"):
         sb.candidate_pairs(to_spark(spark, hand), config)
+
+
+def test_key_columns_with_spaces_and_reserved_words(spark, hand):
+    """Key columns are read by name in the SQL the rules are written in."""
+    odd = hand.rename({"last": "Last Name", "dob": "select"})
+    config = BlockingConfig(rules=(block_on("Last Name"), block_on("select", "zip")))
+    assert assert_same_as_local(to_spark(spark, odd), odd, config) == 11

@@ -82,6 +82,7 @@ from pyspark.sql import functions as sf
 
 from c360.blocking import BlockingConfig, check_ceiling
 from c360.exceptions import ConfigError
+from c360.spark._columns import quoted
 
 __all__ = ["candidate_pairs", "count_pairs", "skipped_blocks"]
 
@@ -144,24 +145,25 @@ def _rule_keys(records: DataFrame, config: BlockingConfig) -> DataFrame:
     by value (with Spark's equality, as a join would).
     """
     columns = _key_columns(config)
-    types = {f.name: f.dataType for f in records.schema.fields}
+    types = {f.name: f.dataType.simpleString() for f in records.schema.fields}
+    # each rule's entry is one SQL expression: built from Column calls it would be
+    # several py4j round trips per rule and column (seconds for the rule pool)
     entries = [
-        sf.when(
-            _present(rule.keys),
-            sf.struct(
-                sf.lit(i).alias("_i"),
-                *[
-                    (sf.col(c) if c in rule.keys else sf.lit(None).cast(types[c])).alias(c)
-                    for c in columns
-                ],
-            ),
+        sf.expr(
+            f"CASE WHEN {' AND '.join(f'{quoted(k)} IS NOT NULL' for k in rule.keys)} "
+            f"THEN struct({i} AS _i, "
+            + ", ".join(
+                (quoted(c) if c in rule.keys else f"CAST(NULL AS {types[c]})") + f" AS {quoted(c)}"
+                for c in columns
+            )
+            + ") END"
         )
         for i, rule in enumerate(config.rules)
     ]
     return (
         records.select(_source(records).alias(_SRC), sf.explode(sf.array(*entries)).alias("_e"))
         .where(sf.col("_e").isNotNull())
-        .select(_SRC, *[sf.col("_e").getField(c).alias(c) for c in ["_i", *columns]])
+        .selectExpr(_SRC, *[f"_e.{quoted(c)} AS {quoted(c)}" for c in ["_i", *columns]])
     )
 
 
