@@ -197,6 +197,17 @@ def ref_canonical(s: str | None) -> str | None:
 
 
 @SETTINGS
+@given(st.lists(st.text(assigned, min_size=1, max_size=40), min_size=1, max_size=200))
+def test_transliteration_per_character_is_anyascii_per_value(values):
+    """Other scripts are transliterated through their distinct characters, as anyascii would."""
+    from c360._standardize._text import _transliterate_series
+
+    series = pl.Series(values, dtype=pl.String)
+    with mock.patch.object(_distinct, "SMALL", 0):
+        assert _transliterate_series(series).to_list() == [anyascii(v) for v in values]
+
+
+@SETTINGS
 @given(text_lists)
 def test_clean_name_matches_reference_and_is_idempotent(values):
     out = run(clean_name, values)

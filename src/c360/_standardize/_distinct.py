@@ -139,14 +139,23 @@ def apply_python(
         ['A', 'B', 'A', None]
 
     """
-    if s.len() <= SMALL:
-        out = [None if v is None else func(v) for v in s.to_list()]
-        return pl.Series(s.name, out, dtype=return_dtype)
+    if s.len() <= SMALL or 2 * _estimate(s) > s.len() * _APPROX_MARGIN:
+        # (nearly) every value distinct, as names in other scripts can be: the
+        # unique and the lookup back (1.4 s per million) would cost more than
+        # the calls they save
+        return _per_row(s, func, return_dtype)
     keys = s.drop_nulls().unique()
     if keys.len() == 0:
         return pl.Series(s.name, [None] * s.len(), dtype=return_dtype)
+    if 2 * keys.len() > s.len():
+        return _per_row(s, func, return_dtype)
     values = pl.Series([func(k) for k in keys.to_list()], dtype=return_dtype)
     return s.replace_strict(keys, values, default=None, return_dtype=return_dtype)
+
+
+def _per_row(s: pl.Series, func: Callable[[Any], Any], return_dtype: pl.DataType) -> pl.Series:
+    out = [None if v is None else func(v) for v in s.to_list()]
+    return pl.Series(s.name, out, dtype=return_dtype)
 
 
 def map_distinct(
