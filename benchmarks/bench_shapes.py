@@ -1,6 +1,7 @@
 """Data shapes the generator does not make: phones of many countries, placeholder names.
 
     python benchmarks/bench_shapes.py [--phones 400000] [--countries 120] [--people 41000]
+        [--names 1000000]
 
 1. **Phone numbers of many countries.** ``--phones`` numbers of ``--countries``
    regions (each region's example number with its last three digits drawn at
@@ -13,6 +14,11 @@
    fifth of its records named ``UNKNOWN UNKNOWN`` (and the same records with
    those names null): c360's pairwise precision, recall and F1 on each, so
    the cost of a placeholder name read as a value shows.
+3. **Distinct names in other scripts.** ``--names`` worst-case records
+   whose first and last names are replaced by random names, nearly all
+   distinct, in Cyrillic, Greek, Arabic, CJK and accented Latin letters:
+   ``standardize`` on them beside the same records with their own
+   (repetitive) names, so the cost of values that repeat nowhere shows.
 
 Prints the figures and the peak memory, and writes them as JSON to
 ``benchmarks/results/``.
@@ -113,12 +119,55 @@ def bench_placeholder_names(people: int, share: float) -> dict[str, object]:
     return out
 
 
+_SCRIPTS = (
+    "абвгдежзийклмнопрстуфхцчшщыэюя",
+    "αβγδεζηθικλμνξοπρστυφχψω",
+    "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000)),
+    "abcdefghijklmnopqrstuvwxyzéèêëáàâäóòôöúùûüçñøßł",
+)
+
+
+def random_names(n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` names, nearly all distinct: two CJK characters or 4-9 letters of one script."""
+    kinds = rng.choice(len(_SCRIPTS), size=n, p=[0.25, 0.15, 0.15, 0.15, 0.30])
+    lengths = rng.integers(4, 10, size=n)
+    out = []
+    for kind, length in zip(kinds, lengths, strict=True):
+        letters = _SCRIPTS[kind]
+        k = 2 if kind == 3 else length
+        out.append("".join(letters[i] for i in rng.integers(0, len(letters), size=k)).title())
+    return out
+
+
+def bench_distinct_names(n: int) -> dict[str, object]:
+    from c360.standardize import standardize
+
+    records = generate_people(round(n / 2.42), seed=0, profile="worst").records
+    rng = np.random.default_rng(0)
+    distinct = records.with_columns(
+        first_name=pl.Series(random_names(records.height, rng)),
+        last_name=pl.Series(random_names(records.height, rng)),
+    )
+    out: dict[str, object] = {
+        "records": records.height,
+        "distinct_last_names": distinct["last_name"].n_unique(),
+    }
+    for label, frame in (("own_names", records), ("distinct_names", distinct)):
+        start = time.perf_counter()
+        standardize(frame.lazy()).collect()
+        seconds = time.perf_counter() - start
+        out[label] = {"seconds": round(seconds, 2), "records_per_s": round(frame.height / seconds)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--phones", type=int, default=400_000)
     parser.add_argument("--countries", type=int, default=120)
     parser.add_argument("--people", type=int, default=41_000, help="about 100k records")
     parser.add_argument("--share", type=float, default=0.2)
+    parser.add_argument("--names", type=int, default=1_000_000, help="records, about")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
@@ -140,6 +189,14 @@ def main() -> None:
         print(
             f"names {label!r} on {args.share:.0%} of {pn['records']:,} records: "
             f"P {m['precision']} R {m['recall']} F1 {m['f1']} ({m['seconds']} s)"
+        )
+    result["distinct_names"] = dn = bench_distinct_names(args.names)
+    for label in ("own_names", "distinct_names"):
+        m = dn[label]
+        assert isinstance(m, dict)
+        print(
+            f"standardize, {dn['records']:,} records, {label.replace('_', ' ')}: "
+            f"{m['seconds']} s ({m['records_per_s']:,} records/s)"
         )
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(f"peak memory {result['peak_rss_mb']:,} MB")
