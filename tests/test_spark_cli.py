@@ -204,14 +204,15 @@ def test_unknown_engine_fails(tmp_path):
     assert "--engine must be 'local' or 'spark'" in res.output
 
 
-def test_spark_runs_keep_the_run_history(spark, tmp_path):
+def test_spark_runs_keep_the_run_history(first_runs, tmp_path):
     from c360.history import RunHistory
 
-    files = _inputs(tmp_path, people=60)
+    # a copy of the shared first Spark run (its history holds that run), then a second
+    files, _, first_dir = first_runs
     out = tmp_path / "out"
-    for _ in range(2):
-        res = runner.invoke(app, ["resolve", *files, "--out", str(out), "--engine", "spark", "-q"])
-        assert res.exit_code == 0, res.output
+    shutil.copytree(first_dir / "spark", out)
+    res = runner.invoke(app, ["resolve", *files, "--out", str(out), "--engine", "spark", "-q"])
+    assert res.exit_code == 0, res.output
     bad = runner.invoke(
         app, ["resolve", str(tmp_path / "gone.parquet"), "--out", str(out), "--engine", "spark"]
     )
