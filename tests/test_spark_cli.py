@@ -33,9 +33,10 @@ def _inputs(tmp_path, people=200):
 def first_runs(spark, tmp_path_factory):
     """One local and one Spark CLI run on the same two files: ``(files, output, dir)``.
 
-    Shared by the tests that check the first run and the one that runs a
-    second with ``--previous`` (a Spark run of a few hundred records costs
-    most of a minute on a 2-core machine). Read-only for its users.
+    Shared by the tests that check the first run, the one that runs a second
+    with ``--previous`` and the run-history test (a Spark run of a few hundred
+    records costs most of a minute on a 2-core machine). Read-only for its
+    users: they copy what they change.
     """
     tmp_path = tmp_path_factory.mktemp("first_runs")
     files = _inputs(tmp_path)

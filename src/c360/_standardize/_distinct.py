@@ -108,17 +108,27 @@ def on_distinct(s: pl.Series, fn: SeriesFn, *, return_dtype: pl.DataType) -> pl.
     """
     if s.len() <= SMALL:
         return fn(s).cast(return_dtype).rename(s.name)
-    if 2 * _estimate(s) > s.len() * _APPROX_MARGIN:
-        # a column of (nearly) all-distinct values (e-mails, street addresses)
-        # would pay for an exact unique only to run fn on every row anyway
-        return _whole(s, fn, return_dtype)
-    uniq = s.drop_nulls().unique()
-    if 2 * uniq.len() > s.len():
+    uniq = _few_distinct(s)
+    if uniq is None:
         return _whole(s, fn, return_dtype)
     # the distinct values come back as one chunk, which polars would clean on
     # one core: cut them so that every thread takes a part
     out = fn(spread(uniq)).cast(return_dtype)
     return s.replace_strict(uniq, out, default=None, return_dtype=return_dtype)
+
+
+def _few_distinct(s: pl.Series) -> pl.Series | None:
+    """The distinct non-null values of ``s``, or None when they are over half its rows.
+
+    A column of (nearly) all-distinct values (e-mails, street addresses,
+    names in other scripts) would pay for an exact unique and the lookup
+    back (1.4 s per million) only to run on every row anyway: a HyperLogLog
+    estimate rules it out first.
+    """
+    if 2 * _estimate(s) > s.len() * _APPROX_MARGIN:
+        return None
+    uniq = s.drop_nulls().unique()
+    return None if 2 * uniq.len() > s.len() else uniq
 
 
 def _whole(s: pl.Series, fn: SeriesFn, return_dtype: pl.DataType) -> pl.Series:
@@ -133,22 +143,19 @@ def apply_python(
 ) -> pl.Series:
     """Call a Python function once per distinct non-null value of ``s``; nulls stay null.
 
+    Once per row instead when most values are distinct (or there are few rows).
+
     Examples:
         >>> s = pl.Series(["a", "b", "a", None])
         >>> apply_python(s, str.upper, return_dtype=pl.String()).to_list()
         ['A', 'B', 'A', None]
 
     """
-    if s.len() <= SMALL or 2 * _estimate(s) > s.len() * _APPROX_MARGIN:
-        # (nearly) every value distinct, as names in other scripts can be: the
-        # unique and the lookup back (1.4 s per million) would cost more than
-        # the calls they save
+    keys = None if s.len() <= SMALL else _few_distinct(s)
+    if keys is None:
         return _per_row(s, func, return_dtype)
-    keys = s.drop_nulls().unique()
     if keys.len() == 0:
         return pl.Series(s.name, [None] * s.len(), dtype=return_dtype)
-    if 2 * keys.len() > s.len():
-        return _per_row(s, func, return_dtype)
     values = pl.Series([func(k) for k in keys.to_list()], dtype=return_dtype)
     return s.replace_strict(keys, values, default=None, return_dtype=return_dtype)
 
