@@ -110,6 +110,19 @@ def spark():
     spark.stop()
 
 
+@pytest.fixture(autouse=True)
+def _unfreeze_collector():
+    """Give back to the cyclic collector what a loaded state froze (see ``_warm_up``).
+
+    A service loads a state once; a test process loads hundreds, and each
+    would keep out of collection whatever was alive when it loaded.
+    """
+    yield
+    import gc
+
+    gc.unfreeze()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _spark_cache_per_module():
     """Free what a module's Spark runs persisted when the module ends.
