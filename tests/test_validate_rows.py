@@ -127,7 +127,22 @@ def test_values_the_row_path_cannot_vouch_for_go_to_polars(column: str, value: o
         ("born", "1900-01-01", True),
         ("born", "1899-12-31", False),
         ("born", "1990.01.02", False),  # not a date to the polars path
-        ("born", "1990/01/02", False),  # a date, read by the polars path
+        ("born", "1990/01/02", True),
+        ("born", "1990/1/2", False),  # a date to polars; not a shape read here
+        ("born", "19900102", True),
+        ("born", "13/02/1990", True),  # day first: the only reading
+        ("born", "2.13.1990", True),  # month first: the only reading
+        ("born", "02-02-1990", True),  # both readings give one date
+        ("born", "02/03/1990", False),  # two readings: the column decides
+        ("born", "31/02/1990", False),  # no reading: polars words the failure
+        ("born", "4 Apr 1985", True),
+        ("born", "September 20, 1965", True),
+        ("born", "14-FEB-1958", True),
+        ("born", "14 Feb, 1958", True),
+        ("born", "Sept 20, 1965", False),  # not a month name chrono reads
+        ("born", "Feb 14 1958", False),  # not a built-in format
+        ("born", "1 Jan 1899", False),  # out of range
+        ("born", "29 Feb 1900", False),  # not a date
         ("born", (dt.date.today() + dt.timedelta(days=1)).isoformat(), False),
         ("ok", True, True),
         ("seen", dt.datetime(2020, 1, 2, 3, 4, 5, 6), True),
@@ -138,6 +153,24 @@ def test_each_check_on_either_side_of_its_bound(column: str, value: object, take
     seen: list[bool] = []
     _both(pl.DataFrame([row]), CONTRACT, seen)
     assert seen == [taken]
+
+
+@pytest.mark.parametrize("value", ["1990-01-02", "02/01/1990", "2 Jan 1990"])
+def test_a_column_with_its_own_formats_goes_to_polars(value: str) -> None:
+    # only the given formats read it (an ISO value fails there): the row path
+    # must not read it with the built-in ones
+    contract = Contract(
+        name="f",
+        version="1.0.0",
+        columns=(
+            ColumnContract(name="source", required=True, nullable=False),
+            ColumnContract(name="record_id", required=True, nullable=False, unique=True),
+            ColumnContract(name="born", dtype="date", formats=("%d/%m/%Y",), on_fail="nullify"),
+        ),
+    )
+    taken: list[bool] = []
+    _both(pl.DataFrame({"source": ["a"], "record_id": ["1"], "born": [value]}), contract, taken)
+    assert taken == [False]
 
 
 def test_a_duplicate_key_goes_to_polars() -> None:
@@ -168,6 +201,39 @@ CONTRACT = Contract(
     ),
 )
 
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"]  # fmt: skip
+
+
+@st.composite
+def date_texts(draw: st.DrawFn, lo: dt.date = dt.date(1000, 1, 1)) -> str:
+    """A date written in one of the built-in formats, padded or not, in any case."""
+    d = draw(st.dates(lo, dt.date(2999, 12, 31)))
+    day, month = draw(
+        st.sampled_from([(f"{d.day:02}", f"{d.month:02}"), (str(d.day), str(d.month))])
+    )
+    name = _MONTH_NAMES[d.month - 1]
+    name = draw(st.sampled_from([name, name[:3], name[:4]]))
+    sep = draw(st.sampled_from("/.-"))
+    text = draw(
+        st.sampled_from(
+            [
+                f"{d.year}{month}{day}",
+                f"{d.year}/{month}/{day}",
+                f"{day}{sep}{month}{sep}{d.year}",
+                f"{month}{sep}{day}{sep}{d.year}",
+                f"{day} {name} {d.year}",
+                f"{day} {name}, {d.year}",
+                f"{name} {day}, {d.year}",
+                f"{name} {day} {d.year}",
+                f"{day}-{name}-{d.year}",
+            ]
+        )
+    )
+    case = draw(st.sampled_from([str, str.lower, str.upper]))
+    return case(text)
+
+
 # values that pass, and values that fail or that only the polars path can tell
 MESSY: dict[str, st.SearchStrategy[object]] = {
     "text": st.one_of(
@@ -179,6 +245,15 @@ MESSY: dict[str, st.SearchStrategy[object]] = {
         st.dates(min_value=dt.date(1, 1, 1)).map(dt.date.isoformat),
         st.sampled_from(["1990-02-30", "01/02/1990", "19900102", "2 Jan 1990", "1899-12-31"]),
         st.sampled_from(["1990-1-2", "0000-01-01", "+1990-01-02", "1990-01-02 ", "2999-01-01"]),
+        date_texts(),
+        st.from_regex(
+            r"[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{4}|[0-9]{8}|[0-9]{4}/[0-9]{2}/[0-9]{2}",
+            fullmatch=True,
+        ),
+        st.from_regex(
+            r"[0-9]{1,2}[ -][A-Za-z]{3,9},? [0-9]{4}|[A-Za-z]{3,9} [0-9]{1,2}, [0-9]{4}",
+            fullmatch=True,
+        ),
     ),
     "int": st.sampled_from([-3, 11, 2**60]),
     "float": st.sampled_from([float("nan"), float("inf"), -2.0, -1.5000001]),
@@ -188,7 +263,10 @@ CLEAN: dict[str, st.SearchStrategy[object]] = {
     "code": st.sampled_from(["", "ab", "c", "XYZ", "été"]),
     "kind": st.sampled_from(["ab", "c", "a long one"]),
     "tag": st.sampled_from(["abc", "z"]),
-    "born": st.dates(dt.date(1900, 1, 1), dt.date(2020, 12, 31)).map(dt.date.isoformat),
+    "born": st.one_of(
+        st.dates(dt.date(1900, 1, 1), dt.date(2020, 12, 31)).map(dt.date.isoformat),
+        date_texts(lo=dt.date(1900, 1, 1)),
+    ),
     "n": st.integers(0, 10),
     "x": st.floats(min_value=-1.5, max_value=1e300),
     "ok": st.booleans(),
@@ -259,3 +337,28 @@ def frames(draw: st.DrawFn) -> pl.DataFrame:
 @given(frame=frames())
 def test_random_frames_agree_with_the_polars_path(frame: pl.DataFrame) -> None:
     _both(frame, CONTRACT, [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dates=st.lists(
+        st.one_of(MESSY["date"], date_texts(), st.none()), min_size=1, max_size=_rows.MAX_ROWS
+    )
+)
+def test_text_dates_read_as_the_polars_path_reads_them(dates: list[str | None]) -> None:
+    # every built-in format, padded or not, any case, impossible days and
+    # months: a row path reading differs nowhere from the column's reading
+    frame = pl.DataFrame(
+        {"source": "a", "record_id": [str(i) for i in range(len(dates))], "born": dates},
+        schema_overrides={"born": pl.String},
+    )
+    contract = Contract(
+        name="d",
+        version="1.0.0",
+        columns=(
+            ColumnContract(name="source", required=True, nullable=False),
+            ColumnContract(name="record_id", required=True, nullable=False, unique=True),
+            ColumnContract(name="born", dtype="date", on_fail="nullify"),
+        ),
+    )
+    _both(frame, contract, [])

@@ -11,8 +11,9 @@ return, built directly.
 
 Anything else is left to polars ([`validate_rows`][validate_rows] returns
 ``None``): a value that fails or might fail (a check says it cannot tell,
-text with surrounding whitespace, a date that is not plain ISO, a type this
-module does not mirror), a duplicate key, a missing required value. Those
+text with surrounding whitespace, a text date that reads both day- and
+month-first or comes in a shape not read here, a column with its own date
+formats, a type this module does not mirror), a duplicate key, a missing required value. Those
 rows need the polars path's messages and quarantine anyway. Property tests
 run both paths on the same frames.
 """
@@ -39,7 +40,24 @@ __all__ = ["MAX_ROWS", "validate_rows"]
 #: Frames of up to this many rows take the row path.
 MAX_ROWS = 16
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# the shapes of text dates read here (ASCII digits: ``\\d`` would take any script's)
+_ISO_DATE = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})")
+_COMPACT_DATE = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
+_YMD = re.compile(r"(?P<y>[0-9]{4})/(?P<m>[0-9]{2})/(?P<d>[0-9]{2})")
+_DAY_MONTH = re.compile(r"(?P<a>[0-9]{1,2})[./-](?P<b>[0-9]{1,2})[./-](?P<y>[0-9]{4})")
+#: English month names (lower case); chrono reads any case
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")  # fmt: skip
+_ABBREVIATED = {name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)}
+_ANY_NAME = _ABBREVIATED | {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
+#: the built-in formats with a month name, and the names each reads: ``%d %b %Y`` and
+#: ``%d %B %Y``; ``%d %b, %Y``; ``%d-%b-%Y``; ``%b %d, %Y`` and ``%B %d, %Y``
+_NAMED_DATES = (
+    (re.compile(r"(?P<d>[0-9]{1,2}) (?P<m>[A-Za-z]{3,9}) (?P<y>[0-9]{4})"), _ANY_NAME),
+    (re.compile(r"(?P<d>[0-9]{1,2}) (?P<m>[A-Za-z]{3}), (?P<y>[0-9]{4})"), _ABBREVIATED),
+    (re.compile(r"(?P<d>[0-9]{1,2})-(?P<m>[A-Za-z]{3})-(?P<y>[0-9]{4})"), _ABBREVIATED),
+    (re.compile(r"(?P<m>[A-Za-z]{3,9}) (?P<d>[0-9]{1,2}), (?P<y>[0-9]{4})"), _ANY_NAME),
+)
 _INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
@@ -54,15 +72,18 @@ def _text(value: str) -> str | None:
     return value or None
 
 
-def _coercer(observed: pl.DataType, target: str) -> Any:
-    """A function from a read value to the contract's value, or ``None`` if not mirrored."""
+def _coercer(observed: pl.DataType, target: str, formats: tuple[str, ...] = ()) -> Any:
+    """A function from a read value to the contract's value, or ``None`` if not mirrored.
+
+    ``formats``: the column's own date formats, which only the polars path reads.
+    """
     if observed == pl.Null:
         return lambda v: None
     if observed == pl.String:
         if target == "string":
             return _text
-        if target == "date":
-            return _iso_date
+        if target == "date" and not formats:
+            return _text_date
         return None
     if target == "string" and isinstance(observed, _INTS):
         return str
@@ -85,16 +106,47 @@ def _finite(value: float) -> float:
     return value
 
 
-def _iso_date(value: str) -> dt.date | None:
+def _text_date(value: str) -> dt.date | None:
+    """A text date read as the polars path reads it (see ``c360._contracts._parse``).
+
+    The built-in formats, each in the one shape whose reading is certain:
+    ISO, ``YYYYMMDD``, ``YYYY/MM/DD``, day and month in either order with
+    ``/``, ``-`` or ``.`` where only one order gives a date (or both give the
+    same one), and English month names. A day/month value that reads both
+    ways, a value with a time, or any other shape goes to polars.
+    """
     text = _text(value)
     if text is None:
         return None
-    if not _ISO_DATE.fullmatch(text):
-        raise _DeclinedError  # other formats: the polars path reads the column as a whole
+    if m := _ISO_DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text) or _YMD.fullmatch(text):
+        return _date(m["y"], m["m"], m["d"])
+    if m := _DAY_MONTH.fullmatch(text):
+        day_first = _maybe_date(m["y"], m["b"], m["a"])
+        month_first = _maybe_date(m["y"], m["a"], m["b"])
+        if day_first is None or month_first is None or day_first == month_first:
+            return _certain(day_first or month_first)
+        raise _DeclinedError  # reads both ways: the column decides
+    for named, months in _NAMED_DATES:
+        if m := named.fullmatch(text):
+            return _date(m["y"], months.get(m["m"].lower(), 0), m["d"])
+    raise _DeclinedError
+
+
+def _maybe_date(year: str, month: str, day: str) -> dt.date | None:
     try:
-        return dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+        return dt.date(int(year), int(month), int(day))
     except ValueError:
-        raise _DeclinedError from None
+        return None
+
+
+def _certain(date: dt.date | None) -> dt.date:
+    if date is None:  # not a date: the polars path words the failure
+        raise _DeclinedError
+    return date
+
+
+def _date(year: str, month: str | int, day: str) -> dt.date:
+    return _certain(_maybe_date(year, str(month), day))
 
 
 def validate_rows(
@@ -125,7 +177,7 @@ def validate_rows(
     columns: list[pl.Series] = []
     try:
         for spec in specs:
-            coerce = _coercer(schema[spec.name], spec.dtype)
+            coerce = _coercer(schema[spec.name], spec.dtype, spec.formats)
             if coerce is None:
                 return None
             values = [
