@@ -69,11 +69,26 @@ def time_single_calls(
     timed, the first one included (c360 pays its lazy costs at load).
 
     Returns ``single_p50_ms``, ``single_p99_ms``, ``single_max_ms``,
-    ``first_ms``, ``queries`` and ``blocks``: p50/p99/max of each run of
+    ``first_ms``, ``queries``, ``blocks``: p50/p99/max of each run of
     ``block`` calls in order, to show that latency does not grow with the
-    number of calls.
+    number of calls, ``slowest``: the five slowest calls (index and ms), and
+    ``gc_ms``: the milliseconds Python's cyclic collector took per
+    generation during the calls (a full collection is the usual outlier).
     """
+    import gc
+
     import numpy as np
+
+    gc_ms = {0: 0.0, 1: 0.0, 2: 0.0}
+    began: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            gc_ms[info["generation"]] += (time.perf_counter() - began.pop()) * 1000
+
+    gc.callbacks.append(on_gc)
 
     start = 0
     if warm_up:
@@ -84,7 +99,11 @@ def time_single_calls(
         t = time.perf_counter()
         call(i)
         lat.append((time.perf_counter() - t) * 1000)
+    gc.callbacks.remove(on_gc)
     lat_a = np.array(lat)
+    slowest = [
+        {"call": int(i) + start, "ms": float(lat_a[i])} for i in np.argsort(-lat_a, kind="stable")[:5]
+    ]
     blocks = [
         {
             "from_call": b,
@@ -101,4 +120,6 @@ def time_single_calls(
         "first_ms": float(lat_a[0]) if lat_a.size else 0.0,
         "queries": int(lat_a.size),
         "blocks": blocks,
+        "slowest": slowest,
+        "gc_ms": {str(g): round(v, 1) for g, v in gc_ms.items()},
     }

@@ -272,6 +272,14 @@ def main(argv: list[str] | None = None) -> None:
                     f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f}/{b['max_ms']:.0f}" for b in blocks
                 )
             )
+        slowest = entry["stats"].get("slowest") or []
+        if slowest:
+            gc_ms = entry["stats"].get("gc_ms", {})
+            print(
+                f"{'':14s} slowest calls: "
+                + ", ".join(f"#{s['call']} {s['ms']:.0f} ms" for s in slowest)
+                + f"; cyclic GC during the calls (ms by generation): {gc_ms}"
+            )
     print(
         "setup: c360 loads its saved state; Splink registers the existing records "
         "(its training on a sample is not counted here, see the JSON)."
