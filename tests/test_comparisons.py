@@ -90,6 +90,34 @@ def test_jaro_winkler_levels_match_naive_reference(pairs):
                 assert lv == expected, (a, b, s)
 
 
+@pytest.mark.parametrize("n", [40, 6_000])
+def test_few_pairs_are_scored_on_one_thread_many_on_all(n, monkeypatch):
+    # rapidfuzz starts threads on every call: for a single record's few
+    # candidates that costs more than scoring them; the levels are the same
+    from rapidfuzz import process
+
+    from c360 import _comparison_base
+
+    seen = []
+    original = process.cpdist
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["workers"])
+        return original(*args, **kwargs)
+
+    left = [f"name{i}" for i in range(n)]
+    right = [f"nmae{i}" for i in range(n)]
+    records, p = pairs_for(left, right)
+    cmp = JaroWinklerAtThresholds("v", (0.92, 0.8))
+    monkeypatch.setattr(_comparison_base, "THREADED_FROM", 0)
+    threaded = compare(p, records, [cmp])["gamma_v"].to_list()
+    monkeypatch.undo()
+    monkeypatch.setattr(_comparison_base.process, "cpdist", spy)
+    got = compare(p, records, [cmp])["gamma_v"].to_list()
+    assert seen == [1 if n < _comparison_base.THREADED_FROM else -1]
+    assert got == threaded
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(words, words), min_size=1, max_size=40))
 def test_levenshtein_levels_match_naive_distance(pairs):

@@ -132,8 +132,18 @@ def _similarity(
         return out
     a, b, inv = distinct_pairs(cl[mask], cr[mask])
     values = enc.objects()
-    scores = process.cpdist(values[a], values[b], scorer=scorer, dtype=dtype, workers=-1, **kwargs)
+    # rapidfuzz starts its threads on every call: 0.6 ms on a quiet 2-core
+    # machine, several when the other core is busy, for pairs it scores in
+    # microseconds (a single record's candidates)
+    workers = -1 if a.shape[0] >= THREADED_FROM else 1
+    scores = process.cpdist(
+        values[a], values[b], scorer=scorer, dtype=dtype, workers=workers, **kwargs
+    )
     return np.asarray(scores)[inv]
+
+
+#: Distinct value pairs from which [`_similarity`][_similarity] scores on every core.
+THREADED_FROM = 5_000
 
 
 def _cutoff(thresholds: Sequence[float]) -> float:
