@@ -133,6 +133,25 @@ def test_empty_source_and_all_null_fields():
     assert res.unified_ids.num_rows == 3
 
 
+@pytest.mark.parametrize("rows", [1, 3, 64, 65])
+def test_a_frame_splits_into_its_sources_however_few_rows(rows):
+    # a few rows of one source skip the partitioning query; the sources are
+    # the same either way, named by the column, in order of appearance
+    from c360._inputs import _as_sources
+
+    one = pl.DataFrame({"source": ["crm"] * rows, "record_id": [str(i) for i in range(rows)]})
+    (only,) = _as_sources(one)
+    assert only.name == "crm"
+    assert only.data.columns == ["record_id"]
+    assert only.data.height == rows
+    two = one.with_columns(source=pl.when(pl.int_range(rows) == rows - 1).then(pl.lit("web"))
+                           .otherwise(pl.lit("crm")))  # fmt: skip
+    names = [s.name for s in _as_sources(two)]
+    assert names == (["crm", "web"] if rows > 1 else ["web"])
+    with pytest.raises(ConfigError, match="null 'source'"):
+        _as_sources(one.with_columns(source=pl.lit(None, dtype=pl.String)))
+
+
 def test_single_record_and_no_pairs():
     res = c360.resolve(frame().head(1))
     assert res.customers == 1 and res.links.num_rows == 0

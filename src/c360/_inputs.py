@@ -32,10 +32,17 @@ def _split_frame(frame: Any, default_name: str) -> list[Source]:
             column="source",
             hint="fill the source column, or drop it and pass a mapping of name to frame",
         )
+    if df.height <= _FEW_ROWS and len(names := set(df.get_column("source").to_list())) == 1:
+        # one record, or a few of one source: no partitioning query
+        return [Source(name=str(names.pop()), data=df.drop("source"))]
     return [
         Source(name=str(name[0]), data=part.drop("source"))
         for name, part in df.partition_by("source", as_dict=True, maintain_order=True).items()
     ]
+
+
+#: Frames of up to this many rows are checked for a single source in Python.
+_FEW_ROWS = 64
 
 
 def _path_sources(path: str | Path) -> list[Source]:
