@@ -13,9 +13,9 @@ Anything else is left to polars ([`validate_rows`][validate_rows] returns
 ``None``): a value that fails or might fail (a check says it cannot tell,
 text with surrounding whitespace, a text date that reads both day- and
 month-first or comes in a shape not read here, a column with its own date
-formats, a type this module does not mirror), a duplicate key, a missing required value. Those
-rows need the polars path's messages and quarantine anyway. Property tests
-run both paths on the same frames.
+formats, a type this module does not mirror), a duplicate key, a missing
+required value. Those rows need the polars path's messages and quarantine
+anyway. Property tests run both paths on the same frames.
 """
 
 from __future__ import annotations
