@@ -101,9 +101,8 @@ def time_single_calls(
         lat.append((time.perf_counter() - t) * 1000)
     gc.callbacks.remove(on_gc)
     lat_a = np.array(lat)
-    slowest = [
-        {"call": int(i) + start, "ms": float(lat_a[i])} for i in np.argsort(-lat_a, kind="stable")[:5]
-    ]
+    order = np.argsort(-lat_a, kind="stable")[:5]
+    slowest = [{"call": int(i) + start, "ms": float(lat_a[i])} for i in order]
     blocks = [
         {
             "from_call": b,
