@@ -616,6 +616,32 @@ def test_common_name_candidates_are_capped_most_specific_first(tmp_path):
     assert pl.from_arrow(res_all.unified_ids)["customer_id"].to_list() == got
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.sampled_from([0, 1, 7, 2**20, 2**40 + 3, 2**62])),
+        max_size=60,
+    )
+)
+def test_distinct_candidate_pairs_are_found_as_rows_of_both_keys_would_be(pairs):
+    """The one-key path and its fallback give ``np.unique``'s rows, places and counts."""
+    from c360._incremental_graph import _unique_pairs
+
+    left = np.array([p[0] for p in pairs], dtype=np.int64)
+    right = np.array([p[1] for p in pairs], dtype=np.int64)
+    got_l, got_r, inverse, counts = _unique_pairs(left, right)
+    if not pairs:
+        assert got_l.size == got_r.size == inverse.size == counts.size == 0
+        return
+    rows, want_inverse, want_counts = np.unique(
+        np.column_stack([left, right]), axis=0, return_inverse=True, return_counts=True
+    )
+    assert got_l.tolist() == rows[:, 0].tolist()
+    assert got_r.tolist() == rows[:, 1].tolist()
+    assert inverse.tolist() == want_inverse.ravel().tolist()
+    assert counts.tolist() == want_counts.tolist()
+
+
 def test_a_batch_with_fewer_columns_than_the_state_resolves(base):
     """A sign-up form carries a name and an e-mail; the state compares a dozen fields."""
     out, kept, _, full = base

@@ -452,14 +452,43 @@ def find_candidates(
     block = np.concatenate(blocks).astype(np.int64)
     current = active[right]
     left, right, block = left[current], right[current], block[current]
-    pairs, inverse, shared = np.unique(
+    left, right, inverse, shared = _unique_pairs(left, right)
+    capped = 0
+    if max_candidates is not None and np.bincount(left).max(initial=0) > max_candidates:
+        smallest = np.full(left.shape[0], np.iinfo(np.int64).max)
+        np.minimum.at(smallest, inverse, block)
+        keep = _cap(left, right, shared, smallest, max_candidates)
+        left, right = left[keep], right[keep]
+        capped = int((~keep).sum())
+    return left, right, capped
+
+
+_Ints = npt.NDArray[np.int64]
+
+
+def _unique_pairs(
+    left: _Ints, right: _Ints
+) -> tuple[_Ints, _Ints, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The distinct ``(left, right)`` pairs in order, each input pair's place among them, counts.
+
+    One 64-bit key per pair where both fit (``np.unique`` over rows of a
+    two-column array sorts them as raw bytes: 16 ms for the 10,000 pairs a
+    common name can pull in against a 10M-record state, against 1.3 ms).
+
+    Example:
+        >>> l, r, inv, n = _unique_pairs(np.array([1, 0, 1]), np.array([5, 9, 5]))
+        >>> l.tolist(), r.tolist(), inv.tolist(), n.tolist()
+        ([0, 1], [9, 5], [1, 0, 1], [1, 2])
+    """
+    if not left.size:
+        empty = np.zeros(0, dtype=np.intp)
+        return left, right, empty, empty
+    bits = max(int(right.max()).bit_length(), 1)
+    if int(left.max()).bit_length() + bits <= 63 and min(left.min(), right.min()) >= 0:
+        key = (left.astype(np.int64) << bits) | right
+        keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        return keys >> bits, keys & ((1 << bits) - 1), inverse, counts
+    pairs, inverse, counts = np.unique(
         np.column_stack([left, right]), axis=0, return_inverse=True, return_counts=True
     )
-    capped = 0
-    if max_candidates is not None and np.bincount(pairs[:, 0]).max(initial=0) > max_candidates:
-        smallest = np.full(pairs.shape[0], np.iinfo(np.int64).max)
-        np.minimum.at(smallest, inverse.ravel(), block)
-        keep = _cap(pairs[:, 0], pairs[:, 1], shared, smallest, max_candidates)
-        pairs = pairs[keep]
-        capped = int((~keep).sum())
-    return pairs[:, 0], pairs[:, 1], capped
+    return pairs[:, 0], pairs[:, 1], inverse.ravel(), counts
