@@ -73,7 +73,10 @@ def time_single_calls(
     ``block`` calls in order, to show that latency does not grow with the
     number of calls, ``slowest``: the five slowest calls (index and ms), and
     ``gc_ms``: the milliseconds Python's cyclic collector took per
-    generation during the calls (a full collection is the usual outlier).
+    generation during the calls (a full collection is the usual outlier),
+    and ``host_ms``: [`host_speed_ms`][host_speed_ms] just before and just
+    after the calls, to tell a slower code path from a slower moment of a
+    shared host.
     """
     import gc
 
@@ -88,6 +91,7 @@ def time_single_calls(
         elif began:
             gc_ms[info["generation"]] += (time.perf_counter() - began.pop()) * 1000
 
+    before = host_speed_ms()
     gc.callbacks.append(on_gc)
 
     start = 0
@@ -100,6 +104,7 @@ def time_single_calls(
         call(i)
         lat.append((time.perf_counter() - t) * 1000)
     gc.callbacks.remove(on_gc)
+    host_ms = [round(before, 1), round(host_speed_ms(), 1)]
     lat_a = np.array(lat)
     order = np.argsort(-lat_a, kind="stable")[:5]
     slowest = [{"call": int(i) + start, "ms": float(lat_a[i])} for i in order]
@@ -121,4 +126,17 @@ def time_single_calls(
         "blocks": blocks,
         "slowest": slowest,
         "gc_ms": {str(g): round(v, 1) for g, v in gc_ms.items()},
+        "host_ms": host_ms,
     }
+
+
+def host_speed_ms() -> float:
+    """Milliseconds this moment's Python takes for ``sum(range(10**6))`` (best of five).
+
+    The development host is a shared 2-core VM whose speed drifted by up
+    to 60% within an hour; this is ``python -m timeit "sum(range(10**6))"``
+    measured beside the figures it qualifies.
+    """
+    import timeit
+
+    return min(timeit.repeat("sum(range(10**6))", number=5, repeat=5)) / 5 * 1000

@@ -280,6 +280,12 @@ def main(argv: list[str] | None = None) -> None:
                 + ", ".join(f"#{s['call']} {s['ms']:.0f} ms" for s in slowest)
                 + f"; cyclic GC during the calls (ms by generation): {gc_ms}"
             )
+        host = entry["stats"].get("host_ms")
+        if host:
+            print(
+                f"{'':14s} host speed, sum(range(10**6)) before/after the calls: "
+                f"{host[0]:.1f}/{host[1]:.1f} ms"
+            )
     print(
         "setup: c360 loads its saved state; Splink registers the existing records "
         "(its training on a sample is not counted here, see the JSON)."
