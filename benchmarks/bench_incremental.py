@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     info = machine()
     print(
         f"machine: {info.get('cpu', '?')}, {info['cpus']} cores, {info.get('memory_gb', '?')} GB; "
-        f"splink {info['splink']}, duckdb {info['duckdb']}, polars {info['polars']}",
+        f"splink {info['splink']}, duckdb {info['duckdb']}, polars {info['polars']}; "
+        f"host speed, sum(range(10**6)): {info['host_ms_at_start']:.1f} ms",
         flush=True,
     )
     recs = generate_people(

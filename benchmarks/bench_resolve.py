@@ -44,7 +44,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _peak import peak_rss_mb  # noqa: E402
+from _peak import host_speed_ms, peak_rss_mb  # noqa: E402
 
 RESULTS = HERE / "results"
 ENGINES = ("c360", "splink-quick", "splink-accurate")
@@ -176,6 +176,8 @@ def machine() -> dict[str, Any]:
             info[mod] = __import__(mod).__version__
         except ImportError:
             info[mod] = None
+    # a shared host's speed drifts (17-32 ms within an hour on the development VM)
+    info["host_ms_at_start"] = round(host_speed_ms(), 1)
     return info
 
 
@@ -358,7 +360,8 @@ def main(argv: list[str] | None = None) -> None:
     info = machine()
     print(
         f"machine: {info.get('cpu', '?')}, {info['cpus']} cores, {info.get('memory_gb', '?')} GB; "
-        f"splink {info['splink']}, duckdb {info['duckdb']}, polars {info['polars']}. "
+        f"splink {info['splink']}, duckdb {info['duckdb']}, polars {info['polars']}; "
+        f"host speed, sum(range(10**6)): {info['host_ms_at_start']:.1f} ms. "
         "The CPU is shared with other work: timings are indicative.",
         flush=True,
     )
