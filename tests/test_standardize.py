@@ -647,3 +647,80 @@ def test_on_distinct_cuts_long_series_and_keeps_the_input_layout(monkeypatch):
     # all distinct: the whole series, cut; repeated: its 200 values, cut
     expected = min(pl.thread_pool_size(), 8)
     assert seen == [expected, expected]
+
+
+# --- whole frames: every column its own query, side by side -------------------------
+
+
+def _frames_to_standardize() -> list[tuple[str, pl.DataFrame]]:
+    from c360._canonical import ISSUES
+    from c360.datasets import generate_people
+
+    out = []
+    for profile in ("standard", "worst", "census"):
+        out.append((profile, generate_people(600, seed=11, profile=profile).records))
+    worst = out[1][1]
+    out += [
+        ("full name and phone, no country", worst.select("record_id", "full_name", "phone")),
+        ("parts only, no full name", worst.drop("full_name", "country")),
+        ("issues already listed", worst.with_columns(pl.lit(["read: odd"]).alias(ISSUES))),
+        ("dates as dates", worst.with_columns(date_of_birth=pl.date(1980, 1, 2))),
+        ("no canonical column", worst.select("record_id", "source")),
+    ]
+    return out
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [StandardizeConfig(), StandardizeConfig(default_region="GB", phone_validation="possible",
+                                            nicknames=False, phonetic=False)],
+)  # fmt: skip
+def test_standardize_frame_equals_the_lazy_query(cfg):
+    """Column by column in threads, the frame is the one query's: values, order, dtypes."""
+    from c360._standardize._frame import standardize_frame
+
+    for what, frame in _frames_to_standardize():
+        got = standardize_frame(frame, cfg)
+        want = standardize(frame.lazy(), cfg).collect()
+        assert got.columns == want.columns, what
+        assert got.equals(want), what
+        assert len({tuple(s.chunk_lengths()) for s in got.get_columns()}) == 1, what
+
+
+def test_standardize_frame_starts_a_column_only_once_what_it_reads_is_cleaned(monkeypatch):
+    """Derived columns read the cleaned columns, never the input's (one worker, then two)."""
+    from c360._standardize import _frame
+
+    frame = pl.DataFrame(
+        {"first_name": ["  BILLY ", "Peggy", None], "last_name": ["O'Neil", " smith", "x"],
+         "phone": ["(212) 555-0123", "nope", None]}
+    )  # fmt: skip
+    want = standardize(frame.lazy()).collect()
+    for workers in (1, 2, 4):
+        monkeypatch.setattr(pl, "thread_pool_size", lambda w=workers: w)
+        got = _frame.standardize_frame(frame)
+        assert got.equals(want), workers
+    assert got["first_name_nick"].to_list() == ["william", "margaret", None]
+
+
+def test_standardise_stage_takes_the_column_path_for_large_frames(monkeypatch):
+    from c360 import _frames, _stages
+    from c360._standardize import _frame
+    from c360.config import ResolveConfig
+    from c360.datasets import generate_people
+
+    calls: list[int] = []
+    real = _frame.standardize_frame
+
+    def spy(frame, cfg=None):
+        calls.append(frame.height)
+        return real(frame, cfg)
+
+    monkeypatch.setattr(_frame, "standardize_frame", spy)
+    records = generate_people(300, seed=2).records
+    cfg = ResolveConfig()
+    small = _stages.standardise(records, cfg)
+    assert calls == []
+    monkeypatch.setattr(_frames, "SPREAD_MIN_ROWS", 100)
+    assert _stages.standardise(records, cfg).equals(small)
+    assert calls == [records.height]

@@ -94,9 +94,11 @@ def standardise(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
     """The matching frame of accepted records: every column standardised, keys derived.
 
     A few records (an incremental call) are standardised value by value in
-    Python when their values allow it (see ``c360._standardize._rows``).
+    Python when their values allow it (see ``c360._standardize._rows``); many
+    column by column in parallel (see ``c360._standardize._frame.standardize_frame``).
     """
-    from c360._frames import engine_for
+    from c360._frames import SPREAD_MIN_ROWS, engine_for
+    from c360._standardize._frame import standardize_frame
     from c360._standardize._rows import MAX_ROWS, standardize_rows
     from c360.standardize import standardize
 
@@ -104,6 +106,10 @@ def standardise(valid: pl.DataFrame, cfg: ResolveConfig) -> pl.DataFrame:
         rows = standardize_rows(valid, cfg.standardize)
         if rows is not None:
             return rows
+    if valid.height >= SPREAD_MIN_ROWS:
+        # large frames: the columns side by side (one query runs its Python
+        # cleaners one after another)
+        return standardize_frame(valid, cfg.standardize)
     return standardize(valid.lazy(), cfg.standardize).collect(engine=engine_for(valid))
 
 

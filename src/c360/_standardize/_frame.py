@@ -150,6 +150,105 @@ def standardize(lf: pl.LazyFrame, config: StandardizeConfig | None = None) -> pl
     )
 
 
+def standardize_frame(frame: pl.DataFrame, config: StandardizeConfig | None = None) -> pl.DataFrame:
+    """``standardize(frame.lazy(), config).collect()``, each column computed once its inputs are.
+
+    In one polars query the cleaners that call Python (phone numbers, e-mail,
+    addresses, phonetic codes, once per distinct value) ran one after another:
+    the two threads of a 2-core machine did not overlap them (worst profile,
+    1M records: the cleaning stage took 8.8 s together, 4.8 + 3.7 s apart,
+    5.8 s in two threads). Here every column of
+    [`standardize`][standardize]'s plan is its own query over the columns it
+    reads, given to ``pl.thread_pool_size()`` threads as soon as those are
+    ready, the longest chain of known costly work first. Same frame, same
+    column order (tested against the lazy path).
+
+    Examples:
+        >>> df = pl.DataFrame({"first_name": [" Bill "], "phone": ["(212) 555-0123"]})
+        >>> standardize_frame(df).equals(standardize(df.lazy()).collect())
+        True
+    """
+    from c360._frames import aligned_chunks
+
+    cfg = config if config is not None else StandardizeConfig()
+    raw, clean, derived, issues = _plan(tuple(frame.schema.items()), cfg)
+    stages = (raw, clean, derived, {ISSUES: issues})
+    done = _in_parallel(frame, stages)
+    out = frame
+    for k, stage in enumerate(stages):
+        out = out.with_columns([done[k, name] for name in stage])
+    out = out.drop([*raw, *([_PHONE_READINGS] if _PHONE_READINGS in clean else [])])
+    return aligned_chunks(out)
+
+
+#: Relative cost of the plan's columns known to be slow (measured at 1M
+#: records, worst profile); any other column counts 1. Only the order in
+#: which columns are started depends on it, never a result.
+_COST = {_PHONE_READINGS: 12, "email": 5, "address_line1": 5, "phone_digits": 3, _SPLIT: 2}
+
+_Task = tuple[int, str]  # (stage, column)
+
+
+def _in_parallel(frame: pl.DataFrame, stages: tuple[_Stage, ...]) -> dict[_Task, pl.Series]:
+    """Every column of ``stages`` (each reads the frame as the stages before it left it)."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    from c360._frames import engine_for
+
+    needs: dict[_Task, set[_Task]] = {}
+    for k, stage in enumerate(stages):
+        for name, expr in stage.items():
+            deps = set()
+            for root in expr.meta.root_names():
+                # the latest earlier stage that wrote the column, else the input
+                writer = next((j for j in range(k - 1, -1, -1) if root in stages[j]), None)
+                if writer is not None:
+                    deps.add((writer, root))
+            needs[k, name] = deps
+    rank = _ranks(needs)
+    done: dict[_Task, pl.Series] = {}
+    engine = engine_for(frame)
+
+    def run(task: _Task) -> pl.Series:
+        k, name = task
+        cols = dict(zip(frame.columns, frame.get_columns(), strict=True))
+        for dep in needs[task]:
+            cols[dep[1]] = done[dep]
+        inputs = pl.DataFrame(list(cols.values()))  # views: no copy
+        expr = stages[k][name]
+        # with_columns, not select: a literal (no notes to add) fills every row
+        query = inputs.lazy().with_columns(expr.alias(name)).select(name)
+        return query.collect(engine=engine).to_series()
+
+    workers = max(1, pl.thread_pool_size())
+    waiting = sorted(needs, key=lambda t: (-rank[t], t))
+    running: dict[Future[pl.Series], _Task] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="c360-std") as pool:
+        while waiting or running:
+            ready = [t for t in waiting if needs[t] <= done.keys()]
+            for task in ready[: workers - len(running)]:
+                waiting.remove(task)
+                running[pool.submit(run, task)] = task
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done[running.pop(future)] = future.result()
+    return done
+
+
+def _ranks(needs: dict[_Task, set[_Task]]) -> dict[_Task, int]:
+    """Each column's cost plus the costliest chain of columns that wait for it.
+
+    Examples:
+        >>> _ranks({(0, "a"): set(), (1, "b"): {(0, "a")}, (1, "email"): set()})
+        {(0, 'a'): 2, (1, 'b'): 1, (1, 'email'): 5}
+    """
+    rank: dict[_Task, int] = {}
+    for task in sorted(needs, reverse=True):  # later stages first
+        after = [rank[t] for t, deps in needs.items() if task in deps]
+        rank[task] = _COST.get(task[1], 1) + max(after, default=0)
+    return rank
+
+
 _Stage = dict[str, pl.Expr]
 _NOTE_SEP = "\x1f"  # between the notes of one row while they are built
 
