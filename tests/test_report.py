@@ -212,7 +212,14 @@ def tiny(**overrides) -> Resolution:
             }
         ).to_arrow(),
         "metrics": [
-            {"stage": "load", "rows_in": 8, "rows_out": 5, "quarantined": 3, "seconds": 0.5},
+            {
+                "stage": "load",
+                "rows_in": 8,
+                "rows_out": 5,
+                "quarantined": 3,
+                "seconds": 0.5,
+                "cpu_seconds": 0.75,
+            },
             {
                 "stage": "cluster",
                 "rows_in": 5,
@@ -263,6 +270,20 @@ def test_summary_and_stages():
     assert stages["load"]["rows_per_second"] == pytest.approx(16.0)
     assert stages["load"]["quarantined"] == 3
     assert stages["cluster"]["extra"] == {"cannot_link": ["national_id"]}
+    assert stages["load"]["extra"] == {"cpu_seconds": 0.75}
+
+
+def test_html_stage_table_shows_the_cores_each_stage_kept_busy():
+    import re
+
+    page = render_html(build_report(tiny(), finished_at=END).data)
+    table = page[page.index("<h3>Stages</h3>") :]
+    table = table[: table.index("</table>")]
+    assert "cores busy" in table
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in table.split("<tr")[2:]]
+    # load: 0.75 processor seconds in 0.5 s; cluster: not measured
+    assert cells[0][0] == "load" and cells[0][5] == "1.5"
+    assert cells[1][0] == "cluster" and cells[1][5] == "&ndash;"
 
 
 def test_freshness_against_sla():

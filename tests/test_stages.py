@@ -148,3 +148,26 @@ def test_chunks_compared_in_threads_give_the_pairs_of_one_chunk():
     assert np.array_equal(threaded.left, whole.left)
     assert np.array_equal(threaded.right, whole.right)
     assert np.array_equal(threaded.levels, whole.levels)
+
+
+def test_stage_metrics_give_wall_and_processor_time():
+    """``cpu_seconds`` counts the work of every thread, and no time spent waiting."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from c360._stages import Metrics
+
+    def busy(seconds: float) -> None:
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    metrics = Metrics()
+    with metrics.stage("waits", 10):
+        time.sleep(0.3)
+    with metrics.stage("works", 10), ThreadPoolExecutor(2) as pool:
+        list(pool.map(busy, [0.2, 0.2]))
+    waits, works = metrics.rows
+    assert waits["seconds"] >= 0.3 and waits["cpu_seconds"] < 0.1
+    # two threads of 0.2 s of processor time each, however the cores were shared
+    assert works["cpu_seconds"] >= 0.4

@@ -70,9 +70,15 @@ class Metrics:
 
     @contextmanager
     def stage(self, name: str, rows_in: int) -> Iterator[dict[str, Any]]:
-        """Time one stage; the caller fills ``rows_out`` and any figures of its own."""
+        """Time one stage; the caller fills ``rows_out`` and any figures of its own.
+
+        ``seconds`` is wall time; ``cpu_seconds`` the processor time of the
+        whole process over it (every thread: polars', RapidFuzz's, ours), so
+        ``cpu_seconds / seconds`` is how many cores the stage kept busy.
+        """
         entry: dict[str, Any] = {"stage": name, "rows_in": rows_in, "rows_out": None}
         start = time.perf_counter()
+        cpu = time.process_time()
         try:
             yield entry
         except BaseException as exc:
@@ -81,6 +87,7 @@ class Metrics:
         finally:
             release_free_memory()
             entry["seconds"] = round(time.perf_counter() - start, 4)
+            entry["cpu_seconds"] = round(time.process_time() - cpu, 4)
             self.rows.append(entry)
             emit(name, **{k: v for k, v in entry.items() if k != "stage"})
 

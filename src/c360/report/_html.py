@@ -413,15 +413,22 @@ def _stages(d: Mapping[str, Any]) -> str:
             _n(s["rows_out"]),
             _n(s.get("quarantined")),
             _n(s["seconds"], 3),
+            _n(_cores(s), 1),
             _n(s["rows_per_second"]),
         ]
         for s in d["stages"]
     ]
     return "<h3>Stages</h3>" + _table(
-        ["stage", "rows in", "rows out", "quarantined", "seconds", "rows per second"],
+        ["stage", "rows in", "rows out", "quarantined", "seconds", "cores busy", "rows per second"],
         rows,
-        numeric=(1, 2, 3, 4, 5),
+        numeric=(1, 2, 3, 4, 5, 6),
     )
+
+
+def _cores(stage: Mapping[str, Any]) -> float | None:
+    """Processor seconds per wall second of a stage (runs recorded before it was measured: none)."""
+    cpu, wall = (stage.get("extra") or {}).get("cpu_seconds"), stage.get("seconds")
+    return cpu / wall if cpu is not None and wall else None
 
 
 def _estimates(d: Mapping[str, Any]) -> str:
