@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import c360
-from c360._coherence import cohere, gaec, gaec_sparse, within_pairs
+from c360 import _coherence
+from c360._coherence import cohere, gaec, gaec_batch, gaec_sparse, within_pairs
 from c360.cluster import ClusterConfig
 from c360.config import ResolveConfig
 from c360.datasets import generate_people
@@ -147,6 +148,75 @@ def test_sparse_gaec_equals_dense_gaec_on_complete_weights(k, rnd):
     dense = gaec(w)
     sparse = gaec_sparse(k, i, j, w[i, j])
     assert dense.tolist() == sparse.tolist()
+
+
+@given(st.integers(1, 7), st.integers(1, 6), st.randoms(use_true_random=False))
+@settings(max_examples=60, deadline=None)
+def test_batched_gaec_equals_gaec_on_each_matrix(k, count, rnd):
+    # whole-number weights tie often: ties must go the same way
+    mats = np.zeros((count, k, k))
+    for m in mats:
+        for i in range(k):
+            for j in range(i + 1, k):
+                m[i, j] = m[j, i] = rnd.choice([-20.0, -3.0, 0.0, 1.0, 1.0, 4.0, 12.0])
+    got = gaec_batch(mats)
+    assert got.tolist() == [gaec(m).tolist() for m in mats]
+
+
+def _split_one_by_one(labels, a, b, w, lab, max_size):
+    """The per-cluster loop coherence ran before clusters were batched by size."""
+    new, split = labels.copy(), 0
+    for label in np.unique(lab).tolist():
+        sel = lab == label
+        ca, cb, cw = a[sel], b[sel], w[sel]
+        members = np.unique(np.concatenate([ca, cb]))
+        ia, ib = np.searchsorted(members, ca), np.searchsorted(members, cb)
+        if members.shape[0] > max_size:
+            group = gaec_sparse(members.shape[0], ia, ib, cw)
+        else:
+            mat = np.zeros((members.shape[0],) * 2)
+            mat[ia, ib] = cw
+            mat[ib, ia] = cw
+            group = gaec(mat)
+        if (group != 0).any():
+            split += 1
+            new[members] = members[group]
+    return new, split
+
+
+@given(
+    st.lists(st.integers(1, 24), min_size=1, max_size=12),
+    st.randoms(use_true_random=False),
+    st.integers(1, 3),
+)
+@settings(max_examples=60, deadline=None)
+def test_clusters_split_in_batches_as_one_by_one(sizes, rnd, batch_up_to):
+    """Every size (batched, one by one, sparse above ``max_size``) splits as before."""
+    keys = list(range(sum(sizes)))
+    rnd.shuffle(keys)
+    labels = np.zeros(len(keys), dtype=np.int64)
+    a, b, lab = [], [], []
+    pos = 0
+    for size in sizes:
+        members = sorted(keys[pos : pos + size])
+        pos += size
+        labels[members] = members[0]
+        pairs = list(itertools.combinations(members, 2))
+        if size > 16:  # a large cluster: only some of its pairs are listed
+            pairs = rnd.sample(pairs, len(pairs) // 3)
+        for x, y in pairs:
+            a.append(x), b.append(y), lab.append(members[0])
+    a, b, lab = (np.array(v, dtype=np.int64) for v in (a, b, lab))
+    order = np.argsort(lab, kind="stable")
+    a, b, lab = a[order], b[order], lab[order]
+    w = np.array([rnd.choice([-15.0, -2.0, 0.5, 3.0, 9.0]) for _ in a.tolist()])
+    want = _split_one_by_one(labels, a, b, w, lab, max_size=16)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_coherence, "BATCH_UP_TO", batch_up_to * 4)
+        mp.setattr(_coherence, "_BATCH_BYTES", 8 * 16 * rnd.choice([1, 3, 1000]))
+        new, split = _coherence._split(labels, a, b, w, lab, max_size=16)
+    assert split == want[1]
+    assert new.tolist() == want[0].tolist()
 
 
 @pytest.fixture(scope="module")
