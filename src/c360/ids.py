@@ -205,6 +205,34 @@ def fresh_id(source: str, record_id: str, taken: Container[str]) -> str:
     return new
 
 
+def fresh_ids(sources: list[str], record_ids: list[str], taken: set[str]) -> list[str]:
+    """[`fresh_id`][fresh_id] of each anchor in turn, each ID taken once given (``taken`` grows).
+
+    Hashed in one pass; only when two IDs collide (a chance of about
+    ``n**2 / 2**65``) or one is taken already are they salted one by one,
+    as in turn.
+
+    Examples:
+        >>> taken = {customer_id_for("crm", "1")}
+        >>> fresh_ids(["crm", "crm"], ["1", "2"], taken) == [
+        ...     customer_id_for("crm", "1", 1), customer_id_for("crm", "2")]
+        True
+    """
+    blake = hashlib.blake2b
+    ids = [
+        PREFIX + blake(f"{s}\x1f{r}".encode(), digest_size=8).hexdigest()
+        for s, r in zip(sources, record_ids, strict=True)
+    ]
+    if len(set(ids)) == len(ids) and taken.isdisjoint(ids):
+        taken.update(ids)
+        return ids
+    out = []
+    for s, r in zip(sources, record_ids, strict=True):
+        out.append(fresh_id(s, r, taken))
+        taken.add(out[-1])
+    return out
+
+
 def assign_customer_ids(records: pl.DataFrame, labels: npt.NDArray[np.int64]) -> pl.Series:
     """One customer ID per record from cluster labels, with no previous run.
 
@@ -267,18 +295,17 @@ def assign_stable_ids(
         )
         claims = claim_previous_ids(overlap.iter_rows(), previous=taken)
     changes = claims.changes()
-    ids: dict[int, str] = {}
-    for c, source, record_id, _size in anchors.iter_rows():
-        kept = claims.chosen.get(c)
-        if kept is not None:
-            ids[c] = kept
-            continue
-        ids[c] = fresh_id(source, record_id, taken)
-        taken.add(ids[c])
+    clusters = anchors.get_column("_c").to_list()
+    customer: list[str | None] = [claims.chosen.get(c) for c in clusters]
+    new = [i for i, kept in enumerate(customer) if kept is None]
+    sources, record_ids = anchors.get_column("source"), anchors.get_column("record_id")
+    fresh = fresh_ids(sources.gather(new).to_list(), record_ids.gather(new).to_list(), taken)
+    for i, cid in zip(new, fresh, strict=True):
+        customer[i] = cid
         if previous is not None:
-            changes.append(claims.fresh_change(c, ids[c]))
+            changes.append(claims.fresh_change(clusters[i], cid))
     label_ids = pl.DataFrame(
-        {"_c": list(ids.keys()), "customer_id": list(ids.values())},
+        {"_c": clusters, "customer_id": customer},
         schema={"_c": pl.Int64, "customer_id": pl.String},
     )
     series = pl.DataFrame({"_c": labels.astype(np.int64)}).join(
