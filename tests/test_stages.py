@@ -171,3 +171,44 @@ def test_stage_metrics_give_wall_and_processor_time():
     assert waits["seconds"] >= 0.3 and waits["cpu_seconds"] < 0.1
     # two threads of 0.2 s of processor time each, however the cores were shared
     assert works["cpu_seconds"] >= 0.4
+
+
+def test_candidate_pairs_encode_each_compared_column_once_beside_blocking(people, monkeypatch):
+    """The encodings are built in the engine's threads, each once, and the levels are unchanged."""
+    import threading
+
+    from c360 import _comparison_base
+    from c360._comparison_base import NAME_VOCABULARY
+
+    res = c360.resolve(people)
+    records, cfg = res.matching, res.config
+    built: list[tuple[int, str]] = []
+    real = _comparison_base.encode
+
+    def spy(series):
+        built.append((series.len(), threading.current_thread().name))
+        return real(series)
+
+    monkeypatch.setattr(_comparison_base, "encode", spy)
+    pairs = LOCAL.candidate_pairs(records, cfg, show=False)
+    compared = {c for comp in cfg.comparisons for c in comp.columns() if c in records.columns}
+    names = compared & set(NAME_VOCABULARY)
+    assert len(built) == len(compared - names) + (1 if names else 0)
+    assert all(name.startswith("c360-encode") for _, name in built)
+    assert compared <= set(pairs.encodings)
+    # the same levels as comparing from scratch, one comparison after another
+    fresh = Pairs.compared(records, pairs.left, pairs.right, cfg.comparisons)
+    assert np.array_equal(fresh.levels, pairs.levels)
+
+
+def test_an_error_building_an_encoding_is_raised_by_candidate_pairs(people, monkeypatch):
+    from c360 import _comparison_base
+
+    res = c360.resolve(people)
+
+    def broken(series):
+        raise RuntimeError(f"cannot encode {series.name}")
+
+    monkeypatch.setattr(_comparison_base, "encode", broken)
+    with pytest.raises(RuntimeError, match="cannot encode"):
+        LOCAL.candidate_pairs(res.matching, res.config, show=False)
