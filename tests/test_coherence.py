@@ -188,9 +188,10 @@ def _split_one_by_one(labels, a, b, w, lab, max_size):
     st.lists(st.integers(1, 24), min_size=1, max_size=12),
     st.randoms(use_true_random=False),
     st.integers(1, 3),
+    st.sampled_from([5, 16]),
 )
 @settings(max_examples=60, deadline=None)
-def test_clusters_split_in_batches_as_one_by_one(sizes, rnd, batch_up_to):
+def test_clusters_split_in_batches_as_one_by_one(sizes, rnd, batch_up_to, max_size):
     """Every size (batched, one by one, sparse above ``max_size``) splits as before."""
     keys = list(range(sum(sizes)))
     rnd.shuffle(keys)
@@ -210,11 +211,11 @@ def test_clusters_split_in_batches_as_one_by_one(sizes, rnd, batch_up_to):
     order = np.argsort(lab, kind="stable")
     a, b, lab = a[order], b[order], lab[order]
     w = np.array([rnd.choice([-15.0, -2.0, 0.5, 3.0, 9.0]) for _ in a.tolist()])
-    want = _split_one_by_one(labels, a, b, w, lab, max_size=16)
+    want = _split_one_by_one(labels, a, b, w, lab, max_size=max_size)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_coherence, "BATCH_UP_TO", batch_up_to * 4)
         mp.setattr(_coherence, "_BATCH_BYTES", 8 * 16 * rnd.choice([1, 3, 1000]))
-        new, split = _coherence._split(labels, a, b, w, lab, max_size=16)
+        new, split = _coherence._split(labels, a, b, w, lab, max_size=max_size)
     assert split == want[1]
     assert new.tolist() == want[0].tolist()
 

@@ -268,7 +268,7 @@ def _split(
     pair_starts = np.searchsorted(pair_cluster, np.arange(starts.shape[0] + 1))
     for k in np.unique(sizes).tolist():
         ids = np.flatnonzero(sizes == k)
-        if k > BATCH_UP_TO:
+        if k > min(BATCH_UP_TO, max_size):  # one by one, sparse above max_size as before
             for c in ids.tolist():
                 lo, hi = pair_starts[c], pair_starts[c + 1]
                 if k > max_size:
