@@ -171,6 +171,11 @@ def test_stage_metrics_give_wall_and_processor_time():
     assert waits["seconds"] >= 0.3 and waits["cpu_seconds"] < 0.1
     # two threads of 0.2 s of processor time each, however the cores were shared
     assert works["cpu_seconds"] >= 0.4
+    # where the work is in other processes (Spark's executors), none is claimed
+    remote = Metrics(processor_time=False)
+    with remote.stage("score", 10):
+        busy(0.05)
+    assert "cpu_seconds" not in remote.rows[0] and remote.rows[0]["seconds"] >= 0.05
 
 
 def test_candidate_pairs_encode_each_compared_column_once_beside_blocking(people, monkeypatch):

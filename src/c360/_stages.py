@@ -63,10 +63,17 @@ IntArray = npt.NDArray[np.int64]
 
 
 class Metrics:
-    """Rows in and out and seconds per stage: ``Resolution.metrics``, and stage events."""
+    """Rows in and out and seconds per stage: ``Resolution.metrics``, and stage events.
 
-    def __init__(self) -> None:
+    Args:
+        processor_time: record ``cpu_seconds`` per stage; off where the work
+            runs in other processes (the Spark engine's executors), whose
+            time this process cannot see.
+    """
+
+    def __init__(self, *, processor_time: bool = True) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.processor_time = processor_time
 
     @contextmanager
     def stage(self, name: str, rows_in: int) -> Iterator[dict[str, Any]]:
@@ -87,7 +94,8 @@ class Metrics:
         finally:
             release_free_memory()
             entry["seconds"] = round(time.perf_counter() - start, 4)
-            entry["cpu_seconds"] = round(time.process_time() - cpu, 4)
+            if self.processor_time:
+                entry["cpu_seconds"] = round(time.process_time() - cpu, 4)
             self.rows.append(entry)
             emit(name, **{k: v for k, v in entry.items() if k != "stage"})
 

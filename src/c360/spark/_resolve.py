@@ -254,7 +254,7 @@ def resolve(
     if frozen is not None:
         cfg = with_model_comparisons(cfg, frozen)
 
-    metrics = Metrics()
+    metrics = Metrics(processor_time=False)  # the work is the executors', not the driver's
     with _stage(metrics, "load_and_standardise", frames) as m:
         checked = validate_sources(frames, contracts, on_schema_change=cfg.on_schema_change)
         keyed = record_keys(checked.valid).persist()
