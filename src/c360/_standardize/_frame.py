@@ -239,8 +239,8 @@ def _ranks(needs: dict[_Task, set[_Task]]) -> dict[_Task, int]:
     """Each column's cost plus the costliest chain of columns that wait for it.
 
     Examples:
-        >>> _ranks({(0, "a"): set(), (1, "b"): {(0, "a")}, (1, "email"): set()})
-        {(0, 'a'): 2, (1, 'b'): 1, (1, 'email'): 5}
+        >>> sorted(_ranks({(0, "a"): set(), (1, "b"): {(0, "a")}, (1, "email"): set()}).items())
+        [((0, 'a'), 2), ((1, 'b'), 1), ((1, 'email'), 5)]
     """
     rank: dict[_Task, int] = {}
     for task in sorted(needs, reverse=True):  # later stages first
