@@ -218,11 +218,7 @@ def fresh_ids(sources: list[str], record_ids: list[str], taken: set[str]) -> lis
         ...     customer_id_for("crm", "1", 1), customer_id_for("crm", "2")]
         True
     """
-    blake = hashlib.blake2b
-    ids = [
-        PREFIX + blake(f"{s}\x1f{r}".encode(), digest_size=8).hexdigest()
-        for s, r in zip(sources, record_ids, strict=True)
-    ]
+    ids = [customer_id_for(s, r) for s, r in zip(sources, record_ids, strict=True)]
     if len(set(ids)) == len(ids) and taken.isdisjoint(ids):
         taken.update(ids)
         return ids
