@@ -208,10 +208,11 @@ def _in_parallel(frame: pl.DataFrame, stages: tuple[_Stage, ...]) -> dict[_Task,
     rank = _ranks(needs)
     done: dict[_Task, pl.Series] = {}
     engine = engine_for(frame)
+    given = dict(zip(frame.columns, frame.get_columns(), strict=True))
 
     def run(task: _Task) -> pl.Series:
         k, name = task
-        cols = dict(zip(frame.columns, frame.get_columns(), strict=True))
+        cols = dict(given)
         for dep in needs[task]:
             cols[dep[1]] = done[dep]
         inputs = pl.DataFrame(list(cols.values()))  # views: no copy
