@@ -435,6 +435,30 @@ def test_largest_clusters_with_their_records():
     assert shown.data["run"]["pii"] == "show"
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 4, 10])
+def test_largest_clusters_break_ties_by_customer_id(n):
+    """Size first, then customer ID, whatever the row order; customers of one record never."""
+    sizes = {"C": 3, "A": 3, "F": 1, "B": 3, "D": 2, "E": 1, "G": 2}
+    rows = [(f"r{c}{i}", c) for c, k in sizes.items() for i in range(k)]
+    ids = pl.DataFrame(rows, schema=["record_id", "customer_id"], orient="row").select(
+        source=pl.lit("crm"), record_id="record_id", customer_id="customer_id"
+    )
+    ids = ids.sample(fraction=1.0, shuffle=True, seed=n)
+    rep = build_report(
+        tiny(unified_ids=ids.to_arrow()),
+        finished_at=END,
+        config=ReportConfig(largest_clusters=n),
+    )
+    got = [(c["customer_id"], c["size"]) for c in rep.data["diagnostics"]["largest_clusters"]]
+    assert got == [("A", 3), ("B", 3), ("C", 3), ("D", 2), ("G", 2)][:n]
+    sizes_table = rep.data["diagnostics"]["cluster_sizes"]
+    assert sizes_table == [
+        {"size": 1, "customers": 2},
+        {"size": 2, "customers": 2},
+        {"size": 3, "customers": 3},
+    ]
+
+
 def test_near_misses_closest_to_threshold_first():
     rep = build_report(tiny(), finished_at=END, config=ReportConfig(near_misses=1))
     nm = rep.data["diagnostics"]["near_misses"]

@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 __all__ = ["Resolution"]
 
 
+def size_counts(sizes: pl.DataFrame) -> pl.DataFrame:
+    """Number of customers (``customers``) per cluster ``size``, from one ``size`` per customer.
+
+    Examples:
+        >>> size_counts(pl.DataFrame({"size": [2, 1, 2]})).rows()
+        [(1, 1), (2, 2)]
+    """
+    return sizes.group_by("size").len("customers").sort("size")
+
+
 def _source_row(row: dict[str, Any], now: datetime.datetime | None) -> list[Any]:
     """One source's line: counts, newest event, and its age against the SLA."""
     newest = row.get("newest_event")
@@ -135,9 +145,7 @@ class Resolution:
         """Number of customers per cluster size."""
         ids = pl.from_arrow(self.unified_ids)
         assert isinstance(ids, pl.DataFrame)
-        return (
-            ids.group_by("customer_id").len("size").group_by("size").len("customers").sort("size")
-        )
+        return size_counts(ids.group_by("customer_id").len("size"))
 
     def _display(self) -> Block:
         n = self.unified_ids.num_rows
