@@ -484,13 +484,14 @@ class FellegiSunterModel:
         data = self._describe()
         written = [p]
         if self.tf:
+            from c360._frames import write_parquet
+
             tf_path = p.with_name(f"{p.stem}{TF_SUFFIX}")
-            pl.concat(
-                [
-                    t.select(pl.lit(col).alias("column"), "value", "frequency")
-                    for col, t in self.tf.items()
-                ]
-            ).write_parquet(tf_path)
+            values = [
+                t.select(pl.lit(col).alias("column"), "value", "frequency")
+                for col, t in self.tf.items()
+            ]
+            write_parquet(pl.concat(values), tf_path)
             data["tf"] = {"file": tf_path.name, "columns": list(self.tf)}
             written.append(tf_path)
         p.write_text(json.dumps(data, indent=1), encoding="utf-8")
