@@ -105,7 +105,9 @@ def _write_frame(frame: object, path: Path) -> None:
     elif suffix in (".ndjson", ".jsonl"):
         frame.write_ndjson(path)
     elif suffix in (".parquet", ".pq", ""):
-        frame.write_parquet(path)
+        from c360._frames import write_parquet
+
+        write_parquet(frame, path)
     else:
         raise C360Error(
             f"cannot write the quarantine as {path.suffix!r}",

@@ -104,8 +104,10 @@ class MetricResult:
 
     def write(self, path: str | Path) -> Path:
         """Write the result rows to a Parquet file (``metrics.parquet``)."""
+        from c360._frames import write_parquet
+
         out = Path(path)
-        self.table.write_parquet(out)
+        write_parquet(self.table, out)
         return out
 
     @property
