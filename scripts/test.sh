@@ -71,11 +71,14 @@ fi
 
 # Two worker processes (pytest-xdist) unless the caller chose (-n/--numprocesses,
 # or C360_TEST_WORKERS=0 for one process): the suite is CPU-bound, the Spark
-# tests most of all, and CI has two cores.
+# tests most of all, and CI has two cores. --dist loadgroup runs all Spark
+# tests on one worker, in one JVM (tests/conftest.py marks them).
 XDIST=()
 case " $* " in
     *" -n"*|*" --numprocesses"*|*" -p no:xdist "*) ;;
-    *) if [[ "${C360_TEST_WORKERS:-2}" != 0 ]]; then XDIST=(-n "${C360_TEST_WORKERS:-2}"); fi ;;
+    *) if [[ "${C360_TEST_WORKERS:-2}" != 0 ]]; then
+           XDIST=(-n "${C360_TEST_WORKERS:-2}" --dist loadgroup)
+       fi ;;
 esac
 
 # Tests marked slow (the larger Spark parity sets) are left out unless the

@@ -77,6 +77,37 @@ def chromium():
     return run
 
 
+def _starts_spark(nodeid: str) -> bool:
+    """Whether a test can start Spark: the ``test_spark_*`` modules, the doctests of ``c360.spark``."""
+    return nodeid.startswith(("tests/test_spark_", "src/c360/spark/"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` (``scripts/test.sh``): every Spark test on one pytest-xdist worker.
+
+    One JVM then runs them all, one after another, while the other worker
+    runs the rest of the suite. Spread over both workers, two JVMs each paid
+    the cold start (about 45 s), rebuilt a module's shared Spark runs when
+    both got one of its tests, and fought over the two cores when both ran
+    Spark at once. xdist hands out the largest scope first, so the Spark
+    tests start at once; every other test is a scope of its own, as under
+    ``--dist load``.
+
+    A scheduler rather than ``xdist_group`` marks: with pytest 9.2, xdist
+    3.8 no longer sees those marks (pytest-dev/pytest-xdist#1386).
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if _starts_spark(nodeid) else nodeid
+
+    return SparkOnOneWorker(config, log)
+
+
 @pytest.fixture(scope="session")
 def spark():
     """A ``local[2]`` Spark session shared by the session's tests (``c360.spark.session``).

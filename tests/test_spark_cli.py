@@ -33,10 +33,10 @@ def _inputs(tmp_path, people=200):
 def first_runs(spark, tmp_path_factory):
     """One local and one Spark CLI run on the same two files: ``(files, output, dir)``.
 
-    Shared by the tests that check the first run, the one that runs a second
-    with ``--previous`` and the run-history test (a Spark run of a few hundred
-    records costs most of a minute on a 2-core machine). Read-only for its
-    users: they copy what they change.
+    Shared by the tests that check the first run and the one that runs a
+    second with ``--previous`` (a Spark run of a few hundred records costs
+    most of a minute on a 2-core machine). Read-only for its users: they copy
+    what they change.
     """
     tmp_path = tmp_path_factory.mktemp("first_runs")
     files = _inputs(tmp_path)
@@ -109,23 +109,50 @@ def _resolve(*args):
 
 
 def test_spark_engine_with_previous_and_model_gives_the_local_ids(first_runs, tmp_path):
-    """A second run with ``--previous`` and ``--model``: the same IDs and changes as locally."""
+    """A second run with ``--previous`` and ``--model``: the same IDs and changes as locally.
+
+    The Spark run writes over a copy of the first Spark run's directory, so
+    the run history it holds carries on (and a failed third run joins it):
+    one full Spark run checks both, as each costs most of a minute here.
+    """
+    from c360.history import RunHistory
+
     given, _, first_dir = first_runs
     # the second run: the first file loses a third of its rows (in a copy)
     files = [str(tmp_path / Path(f).name) for f in given]
     first = pl.read_parquet(given[0])
     first.filter(pl.int_range(pl.len()) % 3 != 0).write_parquet(files[0])
     shutil.copy(given[1], files[1])
+    shutil.copytree(first_dir / "spark", tmp_path / "spark2")
     for engine in ("local", "spark"):
         run1 = first_dir / engine
         _resolve(*files, "--out", tmp_path / f"{engine}2", "--engine", engine,
                  "--previous", run1, "--model", run1)  # fmt: skip
-    assert_frame_equal(_ids(tmp_path / "spark2"), _ids(tmp_path / "local2"))
-    changes = _changes(tmp_path / "spark2")
+    out = tmp_path / "spark2"
+    assert_frame_equal(_ids(out), _ids(tmp_path / "local2"))
+    changes = _changes(out)
     assert_frame_equal(changes, _changes(tmp_path / "local2"))
     assert changes.height > 0
     model1 = (first_dir / "spark" / "model.json").read_text()
-    assert (tmp_path / "spark2" / "model.json").read_text() == model1
+    assert (out / "model.json").read_text() == model1
+
+    # a run that fails writes nothing but is recorded in the history
+    bad = runner.invoke(
+        app, ["resolve", str(tmp_path / "gone.parquet"), "--out", str(out), "--engine", "spark"]
+    )
+    assert bad.exit_code == 2
+    with RunHistory.open(out) as h:
+        runs = h.runs()
+    assert [(r["status"], r["engine"]) for r in runs] == [
+        ("succeeded", "spark"),
+        ("succeeded", "spark"),
+        ("failed", "spark"),
+    ]
+    report = json.loads((out / "report.json").read_text())
+    assert report["history"]["runs_total"] == 2
+    assert runs[1]["customers"] == report["summary"]["customers"]
+    assert (out / "metrics.prom").read_text().count("c360_run_success 0") == 1
+    assert_frame_equal(_ids(out), _ids(tmp_path / "local2"))
 
 
 def test_spark_engine_reads_a_config_with_declared_sources(spark, tmp_path):
@@ -203,29 +230,3 @@ def test_unknown_engine_fails(tmp_path):
     )
     assert res.exit_code == 2, res.output
     assert "--engine must be 'local' or 'spark'" in res.output
-
-
-def test_spark_runs_keep_the_run_history(first_runs, tmp_path):
-    from c360.history import RunHistory
-
-    # a copy of the shared first Spark run (its history holds that run), then a second
-    files, _, first_dir = first_runs
-    out = tmp_path / "out"
-    shutil.copytree(first_dir / "spark", out)
-    res = runner.invoke(app, ["resolve", *files, "--out", str(out), "--engine", "spark", "-q"])
-    assert res.exit_code == 0, res.output
-    bad = runner.invoke(
-        app, ["resolve", str(tmp_path / "gone.parquet"), "--out", str(out), "--engine", "spark"]
-    )
-    assert bad.exit_code == 2
-    with RunHistory.open(out) as h:
-        runs = h.runs()
-    assert [(r["status"], r["engine"]) for r in runs] == [
-        ("succeeded", "spark"),
-        ("succeeded", "spark"),
-        ("failed", "spark"),
-    ]
-    report = json.loads((out / "report.json").read_text())
-    assert report["history"]["runs_total"] == 2
-    assert runs[1]["customers"] == report["summary"]["customers"]
-    assert (out / "metrics.prom").read_text().count("c360_run_success 0") == 1
