@@ -37,8 +37,11 @@ def tests(session: nox.Session) -> None:
         started = True
         session.log(f"PostgreSQL at {uri}")
     try:
-        # two workers and no slow tests, as test.sh (``nox -s slow`` runs those)
-        args = session.posargs or ["-n", "2", "-m", "not slow", "tests", "src/c360"]
+        # two workers, the Spark tests on one, and no slow tests, as test.sh
+        # (``nox -s slow`` runs those)
+        args = session.posargs or [
+            "-n", "2", "--dist", "loadgroup", "-m", "not slow", "tests", "src/c360"
+        ]  # fmt: skip
         session.run("python", "-m", "pytest", *args, env=env)
     finally:
         if started:
