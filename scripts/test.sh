@@ -72,7 +72,7 @@ fi
 # Two worker processes (pytest-xdist) unless the caller chose (-n/--numprocesses,
 # or C360_TEST_WORKERS=0 for one process): the suite is CPU-bound, the Spark
 # tests most of all, and CI has two cores. --dist loadgroup runs all Spark
-# tests on one worker, in one JVM (tests/conftest.py marks them).
+# tests on one worker, in one JVM (tests/conftest.py schedules them).
 XDIST=()
 case " $* " in
     *" -n"*|*" --numprocesses"*|*" -p no:xdist "*) ;;
