@@ -15,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import c360
+from c360._output import OUTPUT_TABLES
 
 
 def _polars(frame):
@@ -35,8 +36,7 @@ def case(request, spark_sources, case_records):
     res = resolve(spark_sources(records))
     # each table computed once, as `SparkResolution.write` reads them back
     # for its report (else every figure would run the table's plan again)
-    tables = ("unified_ids", "links", "profiles", "quarantine", "id_changes",
-              "refused_links", "near_misses")  # fmt: skip
+    tables = (*OUTPUT_TABLES, "refused_links", "near_misses")
     res = replace(res, **{name: getattr(res, name).localCheckpoint() for name in tables})
     got = {
         "unified_ids": _polars(res.unified_ids),
