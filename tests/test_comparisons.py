@@ -90,6 +90,74 @@ def test_jaro_winkler_levels_match_naive_reference(pairs):
                 assert lv == expected, (a, b, s)
 
 
+address_words = st.lists(
+    st.sampled_from(["12", "21", "main", "mian", "Main", "st", "street", "apt", "4", "oak", "é"]),
+    min_size=0,
+    max_size=6,
+)
+addresses = st.one_of(
+    # words separated as standardisation leaves them, and as it may not
+    st.builds(" ".join, address_words),
+    st.builds(lambda ws, sep: sep.join(ws), address_words, st.sampled_from(["  ", "\t", "\x1f"])),
+    st.text(alphabet=st.sampled_from(list("ab1 \t.-é")), min_size=0, max_size=14),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(addresses, addresses), min_size=1, max_size=40),
+    st.sampled_from([(0.9,), (0.9, 0.7), (0.95, 0.5)]),
+)
+def test_token_set_levels_equal_rapidfuzz_on_every_pair(pairs, thresholds):
+    # the bound that skips hopeless pairs must never skip one that reaches a threshold
+    from unittest import mock
+
+    from rapidfuzz import fuzz
+
+    from c360 import _comparison_base
+
+    left, right = zip(*pairs)
+    records, p = pairs_for(left, right)
+    cmp = TokenSetAtThresholds("v", thresholds)
+    with mock.patch.object(_comparison_base, "BOUNDED_FROM", 0):
+        got = compare(p, records, [cmp])["gamma_v"].to_list()
+    assert compare(p, records, [cmp])["gamma_v"].to_list() == got
+    for (a, b), lv in zip(pairs, got):
+        s = fuzz.token_set_ratio(a, b) / 100.0
+        met = sum(s >= t - 1e-6 for t in thresholds)
+        assert lv == (len(thresholds) + 1 if a == b else met), (a, b, s)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(addresses, addresses), min_size=1, max_size=40),
+       st.floats(1.0, 100.0))  # fmt: skip
+def test_token_set_bound_never_rules_out_a_pair_at_the_cutoff(pairs, cutoff):
+    from rapidfuzz import fuzz
+
+    from c360._comparison_base import token_set_may_reach
+    from c360._encode import encode
+
+    left, right = zip(*pairs)
+    enc = encode(pl.Series(list(left) + list(right), dtype=pl.String))
+    a, b = enc.codes[: len(left)], enc.codes[len(left) :]
+    hopeful = token_set_may_reach(cutoff)(enc, a, b)
+    values = enc.objects()
+    for i, j, kept in zip(a, b, hopeful):
+        if not kept:
+            assert fuzz.token_set_ratio(values[i], values[j]) < cutoff, (values[i], values[j])
+
+
+def test_token_set_bound_rules_out_unlike_addresses():
+    from c360._comparison_base import token_set_may_reach
+    from c360._encode import encode
+
+    enc = encode(pl.Series(["1181 madison hwy", "421 hickory fox cedar st", "1181 madisn hwy"]))
+    v = {value: i for i, value in enumerate(enc.values.to_list())}
+    a = np.array([v["1181 madison hwy"], v["1181 madison hwy"]])
+    b = np.array([v["421 hickory fox cedar st"], v["1181 madisn hwy"]])
+    assert token_set_may_reach(90.0)(enc, a, b).tolist() == [False, True]
+
+
 @pytest.mark.parametrize("n", [40, 6_000])
 def test_few_pairs_are_scored_on_one_thread_many_on_all(n, monkeypatch):
     # rapidfuzz starts threads on every call: for a single record's few

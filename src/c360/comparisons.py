@@ -39,6 +39,7 @@ from c360._comparison_base import (
     _cutoff,
     _grade,
     _similarity,
+    token_set_may_reach,
 )
 from c360._encode import Encoded
 from c360.exceptions import ConfigError
@@ -327,7 +328,13 @@ class TokenSetAtThresholds(Comparison):
         exact = (cl == cr) & ~null
         rest = ~null & ~exact
         cutoff = _cutoff(self.thresholds) * 100.0
-        sims = _similarity(enc, cl, cr, rest, fuzz.token_set_ratio, score_cutoff=cutoff) / 100.0
+        sims = (
+            _similarity(
+                enc, cl, cr, rest, fuzz.token_set_ratio, score_cutoff=cutoff,
+                may_reach=token_set_may_reach(cutoff),
+            )
+            / 100.0
+        )  # fmt: skip
         lv[rest] = _grade(sims, self.thresholds)
         lv[exact] = len(self.thresholds) + 1
         return lv
