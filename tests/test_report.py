@@ -539,6 +539,54 @@ def test_customer_links_are_the_links_inside_one_customer(customers, pairs, shuf
     got = _customer_links(ids, links)
     assert got.columns == list(LINK_COLUMNS)
     assert got.rows() == want
+    if all(max(a, b) < len(customers) for a, b in rows):
+        # the rows of a full run's records, known without a join: the same table
+        ends = rows[::-1] if shuffled else rows
+        known = tuple(np.array(side, dtype=np.uint32) for side in zip(*ends, strict=True))
+        if ends:
+            assert _customer_links(ids, links, known).rows() == want
+
+
+def test_a_runs_links_come_ordered_by_keys_and_lineage_uses_their_rows(monkeypatch):
+    """Links ordered by record rows are the links ordered by their string keys.
+
+    The lineage built from the rows a run kept equals the one a join finds;
+    a result whose tables were replaced falls back to the join.
+    """
+    import c360.report._lineage as lineage
+    from c360.datasets import generate_people
+
+    res = c360.resolve(
+        generate_people(300, seed=5).records.sample(fraction=1.0, shuffle=True, seed=2)
+    )
+    links = pl.from_arrow(res.links)
+    assert links.height > 50
+    assert links.equals(links.sort("source_l", "record_id_l", "source_r", "record_id_r"))
+    near = pl.from_arrow(res.near_misses)
+    assert near.equals(near.sort("source_l", "record_id_l", "source_r", "record_id_r"))
+    rows = res.link_rows()
+    assert rows is not None
+    ids = pl.from_arrow(res.unified_ids)
+    assert (
+        ids[rows[0]].select("source", "record_id").rows()
+        == links.select("source_l", "record_id_l").rows()
+    )
+    assert (
+        ids[rows[1]].select("source", "record_id").rows()
+        == links.select("source_r", "record_id_r").rows()
+    )
+    calls = []
+    original = lineage._customer_links
+    monkeypatch.setattr(
+        lineage, "_customer_links", lambda *a: calls.append(a[2] is not None) or original(*a)
+    )
+    fast = build_report(res, finished_at=END).tables()["lineage_links"]
+    replaced = dataclasses.replace(res, links=res.links.slice(0))
+    assert replaced.link_rows() is None
+    joined = build_report(replaced, finished_at=END).tables()["lineage_links"]
+    assert calls == [True, False]
+    assert fast.num_rows > 50
+    assert fast.equals(joined)
 
 
 def test_lineage_of_golden_values_when_profiles_exist():

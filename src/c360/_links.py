@@ -158,7 +158,14 @@ def _links_table(
     rule: RuleLabels,
     gamma: npt.NDArray[np.int8],
     comparisons: Sequence[Comparison],
+    *,
+    ordered: bool = False,
 ) -> pl.DataFrame:
+    """The links table of pairs ``(rid_l, rid_r)`` (rows of ``keys``), ordered by their keys.
+
+    ``ordered``: the pairs come in the order of their keys already (see
+    [`key_order`][key_order]), and are not sorted again.
+    """
     base = pl.DataFrame({"_rid_l": rid_l, "_rid_r": rid_r})
     frame = _attach_keys(base, keys).with_columns(
         match_weight=pl.Series(weight, dtype=pl.Float64),
@@ -166,7 +173,34 @@ def _links_table(
         rule=rule.to_series(),
         **{c.output: pl.Series(gamma[:, k], dtype=pl.Int8) for k, c in enumerate(comparisons)},
     )
+    if ordered:
+        return frame
     return frame.sort("source_l", "record_id_l", "source_r", "record_id_r")
+
+
+def key_order(
+    keys: pl.DataFrame, rid_l: npt.NDArray[np.int64], rid_r: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp] | None:
+    """The order of the pairs by their keys, when ``keys`` rows are sorted by them; else ``None``.
+
+    A full run numbers its records in ``(source, record_id)`` order, so the
+    links sorted by the four key columns are the links sorted by their two
+    record rows: integers, not strings (a million links: 0.1 s against 1.1 s).
+
+    Examples:
+        >>> keys = pl.DataFrame({"source": ["a", "a", "b"], "record_id": ["1", "2", "1"]})
+        >>> key_order(keys, np.array([1, 0, 0]), np.array([2, 2, 1])).tolist()
+        [2, 1, 0]
+        >>> key_order(keys.reverse(), np.array([1]), np.array([2])) is None
+        True
+    """
+    if keys.height > 1 and not keys.select(pl.struct("source", "record_id").is_sorted()).item():
+        return None
+    # one integer per pair (row numbers are below 2**31): polars sorts it in a
+    # third of numpy's lexsort of the two columns
+    pair = rid_l.astype(np.int64) << 32
+    pair |= rid_r
+    return pl.Series(pair).arg_sort().to_numpy().astype(np.intp, copy=False)
 
 
 #: Weights binned at a time by ``_histogram``.

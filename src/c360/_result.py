@@ -130,6 +130,19 @@ class Resolution:
     inferred_columns: dict[str, Any] = field(default_factory=dict)
     started_at: datetime.datetime | None = None
     finished_at: datetime.datetime | None = None
+    #: ``(links, unified_ids, left, right)``: each link's two rows in
+    #: ``unified_ids``, valid while this result holds those very tables (the
+    #: report then finds the rows without joining the string keys)
+    _link_rows: tuple[pa.Table, pa.Table, Any, Any] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def link_rows(self) -> tuple[Any, Any] | None:
+        """Each link's two rows in ``unified_ids``, in the order of ``links``, if known."""
+        kept = self._link_rows
+        if kept is None or kept[0] is not self.links or kept[1] is not self.unified_ids:
+            return None  # not computed, or the tables were replaced since
+        return kept[2], kept[3]
 
     @property
     def customers(self) -> int:

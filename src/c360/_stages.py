@@ -332,6 +332,8 @@ class LinkTables:
         estimates: label-free precision and recall, link- and customer-level.
         histogram: match weights of all candidate pairs, binned.
         candidate_pairs: number of candidate pairs.
+        link_rows: each link's two rows of ``keys``, in the order of ``links``;
+            ``None`` where the links were sorted by their string keys instead.
     """
 
     links: pl.DataFrame
@@ -340,6 +342,7 @@ class LinkTables:
     estimates: dict[str, Any]
     histogram: pl.DataFrame
     candidate_pairs: int
+    link_rows: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]] | None = None
 
 
 def link_tables(
@@ -352,24 +355,40 @@ def link_tables(
     would be another array as long as the pairs (270 MB at 34M pairs).
     """
     from c360._coherence import cluster_estimates
-    from c360._links import _attach_keys, _histogram, _links_table, _rule_certain, estimate_quality
+    from c360._links import (
+        _attach_keys,
+        _histogram,
+        _links_table,
+        _rule_certain,
+        estimate_quality,
+        key_order,
+    )
 
     pairs = scored.pairs
     left, right, levels = pairs.left, pairs.right, pairs.levels
     prob, weight, rule = scored.probability, scored.weight, scored.rule
 
-    def table(rows: npt.NDArray[Any]) -> pl.DataFrame:
-        return _links_table(
+    def table(rows: npt.NDArray[np.intp]) -> tuple[pl.DataFrame, npt.NDArray[np.intp] | None]:
+        """The table of pairs ``rows``, and those rows in its order when ordered by rows."""
+        order = key_order(keys, left[rows], right[rows])
+        if order is not None:
+            rows = rows[order]
+        frame = _links_table(
             keys, left[rows], right[rows], weight[rows], prob[rows], rule[rows], levels[rows],
-            cfg.comparisons,
+            cfg.comparisons, ordered=order is not None,
         )  # fmt: skip
+        return frame, (rows if order is not None else None)
 
-    links = table(scored.accepted)
+    links, accepted = table(np.flatnonzero(scored.accepted))
+    link_rows = None
+    if accepted is not None:
+        link_rows = (left[accepted].astype(np.uint32), right[accepted].astype(np.uint32))
+    del accepted
     unsure = np.flatnonzero((prob > 0.05) & (prob < 0.95))
     if unsure.size > 1000:
         closest = np.argsort(np.abs(prob[unsure] - cfg.cluster.threshold), kind="stable")[:1000]
         unsure = unsure[closest]
-    near = table(unsure)
+    near, _ = table(unsure)
     refused = clustered.refused
     if refused.height:
         refused = _attach_keys(refused, keys)
@@ -383,6 +402,7 @@ def link_tables(
         estimates={**link_quality, **cluster_quality},
         histogram=_histogram(weight),
         candidate_pairs=len(pairs),
+        link_rows=link_rows,
     )
 
 

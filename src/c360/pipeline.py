@@ -245,13 +245,17 @@ def resolve(
         profiles = build_profiles(valid, unified, cfg.survivorship)
         m["rows_out"] = profiles.num_rows
 
+    unified_ids, links = unified.to_arrow(), tables.links.to_arrow()
+    # unified_ids is in record-row order: the rows of each link's two records
+    rows = tables.link_rows
     return Resolution(
-        unified_ids=unified.to_arrow(),
+        unified_ids=unified_ids,
         id_changes=id_changes.to_arrow(),
         run_id=run,
         started_at=started,
         finished_at=datetime.datetime.now(datetime.UTC),
-        links=tables.links.to_arrow(),
+        links=links,
+        _link_rows=None if rows is None else (links, unified_ids, *rows),
         quarantine=prep.quarantine.to_arrow(),
         config=cfg,
         model=model,

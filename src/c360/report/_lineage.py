@@ -36,8 +36,14 @@ LINK_COLUMNS = (
 )
 
 
-def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
-    """Return the links whose two records ended in the same customer, with that customer."""
+def _customer_links(
+    ids: pl.DataFrame, links: pl.DataFrame, rows: tuple[Any, Any] | None = None
+) -> pl.DataFrame:
+    """Return the links whose two records ended in the same customer, with that customer.
+
+    ``rows``: each link's two rows in ``ids`` when known (a full run's
+    ``Resolution.link_rows``); else they are found by joining the keys.
+    """
     cols = list(LINK_COLUMNS)
     if links.height == 0 or ids.height == 0:
         return pl.DataFrame(
@@ -50,22 +56,24 @@ def _customer_links(ids: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
     rowed = ids.lazy().select("source", "record_id").with_row_index("_row")
 
     def row_of(s: str) -> pl.Series:
+        if rows is not None:
+            return pl.Series("_row", rows[0] if s == "l" else rows[1])
         keys = [f"source_{s}", f"record_id_{s}"]
         on = rowed.rename({"source": keys[0], "record_id": keys[1]})
         joined = links.lazy().select(keys).join(on, on=keys, how="left", maintain_order="left")
         return joined.select("_row").collect().to_series()
 
     customers = ids.get_column("customer_id")
-    rows = row_of("l")
+    left = row_of("l")
     # same customer; a record without one is not inside
-    inside = (customers.gather(rows) == customers.gather(row_of("r"))).fill_null(False)
+    inside = (customers.gather(left) == customers.gather(row_of("r"))).fill_null(False)
     # the order first, on the customers alone, then one gather of the columns
     # shown: filtering the links, then sorting them, copied them twice (and
     # every column once: +357 MB at a million records, the peak of a run's
     # writing, against +185 MB now)
-    customer = customers.gather(rows.filter(inside))
+    customer = customers.gather(left.filter(inside))
     where = inside.arg_true()
-    del rows, inside
+    del left, inside
     keys = ["source_l", "record_id_l", "source_r", "record_id_r"]
     if _sorted_by(links, keys):  # then so are the links kept
         order = customer.to_frame().select(pl.arg_sort_by("customer_id", maintain_order=True))
@@ -208,7 +216,7 @@ def _lineage(
             recs = _with_updated_at(recs, res.records)
         return _by_customer(recs, ["source", "record_id"])
 
-    joined = _customer_links(ids, links)
+    joined = _customer_links(ids, links, res.link_rows() if hasattr(res, "link_rows") else None)
     profiles = getattr(res, "profiles", None)
     values = _lineage_values(profiles)
     tables: dict[str, pa.Table | DeferredTable] = {
