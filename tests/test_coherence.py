@@ -38,6 +38,9 @@ def test_within_pairs_lists_every_pair_of_every_cluster_in_range(raw, min_size):
     assert got == want
     assert len(got) == left.shape[0]  # each pair once
     assert (left < right).all()
+    # cluster by cluster (by label, whatever the sizes), then by left and right
+    ordered = sorted(want, key=lambda p: (labels[p[0]], p))
+    assert list(zip(left.tolist(), right.tolist(), strict=True)) == ordered
 
 
 def test_gaec_splits_a_chain_whose_ends_are_different_people():

@@ -80,21 +80,31 @@ def within_pairs(
     keep = (ks >= min_size) & (ks <= max_size)
     left: list[IntArray] = []
     right: list[IntArray] = []
-    # all clusters of one size at once: their member blocks are equally long
+    block_label: list[IntArray] = []  # per cluster, in the order its pairs are made
+    # all clusters of one size at once: their member blocks are equally long.
+    # A cluster's members come in ascending key order (``order`` sorts by label,
+    # then key), so its pairs, in np.triu_indices' order, are left < right and
+    # sorted by left, then right
     for k in np.unique(ks[keep]).tolist():
         s = starts[keep & (ks == k)]
         members = order[s[:, None] + np.arange(k)[None, :]]  # clusters x k
         i, j = np.triu_indices(k, 1)
         left.append(members[:, i].ravel())
         right.append(members[:, j].ravel())
+        block_label.append(lab[s])
     if not left:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    lo = np.concatenate(left)
-    hi = np.concatenate(right)
-    a, b = np.minimum(lo, hi), np.maximum(lo, hi)
-    # cluster by cluster, then by left and right key
-    sort = np.lexsort((b, a, labels[a]))
-    return a[sort].astype(np.int64), b[sort].astype(np.int64)
+    # cluster by cluster: the blocks of pairs reordered by label (a gather,
+    # not a sort of every pair: 1.35M pairs, 0.5 s with lexsort)
+    size = np.concatenate([np.full(b.shape[0], x.shape[0] // max(b.shape[0], 1))
+                           for b, x in zip(block_label, left, strict=True)])  # fmt: skip
+    begin = np.cumsum(size) - size
+    by_label = np.argsort(np.concatenate(block_label), kind="stable")
+    size, begin = size[by_label], begin[by_label]
+    pick = np.arange(int(size.sum()), dtype=np.int64) + np.repeat(
+        begin - (np.cumsum(size) - size), size
+    )
+    return np.concatenate(left)[pick].astype(np.int64), np.concatenate(right)[pick].astype(np.int64)
 
 
 def gaec(weights: FloatArray) -> IntArray:
