@@ -109,11 +109,21 @@ class PairData:
         return enc.codes[self.rid_l], enc.codes[self.rid_r]
 
     def numeric(self, column: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """A numeric or date column (dates as days) for both sides, NaN for null."""
-        s = self.records.get_column(column)
-        if s.dtype == pl.Date:
-            s = s.cast(pl.Int32)
-        arr = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        """A numeric or date column (dates as days) for both sides, NaN for null.
+
+        The column's values as numbers are kept with its encoding, when it
+        has one: a full run's parts of pairs convert it once, not each.
+        """
+        enc = self.encodings.get(column)
+        key = f"numeric:{column}"  # the name columns share one encoding's cache
+        arr = enc._cache.get(key) if enc is not None else None
+        if arr is None:
+            s = self.records.get_column(column)
+            if s.dtype == pl.Date:
+                s = s.cast(pl.Int32)
+            arr = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+            if enc is not None:
+                enc._cache[key] = arr
         return arr[self.rid_l], arr[self.rid_r]
 
 
