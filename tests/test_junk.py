@@ -159,3 +159,23 @@ def test_placeholder_names_do_not_merge_strangers():
     as_junk, as_null = precision(marked), precision(nulled)
     assert as_junk >= as_null - 0.005, (as_junk, as_null)
     assert as_junk > 0.95
+
+
+name_words = st.sampled_from(
+    ["test", "unknown", "customer", "fnu", "no", "name", "ann", "xxx", "a"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(name_words, min_size=0, max_size=3).map(" ".join), min_size=1, max_size=30)
+)
+def test_placeholder_names_by_regex_follow_the_rule_written_out(names):
+    """The name rule runs as one regex over the words; the Python rule says the same."""
+    from c360.rules import looks_placeholder
+
+    frame = pl.DataFrame({"full_name": names}, schema={"full_name": pl.String})
+    never = len(names) + 1
+    shape_only = JunkConfig(max_records_per_identifier=never, constant_min_records=never)
+    flagged = set(detect_junk(frame, shape_only)["value"].to_list())
+    assert flagged == {n for n in names if looks_placeholder("full_name", n)}
