@@ -94,8 +94,8 @@ def within_pairs(
         block_label.append(lab[s])
     if not left:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    # cluster by cluster: the blocks of pairs reordered by label (a gather,
-    # not a sort of every pair: 1.35M pairs, 0.5 s with lexsort)
+    # cluster by cluster: the blocks of pairs reordered by label, a gather
+    # (1.13M pairs at 1M records: 0.2 s, against 0.69 s for a lexsort of them)
     size = np.concatenate([np.full(b.shape[0], x.shape[0] // max(b.shape[0], 1))
                            for b, x in zip(block_label, left, strict=True)])  # fmt: skip
     begin = np.cumsum(size) - size

@@ -104,9 +104,9 @@ def _distinct_up_to_two(column: str, dtype: pl.DataType) -> pl.Expr:
     """The number of distinct non-null values of ``column``, counted up to two.
 
     Whether any value differs from the first is one comparison per row, not
-    a hash of every value: at a million records, half the time of
-    ``n_unique`` over all columns (0.46 s against 0.9 s). Floats are
-    counted by ``n_unique``, as NaN differs from itself.
+    a hash of every value: over every column of a million records, 0.07 s
+    against 0.9 s for ``n_unique``. Floats are counted by ``n_unique``, as
+    NaN differs from itself.
 
     Examples:
         >>> df = pl.DataFrame({"a": [None, "x", "x"], "b": ["x", None, "y"], "c": [None] * 3})
