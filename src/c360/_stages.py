@@ -361,34 +361,37 @@ def link_tables(
         _links_table,
         _rule_certain,
         estimate_quality,
-        key_order,
+        keys_in_row_order,
+        row_order,
     )
 
     pairs = scored.pairs
     left, right, levels = pairs.left, pairs.right, pairs.levels
     prob, weight, rule = scored.probability, scored.weight, scored.rule
 
-    def table(rows: npt.NDArray[np.intp]) -> tuple[pl.DataFrame, npt.NDArray[np.intp] | None]:
-        """The table of pairs ``rows``, and those rows in its order when ordered by rows."""
-        order = key_order(keys, left[rows], right[rows])
-        if order is not None:
-            rows = rows[order]
-        frame = _links_table(
-            keys, left[rows], right[rows], weight[rows], prob[rows], rule[rows], levels[rows],
-            cfg.comparisons, ordered=order is not None,
-        )  # fmt: skip
-        return frame, (rows if order is not None else None)
+    # the keys sorted by record row (a full run's): pairs in key order by their rows
+    by_rows = keys_in_row_order(keys)
 
-    links, accepted = table(np.flatnonzero(scored.accepted))
+    def ordered(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        return rows[row_order(left[rows], right[rows])] if by_rows else rows
+
+    def table(rows: npt.NDArray[np.intp]) -> pl.DataFrame:
+        return _links_table(
+            keys, left[rows], right[rows], weight[rows], prob[rows], rule[rows], levels[rows],
+            cfg.comparisons, ordered=by_rows,
+        )  # fmt: skip
+
+    accepted = ordered(np.flatnonzero(scored.accepted))
+    links = table(accepted)
     link_rows = None
-    if accepted is not None:
+    if by_rows:
         link_rows = (left[accepted].astype(np.uint32), right[accepted].astype(np.uint32))
     del accepted
     unsure = np.flatnonzero((prob > 0.05) & (prob < 0.95))
     if unsure.size > 1000:
         closest = np.argsort(np.abs(prob[unsure] - cfg.cluster.threshold), kind="stable")[:1000]
         unsure = unsure[closest]
-    near, _ = table(unsure)
+    near = table(ordered(unsure))
     refused = clustered.refused
     if refused.height:
         refused = _attach_keys(refused, keys)
