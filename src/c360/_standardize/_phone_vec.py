@@ -456,10 +456,11 @@ def e164_columns(
         ).drop("orig")
         parts.append(_validate(group, validation))
     found = pl.concat(parts, how="vertical") if parts else pl.DataFrame()
-    out = pl.Series("e", [None] * n, dtype=pl.String)
+    # not pl.Series([None] * n): two Python lists of a million items cost 0.03 s
+    out = pl.repeat(None, n, dtype=pl.String, eager=True).rename("e")
     if found.height:
         out = out.scatter(found["i"], found["e"])
-    decided = pl.Series("ok", [True] * n, dtype=pl.Boolean)
+    decided = pl.repeat(True, n, dtype=pl.Boolean, eager=True).rename("ok")
     missing = pl.concat(undecided) if undecided else pl.Series([], dtype=pl.UInt32)
     if missing.len():
         decided = decided.scatter(missing, False)
