@@ -687,6 +687,22 @@ def test_standardize_frame_equals_the_lazy_query(cfg):
         assert len({tuple(s.chunk_lengths()) for s in got.get_columns()}) == 1, what
 
 
+def test_standardize_frame_in_slices_is_the_frame_in_one_piece(monkeypatch):
+    """A large frame is standardised a slice of rows at a time: the same frame."""
+    from c360._standardize import _frame
+
+    for what, frame in _frames_to_standardize():
+        whole = _frame.standardize_frame(frame)
+        monkeypatch.setattr(_frame, "SLICE_ROWS", 97)  # slices of several sizes, one short
+        sliced = _frame.standardize_frame(frame)
+        monkeypatch.undo()
+        assert sliced.columns == whole.columns, what
+        assert sliced.equals(whole), what
+        assert len({tuple(s.chunk_lengths()) for s in sliced.get_columns()}) == 1, what
+        if frame.height > 97:
+            assert sliced.get_column(sliced.columns[0]).n_chunks() > 1, what  # it did slice
+
+
 def test_standardize_frame_starts_a_column_only_once_what_it_reads_is_cleaned(monkeypatch):
     """Derived columns read the cleaned columns, never the input's (one worker, then two)."""
     from c360._standardize import _frame

@@ -7,7 +7,7 @@ import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
@@ -163,6 +163,10 @@ def standardize_frame(frame: pl.DataFrame, config: StandardizeConfig | None = No
     ready, the longest chain of known costly work first. Same frame, same
     column order (tested against the lazy path).
 
+    A frame of more than ``SLICE_ROWS`` rows is standardised that many rows
+    at a time, so the memory the parallel columns take at once does not grow
+    with the records.
+
     Examples:
         >>> df = pl.DataFrame({"first_name": [" Bill "], "phone": ["(212) 555-0123"]})
         >>> standardize_frame(df).equals(standardize(df.lazy()).collect())
@@ -171,14 +175,32 @@ def standardize_frame(frame: pl.DataFrame, config: StandardizeConfig | None = No
     from c360._frames import aligned_chunks
 
     cfg = config if config is not None else StandardizeConfig()
+    if frame.height > SLICE_ROWS:
+        # a slice at a time: the columns in parallel hold their transient
+        # copies together (3M records: 4.9 GB at the peak, 2.9 GB one column
+        # after another), which would grow with the records; every cleaner
+        # works row by row, so the slices give the frame the whole would
+        parts = [
+            _standardize_all(frame.slice(start, SLICE_ROWS), cfg)
+            for start in range(0, frame.height, SLICE_ROWS)
+        ]
+        return aligned_chunks(pl.concat(parts, rechunk=False))
+    return aligned_chunks(_standardize_all(frame, cfg))
+
+
+#: Rows [`standardize_frame`][standardize_frame] standardises at a time.
+SLICE_ROWS: Final = 1 << 20
+
+
+def _standardize_all(frame: pl.DataFrame, cfg: StandardizeConfig) -> pl.DataFrame:
+    """``standardize_frame`` of ``frame`` in one piece."""
     raw, clean, derived, issues = _plan(tuple(frame.schema.items()), cfg)
     stages = (raw, clean, derived, {ISSUES: issues})
     done = _in_parallel(frame, stages)
     out = frame
     for k, stage in enumerate(stages):
         out = out.with_columns([done[k, name] for name in stage])
-    out = out.drop([*raw, *([_PHONE_READINGS] if _PHONE_READINGS in clean else [])])
-    return aligned_chunks(out)
+    return out.drop([*raw, *([_PHONE_READINGS] if _PHONE_READINGS in clean else [])])
 
 
 #: Relative cost of the plan's columns known to be slow (measured at 1M
