@@ -691,6 +691,32 @@ def test_pieces_are_written_in_order_and_a_failing_piece_stops_the_file(tmp_path
     assert not empty.exists()  # nothing to write: no file, as before
 
 
+def test_pieces_get_dictionaries_where_values_repeat_and_statistics_on_the_customer(tmp_path):
+    """Record keys get no dictionary and no min/max; sources do; the values read back equal."""
+    import pyarrow.parquet as pq
+
+    from c360.report._model import DeferredTable
+    from c360.report._write import _write_pieces
+
+    rows = 1_000
+    table = pa.table(
+        {
+            "customer_id": [f"c{i // 4:05d}" for i in range(rows)],  # sorted, 4 rows each
+            "source": ["crm" if i % 3 else "erp" for i in range(rows)],
+            "record_id": [f"r{i:06d}" for i in range(rows)],
+        }
+    )
+    parts = lambda: (table.slice(o, 250) for o in range(0, rows, 250))  # noqa: E731
+    path = _write_pieces(DeferredTable(rows, parts), tmp_path / "t.parquet")
+    assert pq.read_table(path).equals(table)
+    column = pq.ParquetFile(path).metadata.row_group(0).column
+    encodings = {column(i).path_in_schema: column(i).encodings for i in range(3)}
+    assert "RLE_DICTIONARY" in encodings["source"]
+    assert "RLE_DICTIONARY" not in encodings["record_id"]
+    assert "RLE_DICTIONARY" not in encodings["customer_id"]  # 250 rows, 63 customers each piece
+    assert column(0).is_stats_set and not column(2).is_stats_set
+
+
 def test_lineage_values_written_in_pieces_match_the_whole_table(tmp_path, monkeypatch):
     """At scale lineage_values is built and written a slice of customers at a time."""
     import c360.report._lineage as lineage
