@@ -693,7 +693,7 @@ def test_standardize_frame_in_slices_is_the_frame_in_one_piece(monkeypatch):
 
     for what, frame in _frames_to_standardize():
         whole = _frame.standardize_frame(frame)
-        monkeypatch.setattr(_frame, "SLICE_ROWS", 97)  # slices of several sizes, one short
+        monkeypatch.setattr(_frame, "SLICE_ROWS", 97)  # slices of 97 rows, the last shorter
         sliced = _frame.standardize_frame(frame)
         monkeypatch.undo()
         assert sliced.columns == whole.columns, what

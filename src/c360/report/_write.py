@@ -166,16 +166,19 @@ def _encoding(piece: pa.Table) -> dict[str, Any]:
 
     Examples:
         >>> import pyarrow as pa
-        >>> t = pa.table({"customer_id": ["a", "b", "c"], "source": ["s", "s", "s"]})
+        >>> t = pa.table({"customer_id": ["a", "b", "c"], "source": ["s", "s", "s"],
+        ...               "tags": [["x"], [], ["y"]]})
         >>> _encoding(t)
-        {'use_dictionary': ['source'], 'write_statistics': ['customer_id']}
+        {'use_dictionary': ['source', 'tags'], 'write_statistics': ['customer_id']}
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     repeat = [
         name
         for name, column in zip(piece.column_names, piece.columns, strict=True)
-        if pc.count_distinct(column).as_py() * 10 <= max(piece.num_rows, 10)
+        if pa.types.is_nested(column.type)  # as before: pyarrow's own choice
+        or pc.count_distinct(column).as_py() * 10 <= max(piece.num_rows, 10)
     ]
     stats: list[str] | bool = ["customer_id"] if "customer_id" in piece.column_names else True
     return {"use_dictionary": repeat, "write_statistics": stats}
